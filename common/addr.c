@@ -1,0 +1,199 @@
+/* addr.c -- socket addresses: parsing "host:port" text and formatting it back. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+
+static int
+addr_parse_port(const char *s, uint16_t *port, const char **why)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s == '\0') {
+		*why = "has an empty port";
+		return -EINVAL;
+	}
+	if (*s < '0' || *s > '9') {
+		*why = "has a port that is not a number";
+		return -EINVAL;
+	}
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end != '\0') {
+		*why = "has a port that is not a number";
+		return -EINVAL;
+	}
+	if (errno != 0 || v == 0 || v > 65535) {
+		*why = "has a port outside 1..65535";
+		return -EINVAL;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int
+addr_resolve(struct addr *a, const char *host, uint16_t port, const char **why)
+{
+	struct addrinfo hints, *res;
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc != 0) {
+		*why = rc == EAI_NONAME ? "names a host that does not resolve"
+		    : "names a host that could not be resolved now";
+		return -EINVAL;
+	}
+	addr_from_sockaddr(a, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	if (a->u.sa.sa_family == AF_INET)
+		a->u.in.sin_port = htons(port);
+	else
+		a->u.in6.sin6_port = htons(port);
+	return 0;
+}
+
+int
+addr_parse(struct addr *a, const char *text, int flags, const char **why)
+{
+	char host[256];
+	const char *colon, *port_text;
+	size_t hlen;
+	uint16_t port;
+	char *pct;
+
+	memset(a, 0, sizeof(*a));
+	*why = NULL;
+
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (close == NULL) {
+			*why = "has '[' without ']'";
+			return -EINVAL;
+		}
+		if (close[1] != ':') {
+			*why = "has no port";
+			return -EINVAL;
+		}
+		hlen = (size_t)(close - text - 1);
+		port_text = close + 2;
+		if (hlen == 0 || hlen >= sizeof(host)) {
+			*why = "has an invalid IPv6 address";
+			return -EINVAL;
+		}
+		memcpy(host, text + 1, hlen);
+		host[hlen] = '\0';
+		if (addr_parse_port(port_text, &port, why) != 0)
+			return -EINVAL;
+		a->u.in6.sin6_family = AF_INET6;
+		a->u.in6.sin6_port = htons(port);
+		pct = strchr(host, '%');
+		if (pct != NULL) {
+			*pct++ = '\0';
+			a->u.in6.sin6_scope_id = if_nametoindex(pct);
+			if (a->u.in6.sin6_scope_id == 0) {
+				*why = "names an unknown interface after '%'";
+				return -EINVAL;
+			}
+		}
+		if (inet_pton(AF_INET6, host, &a->u.in6.sin6_addr) != 1) {
+			*why = "has an invalid IPv6 address";
+			return -EINVAL;
+		}
+		a->len = sizeof(a->u.in6);
+		return 0;
+	}
+
+	colon = strrchr(text, ':');
+	if (colon == NULL) {
+		*why = "has no port";
+		return -EINVAL;
+	}
+	if (strchr(text, ':') != colon) {
+		*why = "is an IPv6 address without [brackets]";
+		return -EINVAL;
+	}
+	hlen = (size_t)(colon - text);
+	if (hlen == 0) {
+		*why = "has no host";
+		return -EINVAL;
+	}
+	if (hlen >= sizeof(host)) {
+		*why = "has a host name longer than 255 characters";
+		return -EINVAL;
+	}
+	memcpy(host, text, hlen);
+	host[hlen] = '\0';
+	if (addr_parse_port(colon + 1, &port, why) != 0)
+		return -EINVAL;
+
+	a->u.in.sin_family = AF_INET;
+	a->u.in.sin_port = htons(port);
+	a->len = sizeof(a->u.in);
+	if (strcmp(host, "*") == 0 && (flags & ADDR_WILDCARD)) {
+		a->u.in.sin_addr.s_addr = htonl(INADDR_ANY);
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &a->u.in.sin_addr) == 1)
+		return 0;
+	if (!(flags & ADDR_RESOLVE)) {
+		*why = "is not a numeric IP address";
+		return -EINVAL;
+	}
+	return addr_resolve(a, host, port, why);
+}
+
+char *
+addr_format(const struct addr *a, char *buf, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	switch (a->u.sa.sa_family) {
+	case AF_INET:
+		inet_ntop(AF_INET, &a->u.in.sin_addr, ip, sizeof(ip));
+		snprintf(buf, size, "%s:%u", ip, ntohs(a->u.in.sin_port));
+		break;
+	case AF_INET6:
+		inet_ntop(AF_INET6, &a->u.in6.sin6_addr, ip, sizeof(ip));
+		snprintf(buf, size, "[%s]:%u", ip, ntohs(a->u.in6.sin6_port));
+		break;
+	default:
+		snprintf(buf, size, "-");
+		break;
+	}
+	return buf;
+}
+
+int
+addr_equal(const struct addr *a, const struct addr *b)
+{
+	if (a->u.sa.sa_family != b->u.sa.sa_family)
+		return 0;
+	if (a->u.sa.sa_family == AF_INET)
+		return a->u.in.sin_port == b->u.in.sin_port &&
+		    a->u.in.sin_addr.s_addr == b->u.in.sin_addr.s_addr;
+	if (a->u.sa.sa_family == AF_INET6)
+		return a->u.in6.sin6_port == b->u.in6.sin6_port &&
+		    a->u.in6.sin6_scope_id == b->u.in6.sin6_scope_id &&
+		    memcmp(&a->u.in6.sin6_addr, &b->u.in6.sin6_addr, 16) == 0;
+	return 0;
+}
+
+void
+addr_from_sockaddr(struct addr *a, const struct sockaddr *sa, socklen_t len)
+{
+	memset(a, 0, sizeof(*a));
+	if (len > sizeof(a->u))
+		len = sizeof(a->u);
+	memcpy(&a->u, sa, len);
+	a->len = len;
+}

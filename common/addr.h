@@ -1,0 +1,46 @@
+/* addr.h -- socket addresses: parsing "host:port" text and formatting it back. */
+#ifndef PASSTHROUGH_ADDR_H
+#define PASSTHROUGH_ADDR_H
+
+#include <netinet/in.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/*
+ * An IPv4 or IPv6 socket address. It holds no pointers, so it can live in
+ * the shared-memory route table as it is.
+ */
+struct addr {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} u;
+	uint32_t len;		/* socklen_t for connect(2)/bind(2) */
+};
+
+/* "[ffff:...:ffff%scope]:65535" plus the terminating NUL, rounded up. */
+#define ADDR_STRLEN 64
+
+enum addr_flags {
+	ADDR_RESOLVE = 1 << 0,	/* a host name is resolved (getaddrinfo); else IPs only */
+	ADDR_WILDCARD = 1 << 1,	/* "*:port" means 0.0.0.0:port (listen addresses) */
+};
+
+/*
+ * Parses "1.2.3.4:443", "[::1]:443", "*:443" (with ADDR_WILDCARD) or
+ * "name:443" (with ADDR_RESOLVE: the first address getaddrinfo returns).
+ * Returns 0, or -EINVAL with *why set to a static message naming the fault.
+ */
+int addr_parse(struct addr *a, const char *text, int flags, const char **why);
+
+/* Writes "1.2.3.4:443" or "[::1]:443" into buf; returns buf. */
+char *addr_format(const struct addr *a, char *buf, size_t size);
+
+/* Same family, address and port. */
+int addr_equal(const struct addr *a, const struct addr *b);
+
+/* Fills a from a kernel sockaddr of length len (accept, getpeername). */
+void addr_from_sockaddr(struct addr *a, const struct sockaddr *sa, socklen_t len);
+
+#endif

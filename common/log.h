@@ -1,0 +1,32 @@
+/* log.h -- one-line log records to stderr, a file or syslog. */
+#ifndef PASSTHROUGH_LOG_H
+#define PASSTHROUGH_LOG_H
+
+enum log_level {
+	LOG_LVL_ERROR,
+	LOG_LVL_WARN,
+	LOG_LVL_INFO,
+	LOG_LVL_DEBUG,
+};
+
+/*
+ * Each record is formatted into one buffer and written with one write(2), so
+ * records from different processes sharing the descriptor never interleave
+ * mid-line. Records longer than LOG_LINE_MAX are cut.
+ */
+#define LOG_LINE_MAX 1024
+
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+/* Tag every record of this process, e.g. "worker 1"; NULL for none. */
+void log_set_role(const char *role);
+void log_msg(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...) \
+	do { if (log_get_level() >= LOG_LVL_DEBUG) log_msg(LOG_LVL_DEBUG, __VA_ARGS__); } while (0)
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * routes.h -- the route table image: compiled by the master, read by workers.
+ *
+ * An image is one flat, position-independent block (offsets, never
+ * pointers), so the master can write it into shared memory and workers can
+ * read it wherever they mapped it. Lookups are case-insensitive and ignore
+ * one trailing dot: exact names by hash, then "*.suffix" wildcards from the
+ * most specific suffix to the least, then the default route "*".
+ *
+ * Keys are stored lower-case: an exact name as itself ("app.example.com"),
+ * a wildcard "*.example.org" as its suffix with the dot (".example.org"),
+ * so one hash table holds both and the two kinds can never collide.
+ */
+#ifndef PASSTHROUGH_ROUTES_H
+#define PASSTHROUGH_ROUTES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+#define ROUTES_MAGIC	0x52545450u	/* "PTTR" little-endian */
+#define ROUTES_VERSION	1u
+#define ROUTES_NONE	UINT32_MAX	/* no route / end of a bucket chain */
+#define ROUTES_KEY_MAX	253u		/* longest DNS name without the trailing dot */
+
+enum route_kind {
+	ROUTE_EXACT,
+	ROUTE_WILDCARD,
+	ROUTE_DEFAULT,
+};
+
+/* How a worker moves relayed bytes (tuning.relay); the benchmark picks the default. */
+enum relay_method {
+	RELAY_SPLICE,		/* "splice": inline non-blocking splice(2) after a readiness poll */
+	RELAY_SPLICE_RING,	/* "splice_ring": IORING_OP_SPLICE, executed by io-wq */
+	RELAY_METHOD_COUNT
+};
+
+/* Settings the workers need for each new connection; part of a generation. */
+struct routes_settings {
+	uint32_t hello_ms;
+	uint32_t connect_ms;
+	uint32_t idle_ms;
+	uint32_t hello_bytes;
+	uint32_t max_connections;	/* for the whole proxy, all workers */
+	uint32_t pipe_bytes;
+	uint32_t relay;			/* enum relay_method (worker/relay.h) */
+	uint32_t reserved;
+};
+
+struct routes_backend {
+	struct addr addr;
+};
+
+struct routes_route {
+	uint32_t key_off;	/* offset of the lower-case key from the image start */
+	uint16_t key_len;
+	uint8_t kind;		/* enum route_kind */
+	uint8_t reserved;
+	uint32_t hash;
+	uint32_t next;		/* next route index in the same bucket, or ROUTES_NONE */
+	uint32_t backend_first;	/* index into the backend array */
+	uint32_t backend_count;
+	uint32_t id;		/* position of the route in the configuration */
+};
+
+struct routes_image {
+	uint32_t magic;
+	uint32_t version;
+	uint64_t generation;
+	uint64_t size;		/* bytes of the whole image, this header included */
+	uint32_t seed;		/* hash seed, picked by the master per image */
+	uint32_t route_count;
+	uint32_t backend_count;
+	uint32_t bucket_count;	/* a power of two */
+	uint32_t default_route;	/* index, or ROUTES_NONE */
+	uint32_t routes_off;	/* struct routes_route[route_count] */
+	uint32_t backends_off;	/* struct routes_backend[backend_count] */
+	uint32_t buckets_off;	/* uint32_t[bucket_count]: first route index or ROUTES_NONE */
+	uint32_t strings_off;	/* keys, back to back, not NUL-terminated */
+	uint32_t reserved;
+	struct routes_settings settings;
+};
+
+/* What the master compiles from: one entry per configured route. */
+struct route_spec {
+	const char *pattern;		/* "app.example.com", "*.example.org", "*" */
+	const struct addr *backends;
+	uint32_t backend_count;
+};
+
+/*
+ * Checks a configured pattern and writes its lookup key (lower case, no
+ * trailing dot; ".suffix" for "*.suffix"; "" for "*") into key, which holds
+ * ROUTES_KEY_MAX + 2 bytes. Returns the key length, or -EINVAL with *why
+ * naming the fault ("has '*' other than as the whole first label").
+ */
+int routes_pattern_key(const char *pattern, char *key, enum route_kind *kind,
+    const char **why);
+
+/*
+ * Bytes the image of these routes needs (exact, a multiple of 8). Meant for
+ * valid, unique patterns (the config loader checked them with
+ * routes_pattern_key()); otherwise the number is only indicative and
+ * routes_image_build() refuses.
+ */
+size_t routes_image_size(const struct route_spec *specs, uint32_t count);
+
+/*
+ * Writes the image into dst, which holds size >= routes_image_size() bytes;
+ * writes no byte past routes_image_size(). Route i gets id i. Returns 0;
+ * -EINVAL when a pattern is invalid or duplicated (also by case or trailing
+ * dot, or a second "*"), a route has no backends or more than
+ * MAX_BACKENDS_PER_ROUTE, or count > MAX_ROUTES; -E2BIG when the image would
+ * pass 4 GiB (offsets are 32 bits); -ENOSPC when size is too small. On an
+ * error dst holds no usable image. settings may be NULL (all zero).
+ */
+int routes_image_build(void *dst, size_t size, const struct route_spec *specs,
+    uint32_t count, const struct routes_settings *settings,
+    uint64_t generation, uint32_t seed);
+
+/*
+ * The route for an SNI name of len bytes, any case, one trailing dot
+ * ignored (NULL/0: no SNI, the default). Exact name, then wildcards from the
+ * longest suffix, then the default. A name longer than ROUTES_KEY_MAX or
+ * with an empty label matches only the default. Returns NULL when nothing
+ * matches and there is no default. No allocation, no system call.
+ */
+const struct routes_route *routes_lookup(const struct routes_image *img,
+    const uint8_t *name, size_t len);
+
+static inline const struct routes_backend *
+routes_backends(const struct routes_image *img, const struct routes_route *r)
+{
+	return (const struct routes_backend *)((const char *)img +
+	    img->backends_off) + r->backend_first;
+}
+
+static inline const struct routes_route *
+routes_at(const struct routes_image *img, uint32_t index)
+{
+	return (const struct routes_route *)((const char *)img +
+	    img->routes_off) + index;
+}
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * rtshm.h -- the shared-memory segment that carries route table generations.
+ *
+ * The master owns a memfd laid out as one header and RTSHM_SLOTS image
+ * slots. Publishing generation N+1 writes the whole image into a slot no
+ * worker can be reading, then stores `current` with release semantics.
+ * Workers map the segment read-only, load `current` with acquire semantics
+ * for each new connection, and report in their own cache line the oldest
+ * generation they may still read. A slot is reused only when every worker
+ * reported a newer generation than the slot's.
+ *
+ * Slots are large and sparse: pages exist only where an image was written,
+ * and a slot's pages are given back (hole punched) before it is rewritten.
+ */
+#ifndef PASSTHROUGH_RTSHM_H
+#define PASSTHROUGH_RTSHM_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "routes.h"
+#include "tunables.h"
+
+#define RTSHM_MAGIC	0x4d485352u	/* "RSHM" little-endian */
+#define RTSHM_VERSION	1u
+#define RTSHM_SLOTS	4u		/* current, previous, and room for slow workers */
+#define RTSHM_SLOT_BYTES ((uint64_t)256 << 20)	/* virtual; 1,000,000 routes need ~100 MiB */
+#define RTSHM_CACHELINE 64
+#define RTSHM_IDLE	UINT64_MAX	/* a worker slot with no worker: pins nothing */
+
+struct rtshm_slot {
+	uint64_t generation;	/* 0: never used */
+	uint64_t size;		/* bytes of the image in it */
+};
+
+/* One per worker slot, a cache line each so workers never share a line. */
+struct rtshm_worker {
+	_Atomic uint64_t oldest;	/* oldest generation this worker may read */
+	char pad[RTSHM_CACHELINE - sizeof(uint64_t)];
+};
+
+/*
+ * The segment: [header page, read-only in workers] [worker reports,
+ * writable by all] [slots, read-only in workers]. Workers write only their
+ * own report line.
+ */
+struct rtshm_header {
+	uint32_t magic;
+	uint32_t version;
+	/* generation << 8 | slot; 0 before the first publish */
+	_Atomic uint64_t current;
+	struct rtshm_slot slots[RTSHM_SLOTS];
+};
+
+#define RTSHM_PAGE 4096u
+#define RTSHM_ROUND(n) ((uint64_t)RTSHM_PAGE * (((n) + RTSHM_PAGE - 1) / RTSHM_PAGE))
+#define RTSHM_HEADER_BYTES RTSHM_ROUND(sizeof(struct rtshm_header))
+#define RTSHM_REPORTS_BYTES RTSHM_ROUND(sizeof(struct rtshm_worker) * MAX_WORKERS)
+#define RTSHM_SLOTS_OFF (RTSHM_HEADER_BYTES + RTSHM_REPORTS_BYTES)
+#define RTSHM_TOTAL_BYTES (RTSHM_SLOTS_OFF + RTSHM_SLOTS * RTSHM_SLOT_BYTES)
+
+_Static_assert(sizeof(struct rtshm_worker) == RTSHM_CACHELINE, "one cache line per worker");
+_Static_assert(RTSHM_SLOTS <= 256, "slot index fits the low byte of current");
+
+struct rtshm {
+	int fd;
+	char *base;
+	struct rtshm_header *hdr;	/* read-write in the master, read-only in workers */
+	struct rtshm_worker *workers;	/* [MAX_WORKERS] */
+};
+
+/* Master: creates the segment. Returns 0 or -errno. */
+int rtshm_create(struct rtshm *s);
+void rtshm_destroy(struct rtshm *s);
+
+/*
+ * Master: compiles specs into a free slot as generation N+1 and publishes
+ * it. Returns the new generation, -EBUSY when every other slot is still
+ * pinned by a worker, -E2BIG when the image exceeds a slot, or -EINVAL.
+ */
+int64_t rtshm_publish(struct rtshm *s, const struct route_spec *specs,
+    uint32_t count, const struct routes_settings *settings);
+
+/* Master: a worker slot starts (pins the current generation) or ends. */
+void rtshm_worker_reset(struct rtshm *s, unsigned slot, int running);
+
+/* Worker: remaps the header and the slots read-only in place. */
+int rtshm_attach_readonly(struct rtshm *s);
+
+/* Anyone: the current generation (acquire) and its image. */
+static inline uint64_t
+rtshm_current(const struct rtshm *s)
+{
+	return atomic_load_explicit(&s->hdr->current, memory_order_acquire);
+}
+
+static inline const struct routes_image *
+rtshm_image(const struct rtshm *s, uint64_t current)
+{
+	return (const struct routes_image *)(s->base + RTSHM_SLOTS_OFF +
+	    (current & 0xff) * RTSHM_SLOT_BYTES);
+}
+
+/* Worker: reports the oldest generation it may still read. */
+static inline void
+rtshm_worker_report(struct rtshm *s, unsigned slot, uint64_t generation)
+{
+	atomic_store_explicit(&s->workers[slot].oldest, generation,
+	    memory_order_release);
+}
+
+#endif

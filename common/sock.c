@@ -1,0 +1,88 @@
+/* sock.c -- every socket passthrough makes, with all its options in one place. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sock.h"
+#include "tunables.h"
+
+static int
+sock_set(int fd, int level, int name, int value)
+{
+	return setsockopt(fd, level, name, &value, sizeof(value)) == 0 ? 0 : -errno;
+}
+
+int
+sock_listen(const struct addr *a, const char **what)
+{
+	int fd, rc;
+
+	fd = socket(a->u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*what = "socket";
+		return -errno;
+	}
+	*what = "setsockopt(SO_REUSEADDR)";
+	if ((rc = sock_set(fd, SOL_SOCKET, SO_REUSEADDR, 1)) != 0)
+		goto bad;
+	*what = "setsockopt(SO_REUSEPORT)";
+	if ((rc = sock_set(fd, SOL_SOCKET, SO_REUSEPORT, 1)) != 0)
+		goto bad;
+	*what = "setsockopt(TCP_DEFER_ACCEPT)";
+	if ((rc = sock_set(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, DEFER_ACCEPT_SECONDS)) != 0)
+		goto bad;
+	*what = "setsockopt(TCP_NODELAY)";	/* inherited by accepted sockets */
+	if ((rc = sock_set(fd, IPPROTO_TCP, TCP_NODELAY, 1)) != 0)
+		goto bad;
+	if (a->u.sa.sa_family == AF_INET6) {
+		*what = "setsockopt(IPV6_V6ONLY)";
+		if ((rc = sock_set(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1)) != 0)
+			goto bad;
+	}
+	*what = "bind";
+	if (bind(fd, &a->u.sa, a->len) != 0) {
+		rc = -errno;
+		goto bad;
+	}
+	*what = "listen";
+	if (listen(fd, LISTEN_BACKLOG) != 0) {
+		rc = -errno;
+		goto bad;
+	}
+	return fd;
+bad:
+	close(fd);
+	return rc;
+}
+
+int
+sock_backend(int family)
+{
+	int fd, rc;
+
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if ((rc = sock_set(fd, IPPROTO_TCP, TCP_NODELAY, 1)) != 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int
+sock_nodelay(int fd)
+{
+	return sock_set(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+}
+
+void
+sock_abort_on_close(int fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	/* Best effort: if it fails the close sends a FIN, which is still an end. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}

@@ -1,0 +1,75 @@
+/* tunables.h -- every fixed number passthrough uses, with its unit and why. */
+#ifndef PASSTHROUGH_TUNABLES_H
+#define PASSTHROUGH_TUNABLES_H
+
+#define PASSTHROUGH_VERSION "0.1.0"
+
+/* Default configuration file when -c is not given. */
+#define DEFAULT_CONFIG_PATH "/etc/passthrough/passthrough.conf"
+
+/* Configuration defaults and ranges (milliseconds, bytes, counts). */
+#define DEFAULT_HELLO_MS        5000u     /* nginx preread_timeout is 30 s; 5 s bounds slowloris */
+#define DEFAULT_CONNECT_MS      3000u     /* a healthy backend on a LAN answers in < 10 ms */
+#define DEFAULT_IDLE_MS         600000u   /* 10 min: long polls and idle HTTP/2 survive */
+#define DEFAULT_HELLO_BYTES     65536u    /* HAProxy/nginx stop at 16 KiB; PQ hellos grow */
+#define DEFAULT_MAX_CONNECTIONS 100000u
+#define MIN_TIMEOUT_MS          1u
+#define MAX_TIMEOUT_MS          (7u * 24 * 3600 * 1000)   /* a week; beyond that use none */
+#define MIN_HELLO_BYTES         512u      /* smallest legal hello with SNI fits in 512 */
+#define MAX_HELLO_BYTES         (1u << 20) /* 1 MiB: far above any real ClientHello */
+#define MAX_CONNECTIONS_LIMIT   10000000u
+#define MAX_WORKERS             256u      /* slots in shared memory; far above core counts */
+#define MAX_LISTEN              64u       /* listen addresses */
+#define MAX_BACKENDS_PER_ROUTE  1024u
+#define MAX_ROUTES              1000000u
+
+/* TLS wire facts. */
+#define TLS_RECORD_HEADER_BYTES 5u
+#define TLS_HANDSHAKE_HEADER_BYTES 4u
+#define TLS_MAX_PLAINTEXT_RECORD (1u << 14)   /* RFC 8446 5.1: 2^14 */
+#define TLS_MAX_HOSTNAME 255u                 /* RFC 6066 3: HostName <1..2^16-1>, DNS caps at 255 */
+
+/* Listening sockets: the kernel caps the backlog at net.core.somaxconn. */
+#define LISTEN_BACKLOG 4096
+/* TCP_DEFER_ACCEPT: wake the accept only when the hello's first bytes came. Seconds. */
+#define DEFER_ACCEPT_SECONDS 5
+
+/* io_uring sizing: the CQ holds several completions per submission. */
+#define RING_SQ_ENTRIES 4096u
+#define RING_CQ_ENTRIES (4u * RING_SQ_ENTRIES)
+/* io-wq threads only serve IORING_OP_SPLICE (when chosen); all fds are non-blocking. */
+#define RING_IOWQ_MAX_WORKERS 4u
+
+/* The relay. */
+#define DEFAULT_PIPE_BYTES   65536u   /* Linux's default pipe size; larger only helps bulk */
+#define MIN_PIPE_BYTES       4096u
+#define MAX_PIPE_BYTES       (1u << 20) /* fs.pipe-max-size default */
+#define PIPE_POOL_MAX        256u     /* idle pipes kept per worker; the rest are closed */
+/* Bytes one direction may move per readiness event before yielding to others. */
+#define RELAY_BUDGET_BYTES   (1u << 20)
+
+/* Backends of a route tried for one connection before giving up (HAProxy: retries 3). */
+#define CONNECT_TRIES_MAX 3u
+/* After the unrecognized_name alert, wait this long for the client to close first. ms */
+#define ALERT_LINGER_MS 2000u
+/* Recv calls one drain may make before yielding to other connections. */
+#define DRAIN_BURST 16u
+/* Log at most one line per this many ms for a repeating per-connection failure. */
+#define LOG_REPEAT_MS 1000u
+
+/* Hello buffers start small: most hellos are 0.5 to 2 KiB. */
+#define HELLO_BUF_INITIAL 2048u
+
+/* File descriptors a worker keeps free for pipes, logs and listeners. */
+#define FD_RESERVE 64u
+
+/* Shutdown: how long the master waits for workers before SIGKILL. Milliseconds. */
+#define STOP_GRACE_MS 5000u
+
+/* Worker restart backoff after an early crash. Milliseconds. */
+#define RESTART_BACKOFF_MIN_MS 100u
+#define RESTART_BACKOFF_MAX_MS 10000u
+/* A worker that lived this long is considered healthy: backoff resets. */
+#define RESTART_HEALTHY_MS 10000u
+
+#endif

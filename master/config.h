@@ -1,0 +1,49 @@
+/*
+ * config.h -- loading passthrough.conf (libconfig) into a struct config.
+ *
+ * This is the only code that includes <libconfig.h>. Loading checks
+ * everything it can without side effects (syntax, keys, types, ranges,
+ * addresses, patterns, duplicates) and reports every fault it finds as
+ * "file:line: setting: message".
+ */
+#ifndef PASSTHROUGH_CONFIG_H
+#define PASSTHROUGH_CONFIG_H
+
+#include <stdint.h>
+
+#include "addr.h"
+#include "log.h"
+#include "routes.h"
+
+struct config_route {
+	char *pattern;			/* as written: "*.example.org" */
+	struct addr *backends;
+	uint32_t backend_count;
+	int line;
+};
+
+struct config {
+	char *path;
+	uint32_t workers;		/* as written; 0 = one per online CPU */
+	struct addr *listen;
+	uint32_t listen_count;
+	struct routes_settings settings;	/* timeouts, limits, tuning */
+	enum log_level log_level;
+	struct config_route *routes;
+	uint32_t route_count;
+};
+
+struct config_errors {
+	char **msg;			/* "file:line: setting: message" */
+	uint32_t count;
+};
+
+/*
+ * Loads path into cfg. Returns 0, or -1 with every fault appended to errs
+ * (cfg is then left empty). Either way the caller frees errs.
+ */
+int config_load(struct config *cfg, const char *path, struct config_errors *errs);
+void config_free(struct config *cfg);
+void config_errors_free(struct config_errors *errs);
+
+#endif

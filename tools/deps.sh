@@ -1,0 +1,37 @@
+#!/bin/sh
+# deps.sh -- installs (as root) or names (otherwise) the Debian packages that
+# a make target needs: deps.sh build|run|test|bench.
+set -eu
+
+build="gcc make libc6-dev libconfig-dev liburing-dev libcriterion-dev"
+run="$build"
+test="$build openssl curl nginx-light procps iproute2 coreutils"
+bench="$test haproxy nginx-light libnginx-mod-stream sniproxy gnuplot-nox linux-perf"
+
+case "${1:-build}" in
+build) want=$build ;;
+run) want=$run ;;
+test) want=$test ;;
+bench) want=$bench ;;
+*) echo "usage: $0 build|run|test|bench" >&2; exit 2 ;;
+esac
+
+missing=
+for p in $want; do
+	case "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" in
+	"install ok installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "passthrough needs these Debian packages:$missing" >&2
+	echo "install them with:  sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+echo "installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,559 @@
+/*
+ * conn.c -- a connection before the relay and at its end: read the
+ * ClientHello, route it, connect to a backend, hand it the hello; close.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sock.h"
+#include "tunables.h"
+#include "worker.h"
+
+/* TLS alert record fields (RFC 8446 6, B.2). */
+#define TLS_CONTENT_ALERT		21
+#define TLS_ALERT_LEVEL_FATAL		2
+#define TLS_ALERT_UNRECOGNIZED_NAME	112
+#define TLS_VERSION_1_0			0x0301
+#define TLS_VERSION_1_2			0x0303
+
+static const char *const close_reason_names[] = {
+	[CLOSE_NONE] = "none",
+	[CLOSE_NORMAL] = "normal",
+	[CLOSE_HELLO_TIMEOUT] = "hello_timeout",
+	[CLOSE_HELLO_EOF] = "hello_eof",
+	[CLOSE_HELLO_MALFORMED] = "hello_malformed",
+	[CLOSE_HELLO_TOO_BIG] = "hello_too_big",
+	[CLOSE_NOT_TLS] = "not_tls",
+	[CLOSE_NO_ROUTE_ALERT] = "no_route_alert",
+	[CLOSE_CONNECT_REFUSED] = "connect_refused",
+	[CLOSE_CONNECT_TIMEOUT] = "connect_timeout",
+	[CLOSE_IDLE_TIMEOUT] = "idle_timeout",
+	[CLOSE_CLIENT_RESET] = "client_reset",
+	[CLOSE_BACKEND_RESET] = "backend_reset",
+	[CLOSE_LIMIT_REACHED] = "limit_reached",
+	[CLOSE_SHUTDOWN] = "shutdown",
+	[CLOSE_INTERNAL] = "internal_error",
+};
+_Static_assert(sizeof(close_reason_names) / sizeof(close_reason_names[0]) ==
+    CLOSE_REASON_COUNT, "a name for every close reason");
+
+const char *
+close_reason_str(enum close_reason reason)
+{
+	return reason < CLOSE_REASON_COUNT ? close_reason_names[reason] : "?";
+}
+
+static void conn_hello_read(struct worker *w, struct conn *c);
+static void conn_connect(struct worker *w, struct conn *c);
+
+static struct conn *
+conn_alloc(struct worker *w)
+{
+	struct conn *c;
+
+	if (w->free_conns != NULL) {
+		c = w->free_conns;
+		w->free_conns = c->next_free;
+	} else if (w->conn_used < w->conn_max) {
+		c = &w->conns[w->conn_used++];
+	} else {
+		return NULL;
+	}
+	memset(c, 0, sizeof(*c));
+	c->timer_index = TIMER_NONE;
+	c->deadline = UINT64_MAX;
+	c->cfd = c->bfd = -1;
+	w->conn_count++;
+	return c;
+}
+
+void
+conn_release(struct worker *w, struct conn *c)
+{
+	switch (c->state) {
+	case CONN_HELLO:
+	case CONN_ALERT:
+	case CONN_CONNECTING:
+	case CONN_SEND_HELLO:
+		free(c->u.hello.data);
+		c->u.hello.data = NULL;
+		break;
+	case CONN_RELAY:
+		relay_release(w, c);
+		break;
+	default:
+		break;
+	}
+	if (c->cfd >= 0)
+		close(c->cfd);
+	if (c->bfd >= 0)
+		close(c->bfd);
+	c->cfd = c->bfd = -1;
+}
+
+static void
+conn_free(struct worker *w, struct conn *c)
+{
+	conn_release(w, c);
+	c->state = CONN_FREE;
+	c->next_free = w->free_conns;
+	w->free_conns = c;
+	w->conn_count--;
+	worker_conn_freed(w);
+}
+
+/* The client's address for a log line. */
+static const char *
+conn_peer(const struct conn *c, char *buf, size_t size)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct addr a;
+
+	if (c->cfd < 0 || getpeername(c->cfd, (struct sockaddr *)&ss, &len) != 0)
+		return "-";
+	addr_from_sockaddr(&a, (struct sockaddr *)&ss, len);
+	return addr_format(&a, buf, size);
+}
+
+/* Leaves the connecting phase: the route's image may be reclaimed. */
+static void
+conn_unpin(struct worker *w, struct conn *c)
+{
+	if (c->route == NULL)
+		return;
+	c->route = NULL;
+	worker_pin(w, c->pin_slot, -1);
+}
+
+static void
+conn_cancel_ops(struct worker *w, struct conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	for (unsigned op = OP_CONNECT; op < OP_COUNT; op++) {
+		/* A linked timeout goes away with the connect it guards. */
+		if (!(c->ops & (1u << op)) || op == OP_CONNECT_TIMEOUT)
+			continue;
+		sqe = worker_sqe(w);
+		if (sqe == NULL) {
+			/* No entry for a cancel: a shutdown wakes every poll on the sockets. */
+			if (c->cfd >= 0)
+				shutdown(c->cfd, SHUT_RDWR);
+			if (c->bfd >= 0)
+				shutdown(c->bfd, SHUT_RDWR);
+			continue;
+		}
+		io_uring_prep_cancel64(sqe, op_tag(c, (enum op)op), 0);
+		io_uring_sqe_set_data64(sqe, 0);
+		sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	}
+}
+
+void
+conn_close(struct worker *w, struct conn *c, enum close_reason reason)
+{
+	char peer[ADDR_STRLEN];
+
+	if (c->reason != CLOSE_NONE)
+		return;
+	c->reason = (uint8_t)reason;
+	w->counters.closes[reason]++;
+	timer_clear(&w->timers, c);
+	conn_unpin(w, c);
+	/* Pass a reset on as a reset: a FIN would fake a clean end of stream. */
+	if (reason == CLOSE_CLIENT_RESET && c->bfd >= 0)
+		sock_abort_on_close(c->bfd);
+	if (reason == CLOSE_BACKEND_RESET && c->cfd >= 0)
+		sock_abort_on_close(c->cfd);
+	log_debug("%s: closed: %s", conn_peer(c, peer, sizeof(peer)),
+	    close_reason_str(reason));
+	conn_cancel_ops(w, c);
+	if (c->ops == 0)
+		conn_free(w, c);
+}
+
+void
+conn_poll(struct worker *w, struct conn *c, enum op op, int fd, unsigned mask)
+{
+	struct io_uring_sqe *sqe = worker_sqe(w);
+
+	if (sqe == NULL) {
+		conn_close(w, c, CLOSE_INTERNAL);
+		return;
+	}
+	io_uring_prep_poll_add(sqe, fd, mask);
+	io_uring_sqe_set_data64(sqe, op_tag(c, op));
+	c->ops |= (uint16_t)(1u << op);
+}
+
+void
+conn_accept(struct worker *w, int fd)
+{
+	const struct routes_settings *st;
+	struct conn *c;
+
+	worker_routes_refresh(w);
+	st = &w->img->settings;
+	w->counters.accepted++;
+	c = conn_alloc(w);
+	if (c == NULL) {
+		close(fd);
+		w->counters.closes[CLOSE_LIMIT_REACHED]++;
+		return;
+	}
+	c->cfd = fd;
+	c->state = CONN_HELLO;
+	c->accepted_ms = w->now;
+	c->idle_ms = st->idle_ms;
+	c->relay = (uint8_t)st->relay;
+	hello_parser_init(&c->u.hello.parser, st->hello_bytes);
+	c->u.hello.cap = st->hello_bytes < HELLO_BUF_INITIAL ? st->hello_bytes
+	    : HELLO_BUF_INITIAL;
+	c->u.hello.data = malloc(c->u.hello.cap);
+	if (c->u.hello.data == NULL) {
+		conn_close(w, c, CLOSE_LIMIT_REACHED);
+		return;
+	}
+	timer_set(&w->timers, c, w->now + st->hello_ms);
+	/* TCP_DEFER_ACCEPT: the hello's first bytes are usually here already. */
+	conn_hello_read(w, c);
+}
+
+/* Doubles the hello buffer, up to the parser's limit. 0 or -ENOMEM. */
+static int
+conn_hello_grow(struct hello_buf *h)
+{
+	uint32_t cap = h->cap * 2 < h->parser.limit ? h->cap * 2 : h->parser.limit;
+	uint8_t *p;
+
+	if (cap <= h->cap)
+		return -ENOMEM;
+	p = realloc(h->data, cap);
+	if (p == NULL)
+		return -ENOMEM;
+	h->data = p;
+	h->cap = cap;
+	return 0;
+}
+
+/* Sends the fatal unrecognized_name alert, then waits for the client to close. */
+static void conn_alert(struct worker *w, struct conn *c, const struct hello_info *info);
+
+static void
+conn_hello_refused(struct worker *w, struct conn *c, enum hello_status st,
+    const struct hello_info *info)
+{
+	char peer[ADDR_STRLEN];
+	enum close_reason reason;
+
+	switch (st) {
+	case HELLO_NOT_TLS:
+		reason = CLOSE_NOT_TLS;
+		break;
+	case HELLO_TOO_BIG:
+		reason = CLOSE_HELLO_TOO_BIG;
+		break;
+	default:
+		reason = CLOSE_HELLO_MALFORMED;
+		break;
+	}
+	log_debug("%s: hello refused: %s", conn_peer(c, peer, sizeof(peer)),
+	    hello_reason_str(info->reason));
+	conn_close(w, c, reason);
+}
+
+static void
+conn_route(struct worker *w, struct conn *c, const struct hello_info *info)
+{
+	const struct routes_route *r;
+
+	worker_routes_refresh(w);
+	r = routes_lookup(w->img, info->sni, info->sni_len);
+	if (r == NULL) {
+		conn_alert(w, c, info);
+		return;
+	}
+	timer_clear(&w->timers, c);
+	c->route = r;
+	c->pin_slot = (uint8_t)(w->current & 0xff);
+	worker_pin(w, c->pin_slot, 1);
+	c->backend = (uint16_t)(w->rr++ % r->backend_count);
+	c->tries = 0;
+	conn_connect(w, c);
+}
+
+static void
+conn_hello_read(struct worker *w, struct conn *c)
+{
+	struct hello_buf *h = &c->u.hello;
+	struct hello_info info;
+	enum hello_status st;
+	ssize_t n;
+
+	for (;;) {
+		if (h->len == h->cap && conn_hello_grow(h) != 0) {
+			conn_close(w, c, h->cap >= h->parser.limit ? CLOSE_HELLO_TOO_BIG
+			    : CLOSE_LIMIT_REACHED);
+			return;
+		}
+		n = recv(c->cfd, h->data + h->len, h->cap - h->len, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				conn_poll(w, c, OP_POLL_IN0, c->cfd, POLLIN);
+			else
+				conn_close(w, c, CLOSE_CLIENT_RESET);
+			return;
+		}
+		if (n == 0) {
+			conn_close(w, c, CLOSE_HELLO_EOF);
+			return;
+		}
+		h->len += (uint32_t)n;
+		st = hello_parse(&h->parser, h->data, h->len, w->scratch,
+		    MAX_HELLO_BYTES, &info);
+		if (st == HELLO_OK) {
+			conn_route(w, c, &info);
+			return;
+		}
+		if (st != HELLO_NEED_MORE) {
+			conn_hello_refused(w, c, st, &info);
+			return;
+		}
+	}
+}
+
+static void
+conn_alert_drain(struct worker *w, struct conn *c)
+{
+	ssize_t n;
+
+	for (unsigned i = 0; i < DRAIN_BURST; i++) {
+		n = recv(c->cfd, w->scratch, MAX_HELLO_BYTES, 0);
+		if (n > 0)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		conn_close(w, c, CLOSE_NO_ROUTE_ALERT);
+		return;
+	}
+	conn_poll(w, c, OP_POLL_IN0, c->cfd, POLLIN);
+}
+
+static void
+conn_alert(struct worker *w, struct conn *c, const struct hello_info *info)
+{
+	uint16_t v = info->client_version;
+	uint8_t alert[TLS_RECORD_HEADER_BYTES + 2];
+
+	/* A record version the client surely accepts: its own, within TLS 1.0..1.2. */
+	if (v < TLS_VERSION_1_0)
+		v = TLS_VERSION_1_0;
+	if (v > TLS_VERSION_1_2)
+		v = TLS_VERSION_1_2;
+	alert[0] = TLS_CONTENT_ALERT;
+	alert[1] = (uint8_t)(v >> 8);
+	alert[2] = (uint8_t)v;
+	alert[3] = 0;
+	alert[4] = 2;	/* length of the alert body */
+	alert[5] = TLS_ALERT_LEVEL_FATAL;
+	alert[6] = TLS_ALERT_UNRECOGNIZED_NAME;
+
+	free(c->u.hello.data);
+	c->u.hello.data = NULL;
+	c->state = CONN_ALERT;
+	if (send(c->cfd, alert, sizeof(alert), MSG_NOSIGNAL) != (ssize_t)sizeof(alert)) {
+		conn_close(w, c, CLOSE_NO_ROUTE_ALERT);
+		return;
+	}
+	/*
+	 * Closing now, with the client's unread bytes in our buffer, would send
+	 * a reset that can overtake the alert. Shut down our side and let the
+	 * client close first, within ALERT_LINGER_MS.
+	 */
+	shutdown(c->cfd, SHUT_WR);
+	timer_set(&w->timers, c, w->now + ALERT_LINGER_MS);
+	conn_alert_drain(w, c);
+}
+
+static void
+conn_connect(struct worker *w, struct conn *c)
+{
+	const struct routes_image *img = rtshm_image(w->spec->routes, c->pin_slot);
+	const struct addr *a = &routes_backends(img, c->route)[c->backend].addr;
+	struct io_uring_sqe *sqe, *tsqe;
+	int fd;
+
+	/* The connect and its timeout must go in one submission to stay linked. */
+	if (io_uring_sq_space_left(&w->ring) < 2)
+		io_uring_submit(&w->ring);
+	fd = sock_backend(a->u.sa.sa_family);
+	sqe = fd >= 0 ? worker_sqe(w) : NULL;
+	tsqe = sqe != NULL ? worker_sqe(w) : NULL;
+	if (tsqe == NULL) {
+		if (fd >= 0) {
+			/* sqe, if taken, stays a harmless no-op: it carries no owner. */
+			if (sqe != NULL) {
+				io_uring_prep_nop(sqe);
+				io_uring_sqe_set_data64(sqe, 0);
+			}
+			close(fd);
+		}
+		log_error("backend socket: %s", strerror(fd < 0 ? -fd : ENOMEM));
+		conn_close(w, c, CLOSE_LIMIT_REACHED);
+		return;
+	}
+	c->bfd = fd;
+	c->state = CONN_CONNECTING;
+	c->tries++;
+	io_uring_prep_connect(sqe, fd, &a->u.sa, a->len);
+	io_uring_sqe_set_data64(sqe, op_tag(c, OP_CONNECT));
+	sqe->flags |= IOSQE_IO_LINK;
+	io_uring_prep_link_timeout(tsqe, &w->connect_ts, 0);
+	io_uring_sqe_set_data64(tsqe, op_tag(c, OP_CONNECT_TIMEOUT));
+	c->ops |= (uint16_t)(1u << OP_CONNECT | 1u << OP_CONNECT_TIMEOUT);
+}
+
+static void
+conn_send_hello(struct worker *w, struct conn *c)
+{
+	struct hello_buf *h = &c->u.hello;
+	ssize_t n;
+
+	while (h->sent < h->len) {
+		n = send(c->bfd, h->data + h->sent, h->len - h->sent, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				conn_poll(w, c, OP_POLL_OUT0, c->bfd, POLLOUT);
+			else
+				conn_close(w, c, CLOSE_BACKEND_RESET);
+			return;
+		}
+		h->sent += (uint32_t)n;
+	}
+	relay_start(w, c);
+}
+
+/* Logs a backend failure, at most once per LOG_REPEAT_MS per worker. */
+static void
+conn_log_connect_failure(struct worker *w, struct conn *c, int err)
+{
+	static uint64_t last_ms, suppressed;
+	const struct routes_image *img = rtshm_image(w->spec->routes, c->pin_slot);
+	char backend[ADDR_STRLEN];
+
+	if (last_ms != 0 && w->now - last_ms < LOG_REPEAT_MS) {
+		suppressed++;
+		return;
+	}
+	addr_format(&routes_backends(img, c->route)[c->backend].addr, backend,
+	    sizeof(backend));
+	log_warn("backend %s: connect: %s (%llu more failures not logged)", backend,
+	    err == ECANCELED ? "timed out" : strerror(err),
+	    (unsigned long long)suppressed);
+	last_ms = w->now;
+	suppressed = 0;
+}
+
+static void
+conn_on_connect(struct worker *w, struct conn *c, enum op op, int res)
+{
+	enum close_reason reason;
+	uint32_t tries_max;
+
+	if (op == OP_CONNECT && res == 0) {
+		conn_unpin(w, c);
+		c->state = CONN_SEND_HELLO;
+		c->active_ms = w->now;
+		timer_set(&w->timers, c, w->now + c->idle_ms);
+		conn_send_hello(w, c);
+		return;
+	}
+	if (op == OP_CONNECT)
+		c->u.hello.connect_res = res;
+	/* Retry only once both completions of this attempt are back. */
+	if (c->ops & (1u << OP_CONNECT | 1u << OP_CONNECT_TIMEOUT))
+		return;
+	res = c->u.hello.connect_res;
+	conn_log_connect_failure(w, c, -res);
+	reason = res == -ECANCELED ? CLOSE_CONNECT_TIMEOUT : CLOSE_CONNECT_REFUSED;
+	close(c->bfd);
+	c->bfd = -1;
+	tries_max = c->route->backend_count < CONNECT_TRIES_MAX ?
+	    c->route->backend_count : CONNECT_TRIES_MAX;
+	if (c->tries < tries_max) {
+		c->backend = (uint16_t)((c->backend + 1) % c->route->backend_count);
+		conn_connect(w, c);
+		return;
+	}
+	conn_close(w, c, reason);
+}
+
+void
+conn_on_cqe(struct worker *w, struct conn *c, enum op op, int res)
+{
+	c->ops &= (uint16_t)~(1u << op);
+	if (c->reason != CLOSE_NONE) {
+		if (c->ops == 0)
+			conn_free(w, c);
+		return;
+	}
+	if (res < 0 && op >= OP_POLL_IN0 && op <= OP_POLL_OUT1) {
+		/* A poll fails only on a broken fd; retrying it would spin. */
+		log_error("poll: %s", strerror(-res));
+		conn_close(w, c, CLOSE_INTERNAL);
+		return;
+	}
+	switch (c->state) {
+	case CONN_HELLO:
+		conn_hello_read(w, c);
+		break;
+	case CONN_ALERT:
+		conn_alert_drain(w, c);
+		break;
+	case CONN_CONNECTING:
+		conn_on_connect(w, c, op, res);
+		break;
+	case CONN_SEND_HELLO:
+		if (op == OP_POLL_OUT0)
+			conn_send_hello(w, c);
+		break;
+	case CONN_RELAY:
+		relay_on_cqe(w, c, op, res);
+		break;
+	default:
+		break;
+	}
+}
+
+void
+conn_on_timer(struct worker *w, struct conn *c)
+{
+	switch (c->state) {
+	case CONN_HELLO:
+		conn_close(w, c, CLOSE_HELLO_TIMEOUT);
+		break;
+	case CONN_ALERT:
+		conn_close(w, c, CLOSE_NO_ROUTE_ALERT);
+		break;
+	case CONN_SEND_HELLO:
+	case CONN_RELAY:
+		/* Lazy idle check: bytes moved since the timer was set push it out. */
+		if (w->now - c->active_ms >= c->idle_ms)
+			conn_close(w, c, CLOSE_IDLE_TIMEOUT);
+		else
+			timer_set(&w->timers, c, c->active_ms + c->idle_ms);
+		break;
+	default:
+		break;
+	}
+}

@@ -1,0 +1,240 @@
+/*
+ * relay.c -- moving bytes both ways with splice, zero copy.
+ *
+ * Each direction (0: client -> backend, 1: backend -> client) loops:
+ * splice the source into a pipe, splice the pipe into the sink. A
+ * direction waits on exactly one thing at a time: its source readable
+ * (pipe empty), its sink writable (pipe not empty), or a splice in flight.
+ * Sockets and pipes are non-blocking, so a splice never parks a thread.
+ *
+ * The move itself is relay_move(): an inline splice(2) (RELAY_SPLICE) or
+ * an IORING_OP_SPLICE whose completion resumes the loop (RELAY_SPLICE_RING).
+ * EOF from a source is passed on as shutdown(SHUT_WR) of its sink; the
+ * connection ends when both directions did that, or on an error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "tunables.h"
+#include "worker.h"
+
+/* relay_move() result when the move went to the ring and completes later. */
+#define MOVE_PENDING ((ssize_t)INT_MIN)
+
+enum move_side { MOVE_IN, MOVE_OUT };
+
+static int
+dir_src(const struct conn *c, int d)
+{
+	return d == 0 ? c->cfd : c->bfd;
+}
+
+static int
+dir_dst(const struct conn *c, int d)
+{
+	return d == 0 ? c->bfd : c->cfd;
+}
+
+void
+relay_start(struct worker *w, struct conn *c)
+{
+	uint32_t hello_len = c->u.hello.len;
+
+	free(c->u.hello.data);
+	memset(&c->u.dir, 0, sizeof(c->u.dir));
+	for (int d = 0; d < 2; d++)
+		c->u.dir[d].pipe.rd = c->u.dir[d].pipe.wr = -1;
+	c->u.dir[0].bytes = hello_len;
+	w->counters.bytes[0] += hello_len;
+	c->state = CONN_RELAY;
+	c->active_ms = w->now;
+	conn_poll(w, c, OP_POLL_IN0, c->cfd, POLLIN);
+	conn_poll(w, c, OP_POLL_IN1, c->bfd, POLLIN);
+}
+
+void
+relay_release(struct worker *w, struct conn *c)
+{
+	for (int d = 0; d < 2; d++)
+		pipe_put(&w->pipes, &c->u.dir[d].pipe, c->u.dir[d].in_pipe);
+}
+
+void
+relay_abort(struct worker *w, struct conn *c, int failed_fd, int err)
+{
+	log_debug("relay: %s side: %s", failed_fd == c->cfd ? "client" : "backend",
+	    strerror(err));
+	conn_close(w, c, failed_fd == c->cfd ? CLOSE_CLIENT_RESET : CLOSE_BACKEND_RESET);
+}
+
+/*
+ * Moves bytes source -> pipe (MOVE_IN) or pipe -> sink (MOVE_OUT). Returns
+ * the bytes moved, 0 at EOF, -errno, or MOVE_PENDING when it went to the ring
+ * (or could not, and the connection is closing).
+ */
+static ssize_t
+relay_move(struct worker *w, struct conn *c, int d, enum move_side side)
+{
+	struct dir *dir = &c->u.dir[d];
+	int from = side == MOVE_IN ? dir_src(c, d) : dir->pipe.rd;
+	int to = side == MOVE_IN ? dir->pipe.wr : dir_dst(c, d);
+	size_t len = side == MOVE_IN ? dir->pipe.size - dir->in_pipe : dir->in_pipe;
+	unsigned flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+	struct io_uring_sqe *sqe;
+	enum op op;
+	ssize_t n;
+
+	if (c->relay == RELAY_SPLICE_RING) {
+		sqe = worker_sqe(w);
+		if (sqe == NULL) {
+			conn_close(w, c, CLOSE_INTERNAL);
+			return MOVE_PENDING;	/* nothing more to do here */
+		}
+		op = (enum op)((side == MOVE_IN ? OP_SPLICE_IN0 : OP_SPLICE_OUT0) + d);
+		io_uring_prep_splice(sqe, from, -1, to, -1, (unsigned)len, flags);
+		io_uring_sqe_set_data64(sqe, op_tag(c, op));
+		c->ops |= (uint16_t)(1u << op);
+		return MOVE_PENDING;
+	}
+	do
+		n = splice(from, NULL, to, NULL, len, flags);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+/* Source -> pipe result. Returns 1 to go on pumping, 0 when waiting or closed. */
+static int
+relay_after_in(struct worker *w, struct conn *c, int d, ssize_t n)
+{
+	struct dir *dir = &c->u.dir[d];
+
+	if (n > 0) {
+		dir->in_pipe += (uint32_t)n;
+		c->active_ms = w->now;
+		return 1;
+	}
+	if (n == 0) {
+		dir->eof = 1;
+		return 1;
+	}
+	if (n == -EAGAIN) {
+		/* Drained: the pipe goes back to the pool while we wait. */
+		pipe_put(&w->pipes, &dir->pipe, 0);
+		conn_poll(w, c, (enum op)(OP_POLL_IN0 + d), dir_src(c, d), POLLIN);
+		return 0;
+	}
+	relay_abort(w, c, dir_src(c, d), (int)-n);
+	return 0;
+}
+
+/* Pipe -> sink result. Returns 1 to go on pumping, 0 when waiting or closed. */
+static int
+relay_after_out(struct worker *w, struct conn *c, int d, ssize_t n)
+{
+	struct dir *dir = &c->u.dir[d];
+
+	if (n > 0) {
+		dir->in_pipe -= (uint32_t)n;
+		dir->bytes += (uint64_t)n;
+		w->counters.bytes[d] += (uint64_t)n;
+		c->active_ms = w->now;
+		if (dir->in_pipe == 0)
+			return 1;
+		/* A short write: the sink's buffer is full. */
+	} else if (n != -EAGAIN && n != 0) {
+		relay_abort(w, c, dir_dst(c, d), (int)-n);
+		return 0;
+	}
+	conn_poll(w, c, (enum op)(OP_POLL_OUT0 + d), dir_dst(c, d), POLLOUT);
+	return 0;
+}
+
+/* The source said EOF and the pipe is empty: pass the EOF on. */
+static void
+relay_finish(struct worker *w, struct conn *c, int d)
+{
+	struct dir *dir = &c->u.dir[d];
+
+	pipe_put(&w->pipes, &dir->pipe, 0);
+	/* ENOTCONN: the peer is gone already; the other direction will see it. */
+	(void)shutdown(dir_dst(c, d), SHUT_WR);
+	dir->done = 1;
+	if (c->u.dir[0].done && c->u.dir[1].done)
+		conn_close(w, c, CLOSE_NORMAL);
+}
+
+static void
+relay_pump(struct worker *w, struct conn *c, int d)
+{
+	struct dir *dir = &c->u.dir[d];
+	uint32_t budget = RELAY_BUDGET_BYTES;
+	ssize_t n;
+	int rc;
+
+	for (;;) {
+		if (dir->in_pipe > 0) {
+			n = relay_move(w, c, d, MOVE_OUT);
+			if (n == MOVE_PENDING || !relay_after_out(w, c, d, n))
+				return;
+			continue;
+		}
+		if (dir->eof) {
+			relay_finish(w, c, d);
+			return;
+		}
+		if (budget == 0) {
+			/* Fair to the other connections: come back next turn. */
+			pipe_put(&w->pipes, &dir->pipe, 0);
+			conn_poll(w, c, (enum op)(OP_POLL_IN0 + d), dir_src(c, d), POLLIN);
+			return;
+		}
+		if (dir->pipe.rd < 0 && (rc = pipe_get(&w->pipes, &dir->pipe,
+		    w->img->settings.pipe_bytes)) != 0) {
+			log_error("pipe: %s", strerror(-rc));
+			conn_close(w, c, CLOSE_LIMIT_REACHED);
+			return;
+		}
+		n = relay_move(w, c, d, MOVE_IN);
+		if (n == MOVE_PENDING)
+			return;
+		if (n > 0)
+			budget = (uint32_t)n >= budget ? 0 : budget - (uint32_t)n;
+		if (!relay_after_in(w, c, d, n))
+			return;
+	}
+}
+
+void
+relay_on_cqe(struct worker *w, struct conn *c, enum op op, int res)
+{
+	int d;
+
+	switch (op) {
+	case OP_POLL_IN0:
+	case OP_POLL_IN1:
+	case OP_POLL_OUT0:
+	case OP_POLL_OUT1:
+		relay_pump(w, c, (op == OP_POLL_IN0 || op == OP_POLL_OUT0) ? 0 : 1);
+		return;
+	case OP_SPLICE_IN0:
+	case OP_SPLICE_IN1:
+		d = op - OP_SPLICE_IN0;
+		if (relay_after_in(w, c, d, res))
+			relay_pump(w, c, d);
+		return;
+	case OP_SPLICE_OUT0:
+	case OP_SPLICE_OUT1:
+		d = op - OP_SPLICE_OUT0;
+		if (relay_after_out(w, c, d, res))
+			relay_pump(w, c, d);
+		return;
+	default:
+		return;		/* a linked connect timeout's late completion */
+	}
+}

@@ -1,0 +1,434 @@
+/*
+ * worker.c -- the worker process: its io_uring, its loop, accepting and
+ * routing table generations. Connections live in conn.c and relay.c.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "tunables.h"
+#include "worker.h"
+
+/* The longest the loop sleeps: it re-reads the route generation at least this often. */
+#define WORKER_TICK_MS 1000u
+/* After EMFILE/ENFILE/ENOMEM on accept, wait this long before accepting again. */
+#define ACCEPT_RETRY_MS 100u
+
+static volatile sig_atomic_t worker_stop;
+
+static void
+worker_on_signal(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+}
+
+static uint64_t
+worker_clock(void)
+{
+	struct timespec ts;
+
+	/* COARSE: a vDSO read, and 4 ms resolution is plenty for timeouts. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * SIGTERM/SIGINT stop the worker. They stay blocked except while the ring
+ * waits (the wait's sigmask unblocks them), so a signal can never slip in
+ * between checking the flag and going to sleep.
+ */
+static void
+worker_signals(sigset_t *waitmask)
+{
+	struct sigaction sa;
+	sigset_t block;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = worker_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);	/* splice(2) to a closed socket raises it */
+	sigaction(SIGHUP, &sa, NULL);	/* the master reloads, not us */
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, waitmask);
+	sigdelset(waitmask, SIGTERM);
+	sigdelset(waitmask, SIGINT);
+}
+
+static int
+worker_ring_init(struct worker *w)
+{
+	static const unsigned flag_sets[] = {
+		IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
+		    IORING_SETUP_DEFER_TASKRUN,
+		IORING_SETUP_SUBMIT_ALL,
+		0,
+	};
+	unsigned iowq[2] = { RING_IOWQ_MAX_WORKERS, RING_IOWQ_MAX_WORKERS };
+	struct io_uring_params p;
+	int rc = -EINVAL;
+
+	/* Newest flags first; an older kernel says EINVAL and we try less. */
+	for (size_t i = 0; i < sizeof(flag_sets) / sizeof(flag_sets[0]); i++) {
+		memset(&p, 0, sizeof(p));
+		p.flags = flag_sets[i] | IORING_SETUP_CQSIZE;
+		p.cq_entries = RING_CQ_ENTRIES;
+		rc = io_uring_queue_init_params(RING_SQ_ENTRIES, &w->ring, &p);
+		if (rc != -EINVAL)
+			break;
+	}
+	if (rc < 0) {
+		log_error("io_uring_queue_init: %s", strerror(-rc));
+		return rc;
+	}
+	/* Every fd is non-blocking, so io-wq threads never park: a small cap is safe. */
+	rc = io_uring_register_iowq_max_workers(&w->ring, iowq);
+	if (rc < 0)
+		log_warn("io_uring_register_iowq_max_workers: %s", strerror(-rc));
+	return 0;
+}
+
+struct io_uring_sqe *
+worker_sqe(struct worker *w)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+
+	if (sqe == NULL) {
+		/* The SQ is full: hand it to the kernel and take a fresh entry. */
+		io_uring_submit(&w->ring);
+		sqe = io_uring_get_sqe(&w->ring);
+		if (sqe == NULL)
+			log_error("io_uring: no submission entry free after submit");
+	}
+	return sqe;
+}
+
+/* Reports the oldest image generation this worker may still read. */
+static void
+worker_routes_report(struct worker *w)
+{
+	const struct rtshm_header *hdr = w->spec->routes->hdr;
+	uint64_t oldest = w->current >> 8;
+
+	for (unsigned i = 0; i < RTSHM_SLOTS; i++)
+		if (w->pins[i] > 0 && hdr->slots[i].generation < oldest)
+			oldest = hdr->slots[i].generation;
+	rtshm_worker_report(w->spec->routes, w->spec->slot, oldest);
+}
+
+void
+worker_routes_refresh(struct worker *w)
+{
+	uint64_t cur = rtshm_current(w->spec->routes);
+	const struct routes_image *img;
+
+	if (cur == w->current)
+		return;
+	img = rtshm_image(w->spec->routes, cur);
+	if (img->magic != ROUTES_MAGIC || img->version != ROUTES_VERSION ||
+	    img->generation != cur >> 8) {
+		log_error("route table generation %llu is not a valid image; keeping %llu",
+		    (unsigned long long)(cur >> 8), (unsigned long long)(w->current >> 8));
+		return;
+	}
+	/* Linked timeouts queued but not submitted still point at connect_ts. */
+	io_uring_submit(&w->ring);
+	w->current = cur;
+	w->img = img;
+	w->connect_ts.tv_sec = img->settings.connect_ms / 1000;
+	w->connect_ts.tv_nsec = (long long)(img->settings.connect_ms % 1000) * 1000000;
+	worker_routes_report(w);
+}
+
+void
+worker_pin(struct worker *w, uint8_t slot, int delta)
+{
+	w->pins[slot] = (uint32_t)((int)w->pins[slot] + delta);
+	if (w->pins[slot] == 0 && slot != (w->current & 0xff))
+		worker_routes_report(w);
+}
+
+static void
+listener_arm(struct worker *w, struct listener *l)
+{
+	struct io_uring_sqe *sqe = worker_sqe(w);
+
+	if (sqe == NULL) {
+		w->accept_retry_at = w->now + ACCEPT_RETRY_MS;
+		return;
+	}
+	io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, op_tag(l, OP_ACCEPT));
+	l->ops |= 1u << OP_ACCEPT;
+}
+
+static void
+listener_cancel(struct worker *w, struct listener *l)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!(l->ops & (1u << OP_ACCEPT)) || (sqe = worker_sqe(w)) == NULL)
+		return;
+	io_uring_prep_cancel64(sqe, op_tag(l, OP_ACCEPT), 0);
+	io_uring_sqe_set_data64(sqe, 0);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+}
+
+/* Arms every listener that is not accepting, unless paused. */
+static void
+worker_accept_resume(struct worker *w)
+{
+	if (w->accept_paused || w->now < w->accept_retry_at)
+		return;
+	for (unsigned i = 0; i < w->listen_count; i++)
+		if (!(w->listeners[i].ops & (1u << OP_ACCEPT)))
+			listener_arm(w, &w->listeners[i]);
+}
+
+static void
+listener_on_accept(struct worker *w, struct listener *l, int res, unsigned flags)
+{
+	if (!(flags & IORING_CQE_F_MORE))
+		l->ops &= ~(1u << OP_ACCEPT);
+	if (res >= 0) {
+		if (w->conn_count >= w->conn_max) {
+			/* Accepted before the pause took effect. */
+			close(res);
+			w->counters.closes[CLOSE_LIMIT_REACHED]++;
+			return;
+		}
+		conn_accept(w, res);
+		if (w->conn_count >= w->conn_max && !w->accept_paused) {
+			log_warn("at the connection limit (%u): accepting paused", w->conn_max);
+			w->accept_paused = 1;
+			for (unsigned i = 0; i < w->listen_count; i++)
+				listener_cancel(w, &w->listeners[i]);
+		}
+		return;
+	}
+	switch (-res) {
+	case ECANCELED:
+	case EAGAIN:
+	case EINTR:
+	case ECONNABORTED:
+		return;
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		/* Retrying at once would spin: the condition outlasts a loop turn. */
+		w->accept_retry_at = w->now + ACCEPT_RETRY_MS;
+		break;
+	default:
+		break;
+	}
+	if (w->counters.accept_errors++ % 1000 == 0)
+		log_error("accept on %d: %s", l->fd, strerror(-res));
+}
+
+void
+worker_conn_freed(struct worker *w)
+{
+	if (w->accept_paused && w->conn_count < w->conn_max) {
+		w->accept_paused = 0;
+		log_info("below the connection limit: accepting again");
+	}
+}
+
+static void
+worker_dispatch(struct worker *w, const struct io_uring_cqe *cqe)
+{
+	uint64_t ud = io_uring_cqe_get_data64(cqe);
+	enum op op = (enum op)(ud & OP_MASK);
+	void *owner = (void *)(uintptr_t)(ud & ~(uint64_t)OP_MASK);
+
+	switch (op) {
+	case OP_NONE:
+		return;
+	case OP_ACCEPT:
+		listener_on_accept(w, owner, cqe->res, cqe->flags);
+		return;
+	default:
+		conn_on_cqe(w, owner, op, cqe->res);
+		return;
+	}
+}
+
+static void
+worker_expire(struct worker *w)
+{
+	struct conn *c;
+
+	while ((c = timer_pop_expired(&w->timers, w->now)) != NULL)
+		conn_on_timer(w, c);
+}
+
+/* The connection limit of this worker: its share, and what its fds allow. */
+static uint32_t
+worker_conn_limit(const struct worker *w)
+{
+	uint32_t share = (w->img->settings.max_connections + w->spec->workers - 1) /
+	    w->spec->workers;
+	struct rlimit rl;
+	uint64_t by_fds;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return share;
+	/* Two sockets per connection; pipes come from the reserve while data moves. */
+	by_fds = rl.rlim_cur > FD_RESERVE ? (rl.rlim_cur - FD_RESERVE) / 2 : 1;
+	if (by_fds < share) {
+		log_warn("max_connections share %u exceeds what %llu open files allow: using %llu",
+		    share, (unsigned long long)rl.rlim_cur, (unsigned long long)by_fds);
+		return (uint32_t)by_fds;
+	}
+	return share;
+}
+
+static int
+worker_init(struct worker *w, const struct worker_spec *spec)
+{
+	int rc;
+
+	memset(w, 0, sizeof(*w));
+	w->spec = spec;
+	w->now = worker_clock();
+	if ((rc = rtshm_attach_readonly(spec->routes)) != 0) {
+		log_error("mapping the route table read-only: %s", strerror(-rc));
+		return rc;
+	}
+	if ((rc = worker_ring_init(w)) != 0)
+		return rc;
+	w->ring_ready = 1;
+	worker_routes_refresh(w);
+	if (w->img == NULL) {
+		log_error("no valid route table in shared memory");
+		return -EINVAL;
+	}
+	w->conn_max = worker_conn_limit(w);
+	/* Both arrays are reserved whole but only touched as connections come. */
+	w->conns = calloc(w->conn_max, sizeof(*w->conns));
+	w->scratch = malloc(MAX_HELLO_BYTES);
+	w->listeners = calloc(spec->listen_count, sizeof(*w->listeners));
+	if (w->conns == NULL || w->scratch == NULL || w->listeners == NULL ||
+	    timer_heap_init(&w->timers, w->conn_max) != 0 ||
+	    pipe_pool_init(&w->pipes) != 0) {
+		log_error("out of memory for %u connections", w->conn_max);
+		return -ENOMEM;
+	}
+	w->listen_count = spec->listen_count;
+	for (unsigned i = 0; i < spec->listen_count; i++) {
+		w->listeners[i].fd = spec->listen_fds[i];
+		w->listeners[i].addr = spec->listen_addrs[i];
+	}
+	return 0;
+}
+
+static void
+worker_fini(struct worker *w)
+{
+	struct conn *c;
+
+	for (uint32_t i = 0; i < w->conn_used; i++) {
+		c = &w->conns[i];
+		if (c->state != CONN_FREE)
+			conn_close(w, c, CLOSE_SHUTDOWN);
+	}
+	/* Tearing the ring down cancels and reaps whatever is still in flight. */
+	if (w->ring_ready)
+		io_uring_queue_exit(&w->ring);
+	for (uint32_t i = 0; i < w->conn_used; i++)
+		conn_release(w, &w->conns[i]);	/* closes fds, frees buffers */
+	pipe_pool_free(&w->pipes);
+	timer_heap_free(&w->timers);
+	free(w->conns);
+	free(w->scratch);
+	free(w->listeners);
+}
+
+static void
+worker_log_totals(const struct worker *w)
+{
+	char line[LOG_LINE_MAX];
+	size_t n = 0;
+
+	for (int r = CLOSE_NORMAL; r < CLOSE_REASON_COUNT; r++)
+		if (w->counters.closes[r] > 0 && n < sizeof(line))
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu",
+			    close_reason_str((enum close_reason)r),
+			    (unsigned long long)w->counters.closes[r]);
+	line[n < sizeof(line) ? n : sizeof(line) - 1] = '\0';
+	log_info("exiting: accepted=%llu bytes_in=%llu bytes_out=%llu closed:%s",
+	    (unsigned long long)w->counters.accepted,
+	    (unsigned long long)w->counters.bytes[0],
+	    (unsigned long long)w->counters.bytes[1], n > 0 ? line : " none");
+}
+
+/* One turn: expire timers, sleep until a completion or the next deadline, dispatch. */
+static void
+worker_turn(struct worker *w, sigset_t *waitmask)
+{
+	struct __kernel_timespec ts;
+	struct io_uring_cqe *cqe;
+	uint64_t wait_ms, next;
+	unsigned head, seen = 0;
+	int rc;
+
+	worker_expire(w);
+	worker_routes_refresh(w);
+	worker_accept_resume(w);
+
+	next = timer_next(&w->timers);
+	if (w->accept_retry_at > w->now && w->accept_retry_at < next)
+		next = w->accept_retry_at;
+	wait_ms = next > w->now ? next - w->now : 0;
+	if (wait_ms > WORKER_TICK_MS)
+		wait_ms = WORKER_TICK_MS;
+	ts.tv_sec = (long long)(wait_ms / 1000);
+	ts.tv_nsec = (long long)(wait_ms % 1000) * 1000000;
+
+	rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, waitmask);
+	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
+		log_error("io_uring_submit_and_wait_timeout: %s", strerror(-rc));
+	w->now = worker_clock();
+	io_uring_for_each_cqe(&w->ring, head, cqe) {
+		worker_dispatch(w, cqe);
+		seen++;
+	}
+	io_uring_cq_advance(&w->ring, seen);
+}
+
+int
+worker_run(const struct worker_spec *spec)
+{
+	static struct worker w;		/* one per process */
+	sigset_t waitmask;
+	int rc;
+
+	worker_signals(&waitmask);
+	if ((rc = worker_init(&w, spec)) != 0) {
+		worker_fini(&w);
+		return 1;
+	}
+	log_info("started: %u listeners, up to %u connections, route generation %llu",
+	    w.listen_count, w.conn_max, (unsigned long long)(w.current >> 8));
+	while (!worker_stop)
+		worker_turn(&w, &waitmask);
+	worker_log_totals(&w);
+	worker_fini(&w);
+	return 0;
+}

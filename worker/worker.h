@@ -1,0 +1,201 @@
+/*
+ * worker.h -- one worker process: one thread, one io_uring, many connections.
+ *
+ * Every completion carries a user_data that names its owner (a connection
+ * or a listener, both 64-byte aligned) and, in the low bits, the operation.
+ * An owner is freed only when none of its operations is in flight: the
+ * kernel may still write into memory an operation points at.
+ */
+#ifndef PASSTHROUGH_WORKER_H
+#define PASSTHROUGH_WORKER_H
+
+#include <liburing.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "clienthello.h"
+#include "routes.h"
+#include "pipe.h"
+#include "rtshm.h"
+#include "timer.h"
+
+/*
+ * Operations; at most one of each kind is in flight per owner. A closing
+ * connection cancels its operations and is freed (fds closed) when the last
+ * completion came back, so no submitted entry ever names a reused fd.
+ */
+enum op {
+	OP_NONE,		/* user_data 0: cancellations, nothing to do */
+	OP_ACCEPT,		/* listener: multishot accept */
+	OP_CONNECT,		/* connection: IORING_OP_CONNECT to the backend */
+	OP_CONNECT_TIMEOUT,	/* its linked timeout */
+	OP_POLL_IN0,		/* readiness of the source of direction 0 (client) */
+	OP_POLL_IN1,		/* ... of direction 1 (backend) */
+	OP_POLL_OUT0,		/* writability of the sink of direction 0 (backend) */
+	OP_POLL_OUT1,		/* ... of direction 1 (client) */
+	OP_SPLICE_IN0,		/* IORING_OP_SPLICE source -> pipe (relay splice_ring) */
+	OP_SPLICE_IN1,
+	OP_SPLICE_OUT0,		/* pipe -> sink */
+	OP_SPLICE_OUT1,
+	OP_COUNT
+};
+#define OP_BITS 4
+#define OP_MASK ((1u << OP_BITS) - 1)
+_Static_assert(OP_COUNT <= (1 << OP_BITS), "op fits the low bits of user_data");
+
+static inline uint64_t
+op_tag(const void *owner, enum op op)
+{
+	return (uint64_t)(uintptr_t)owner | op;
+}
+
+/* Why a connection ended; counted per worker, named in the log. */
+enum close_reason {
+	CLOSE_NONE,
+	CLOSE_NORMAL,		/* EOF both ways */
+	CLOSE_HELLO_TIMEOUT,
+	CLOSE_HELLO_EOF,	/* the client closed before its hello was complete */
+	CLOSE_HELLO_MALFORMED,
+	CLOSE_HELLO_TOO_BIG,
+	CLOSE_NOT_TLS,
+	CLOSE_NO_ROUTE_ALERT,
+	CLOSE_CONNECT_REFUSED,	/* every backend refused or was unreachable */
+	CLOSE_CONNECT_TIMEOUT,
+	CLOSE_IDLE_TIMEOUT,
+	CLOSE_CLIENT_RESET,	/* client reset, or vanished before the relay */
+	CLOSE_BACKEND_RESET,
+	CLOSE_LIMIT_REACHED,	/* no memory, pipes or descriptors left for it */
+	CLOSE_SHUTDOWN,		/* the worker stopped */
+	CLOSE_INTERNAL,		/* the ring refused an operation (logged) */
+	CLOSE_REASON_COUNT
+};
+
+const char *close_reason_str(enum close_reason reason);
+
+enum conn_state {
+	CONN_HELLO,		/* reading the ClientHello */
+	CONN_ALERT,		/* alert sent: draining the client until it closes */
+	CONN_CONNECTING,	/* connecting to a backend */
+	CONN_SEND_HELLO,	/* writing the buffered hello to the backend */
+	CONN_RELAY,		/* moving bytes both ways */
+	CONN_FREE,		/* on the free list */
+};
+
+/* One direction of the relay: 0 client -> backend, 1 backend -> client. */
+struct dir {
+	struct pipe pipe;
+	uint32_t in_pipe;	/* bytes spliced in, not yet out */
+	uint8_t eof;		/* the source said EOF */
+	uint8_t done;		/* EOF passed on: the sink was shut down for writing */
+	uint64_t bytes;		/* bytes delivered to the sink */
+};
+
+/* The ClientHello phase: buffered until a backend takes it. */
+struct hello_buf {
+	uint8_t *data;
+	uint32_t len;		/* bytes received */
+	uint32_t cap;
+	uint32_t sent;		/* bytes written to the backend */
+	int32_t connect_res;	/* result of the last connect, kept until its timeout's CQE */
+	struct hello_parser parser;
+};
+
+struct conn {
+	uint64_t deadline;	/* ms, CLOCK_MONOTONIC; UINT64_MAX: none */
+	uint32_t timer_index;	/* position in the worker's timer heap */
+	uint16_t ops;		/* bit per enum op in flight */
+	uint8_t state;		/* enum conn_state */
+	uint8_t reason;		/* enum close_reason: set once closing began */
+	int cfd, bfd;
+	uint64_t accepted_ms;
+	uint64_t active_ms;	/* last time bytes moved */
+	const struct routes_route *route;	/* while connecting: pinned image */
+	uint8_t pin_slot;	/* image slot pinned while route is set */
+	uint8_t tries;		/* backends tried */
+	uint16_t backend;	/* index within the route of the current one */
+	uint32_t idle_ms;	/* of the generation it was accepted under */
+	uint8_t relay;		/* enum relay_method, likewise */
+	union {
+		struct hello_buf hello;	/* CONN_HELLO .. CONN_SEND_HELLO */
+		struct dir dir[2];	/* CONN_RELAY */
+	} u;
+	struct conn *next_free;
+} __attribute__((aligned(64)));
+
+struct listener {
+	int fd;
+	uint16_t ops;
+	struct addr addr;
+} __attribute__((aligned(64)));
+
+/* What the master hands a worker process. */
+struct worker_spec {
+	unsigned slot;			/* 0 .. workers-1 */
+	unsigned workers;		/* how many slots there are */
+	const int *listen_fds;		/* this slot's listening sockets */
+	const struct addr *listen_addrs;
+	unsigned listen_count;
+	struct rtshm *routes;
+};
+
+/* Counters this worker keeps; the stats segment will publish them. */
+struct worker_counters {
+	uint64_t accepted;
+	uint64_t closes[CLOSE_REASON_COUNT];
+	uint64_t bytes[2];		/* delivered per direction */
+	uint64_t accept_errors;
+};
+
+struct worker {
+	struct io_uring ring;
+	int ring_ready;
+	const struct worker_spec *spec;
+	uint64_t now;			/* ms, CLOCK_MONOTONIC_COARSE, per loop turn */
+
+	uint64_t current;		/* rtshm current we route with */
+	const struct routes_image *img;
+	uint32_t pins[RTSHM_SLOTS];	/* connecting conns per image slot */
+	struct __kernel_timespec connect_ts;	/* for linked connect timeouts */
+
+	struct listener *listeners;
+	unsigned listen_count;
+	int accept_paused;		/* at the connection limit */
+	uint64_t accept_retry_at;	/* ms; after EMFILE and the like */
+
+	struct conn *conns;		/* [conn_max] */
+	struct conn *free_conns;
+	uint32_t conn_used;		/* high-water mark into conns */
+	uint32_t conn_count;		/* live */
+	uint32_t conn_max;
+
+	struct timer_heap timers;
+	struct pipe_pool pipes;
+	uint8_t *scratch;		/* MAX_HELLO_BYTES: hello reassembly, discards */
+	uint32_t rr;			/* round-robin over a route's backends */
+	struct worker_counters counters;
+};
+
+/* worker.c */
+int worker_run(const struct worker_spec *spec);
+struct io_uring_sqe *worker_sqe(struct worker *w);
+void worker_routes_refresh(struct worker *w);
+void worker_pin(struct worker *w, uint8_t slot, int delta);
+void worker_conn_freed(struct worker *w);
+
+/* conn.c */
+void conn_accept(struct worker *w, int fd);
+void conn_on_cqe(struct worker *w, struct conn *c, enum op op, int res);
+void conn_on_timer(struct worker *w, struct conn *c);
+void conn_close(struct worker *w, struct conn *c, enum close_reason reason);
+/* Arms a one-shot poll on fd for mask; the completion comes back as op. */
+void conn_poll(struct worker *w, struct conn *c, enum op op, int fd, unsigned mask);
+/* Frees what c holds (buffers, pipes); idempotent. Only once no op is in flight. */
+void conn_release(struct worker *w, struct conn *c);
+
+/* relay.c */
+void relay_start(struct worker *w, struct conn *c);
+void relay_on_cqe(struct worker *w, struct conn *c, enum op op, int res);
+void relay_release(struct worker *w, struct conn *c);
+void relay_abort(struct worker *w, struct conn *c, int failed_fd, int err);
+
+#endif
