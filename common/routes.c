@@ -1,0 +1,501 @@
+/*
+ * routes.c -- the route table image: patterns to keys, building the flat
+ * image, and the per-connection lookup.
+ *
+ * Layout of an image (every array starts on ROUTES_ALIGN bytes):
+ *
+ *   struct routes_image                 header, settings included
+ *   struct routes_route[route_count]    in configuration order (id == index)
+ *   struct routes_backend[backend_count] each route's backends contiguous
+ *   uint32_t[bucket_count]              hash heads, ROUTES_NONE when empty
+ *   char keys[]                         lower-case keys, back to back
+ *
+ * The hash runs over a key from its last byte to its first. A lookup walks
+ * the SNI name once from right to left; each time it passes a '.' the
+ * running hash is the hash of the key ".suffix" a wildcard would be stored
+ * under, and at the end it is the hash of the exact name. So the exact probe
+ * and every wildcard probe cost one pass over the name in total, plus one
+ * bucket walk each (about one entry: the table is at most half full).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "routes.h"
+#include "tunables.h"
+
+/* Arrays start on 8 bytes: no field needs more, and images can be packed. */
+#define ROUTES_ALIGN		8u
+/* DNS (RFC 1035 2.3.4): a label holds at most 63 bytes. */
+#define ROUTES_LABEL_MAX	63u
+/* Buckets >= this many times the hashed routes: chains stay ~1 entry long. */
+#define ROUTES_LOAD_INVERSE	2u
+#define ROUTES_BUCKETS_MIN	8u
+/*
+ * Wildcard suffixes a lookup can probe. A suffix starts at a '.' that has a
+ * label on both sides, so a name of ROUTES_KEY_MAX bytes has at most
+ * (ROUTES_KEY_MAX - 1) / 2 of them.
+ */
+#define ROUTES_SUFFIX_MAX	((ROUTES_KEY_MAX - 1) / 2)
+
+/* FNV-1a, 32 bit: one xor and one multiply per byte, no table. */
+#define ROUTES_FNV_BASIS	0x811c9dc5u
+#define ROUTES_FNV_PRIME	0x01000193u
+
+/* The image is an ABI between master and workers: pin the sizes. */
+_Static_assert(sizeof(struct routes_image) == 96, "routes_image layout changed");
+_Static_assert(sizeof(struct routes_route) == 28, "routes_route layout changed");
+_Static_assert(sizeof(struct routes_backend) == 32, "routes_backend layout changed");
+_Static_assert(sizeof(struct routes_image) % ROUTES_ALIGN == 0,
+    "the routes array must start aligned right after the header");
+_Static_assert(ROUTES_KEY_MAX <= UINT16_MAX, "key_len is 16 bits");
+
+/* Where each part of an image goes; computed once for size and build. */
+struct routes_layout {
+	uint64_t routes_off;
+	uint64_t backends_off;
+	uint64_t buckets_off;
+	uint64_t strings_off;
+	uint64_t size;
+	uint32_t backend_count;
+	uint32_t bucket_count;
+	bool invalid;		/* a pattern or backend count is bad */
+};
+
+static inline uint8_t
+routes_lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c - 'A' + 'a') : c;
+}
+
+static inline uint32_t
+routes_hash_start(uint32_t seed)
+{
+	return ROUTES_FNV_BASIS ^ seed;
+}
+
+/* Adds the byte to the left of what was hashed so far; c is lower case. */
+static inline uint32_t
+routes_hash_step(uint32_t h, uint8_t c)
+{
+	return (h ^ c) * ROUTES_FNV_PRIME;
+}
+
+/*
+ * MurmurHash3's fmix32: FNV alone leaves the low bits (the bucket index)
+ * weakly mixed for keys that differ only in their last bytes.
+ */
+static inline uint32_t
+routes_hash_finish(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+/* The hash of a lower-case key, last byte first (see the top of the file). */
+static uint32_t
+routes_hash_key(uint32_t seed, const char *key, size_t len)
+{
+	uint32_t h = routes_hash_start(seed);
+
+	while (len > 0)
+		h = routes_hash_step(h, (uint8_t)key[--len]);
+	return routes_hash_finish(h);
+}
+
+static inline bool
+routes_name_byte(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+}
+
+/*
+ * Checks len bytes of a DNS name (no trailing dot, no "*." in front).
+ * Returns 0 or -EINVAL with *why.
+ */
+static int
+routes_name_check(const char *name, size_t len, const char **why)
+{
+	size_t i, label = 0;
+
+	for (i = 0; i < len; i++) {
+		uint8_t c = (uint8_t)name[i];
+
+		if (c == '*') {
+			*why = "has '*' other than as the whole first label";
+			return -EINVAL;
+		}
+		if (!routes_name_byte(c)) {
+			*why = "has a character other than letters, digits, "
+			    "'-', '_' and '.'";
+			return -EINVAL;
+		}
+		if (c != '.') {
+			if (++label > ROUTES_LABEL_MAX) {
+				*why = "has a label longer than 63 characters";
+				return -EINVAL;
+			}
+			continue;
+		}
+		if (label == 0)
+			break;
+		label = 0;
+	}
+	if (label == 0) {
+		*why = "has an empty label";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+routes_pattern_key(const char *pattern, char *key, enum route_kind *kind,
+    const char **why)
+{
+	/* Bounded: anything past this is too long whatever it holds. */
+	size_t len = pattern == NULL ? 0 : strnlen(pattern, ROUTES_KEY_MAX + 2);
+	size_t skip = 0, i;
+	int rc;
+
+	*why = NULL;
+	key[0] = '\0';
+	if (len == 0) {
+		*why = "is empty";
+		return -EINVAL;
+	}
+	if (len == 1 && pattern[0] == '*') {
+		*kind = ROUTE_DEFAULT;
+		return 0;
+	}
+	if (pattern[len - 1] == '.')
+		len--;
+	if (len > ROUTES_KEY_MAX) {
+		*why = "is longer than 253 characters";
+		return -EINVAL;
+	}
+	*kind = ROUTE_EXACT;
+	if (len >= 2 && pattern[0] == '*' && pattern[1] == '.') {
+		*kind = ROUTE_WILDCARD;
+		skip = 2;	/* the key keeps the dot: ".suffix" */
+	} else if (len == 1 && pattern[0] == '*') {
+		*why = "is a wildcard without a suffix (\"*\" alone is the default route)";
+		return -EINVAL;
+	}
+	rc = routes_name_check(pattern + skip, len - skip, why);
+	if (rc != 0)
+		return rc;
+	if (skip != 0)
+		skip--;
+	for (i = skip; i < len; i++)
+		key[i - skip] = (char)routes_lower((uint8_t)pattern[i]);
+	key[len - skip] = '\0';
+	return (int)(len - skip);
+}
+
+static inline uint64_t
+routes_align(uint64_t n)
+{
+	return (n + ROUTES_ALIGN - 1) & ~(uint64_t)(ROUTES_ALIGN - 1);
+}
+
+static uint32_t
+routes_bucket_count(uint64_t hashed)
+{
+	uint32_t n = ROUTES_BUCKETS_MIN;
+
+	/* hashed <= MAX_ROUTES, so this stops far below 2^31. */
+	while (n < ROUTES_LOAD_INVERSE * hashed)
+		n <<= 1;
+	return n;
+}
+
+/*
+ * Sizes every part. A bad pattern or backend count sets lay->invalid and
+ * adds no key bytes; the size is then only indicative (build refuses).
+ */
+static void
+routes_layout(const struct route_spec *specs, uint32_t count,
+    struct routes_layout *lay)
+{
+	char key[ROUTES_KEY_MAX + 2];
+	enum route_kind kind;
+	const char *why;
+	uint64_t hashed = 0, strings = 0, backends = 0;
+	uint32_t i;
+	int n;
+
+	memset(lay, 0, sizeof(*lay));
+	if (count > MAX_ROUTES) {
+		lay->invalid = true;
+		count = 0;
+	}
+	for (i = 0; i < count; i++) {
+		if (specs[i].backend_count == 0 ||
+		    specs[i].backend_count > MAX_BACKENDS_PER_ROUTE ||
+		    specs[i].backends == NULL)
+			lay->invalid = true;
+		else
+			backends += specs[i].backend_count;
+		n = routes_pattern_key(specs[i].pattern, key, &kind, &why);
+		if (n < 0) {
+			lay->invalid = true;
+			continue;
+		}
+		if (kind != ROUTE_DEFAULT)
+			hashed++;
+		strings += (uint64_t)n;
+	}
+	/* Bounded by MAX_ROUTES * MAX_BACKENDS_PER_ROUTE: no overflow below. */
+	lay->backend_count = (uint32_t)backends;
+	lay->bucket_count = routes_bucket_count(hashed);
+	lay->routes_off = sizeof(struct routes_image);
+	lay->backends_off = routes_align(lay->routes_off +
+	    (uint64_t)count * sizeof(struct routes_route));
+	lay->buckets_off = routes_align(lay->backends_off +
+	    backends * sizeof(struct routes_backend));
+	lay->strings_off = lay->buckets_off +
+	    (uint64_t)lay->bucket_count * sizeof(uint32_t);
+	lay->size = routes_align(lay->strings_off + strings);
+}
+
+size_t
+routes_image_size(const struct route_spec *specs, uint32_t count)
+{
+	struct routes_layout lay;
+
+	routes_layout(specs, count, &lay);
+	return lay.size > SIZE_MAX ? SIZE_MAX : (size_t)lay.size;
+}
+
+static inline uint32_t *
+routes_buckets(struct routes_image *img)
+{
+	return (uint32_t *)((char *)img + img->buckets_off);
+}
+
+static inline struct routes_route *
+routes_route_mut(struct routes_image *img, uint32_t index)
+{
+	return (struct routes_route *)((char *)img + img->routes_off) + index;
+}
+
+static inline const char *
+routes_key(const struct routes_image *img, const struct routes_route *r)
+{
+	return (const char *)img + r->key_off;
+}
+
+/* The entry of this kind and key, or NULL; key is lower case. */
+static const struct routes_route *
+routes_find(const struct routes_image *img, enum route_kind kind,
+    const char *key, size_t len, uint32_t hash)
+{
+	const uint32_t *buckets = (const uint32_t *)((const char *)img +
+	    img->buckets_off);
+	uint32_t i = buckets[hash & (img->bucket_count - 1)];
+
+	while (i != ROUTES_NONE) {
+		const struct routes_route *r = routes_at(img, i);
+
+		if (r->hash == hash && r->kind == kind && r->key_len == len &&
+		    memcmp(routes_key(img, r), key, len) == 0)
+			return r;
+		i = r->next;
+	}
+	return NULL;
+}
+
+static void
+routes_header_fill(struct routes_image *img, const struct routes_layout *lay,
+    uint32_t count, const struct routes_settings *settings,
+    uint64_t generation, uint32_t seed)
+{
+	uint32_t *buckets;
+	uint32_t b;
+
+	img->magic = ROUTES_MAGIC;
+	img->version = ROUTES_VERSION;
+	img->generation = generation;
+	img->size = lay->size;
+	img->seed = seed;
+	img->route_count = count;
+	img->backend_count = lay->backend_count;
+	img->bucket_count = lay->bucket_count;
+	img->default_route = ROUTES_NONE;
+	img->routes_off = (uint32_t)lay->routes_off;
+	img->backends_off = (uint32_t)lay->backends_off;
+	img->buckets_off = (uint32_t)lay->buckets_off;
+	img->strings_off = (uint32_t)lay->strings_off;
+	if (settings != NULL)
+		img->settings = *settings;
+	buckets = routes_buckets(img);
+	for (b = 0; b < img->bucket_count; b++)
+		buckets[b] = ROUTES_NONE;
+}
+
+/* Links route index into its bucket; -EINVAL if its key is there already. */
+static int
+routes_insert(struct routes_image *img, uint32_t index)
+{
+	struct routes_route *r = routes_route_mut(img, index);
+	uint32_t *head;
+
+	if (r->kind == ROUTE_DEFAULT) {
+		if (img->default_route != ROUTES_NONE)
+			return -EINVAL;
+		img->default_route = index;
+		return 0;
+	}
+	if (routes_find(img, r->kind, routes_key(img, r), r->key_len,
+	    r->hash) != NULL)
+		return -EINVAL;
+	head = &routes_buckets(img)[r->hash & (img->bucket_count - 1)];
+	r->next = *head;
+	*head = index;
+	return 0;
+}
+
+/*
+ * Writes route i, its key at *key_off and its backends at *backend; moves
+ * both cursors past what it wrote. The layout was sized from the same
+ * patterns, so everything fits.
+ */
+static int
+routes_route_write(struct routes_image *img, uint32_t i,
+    const struct route_spec *spec, uint32_t *key_off, uint32_t *backend)
+{
+	struct routes_route *r = routes_route_mut(img, i);
+	struct routes_backend *b;
+	char key[ROUTES_KEY_MAX + 2];
+	enum route_kind kind;
+	const char *why;
+	uint32_t k;
+	int n;
+
+	n = routes_pattern_key(spec->pattern, key, &kind, &why);
+	if (n < 0)
+		return n;
+	memcpy((char *)img + *key_off, key, (size_t)n);
+	r->key_off = *key_off;
+	r->key_len = (uint16_t)n;
+	r->kind = (uint8_t)kind;
+	r->hash = routes_hash_key(img->seed, key, (size_t)n);
+	r->next = ROUTES_NONE;
+	r->backend_first = *backend;
+	r->backend_count = spec->backend_count;
+	r->id = i;
+	b = (struct routes_backend *)((char *)img + img->backends_off);
+	for (k = 0; k < spec->backend_count; k++)
+		b[*backend + k].addr = spec->backends[k];
+	*key_off += (uint32_t)n;
+	*backend += spec->backend_count;
+	return routes_insert(img, i);
+}
+
+int
+routes_image_build(void *dst, size_t size, const struct route_spec *specs,
+    uint32_t count, const struct routes_settings *settings,
+    uint64_t generation, uint32_t seed)
+{
+	struct routes_layout lay;
+	struct routes_image *img = dst;
+	uint32_t i, key_off, backend = 0;
+	int rc;
+
+	routes_layout(specs, count, &lay);
+	if (lay.invalid)
+		return -EINVAL;
+	/* Offsets are 32 bits: a bigger image cannot be addressed. */
+	if (lay.size > UINT32_MAX)
+		return -E2BIG;
+	if (dst == NULL || size < lay.size)
+		return -ENOSPC;
+	/* Padding and reserved fields read as zero: images compare bytewise. */
+	memset(dst, 0, (size_t)lay.size);
+	routes_header_fill(img, &lay, count, settings, generation, seed);
+	key_off = img->strings_off;
+	for (i = 0; i < count; i++) {
+		rc = routes_route_write(img, i, &specs[i], &key_off, &backend);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* What one pass over an SNI name yields for the probes. */
+struct routes_probe {
+	uint8_t lower[ROUTES_KEY_MAX];
+	uint32_t exact;
+	uint32_t suffix_hash[ROUTES_SUFFIX_MAX];
+	uint8_t suffix_at[ROUTES_SUFFIX_MAX];
+};
+_Static_assert(ROUTES_KEY_MAX <= UINT8_MAX, "suffix_at holds a name offset");
+
+/*
+ * One right-to-left pass over an SNI name (trailing dot already gone, len in
+ * 1..ROUTES_KEY_MAX): lower-cases it into lower, leaves the exact name's
+ * hash in *exact, and for each wildcard suffix ".x.y" (a '.' with a label on
+ * both sides) its start and hash, shortest suffix first. Returns the number
+ * of suffixes, or -1 when the name has an empty label: such a name is no
+ * host name and matches no exact or wildcard route.
+ */
+static int
+routes_scan(uint32_t seed, const uint8_t *name, size_t len,
+    struct routes_probe *p)
+{
+	uint32_t h = routes_hash_start(seed);
+	int count = 0;
+	size_t i = len;
+
+	while (i-- > 0) {
+		uint8_t c = routes_lower(name[i]);
+
+		p->lower[i] = c;
+		h = routes_hash_step(h, c);
+		if (c != '.')
+			continue;
+		if (i == 0 || i == len - 1 || p->lower[i + 1] == '.' ||
+		    count == (int)ROUTES_SUFFIX_MAX)
+			return -1;
+		p->suffix_hash[count] = routes_hash_finish(h);
+		p->suffix_at[count] = (uint8_t)i;
+		count++;
+	}
+	p->exact = routes_hash_finish(h);
+	return count;
+}
+
+static inline const struct routes_route *
+routes_default(const struct routes_image *img)
+{
+	return img->default_route == ROUTES_NONE ? NULL :
+	    routes_at(img, img->default_route);
+}
+
+const struct routes_route *
+routes_lookup(const struct routes_image *img, const uint8_t *name, size_t len)
+{
+	struct routes_probe p;
+	const struct routes_route *r;
+	int n;
+
+	if (name != NULL && len > 0 && name[len - 1] == '.')
+		len--;
+	if (name == NULL || len == 0 || len > ROUTES_KEY_MAX)
+		return routes_default(img);
+	n = routes_scan(img->seed, name, len, &p);
+	if (n < 0)
+		return routes_default(img);
+	r = routes_find(img, ROUTE_EXACT, (const char *)p.lower, len, p.exact);
+	/* The leftmost '.' was recorded last: longest suffix first. */
+	while (r == NULL && n-- > 0)
+		r = routes_find(img, ROUTE_WILDCARD,
+		    (const char *)p.lower + p.suffix_at[n],
+		    len - p.suffix_at[n], p.suffix_hash[n]);
+	return r != NULL ? r : routes_default(img);
+}
