@@ -1,0 +1,62 @@
+#!/bin/bash
+# run.sh -- runs the unit tests (build/tests/*_test) and the integration
+# tests (tests/integration/*.sh); prints one line per test and a summary.
+# Usage: tests/run.sh [unit|integration] [NAME-PATTERN]
+set -u
+cd "$(dirname "$0")/.." || exit 1
+BUILD=${BUILD:-build}
+what=${1:-all}
+pattern=${2:-}
+pass=0 fail=0 skip=0 failed=()
+logdir=$BUILD/test-logs
+mkdir -p "$logdir"
+
+run_one() {	# name, command...
+	local name=$1; shift
+	local log=$logdir/$name.log start end rc
+	start=$(date +%s.%N)
+	"$@" >"$log" 2>&1
+	rc=$?
+	end=$(date +%s.%N)
+	# Criterion counts a test whose child process leaked or tripped UBSan as
+	# passed: any sanitizer report in the output fails it here.
+	if [ $rc -eq 0 ] && grep -qE 'ERROR: [A-Za-z]+Sanitizer|runtime error:' "$log"; then
+		echo "sanitizer report in the output" >>"$log"
+		rc=1
+	fi
+	local secs
+	secs=$(printf '%.1f' "$(echo "$end - $start" | bc 2>/dev/null || echo 0)")
+	case $rc in
+	0) pass=$((pass + 1)); printf '  pass  %-50s %6ss\n' "$name" "$secs" ;;
+	77) skip=$((skip + 1)); printf '  SKIP  %-50s %s\n' "$name" "$(tail -n 1 "$log")" ;;
+	*) fail=$((fail + 1)); failed+=("$name")
+	   printf '  FAIL  %-50s %6ss (exit %d)\n' "$name" "$secs" "$rc"
+	   sed 's/^/        | /' "$log" | tail -n 40 ;;
+	esac
+}
+
+if [ "$what" = all ] || [ "$what" = unit ]; then
+	echo "unit tests:"
+	for t in "$BUILD"/tests/*_test; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		[ -n "$pattern" ] && [[ $name != *$pattern* ]] && continue
+		run_one "$name" "$t" --jobs=2
+	done
+fi
+if [ "$what" = all ] || [ "$what" = integration ]; then
+	echo "integration tests:"
+	for t in tests/integration/*.sh; do
+		[ -f "$t" ] || continue
+		name=$(basename "$t" .sh)
+		[ "$name" = lib ] && continue
+		[ -n "$pattern" ] && [[ $name != *$pattern* ]] && continue
+		run_one "$name" env BUILD="$BUILD" bash "$t"
+	done
+fi
+echo "passed $pass, failed $fail, skipped $skip"
+if [ $fail -gt 0 ]; then
+	echo "failed: ${failed[*]}"
+	exit 1
+fi
+exit 0
