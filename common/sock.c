@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,7 +34,7 @@ sock_listen(const struct addr *a, const char **what)
 	*what = "setsockopt(TCP_DEFER_ACCEPT)";
 	if ((rc = sock_set(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, DEFER_ACCEPT_SECONDS)) != 0)
 		goto bad;
-	*what = "setsockopt(TCP_NODELAY)";	/* inherited by accepted sockets */
+	*what = "setsockopt(TCP_NODELAY)";	/* accepted sockets inherit it */
 	if ((rc = sock_set(fd, IPPROTO_TCP, TCP_NODELAY, 1)) != 0)
 		goto bad;
 	if (a->u.sa.sa_family == AF_INET6) {
@@ -72,10 +73,16 @@ sock_backend(int family)
 	return fd;
 }
 
-int
-sock_nodelay(int fd)
+uint32_t
+sock_conn_capacity(void)
 {
-	return sock_set(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+	struct rlimit rl;
+	uint64_t n;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return MAX_CONNECTIONS_LIMIT;
+	n = rl.rlim_cur > 2 * FD_RESERVE ? (rl.rlim_cur - FD_RESERVE) / 2 : 1;
+	return n > MAX_CONNECTIONS_LIMIT ? MAX_CONNECTIONS_LIMIT : (uint32_t)n;
 }
 
 void

@@ -2,6 +2,8 @@
 #ifndef PASSTHROUGH_SOCK_H
 #define PASSTHROUGH_SOCK_H
 
+#include <stdint.h>
+
 #include "addr.h"
 
 /*
@@ -15,8 +17,11 @@ int sock_listen(const struct addr *a, const char **what);
 /* A non-blocking, close-on-exec TCP socket for a backend connection, with TCP_NODELAY. */
 int sock_backend(int family);
 
-/* TCP_NODELAY on an accepted client. Returns 0 or -errno. */
-int sock_nodelay(int fd);
+/*
+ * Proxied connections one process can hold under its open-files limit: two
+ * sockets each, with FD_RESERVE left for pipes, listeners and logs.
+ */
+uint32_t sock_conn_capacity(void);
 
 /*
  * Makes the next close(2) of fd send a TCP reset instead of a FIN

@@ -31,8 +31,12 @@
 
 /* Listening sockets: the kernel caps the backlog at net.core.somaxconn. */
 #define LISTEN_BACKLOG 4096
-/* TCP_DEFER_ACCEPT: wake the accept only when the hello's first bytes came. Seconds. */
-#define DEFER_ACCEPT_SECONDS 5
+/*
+ * TCP_DEFER_ACCEPT: wake the accept only when the hello's first bytes came.
+ * Seconds, and short: a silent client is handed over after this anyway, and
+ * only then does timeouts.hello_ms start counting.
+ */
+#define DEFER_ACCEPT_SECONDS 1
 
 /* io_uring sizing: the CQ holds several completions per submission. */
 #define RING_SQ_ENTRIES 4096u

@@ -339,6 +339,10 @@ master_run(const struct config *cfg)
 		master_fini(&m);
 		return 1;
 	}
+	if (cfg->settings.max_connections > (uint64_t)sock_conn_capacity() * m.workers)
+		log_warn("max_connections %u is more than the open-files limit allows "
+		    "%u workers: each takes at most %u", cfg->settings.max_connections,
+		    m.workers, sock_conn_capacity());
 	for (unsigned slot = 0; slot < m.workers; slot++)
 		master_spawn(&m, slot);
 	log_info("passthrough %s running with %u workers", PASSTHROUGH_VERSION, m.workers);

@@ -59,7 +59,7 @@ conn_alloc(struct worker *w)
 	if (w->free_conns != NULL) {
 		c = w->free_conns;
 		w->free_conns = c->next_free;
-	} else if (w->conn_used < w->conn_max) {
+	} else if (w->conn_used < w->conn_cap) {
 		c = &w->conns[w->conn_used++];
 	} else {
 		return NULL;
@@ -104,7 +104,6 @@ conn_free(struct worker *w, struct conn *c)
 	c->next_free = w->free_conns;
 	w->free_conns = c;
 	w->conn_count--;
-	worker_conn_freed(w);
 }
 
 /* The client's address for a log line. */

@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "sock.h"
 #include "tunables.h"
 #include "worker.h"
 
@@ -151,6 +151,11 @@ worker_routes_refresh(struct worker *w)
 	w->img = img;
 	w->connect_ts.tv_sec = img->settings.connect_ms / 1000;
 	w->connect_ts.tv_nsec = (long long)(img->settings.connect_ms % 1000) * 1000000;
+	/* This worker's share of max_connections, within what its fds allow. */
+	w->conn_max = (img->settings.max_connections + w->spec->workers - 1) /
+	    w->spec->workers;
+	if (w->conn_max > w->conn_cap)
+		w->conn_max = w->conn_cap;
 	worker_routes_report(w);
 }
 
@@ -189,10 +194,14 @@ listener_cancel(struct worker *w, struct listener *l)
 	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
 }
 
-/* Arms every listener that is not accepting, unless paused. */
+/* Arms every listener that is not accepting, unless at the limit or backing off. */
 static void
 worker_accept_resume(struct worker *w)
 {
+	if (w->accept_paused && w->conn_count < w->conn_max) {
+		w->accept_paused = 0;
+		log_info("below the connection limit (%u): accepting again", w->conn_max);
+	}
 	if (w->accept_paused || w->now < w->accept_retry_at)
 		return;
 	for (unsigned i = 0; i < w->listen_count; i++)
@@ -241,15 +250,6 @@ listener_on_accept(struct worker *w, struct listener *l, int res, unsigned flags
 		log_error("accept on %d: %s", l->fd, strerror(-res));
 }
 
-void
-worker_conn_freed(struct worker *w)
-{
-	if (w->accept_paused && w->conn_count < w->conn_max) {
-		w->accept_paused = 0;
-		log_info("below the connection limit: accepting again");
-	}
-}
-
 static void
 worker_dispatch(struct worker *w, const struct io_uring_cqe *cqe)
 {
@@ -278,27 +278,6 @@ worker_expire(struct worker *w)
 		conn_on_timer(w, c);
 }
 
-/* The connection limit of this worker: its share, and what its fds allow. */
-static uint32_t
-worker_conn_limit(const struct worker *w)
-{
-	uint32_t share = (w->img->settings.max_connections + w->spec->workers - 1) /
-	    w->spec->workers;
-	struct rlimit rl;
-	uint64_t by_fds;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-		return share;
-	/* Two sockets per connection; pipes come from the reserve while data moves. */
-	by_fds = rl.rlim_cur > FD_RESERVE ? (rl.rlim_cur - FD_RESERVE) / 2 : 1;
-	if (by_fds < share) {
-		log_warn("max_connections share %u exceeds what %llu open files allow: using %llu",
-		    share, (unsigned long long)rl.rlim_cur, (unsigned long long)by_fds);
-		return (uint32_t)by_fds;
-	}
-	return share;
-}
-
 static int
 worker_init(struct worker *w, const struct worker_spec *spec)
 {
@@ -314,20 +293,20 @@ worker_init(struct worker *w, const struct worker_spec *spec)
 	if ((rc = worker_ring_init(w)) != 0)
 		return rc;
 	w->ring_ready = 1;
+	w->conn_cap = sock_conn_capacity();
 	worker_routes_refresh(w);
 	if (w->img == NULL) {
 		log_error("no valid route table in shared memory");
 		return -EINVAL;
 	}
-	w->conn_max = worker_conn_limit(w);
 	/* Both arrays are reserved whole but only touched as connections come. */
-	w->conns = calloc(w->conn_max, sizeof(*w->conns));
+	w->conns = calloc(w->conn_cap, sizeof(*w->conns));
 	w->scratch = malloc(MAX_HELLO_BYTES);
 	w->listeners = calloc(spec->listen_count, sizeof(*w->listeners));
 	if (w->conns == NULL || w->scratch == NULL || w->listeners == NULL ||
-	    timer_heap_init(&w->timers, w->conn_max) != 0 ||
+	    timer_heap_init(&w->timers, w->conn_cap) != 0 ||
 	    pipe_pool_init(&w->pipes) != 0) {
-		log_error("out of memory for %u connections", w->conn_max);
+		log_error("out of memory for %u connections", w->conn_cap);
 		return -ENOMEM;
 	}
 	w->listen_count = spec->listen_count;

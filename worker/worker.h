@@ -162,11 +162,12 @@ struct worker {
 	int accept_paused;		/* at the connection limit */
 	uint64_t accept_retry_at;	/* ms; after EMFILE and the like */
 
-	struct conn *conns;		/* [conn_max] */
+	struct conn *conns;		/* [conn_cap] */
 	struct conn *free_conns;
 	uint32_t conn_used;		/* high-water mark into conns */
 	uint32_t conn_count;		/* live */
-	uint32_t conn_max;
+	uint32_t conn_cap;		/* what the open-files limit allows */
+	uint32_t conn_max;		/* this worker's share of max_connections, <= conn_cap */
 
 	struct timer_heap timers;
 	struct pipe_pool pipes;
@@ -180,7 +181,6 @@ int worker_run(const struct worker_spec *spec);
 struct io_uring_sqe *worker_sqe(struct worker *w);
 void worker_routes_refresh(struct worker *w);
 void worker_pin(struct worker *w, uint8_t slot, int delta);
-void worker_conn_freed(struct worker *w);
 
 /* conn.c */
 void conn_accept(struct worker *w, int fd);
