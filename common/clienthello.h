@@ -60,8 +60,9 @@ struct hello_parser {
 	uint32_t limit;		/* most wire bytes accepted, record headers included */
 	uint32_t scanned;	/* wire bytes framed so far */
 	uint32_t record_left;	/* body bytes still to come in the current record */
-	uint32_t hs_have;	/* handshake-message bytes seen so far */
+	uint32_t hs_have;	/* handshake-message (+ tail) bytes seen so far */
 	uint32_t hs_total;	/* 4 + declared handshake length; 0 until known */
+	uint32_t tail;		/* record bytes past the message its extensions claim (sniproxy compat) */
 	uint16_t record_version;	/* of the first record */
 	uint8_t head[5];	/* the record header being assembled */
 	uint8_t head_have;	/* bytes of the record header in head */
