@@ -341,7 +341,7 @@ master_run(const struct config *cfg)
 	}
 	if (cfg->settings.max_connections > (uint64_t)sock_conn_capacity() * m.workers)
 		log_warn("max_connections %u is more than the open-files limit allows "
-		    "%u workers: each takes at most %u", cfg->settings.max_connections,
+		    "%u worker(s): each takes at most %u", cfg->settings.max_connections,
 		    m.workers, sock_conn_capacity());
 	for (unsigned slot = 0; slot < m.workers; slot++)
 		master_spawn(&m, slot);

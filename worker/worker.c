@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -278,6 +279,28 @@ worker_expire(struct worker *w)
 		conn_on_timer(w, c);
 }
 
+/*
+ * Zeroed, page-aligned memory for arrays of 64-byte-aligned owners (malloc
+ * only promises 16, and user_data keeps the op in the low bits). The pages
+ * are only backed once touched, so reserving for every possible connection
+ * costs nothing until they come.
+ */
+static void *
+worker_zalloc(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+	    MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void
+worker_zfree(void *p, size_t size)
+{
+	if (p != NULL)
+		munmap(p, size);
+}
+
 static int
 worker_init(struct worker *w, const struct worker_spec *spec)
 {
@@ -300,9 +323,9 @@ worker_init(struct worker *w, const struct worker_spec *spec)
 		return -EINVAL;
 	}
 	/* Both arrays are reserved whole but only touched as connections come. */
-	w->conns = calloc(w->conn_cap, sizeof(*w->conns));
+	w->conns = worker_zalloc((size_t)w->conn_cap * sizeof(*w->conns));
 	w->scratch = malloc(MAX_HELLO_BYTES);
-	w->listeners = calloc(spec->listen_count, sizeof(*w->listeners));
+	w->listeners = worker_zalloc(spec->listen_count * sizeof(*w->listeners));
 	if (w->conns == NULL || w->scratch == NULL || w->listeners == NULL ||
 	    timer_heap_init(&w->timers, w->conn_cap) != 0 ||
 	    pipe_pool_init(&w->pipes) != 0) {
@@ -317,26 +340,29 @@ worker_init(struct worker *w, const struct worker_spec *spec)
 	return 0;
 }
 
+/* Closes every connection (counted as shutdown); they are freed in worker_fini(). */
+static void
+worker_close_all(struct worker *w)
+{
+	for (uint32_t i = 0; i < w->conn_used; i++)
+		if (w->conns[i].state != CONN_FREE)
+			conn_close(w, &w->conns[i], CLOSE_SHUTDOWN);
+}
+
 static void
 worker_fini(struct worker *w)
 {
-	struct conn *c;
-
-	for (uint32_t i = 0; i < w->conn_used; i++) {
-		c = &w->conns[i];
-		if (c->state != CONN_FREE)
-			conn_close(w, c, CLOSE_SHUTDOWN);
-	}
 	/* Tearing the ring down cancels and reaps whatever is still in flight. */
 	if (w->ring_ready)
 		io_uring_queue_exit(&w->ring);
 	for (uint32_t i = 0; i < w->conn_used; i++)
 		conn_release(w, &w->conns[i]);	/* closes fds, frees buffers */
-	pipe_pool_free(&w->pipes);
+	if (w->pipes.free != NULL)
+		pipe_pool_free(&w->pipes);
 	timer_heap_free(&w->timers);
-	free(w->conns);
+	worker_zfree(w->conns, (size_t)w->conn_cap * sizeof(*w->conns));
+	worker_zfree(w->listeners, w->spec->listen_count * sizeof(*w->listeners));
 	free(w->scratch);
-	free(w->listeners);
 }
 
 static void
@@ -407,6 +433,7 @@ worker_run(const struct worker_spec *spec)
 	    w.listen_count, w.conn_max, (unsigned long long)(w.current >> 8));
 	while (!worker_stop)
 		worker_turn(&w, &waitmask);
+	worker_close_all(&w);
 	worker_log_totals(&w);
 	worker_fini(&w);
 	return 0;

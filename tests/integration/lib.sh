@@ -1,0 +1,533 @@
+# lib.sh -- shared helpers for the integration tests (sourced, not run): a
+# temp dir cleaned on exit, free ports, a test CA and backend certificates,
+# nginx TLS backends, ptsink/ptshaper, the proxy itself, and assertions.
+#
+# Binaries come from $BUILD (default "build", relative to the repo root):
+# $BUILD/passthrough and the tools $BUILD/tests/{ptsink,ptclient,ptshaper}.
+# Every process started through these helpers is stopped on exit.
+# shellcheck disable=SC2034  # variables set here are read by the tests
+# shellcheck disable=SC2317  # helpers run through wait_until look unreachable
+
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT" || exit 1
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+PT=$BUILD/passthrough
+PTSINK=$BUILD/tests/ptsink
+PTCLIENT=$BUILD/tests/ptclient
+PTSHAPER=$BUILD/tests/ptshaper
+CERTS=$BUILD/test-certs
+CA=$CERTS/ca.crt
+TEST_NAME=$(basename "$0" .sh)
+
+for _bin in "$PT" "$PTSINK" "$PTCLIENT" "$PTSHAPER"; do
+	if [ ! -x "$_bin" ]; then
+		echo "FAIL: $_bin is missing: build it with make BUILD=$BUILD all $PTSINK $PTCLIENT $PTSHAPER" >&2
+		exit 1
+	fi
+done
+for _cmd in openssl curl nginx ss flock; do
+	if ! command -v "$_cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$_cmd" ]; then
+		echo "FAIL: $_cmd is missing: run tools/deps.sh test" >&2
+		exit 1
+	fi
+done
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/pt-$TEST_NAME.XXXXXX") || exit 1
+PIDS=()
+FAILS=0
+PROXY_PID=
+PROXY_LOG=$T/proxy.log
+SINK_LOG=$T/sink.log
+declare -A SINK_PORT=() NGINX_PORT=() SHAPER_PORT=()
+: >"$SINK_LOG"
+: >"$T/ports"
+
+# ---- processes and cleanup ------------------------------------------------
+
+# True while pid runs (a zombie, exited but not waited for, does not count).
+pid_alive() {
+	local state
+	state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+# True while pid runs and is this shell's child: a pid we waited for may
+# have been reused by a process that is not ours, which must not be signalled.
+pid_ours() {
+	pid_alive "$1" && [ "$(awk '{ print $4 }' "/proc/$1/stat" 2>/dev/null)" = "$$" ]
+}
+
+# Waits up to $2 seconds (default 5) for pid $1 to exit. 0 if it did.
+pid_wait_exit() {
+	local pid=$1 i tenths=$(( ${2:-5} * 10 ))
+	for ((i = 0; i < tenths; i++)); do
+		pid_alive "$pid" || return 0
+		sleep 0.1
+	done
+	! pid_alive "$pid"
+}
+
+# spawn CMD...: starts it in the background, remembered for cleanup; sets BG_PID.
+spawn() {
+	"$@" &
+	BG_PID=$!
+	PIDS+=("$BG_PID")
+}
+
+# Stops one process we started: SIGTERM, then SIGKILL after 3 s.
+stop_pid() {
+	local pid=$1
+	pid_ours "$pid" || { wait "$pid" 2>/dev/null; return 0; }
+	kill -TERM "$pid" 2>/dev/null
+	pid_wait_exit "$pid" 3 || { pid_ours "$pid" && kill -KILL "$pid" 2>/dev/null; }
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# A sanitizer report or a worker the test did not kill, anywhere in the
+# proxy's log, fails the test whatever it asserted. Tests that kill workers
+# on purpose set EXPECT_WORKER_DEATHS=1.
+proxy_log_faults() {
+	local pattern='ERROR: [A-Za-z]+Sanitizer|runtime error:|LeakSanitizer'
+	[ "${EXPECT_WORKER_DEATHS:-0}" = 1 ] || pattern="$pattern|killed by signal|exited with status"
+	[ -s "${PROXY_LOG:-}" ] && grep -E -- "$pattern" "$PROXY_LOG" | head -n 5
+}
+
+cleanup() {
+	local rc=$? pid faults
+	trap - EXIT INT TERM
+	for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+		pid=${PIDS[i]}
+		pid_ours "$pid" && kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${PIDS[@]}"; do
+		pid_wait_exit "$pid" 3 || { pid_ours "$pid" && kill -KILL "$pid" 2>/dev/null; }
+		wait "$pid" 2>/dev/null
+	done
+	# Only now is the proxy's log complete (leak reports come at exit).
+	faults=$(proxy_log_faults)
+	if [ -n "$faults" ]; then
+		echo "FAIL: the proxy log has faults:" >&2
+		sed 's/^/         | /' <<<"$faults" >&2
+		[ "$rc" -eq 0 ] && rc=1
+	fi
+	if [ "$rc" -ne 0 ]; then
+		[ -s "$PROXY_LOG" ] && { echo "--- proxy log (tail)"; tail -n 25 "$PROXY_LOG"; } >&2
+		[ -s "$SINK_LOG" ] && { echo "--- sink log (tail)"; tail -n 15 "$SINK_LOG"; } >&2
+		[ -s "$T/nginx/error.log" ] && { echo "--- nginx error log (tail)"; tail -n 10 "$T/nginx/error.log"; } >&2
+	fi
+	rm -rf "$T"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# ---- assertions -------------------------------------------------------------
+
+# A setup step failed: the test cannot go on.
+die() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+pass() { echo "ok   $*"; }
+fail() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
+
+# check_eq WHAT EXPECTED GOT
+check_eq() {
+	if [ "$2" = "$3" ]; then pass "$1: $3"; else fail "$1: expected '$2', got '$3'"; fi
+}
+
+# check_match WHAT ERE TEXT: TEXT (may be many lines) has a line matching ERE.
+check_match() {
+	if grep -qE -- "$2" <<<"$3"; then
+		pass "$1"
+	else
+		fail "$1: expected a match for /$2/, got:"
+		# shellcheck disable=SC2001  # per line, not per string
+		sed 's/^/         | /' <<<"$3" | tail -n 15
+	fi
+}
+
+# check_no_match WHAT ERE TEXT
+check_no_match() {
+	if grep -qE -- "$2" <<<"$3"; then
+		fail "$1: expected no match for /$2/, got:"
+		grep -E -- "$2" <<<"$3" | sed 's/^/         | /' | head -n 5
+	else
+		pass "$1"
+	fi
+}
+
+# check_range WHAT LOW HIGH GOT: LOW <= GOT <= HIGH (integers)
+check_range() {
+	if [[ $4 =~ ^[0-9]+$ ]] && [ "$4" -ge "$2" ] && [ "$4" -le "$3" ]; then
+		pass "$1: $4 (in $2..$3)"
+	else
+		fail "$1: expected $2..$3, got '$4'"
+	fi
+}
+
+# Ends the test: exit 0 if every check passed.
+finish() {
+	if [ "$FAILS" -gt 0 ]; then
+		echo "$TEST_NAME: $FAILS check(s) failed"
+		exit 1
+	fi
+	echo "$TEST_NAME: all checks passed"
+	exit 0
+}
+
+# ---- time, ports ------------------------------------------------------------
+
+now_ms() { date +%s%3N; }
+
+# lines_at_least FILE PREFIX N: FILE has N lines starting with PREFIX.
+lines_at_least() {
+	[ "$(grep -c "^$2" "$1" 2>/dev/null)" -ge "$3" ]
+}
+
+# Polls "$@" every 0.1 s for up to $WAIT_S seconds (default 10). 0 once it succeeds.
+wait_until() {
+	local i tenths=$(( ${WAIT_S:-10} * 10 ))
+	for ((i = 0; i < tenths; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
+# Prints a TCP port nobody uses now, below the kernel's ephemeral range (so
+# no client socket takes it meanwhile) and not handed out before in this test.
+# Concurrent tests may still race for one: the starters below retry on EADDRINUSE.
+free_port() {
+	local p i
+	for ((i = 0; i < 200; i++)); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+		grep -qx "$p" "$T/ports" && continue
+		[ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] || continue
+		echo "$p" >>"$T/ports"
+		echo "$p"
+		return 0
+	done
+	die "no free port found"
+}
+
+port_listening() {
+	[ -n "$(ss -Htln "( sport = :$1 )" 2>/dev/null)" ]
+}
+
+# ---- certificates -------------------------------------------------------------
+
+# SANs every backend certificate carries: all names the tests use, so clients
+# verify the chain and the host name for real. The backend is told apart by
+# its CN, backend-NAME.
+CERT_SANS="DNS:*.example.com,DNS:*.example.org,DNS:example.org,DNS:www.app.example.com,DNS:a.b.example.org,DNS:*.c.example.org,DNS:x.y.c.example.org,DNS:unknown.test,DNS:localhost,IP:127.0.0.1,IP:::1"
+
+# Makes (once, cached in $BUILD/test-certs) the CA and the cert of each NAME.
+certs_ensure() {
+	mkdir -p "$CERTS" || die "mkdir $CERTS"
+	(
+		flock 9
+		cd "$CERTS" || exit 1
+		# Certificates made for another SAN list are made again.
+		if [ "$(cat sans 2>/dev/null)" != "$CERT_SANS" ]; then
+			rm -f -- *.key *.crt
+			printf '%s\n' "$CERT_SANS" >sans
+		fi
+		if [ ! -s ca.crt ]; then
+			openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			    -keyout ca.key.tmp -out ca.crt.tmp -days 3650 -subj "/CN=passthrough test CA" \
+			    -addext basicConstraints=critical,CA:TRUE \
+			    -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null || exit 1
+			mv ca.key.tmp ca.key && mv ca.crt.tmp ca.crt || exit 1
+		fi
+		for name in "$@"; do
+			[ -s "$name.crt" ] && continue
+			printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' \
+			    "$CERT_SANS" >"$name.ext"
+			openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			    -keyout "$name.key" -out "$name.csr" -subj "/CN=backend-$name" 2>/dev/null &&
+			openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -days 3650 \
+			    -set_serial "0x$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" \
+			    -extfile "$name.ext" -out "$name.crt.tmp" 2>/dev/null &&
+			mv "$name.crt.tmp" "$name.crt" || exit 1
+			rm -f "$name.csr" "$name.ext"
+		done
+	) 9>"$CERTS/.lock" || die "making test certificates in $CERTS failed"
+}
+
+# ---- nginx backends -----------------------------------------------------------
+
+# nginx_start NAME...: one nginx (root, its own prefix under $T, daemon off)
+# with a TLS server per NAME on its own port NGINX_PORT[NAME], certificate
+# CN=backend-NAME, GET /whoami -> "backend-NAME\n", files from $T/www/NAME,
+# WebDAV PUT into $T/www/NAME.
+nginx_start() {
+	local name port conf=$T/nginx/nginx.conf pid
+	certs_ensure "$@"
+	mkdir -p "$T/nginx/tmp"
+	for _ in 1 2 3; do
+		{
+			echo "user root root;"
+			echo "worker_processes 1;"
+			echo "daemon off;"
+			echo "pid $T/nginx/nginx.pid;"
+			echo "error_log $T/nginx/error.log warn;"
+			echo "events { worker_connections 8192; }"
+			echo "http {"
+			echo "  access_log off;"
+			echo "  default_type application/octet-stream;"
+			echo "  sendfile on;"
+			for d in client_body proxy fastcgi uwsgi scgi; do
+				echo "  ${d}_temp_path $T/nginx/tmp/$d;"
+			done
+			for name in "$@"; do
+				port=$(free_port)
+				NGINX_PORT[$name]=$port
+				mkdir -p "$T/www/$name"
+				echo "  server {"
+				echo "    listen 127.0.0.1:$port ssl;"
+				echo "    ssl_certificate $CERTS/$name.crt;"
+				echo "    ssl_certificate_key $CERTS/$name.key;"
+				echo "    ssl_protocols TLSv1.2 TLSv1.3;"
+				# shellcheck disable=SC2028  # nginx reads the \n itself
+				echo "    location = /whoami { return 200 \"backend-$name\\n\"; }"
+				echo "    location / {"
+				echo "      root $T/www/$name;"
+				echo "      dav_methods PUT;"
+				echo "      client_max_body_size 0;"
+				echo "      create_full_put_path on;"
+				echo "    }"
+				echo "  }"
+			done
+			echo "}"
+		} >"$conf"
+		spawn "$NGINX" -p "$T/nginx/" -c "$conf" -e "$T/nginx/error.log"
+		pid=$BG_PID
+		for name in "$@"; do
+			WAIT_S=10 wait_until nginx_ready "$pid" "${NGINX_PORT[$name]}" || break
+		done
+		if pid_alive "$pid"; then
+			for name in "$@"; do
+				port_listening "${NGINX_PORT[$name]}" || die "nginx did not listen on ${NGINX_PORT[$name]}"
+			done
+			return 0
+		fi
+		wait "$pid" 2>/dev/null
+		grep -q "Address already in use" "$T/nginx/error.log" 2>/dev/null || break
+	done
+	cat "$T/nginx/error.log" 2>/dev/null
+	die "nginx did not start"
+}
+
+nginx_ready() {	# pid port: listening, or the pid is gone (then stop polling)
+	port_listening "$2" || ! pid_alive "$1"
+}
+
+# ---- ptsink, ptshaper -----------------------------------------------------------
+
+# sink_start TAG [ptsink options]: a ptsink tagged TAG logging into $SINK_LOG;
+# sets SINK_PORT[TAG].
+sink_start() {
+	local tag=$1 pf=$T/sink-$1.port
+	shift
+	spawn "$PTSINK" --tag "$tag" --log "$SINK_LOG" --port-file "$pf" "$@"
+	WAIT_S=10 wait_until test -s "$pf" || die "ptsink $tag did not start"
+	SINK_PORT[$tag]=$(cat "$pf")
+}
+
+# sink_count TAG WHAT: the sink's log lines "TAG WHAT ..." (WHAT: accept, hello, close, hello-refused).
+sink_count() {
+	grep -cE "^$1 $2( |\$)" "$SINK_LOG"
+}
+
+# sink_field TAG WHAT FIELD [N]: FIELD's value on the Nth (default last) "TAG WHAT" line.
+sink_field() {
+	local line
+	line=$(grep -E "^$1 $2( |\$)" "$SINK_LOG" | if [ -n "${4:-}" ]; then sed -n "${4}p"; else tail -n 1; fi)
+	grep -oE "(^| )$3=[^ ]*" <<<"$line" | head -n 1 | cut -d= -f2-
+}
+
+# sink_wait TAG WHAT N: waits until the sink logged N such lines.
+sink_wait() {
+	WAIT_S=${WAIT_S:-10} wait_until sink_has "$@"
+}
+sink_has() { [ "$(sink_count "$1" "$2")" -ge "$3" ]; }
+
+# shaper_start NAME TARGET_PORT [ptshaper options]: sets SHAPER_PORT[NAME];
+# its report per connection goes to $T/shaper-NAME.log.
+shaper_start() {
+	local name=$1 target=$2 pf=$T/shaper-$1.port
+	shift 2
+	spawn "$PTSHAPER" --target "127.0.0.1:$target" --port-file "$pf" "$@" 2>>"$T/shaper-$name.log"
+	WAIT_S=10 wait_until test -s "$pf" || die "ptshaper $name did not start"
+	SHAPER_PORT[$name]=$(cat "$pf")
+}
+
+# ---- the proxy ------------------------------------------------------------------
+
+# proxy_start [-w WORKERS] [-6] CONFIG: runs the proxy on a free port
+# (PROXY_PORT) on 127.0.0.1, and with -6 also [::1], with debug logging into
+# $PROXY_LOG; CONFIG is the rest of the file (routes, timeouts, ...). Returns
+# once every worker has started (the listening sockets exist before that).
+proxy_start() {
+	local workers=1 v6=0 body listen started
+	while [ $# -gt 1 ]; do
+		case $1 in
+		-w) workers=$2; shift 2 ;;
+		-6) v6=1; shift ;;
+		*) break ;;
+		esac
+	done
+	body=$1
+	PROXY_WORKERS=$workers
+	PROXY_CONF=$T/proxy.conf
+	for _ in 1 2 3; do
+		PROXY_PORT=$(free_port)
+		listen="\"127.0.0.1:$PROXY_PORT\""
+		[ "$v6" = 1 ] && listen="$listen, \"[::1]:$PROXY_PORT\""
+		printf 'workers = %s;\nlisten = [ %s ];\nlog = { level = "debug"; };\n%s\n' \
+		    "$workers" "$listen" "$body" >"$PROXY_CONF"
+		: >"$PROXY_LOG"
+		spawn "$PT" -f -c "$PROXY_CONF" 2>>"$PROXY_LOG"
+		PROXY_PID=$BG_PID
+		WAIT_S=10 wait_until proxy_ready
+		started=$(grep -c 'info: started:' "$PROXY_LOG")
+		if pid_alive "$PROXY_PID" && [ "$started" -ge "$workers" ] &&
+		    port_listening "$PROXY_PORT"; then
+			PROXY_WORKER_PIDS=$(ps -o pid= --ppid "$PROXY_PID" | tr -s ' \n' ' ')
+			return 0
+		fi
+		stop_pid "$PROXY_PID"
+		grep -q "Address already in use" "$PROXY_LOG" || break
+	done
+	cat "$PROXY_LOG"
+	die "the proxy did not start"
+}
+
+proxy_ready() {
+	! pid_alive "$PROXY_PID" || { port_listening "$PROXY_PORT" &&
+	    [ "$(grep -c 'info: started:' "$PROXY_LOG")" -ge "$PROXY_WORKERS" ]; }
+}
+
+# Connections the proxy has closed so far (its debug log: one line each).
+proxy_closes() {
+	grep -c ': closed: ' "$PROXY_LOG"
+}
+proxy_has_closes() { [ "$(proxy_closes)" -ge "$1" ]; }
+
+# proxy_wait_closes N: waits until the proxy closed N connections.
+proxy_wait_closes() {
+	WAIT_S=${WAIT_S:-10} wait_until proxy_has_closes "$1"
+}
+
+# proxy_stop: SIGTERM (or $STOP_SIGNAL) to the master; waits up to 10 s
+# for it (PROXY_RC: its exit status, or "hung"; PROXY_STOP_MS: how long it
+# took). Every worker must have logged its totals.
+proxy_stop() {
+	local exits t0
+	t0=$(now_ms)
+	kill "-${STOP_SIGNAL:-TERM}" "$PROXY_PID" 2>/dev/null
+	if pid_wait_exit "$PROXY_PID" 10; then
+		wait "$PROXY_PID"
+		PROXY_RC=$?
+	else
+		PROXY_RC=hung
+		stop_pid "$PROXY_PID"
+	fi
+	PROXY_STOP_MS=$(( $(now_ms) - t0 ))
+	exits=$(grep -c 'info: exiting:' "$PROXY_LOG")
+	[ "$exits" -eq "$PROXY_WORKERS" ] ||
+	    fail "every worker logs its totals on exit: expected $PROXY_WORKERS lines, got $exits"
+}
+
+# proxy_counter NAME: NAME's total over the workers' exit lines
+# (accepted, bytes_in, bytes_out, or a close reason such as not_tls).
+proxy_counter() {
+	grep 'info: exiting:' "$PROXY_LOG" | grep -oE " $1=[0-9]+" |
+	    awk -F= '{ s += $2 } END { print s + 0 }'
+}
+
+# check_counters "name=N ..." : each named counter has that total, and every
+# close reason not named is 0 ("name=any": not checked).
+check_counters() {
+	local want=" $1 " r got exp
+	for r in normal hello_timeout hello_eof hello_malformed hello_too_big not_tls \
+	    no_route_alert connect_refused connect_timeout idle_timeout client_reset \
+	    backend_reset limit_reached shutdown internal_error; do
+		exp=0
+		[[ $want =~ \ $r=any\  ]] && continue
+		[[ $want =~ \ $r=([0-9]+)\  ]] && exp=${BASH_REMATCH[1]}
+		got=$(proxy_counter "$r")
+		check_eq "counter $r" "$exp" "$got"
+	done
+}
+
+# ---- clients ------------------------------------------------------------------------
+
+# curl_get NAME PORT PATH [curl options]: GET https://NAME:PORT/PATH with NAME
+# resolved to 127.0.0.1 (or $CURL_ADDR), verifying against the test CA.
+curl_get() {
+	local name=$1 port=$2 path=$3
+	shift 3
+	curl -sS --max-time 15 --cacert "$CA" --resolve "$name:$port:${CURL_ADDR:-127.0.0.1}" \
+	    "$@" "https://$name:$port/$path"
+}
+
+# sclient PORT [openssl s_client options]: one HTTP/1.0 GET /whoami over
+# s_client; prints s_client's whole output (certificate subject, response).
+sclient() {
+	local port=$1
+	shift
+	printf 'GET /whoami HTTP/1.0\r\nHost: x\r\n\r\n' |
+	    timeout 15 openssl s_client -connect "${SCLIENT_HOST:-127.0.0.1}:$port" -CAfile "$CA" \
+	    -verify_return_error -ign_eof "$@" 2>&1
+}
+
+# The certificate CN in s_client output ("backend-app"), or nothing.
+sclient_cn() {
+	sed -nE 's/^subject=.*CN ?= ?([^,/]*).*/\1/p' | head -n 1
+}
+
+# field NAME TEXT: the value of NAME=VALUE in TEXT (first one).
+field() {
+	grep -oE "(^| )$1=[^ ]*" <<<"$2" | head -n 1 | cut -d= -f2-
+}
+
+# check_hello_reaches WHAT TAG [ptclient options]: ptclient sends a hello
+# through the proxy (then shuts down and reads to EOF); the sink TAG must log
+# the hello ptclient sent: the same SNI, size and hash of the bytes.
+check_hello_reaches() {
+	local what=$1 tag=$2 before sent
+	shift 2
+	before=$(sink_count "$tag" hello)
+	"$PTCLIENT" --connect "127.0.0.1:$PROXY_PORT" --shutdown --read --timeout-ms 10000 "$@" \
+	    >/dev/null 2>"$T/client.err"
+	sent=$(grep '^sent ' "$T/client.err")
+	if ! WAIT_S=5 sink_wait "$tag" hello $((before + 1)); then
+		fail "$what: no hello reached sink $tag ($(tail -n 1 "$T/client.err"))"
+		return
+	fi
+	check_eq "$what: sink $tag got SNI" "$(field sni "$sent")" "$(sink_field "$tag" hello sni)"
+	check_eq "$what: ... hello bytes" "$(field hello_bytes "$sent")" "$(sink_field "$tag" hello hello_bytes)"
+	check_eq "$what: ... hash of them" "$(field fnv "$sent")" "$(sink_field "$tag" hello fnv)"
+}
+
+# check_counters_tls N ["name=M ..."]: N connections between real TLS
+# clients and servers ended, normal or reset: when a client's close_notify
+# crosses the server's close(2), the server's kernel answers with a reset,
+# which the proxy rightly counts as client_reset or backend_reset. That race
+# is rare; a proxy that reset most connections still fails (at most a quarter,
+# plus one, may end in a reset). Other close reasons as in check_counters.
+check_counters_tls() {
+	local n=$1 normal resets
+	normal=$(proxy_counter normal)
+	resets=$(( $(proxy_counter client_reset) + $(proxy_counter backend_reset) ))
+	check_eq "connections ended (normal $normal, reset $resets)" "$n" $((normal + resets))
+	check_range "connections ended by a reset" 0 $((n / 4 + 1)) "$resets"
+	check_counters "normal=any client_reset=any backend_reset=any ${2:-}"
+}
