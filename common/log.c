@@ -1,8 +1,11 @@
 /* log.c -- one-line log records to stderr, a file or syslog. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -10,6 +13,66 @@
 
 static enum log_level log_level = LOG_LVL_INFO;
 static char log_role[32];
+static int log_fd = STDERR_FILENO;	/* -1: syslog */
+static char log_path[PATH_MAX];		/* the file, when logging to one */
+
+static const int log_syslog_prio[] = {
+	[LOG_LVL_ERROR] = LOG_ERR,
+	[LOG_LVL_WARN] = LOG_WARNING,
+	[LOG_LVL_INFO] = LOG_INFO,
+	[LOG_LVL_DEBUG] = LOG_DEBUG,
+};
+
+static int
+log_open_file(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int
+log_open(const char *dest)
+{
+	int fd;
+
+	if (strcmp(dest, "stderr") == 0) {
+		fd = STDERR_FILENO;
+		log_path[0] = '\0';
+	} else if (strcmp(dest, "syslog") == 0) {
+		openlog("passthrough", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		fd = -1;
+		log_path[0] = '\0';
+	} else {
+		if (strlen(dest) >= sizeof(log_path))
+			return -ENAMETOOLONG;
+		if ((fd = log_open_file(dest)) < 0)
+			return fd;
+		strcpy(log_path, dest);
+	}
+	if (log_fd > STDERR_FILENO && log_fd != fd)
+		close(log_fd);
+	log_fd = fd;
+	return 0;
+}
+
+int
+log_reopen(void)
+{
+	int fd;
+
+	if (log_path[0] == '\0')
+		return 0;
+	if ((fd = log_open_file(log_path)) < 0)
+		return fd;
+	/* dup2 keeps the number: a record written meanwhile goes to one file or the other. */
+	if (dup2(fd, log_fd) < 0) {
+		close(fd);
+		return -errno;
+	}
+	close(fd);
+	return 0;
+}
 
 static const char *const log_level_names[] = {
 	[LOG_LVL_ERROR] = "error",
@@ -51,6 +114,19 @@ log_msg(enum log_level level, const char *fmt, ...)
 
 	if (level > log_level)
 		return;
+	if (log_fd < 0) {
+		/* syslog stamps time and pid itself. */
+		n = (size_t)snprintf(line, sizeof(line), "%s%s%s: ", log_role,
+		    log_role[0] != '\0' ? ": " : "", log_level_names[level]);
+		va_start(ap, fmt);
+		errno = saved_errno;
+		if (n < sizeof(line))
+			vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+		va_end(ap);
+		syslog(log_syslog_prio[level], "%s", line);
+		errno = saved_errno;
+		return;
+	}
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
@@ -67,7 +143,7 @@ log_msg(enum log_level level, const char *fmt, ...)
 	n = strnlen(line, sizeof(line) - 1);
 	line[n++] = '\n';
 	/* One write: a short or failed write of a log line is not worth a retry loop. */
-	if (write(STDERR_FILENO, line, n) < 0)
+	if (write(log_fd, line, n) < 0)
 		(void)0;
 	errno = saved_errno;
 }

@@ -16,6 +16,14 @@ enum log_level {
  */
 #define LOG_LINE_MAX 1024
 
+/*
+ * Where records go: "stderr", "syslog" (facility daemon) or a file path
+ * (appended, created 0640). Returns 0 or -errno; on error nothing changes.
+ */
+int log_open(const char *dest);
+/* Reopens a log file (SIGUSR1, after logrotate moved it). 0 or -errno. */
+int log_reopen(void);
+
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Tag every record of this process, e.g. "worker 1"; NULL for none. */

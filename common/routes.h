@@ -45,8 +45,8 @@ struct routes_settings {
 	uint32_t hello_bytes;
 	uint32_t max_connections;	/* for the whole proxy, all workers */
 	uint32_t pipe_bytes;
-	uint32_t relay;			/* enum relay_method (worker/relay.h) */
-	uint32_t reserved;
+	uint32_t relay;			/* enum relay_method */
+	uint32_t drain_ms;		/* graceful stop: how long open connections may finish */
 };
 
 struct routes_backend {

@@ -29,7 +29,7 @@ rtshm_create(struct rtshm *s)
 	s->workers = (struct rtshm_worker *)(s->base + RTSHM_HEADER_BYTES);
 	s->hdr->magic = RTSHM_MAGIC;
 	s->hdr->version = RTSHM_VERSION;
-	for (unsigned i = 0; i < MAX_WORKERS; i++)
+	for (unsigned i = 0; i < RTSHM_REPORTS; i++)
 		atomic_store(&s->workers[i].oldest, RTSHM_IDLE);
 	return 0;
 bad:
@@ -57,7 +57,7 @@ rtshm_oldest_pinned(const struct rtshm *s)
 {
 	uint64_t oldest = RTSHM_IDLE, g;
 
-	for (unsigned i = 0; i < MAX_WORKERS; i++) {
+	for (unsigned i = 0; i < RTSHM_REPORTS; i++) {
 		g = atomic_load_explicit(&s->workers[i].oldest, memory_order_acquire);
 		if (g < oldest)
 			oldest = g;
@@ -123,11 +123,12 @@ rtshm_publish(struct rtshm *s, const struct route_spec *specs, uint32_t count,
 }
 
 void
-rtshm_worker_reset(struct rtshm *s, unsigned slot, int running)
+rtshm_worker_reset(struct rtshm *s, unsigned line, int running)
 {
 	uint64_t g = running ? atomic_load(&s->hdr->current) >> 8 : RTSHM_IDLE;
 
-	atomic_store_explicit(&s->workers[slot].oldest, g, memory_order_release);
+	atomic_store_explicit(&s->workers[line].ready, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->workers[line].oldest, g, memory_order_release);
 }
 
 int

@@ -33,11 +33,18 @@ struct rtshm_slot {
 	uint64_t size;		/* bytes of the image in it */
 };
 
-/* One per worker slot, a cache line each so workers never share a line. */
+/*
+ * One per worker process (old and new ones overlap across a reload), a
+ * cache line each so workers never share a line.
+ */
 struct rtshm_worker {
 	_Atomic uint64_t oldest;	/* oldest generation this worker may read */
-	char pad[RTSHM_CACHELINE - sizeof(uint64_t)];
+	_Atomic uint32_t ready;		/* 1 once the worker accepts */
+	char pad[RTSHM_CACHELINE - sizeof(uint64_t) - sizeof(uint32_t)];
 };
+
+/* Report lines: room for every slot four times over while old workers drain. */
+#define RTSHM_REPORTS (4u * MAX_WORKERS)
 
 /*
  * The segment: [header page, read-only in workers] [worker reports,
@@ -55,7 +62,7 @@ struct rtshm_header {
 #define RTSHM_PAGE 4096u
 #define RTSHM_ROUND(n) ((uint64_t)RTSHM_PAGE * (((n) + RTSHM_PAGE - 1) / RTSHM_PAGE))
 #define RTSHM_HEADER_BYTES RTSHM_ROUND(sizeof(struct rtshm_header))
-#define RTSHM_REPORTS_BYTES RTSHM_ROUND(sizeof(struct rtshm_worker) * MAX_WORKERS)
+#define RTSHM_REPORTS_BYTES RTSHM_ROUND(sizeof(struct rtshm_worker) * RTSHM_REPORTS)
 #define RTSHM_SLOTS_OFF (RTSHM_HEADER_BYTES + RTSHM_REPORTS_BYTES)
 #define RTSHM_TOTAL_BYTES (RTSHM_SLOTS_OFF + RTSHM_SLOTS * RTSHM_SLOT_BYTES)
 
@@ -66,7 +73,7 @@ struct rtshm {
 	int fd;
 	char *base;
 	struct rtshm_header *hdr;	/* read-write in the master, read-only in workers */
-	struct rtshm_worker *workers;	/* [MAX_WORKERS] */
+	struct rtshm_worker *workers;	/* [RTSHM_REPORTS] */
 };
 
 /* Master: creates the segment. Returns 0 or -errno. */
@@ -81,8 +88,8 @@ void rtshm_destroy(struct rtshm *s);
 int64_t rtshm_publish(struct rtshm *s, const struct route_spec *specs,
     uint32_t count, const struct routes_settings *settings);
 
-/* Master: a worker slot starts (pins the current generation) or ends. */
-void rtshm_worker_reset(struct rtshm *s, unsigned slot, int running);
+/* Master: a report line's worker starts (pins the current generation) or ended. */
+void rtshm_worker_reset(struct rtshm *s, unsigned line, int running);
 
 /* Worker: remaps the header and the slots read-only in place. */
 int rtshm_attach_readonly(struct rtshm *s);
@@ -103,9 +110,9 @@ rtshm_image(const struct rtshm *s, uint64_t current)
 
 /* Worker: reports the oldest generation it may still read. */
 static inline void
-rtshm_worker_report(struct rtshm *s, unsigned slot, uint64_t generation)
+rtshm_worker_report(struct rtshm *s, unsigned line, uint64_t generation)
 {
-	atomic_store_explicit(&s->workers[slot].oldest, generation,
+	atomic_store_explicit(&s->workers[line].oldest, generation,
 	    memory_order_release);
 }
 

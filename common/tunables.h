@@ -13,6 +13,11 @@
 #define DEFAULT_IDLE_MS         600000u   /* 10 min: long polls and idle HTTP/2 survive */
 #define DEFAULT_HELLO_BYTES     65536u    /* HAProxy/nginx stop at 16 KiB; PQ hellos grow */
 #define DEFAULT_MAX_CONNECTIONS 100000u
+#define DEFAULT_DRAIN_MS        30000u    /* graceful stop/retire: most requests end by then */
+#define DEFAULT_WORKERS         0u        /* 0: one worker per online CPU */
+#define MIN_CONNECTIONS         1u        /* 0 would refuse every connection */
+/* Where -d and -s look for the pid when pid_file is not set. */
+#define DEFAULT_PID_FILE        "/run/passthrough.pid"
 #define MIN_TIMEOUT_MS          1u
 #define MAX_TIMEOUT_MS          (7u * 24 * 3600 * 1000)   /* a week; beyond that use none */
 #define MIN_HELLO_BYTES         512u      /* smallest legal hello with SNI fits in 512 */

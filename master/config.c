@@ -17,7 +17,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -31,9 +33,6 @@
 #include "config.h"
 #include "tunables.h"
 
-/* Numbers tunables.h lacks (they belong there). */
-#define DEFAULT_WORKERS		0u	/* 0: one worker per online CPU */
-#define MIN_CONNECTIONS		1u	/* 0 would refuse every connection */
 /* Longest setting path in a message: "routes[999999].backends[1023]" and the like. */
 #define CONFIG_PATH_MAX		128
 /* Longest user text echoed in a message; the rest is cut to "...". */
@@ -87,7 +86,8 @@ struct config_key {
 #define ROUTE(m)	offsetof(struct config_route, m)
 
 static config_get_fn config_get_uint, config_get_enum, config_get_group,
-    config_get_addrs, config_get_routes, config_get_pattern;
+    config_get_addrs, config_get_routes, config_get_pattern, config_get_string,
+    config_get_bool, config_get_user, config_get_groupname;
 
 /* Enumerations are stored as uint32_t; so is log_level. */
 _Static_assert(sizeof(enum log_level) == sizeof(uint32_t), "log_level is stored as uint32_t");
@@ -113,6 +113,8 @@ static const struct config_key config_timeouts_keys[] = {
 	    .min = MIN_TIMEOUT_MS, .max = MAX_TIMEOUT_MS },
 	{ "idle_ms", config_get_uint, .off = CONF(settings.idle_ms),
 	    .min = MIN_TIMEOUT_MS, .max = MAX_TIMEOUT_MS },
+	{ "drain_ms", config_get_uint, .off = CONF(settings.drain_ms),
+	    .min = 0, .max = MAX_TIMEOUT_MS },
 	{ .name = NULL }
 };
 
@@ -138,6 +140,7 @@ static const struct config_key config_tuning_keys[] = {
 
 static const struct config_key config_log_keys[] = {
 	{ "level", config_get_enum, .off = CONF(log_level), .names = config_level_names },
+	{ "error", config_get_string, .off = CONF(error_log) },
 	{ .name = NULL }
 };
 
@@ -153,6 +156,10 @@ static const struct config_key config_route_keys[] = {
 /* The top level; the object is the struct config. */
 static const struct config_key config_keys[] = {
 	{ "workers", config_get_uint, .off = CONF(workers), .min = 0, .max = MAX_WORKERS },
+	{ "pid_file", config_get_string, .off = CONF(pid_file) },
+	{ "user", config_get_user, .off = CONF(user) },
+	{ "group", config_get_groupname, .off = CONF(group) },
+	{ "watch_config", config_get_bool, .off = CONF(watch_config) },
 	{ "listen", config_get_addrs, .off = CONF(listen),
 	    .count_off = CONF(listen_count), .max = MAX_LISTEN,
 	    .flags = KEY_REQUIRED, .addr_flags = ADDR_WILDCARD },
@@ -176,6 +183,7 @@ config_defaults(struct config *cfg)
 	cfg->settings.max_connections = DEFAULT_MAX_CONNECTIONS;
 	cfg->settings.pipe_bytes = DEFAULT_PIPE_BYTES;
 	cfg->settings.relay = RELAY_SPLICE;
+	cfg->settings.drain_ms = DEFAULT_DRAIN_MS;
 }
 
 /* ---- messages ---------------------------------------------------------- */
@@ -461,6 +469,87 @@ config_get_enum(struct config_ctx *ctx, const config_setting_t *s,
 	}
 	config_err(ctx, s, "%s is not one of %s",
 	    config_quote(text, quoted, sizeof(quoted)), list);
+}
+
+/* A non-empty string; stores a copy (char *) at k->off. */
+static void
+config_get_string(struct config_ctx *ctx, const config_setting_t *s,
+    const struct config_key *k, void *obj)
+{
+	char **dst = (char **)(void *)((char *)obj + k->off);
+	const char *text;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		config_err_type(ctx, s, "a string");
+		return;
+	}
+	text = config_setting_get_string(s);
+	if (text[0] == '\0') {
+		config_err(ctx, s, "is empty");
+		return;
+	}
+	free(*dst);
+	*dst = strdup(text);
+	if (*dst == NULL)
+		config_err(ctx, s, "out of memory");
+}
+
+/* true or false; stores an int at k->off. */
+static void
+config_get_bool(struct config_ctx *ctx, const config_setting_t *s,
+    const struct config_key *k, void *obj)
+{
+	int v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		config_err_type(ctx, s, "true or false");
+		return;
+	}
+	v = config_setting_get_bool(s);
+	memcpy((char *)obj + k->off, &v, sizeof(v));
+}
+
+/* A user that exists: its uid and primary gid are kept (group may override the gid). */
+static void
+config_get_user(struct config_ctx *ctx, const config_setting_t *s,
+    const struct config_key *k, void *obj)
+{
+	struct config *cfg = obj;
+	char quoted[CONFIG_QUOTE_MAX];
+	struct passwd *pw;
+
+	config_get_string(ctx, s, k, obj);
+	if (cfg->user == NULL)
+		return;
+	pw = getpwnam(cfg->user);
+	if (pw == NULL) {
+		config_err(ctx, s, "%s names no user", config_quote(cfg->user, quoted,
+		    sizeof(quoted)));
+		return;
+	}
+	cfg->uid = pw->pw_uid;
+	if (cfg->group == NULL)
+		cfg->gid = pw->pw_gid;
+}
+
+static void
+config_get_groupname(struct config_ctx *ctx, const config_setting_t *s,
+    const struct config_key *k, void *obj)
+{
+	struct config *cfg = obj;
+	char quoted[CONFIG_QUOTE_MAX];
+	struct group *gr;
+
+	config_get_string(ctx, s, k, obj);
+	if (cfg->group == NULL)
+		return;
+	gr = getgrnam(cfg->group);
+	if (gr == NULL) {
+		config_err(ctx, s, "%s names no group", config_quote(cfg->group, quoted,
+		    sizeof(quoted)));
+		return;
+	}
+	cfg->gid = gr->gr_gid;
 }
 
 /*
@@ -935,6 +1024,10 @@ config_free(struct config *cfg)
 	uint32_t i;
 
 	free(cfg->path);
+	free(cfg->pid_file);
+	free(cfg->user);
+	free(cfg->group);
+	free(cfg->error_log);
 	free(cfg->listen);
 	for (i = 0; cfg->routes != NULL && i < cfg->route_count; i++) {
 		free(cfg->routes[i].pattern);
@@ -954,4 +1047,19 @@ config_errors_free(struct config_errors *errs)
 	free(errs->msg);
 	errs->msg = NULL;
 	errs->count = 0;
+}
+
+char *
+config_pid_file(const char *path)
+{
+	const char *text = NULL;
+	char *copy = NULL;
+	config_t lc;
+
+	config_init(&lc);
+	if (config_read_file(&lc, path) &&
+	    config_lookup_string(&lc, "pid_file", &text) && text[0] != '\0')
+		copy = strdup(text);
+	config_destroy(&lc);
+	return copy;
 }

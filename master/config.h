@@ -25,6 +25,12 @@ struct config_route {
 struct config {
 	char *path;
 	uint32_t workers;		/* as written; 0 = one per online CPU */
+	char *pid_file;			/* NULL: none (DEFAULT_PID_FILE in daemon mode) */
+	char *user;			/* workers run as this user; NULL: as started */
+	char *group;			/* and group; NULL: the user's primary group */
+	uint32_t uid, gid;		/* resolved from user and group */
+	int watch_config;		/* reload when the file changes */
+	char *error_log;		/* "stderr", "syslog" or a path; NULL: by mode */
 	struct addr *listen;
 	uint32_t listen_count;
 	struct routes_settings settings;	/* timeouts, limits, tuning */
@@ -44,6 +50,13 @@ struct config_errors {
  */
 int config_load(struct config *cfg, const char *path, struct config_errors *errs);
 void config_free(struct config *cfg);
+
+/*
+ * The pid_file setting of path, read leniently (the rest of the file may be
+ * broken: -s reload must still reach the daemon, which then reports the
+ * faults). A copy to free, or NULL when the file has none or cannot be read.
+ */
+char *config_pid_file(const char *path);
 void config_errors_free(struct config_errors *errs);
 
 #endif

@@ -1,9 +1,12 @@
-/* main.c -- passthrough's command line: check a configuration, or run the proxy. */
+/* main.c -- passthrough's command line: check a configuration, run the proxy, or signal it. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "log.h"
 #include "master.h"
 #include "tunables.h"
@@ -12,16 +15,22 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: passthrough [-f] [-c FILE]   run in the foreground, logging to stderr\n"
-	    "       passthrough -t [-c FILE]     check the configuration and exit\n"
+	    "usage: passthrough [-f | -d] [-c FILE]   run the proxy\n"
+	    "       passthrough -t [-c FILE]          check the configuration\n"
+	    "       passthrough -s SIGNAL [-c FILE]   signal the running daemon\n"
 	    "       passthrough -h | -V\n"
-	    "  -c FILE  configuration file (default %s)\n"
-	    "  -f       stay in the foreground (the default)\n"
-	    "  -t       check the configuration: prints \"configuration OK\" or every\n"
-	    "           error as FILE:LINE: SETTING: MESSAGE; exits 0 or 1\n"
-	    "  -h       this help\n"
-	    "  -V       the version\n"
-	    "signals: SIGTERM, SIGINT stop\n", DEFAULT_CONFIG_PATH);
+	    "  -c FILE    configuration file (default %s)\n"
+	    "  -f         stay in the foreground, log to stderr (the default)\n"
+	    "  -d         detach: return once serving, write pid_file (default %s),\n"
+	    "             log to syslog unless log.error names a file\n"
+	    "  -t         check the configuration: prints \"configuration OK\" or every\n"
+	    "             error as FILE:LINE: SETTING: MESSAGE; exits 0 or 1\n"
+	    "  -s SIGNAL  reload (SIGHUP), stop (SIGTERM), quit (SIGQUIT: finish open\n"
+	    "             connections first) or reopen (SIGUSR1: reopen the log file),\n"
+	    "             sent to the pid in the configuration's pid_file\n"
+	    "  -h         this help\n"
+	    "  -V         the version\n",
+	    DEFAULT_CONFIG_PATH, DEFAULT_PID_FILE);
 }
 
 /* Loads path; prints every error. Returns 0 or -1. */
@@ -37,19 +46,54 @@ load(struct config *cfg, const char *path)
 	return rc;
 }
 
+/* cwd/path, without resolving symlinks (a ConfigMap swaps what they point at). */
+static const char *
+absolute(const char *path)
+{
+	static char buf[4096];
+	size_t n;
+
+	if (getcwd(buf, sizeof(buf)) == NULL)
+		return NULL;
+	n = strlen(buf);
+	if (n + 1 + strlen(path) + 1 > sizeof(buf))
+		return NULL;
+	buf[n] = '/';
+	strcpy(buf + n + 1, path);
+	return buf;
+}
+
+static int
+send_signal(const char *path, const char *name)
+{
+	char *pid_file = config_pid_file(path);
+	int rc;
+
+	rc = daemon_signal(pid_file != NULL ? pid_file : DEFAULT_PID_FILE, name);
+	free(pid_file);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *path = DEFAULT_CONFIG_PATH;
+	const char *path = DEFAULT_CONFIG_PATH, *signal_name = NULL;
 	struct config cfg = { 0 };
-	int opt, test = 0, rc;
+	int opt, test = 0, flags = 0;
 
-	while ((opt = getopt(argc, argv, "c:fthV")) != -1) {
+	while ((opt = getopt(argc, argv, "c:dfs:thV")) != -1) {
 		switch (opt) {
 		case 'c':
 			path = optarg;
 			break;
+		case 'd':
+			flags |= MASTER_DAEMON;
+			break;
 		case 'f':
+			flags &= ~MASTER_DAEMON;
+			break;
+		case 's':
+			signal_name = optarg;
 			break;
 		case 't':
 			test = 1;
@@ -70,6 +114,13 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (signal_name != NULL)
+		return send_signal(path, signal_name);
+	/* A daemon works from /; reloads must still find the file. Symlinks are kept. */
+	if (path[0] != '/' && (path = absolute(path)) == NULL) {
+		perror("passthrough: getcwd");
+		return 1;
+	}
 	if (load(&cfg, path) != 0)
 		return 1;
 	if (test) {
@@ -78,7 +129,5 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_set_level(cfg.log_level);
-	rc = master_run(&cfg);
-	config_free(&cfg);
-	return rc;
+	return master_run(&cfg, path, flags);
 }

@@ -1,57 +1,67 @@
 /*
- * master.c -- the master process: it compiles the route table into shared
- * memory, opens one SO_REUSEPORT socket per worker slot and address, forks
- * the workers, restarts any that die (on the same sockets, so connections
- * queued on them are kept), and stops them on SIGTERM/SIGINT.
+ * master.c -- the master process's life: start, then a loop acting on
+ * signal flags (reload, stop, quit, reopen, child exits), the config
+ * watcher and timers (restarts, retries, draining deadlines), then stop.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "master.h"
-#include "rtshm.h"
+#include "notify.h"
 #include "sock.h"
 #include "tunables.h"
-#include "worker.h"
+#include "watch.h"
 
-struct worker_slot {
-	pid_t pid;		/* 0 when not running */
-	uint64_t started_ms;
-	uint64_t restart_at;	/* ms; when to start it again */
-	uint32_t backoff_ms;
-	uint32_t restarts;
-};
+/* How long a burst of file events settles before a watch_config reload. ms */
+#define WATCH_DEBOUNCE_MS 200u
+/* How soon a reload is retried when every route table slot is still pinned. ms */
+#define RELOAD_RETRY_MS 100u
+/* How often the master looks whether new workers accept yet (for READY=1). ms */
+#define READY_POLL_MS 10u
+/* The sysctl that moves connections queued on a closing listener to its siblings. */
+#define MIGRATE_REQ_SYSCTL "/proc/sys/net/ipv4/tcp_migrate_req"
 
-struct master {
-	const struct config *cfg;
-	struct rtshm routes;
-	unsigned workers;
-	int *listen_fds;	/* [workers][listen_count] */
-	struct worker_slot *slots;
-	int stopping;
-};
-
-static volatile sig_atomic_t master_stop_requested;
-static volatile sig_atomic_t master_child_exited;
+static volatile sig_atomic_t flag_stop;		/* SIGTERM, SIGINT */
+static volatile sig_atomic_t flag_quit;		/* SIGQUIT */
+static volatile sig_atomic_t flag_reload;	/* SIGHUP */
+static volatile sig_atomic_t flag_reopen;	/* SIGUSR1 */
+static volatile sig_atomic_t flag_child;	/* SIGCHLD */
 
 static void
 master_on_signal(int sig)
 {
-	if (sig == SIGCHLD)
-		master_child_exited = 1;
-	else
-		master_stop_requested = 1;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		flag_stop = 1;
+		break;
+	case SIGQUIT:
+		flag_quit = 1;
+		break;
+	case SIGHUP:
+		flag_reload = 1;
+		break;
+	case SIGUSR1:
+		flag_reopen = 1;
+		break;
+	case SIGCHLD:
+		flag_child = 1;
+		break;
+	default:
+		break;
+	}
 }
 
-static uint64_t
+uint64_t
 master_clock(void)
 {
 	struct timespec ts;
@@ -64,7 +74,7 @@ master_clock(void)
 static void
 master_signals(sigset_t *waitmask)
 {
-	static const int handled[] = { SIGTERM, SIGINT, SIGCHLD };
+	static const int handled[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGCHLD };
 	struct sigaction sa;
 	sigset_t block;
 
@@ -72,6 +82,7 @@ master_signals(sigset_t *waitmask)
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 	sa.sa_handler = master_on_signal;
 	sigemptyset(&block);
 	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++) {
@@ -81,224 +92,6 @@ master_signals(sigset_t *waitmask)
 	sigprocmask(SIG_BLOCK, &block, waitmask);
 	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
 		sigdelset(waitmask, handled[i]);
-}
-
-static int
-master_publish(struct master *m)
-{
-	const struct config *cfg = m->cfg;
-	struct route_spec *specs;
-	int64_t gen;
-
-	specs = calloc(cfg->route_count ? cfg->route_count : 1, sizeof(*specs));
-	if (specs == NULL)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < cfg->route_count; i++) {
-		specs[i].pattern = cfg->routes[i].pattern;
-		specs[i].backends = cfg->routes[i].backends;
-		specs[i].backend_count = cfg->routes[i].backend_count;
-	}
-	gen = rtshm_publish(&m->routes, specs, cfg->route_count, &cfg->settings);
-	free(specs);
-	if (gen < 0) {
-		log_error("publishing the route table: %s", strerror((int)-gen));
-		return (int)gen;
-	}
-	log_info("route table generation %lld: %u routes", (long long)gen,
-	    cfg->route_count);
-	return 0;
-}
-
-static int
-master_listen(struct master *m)
-{
-	const struct config *cfg = m->cfg;
-	char text[ADDR_STRLEN];
-	const char *what;
-	int fd;
-
-	m->listen_fds = malloc(sizeof(int) * m->workers * cfg->listen_count);
-	if (m->listen_fds == NULL)
-		return -ENOMEM;
-	for (unsigned s = 0; s < m->workers; s++) {
-		for (uint32_t i = 0; i < cfg->listen_count; i++) {
-			fd = sock_listen(&cfg->listen[i], &what);
-			if (fd < 0) {
-				log_error("listen %s: %s: %s",
-				    addr_format(&cfg->listen[i], text, sizeof(text)),
-				    what, strerror(-fd));
-				return fd;
-			}
-			m->listen_fds[s * cfg->listen_count + i] = fd;
-		}
-	}
-	for (uint32_t i = 0; i < cfg->listen_count; i++)
-		log_info("listening on %s (%u sockets, SO_REUSEPORT)",
-		    addr_format(&cfg->listen[i], text, sizeof(text)), m->workers);
-	return 0;
-}
-
-/* In the child: keep only this slot's sockets and become the worker. */
-static void
-master_become_worker(struct master *m, unsigned slot)
-{
-	const struct config *cfg = m->cfg;
-	struct worker_spec spec;
-	char role[32];
-	sigset_t none;
-
-	snprintf(role, sizeof(role), "worker %u", slot);
-	log_set_role(role);
-	/* If the master dies, so do we: nobody would restart or stop us. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() == 1)
-		_exit(1);
-	snprintf(role, sizeof(role), "pt-worker-%u", slot);
-	prctl(PR_SET_NAME, role);
-	for (unsigned s = 0; s < m->workers; s++)
-		if (s != slot)
-			for (uint32_t i = 0; i < cfg->listen_count; i++)
-				close(m->listen_fds[s * cfg->listen_count + i]);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-
-	spec.slot = slot;
-	spec.workers = m->workers;
-	spec.listen_fds = &m->listen_fds[slot * cfg->listen_count];
-	spec.listen_addrs = cfg->listen;
-	spec.listen_count = cfg->listen_count;
-	spec.routes = &m->routes;
-	_exit(worker_run(&spec));
-}
-
-static void
-master_spawn(struct master *m, unsigned slot)
-{
-	struct worker_slot *ws = &m->slots[slot];
-	pid_t pid;
-
-	rtshm_worker_reset(&m->routes, slot, 1);
-	pid = fork();
-	if (pid < 0) {
-		log_error("fork worker %u: %s", slot, strerror(errno));
-		ws->restart_at = master_clock() + RESTART_BACKOFF_MIN_MS;
-		return;
-	}
-	if (pid == 0)
-		master_become_worker(m, slot);
-	ws->pid = pid;
-	ws->started_ms = master_clock();
-	ws->restart_at = 0;
-}
-
-static void
-master_reap(struct master *m)
-{
-	struct worker_slot *ws;
-	uint64_t now = master_clock();
-	unsigned slot;
-	int status;
-	pid_t pid;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (slot = 0; slot < m->workers && m->slots[slot].pid != pid; slot++)
-			;
-		if (slot == m->workers)
-			continue;
-		ws = &m->slots[slot];
-		ws->pid = 0;
-		rtshm_worker_reset(&m->routes, slot, 0);
-		if (m->stopping) {
-			log_info("worker %u (pid %d) stopped", slot, (int)pid);
-			continue;
-		}
-		if (WIFSIGNALED(status))
-			log_error("worker %u (pid %d) killed by signal %d (%s)", slot,
-			    (int)pid, WTERMSIG(status), strsignal(WTERMSIG(status)));
-		else
-			log_error("worker %u (pid %d) exited with status %d", slot,
-			    (int)pid, WEXITSTATUS(status));
-		/* A worker that dies young is restarted ever more slowly. */
-		if (now - ws->started_ms >= RESTART_HEALTHY_MS)
-			ws->backoff_ms = 0;
-		else if (ws->backoff_ms == 0)
-			ws->backoff_ms = RESTART_BACKOFF_MIN_MS;
-		else if ((ws->backoff_ms *= 2) > RESTART_BACKOFF_MAX_MS)
-			ws->backoff_ms = RESTART_BACKOFF_MAX_MS;
-		ws->restart_at = now + ws->backoff_ms;
-		ws->restarts++;
-	}
-}
-
-/* Starts the slots whose restart time came; returns ms until the next one. */
-static int
-master_restart_due(struct master *m)
-{
-	uint64_t now = master_clock(), next = UINT64_MAX;
-	struct worker_slot *ws;
-
-	for (unsigned slot = 0; slot < m->workers; slot++) {
-		ws = &m->slots[slot];
-		if (ws->pid != 0 || ws->restart_at == 0)
-			continue;
-		if (ws->restart_at <= now) {
-			log_info("restarting worker %u (restart %u)", slot, ws->restarts);
-			master_spawn(m, slot);
-		} else if (ws->restart_at < next) {
-			next = ws->restart_at;
-		}
-	}
-	return next == UINT64_MAX ? -1 : (int)(next - now);
-}
-
-static unsigned
-master_running(const struct master *m)
-{
-	unsigned n = 0;
-
-	for (unsigned slot = 0; slot < m->workers; slot++)
-		n += m->slots[slot].pid != 0;
-	return n;
-}
-
-/* SIGTERM to every worker; SIGKILL to those still there after STOP_GRACE_MS. */
-static void
-master_stop_workers(struct master *m, const sigset_t *waitmask)
-{
-	uint64_t deadline = master_clock() + STOP_GRACE_MS, now;
-	struct timespec ts;
-
-	m->stopping = 1;
-	for (unsigned slot = 0; slot < m->workers; slot++)
-		if (m->slots[slot].pid != 0)
-			kill(m->slots[slot].pid, SIGTERM);
-	while (master_running(m) > 0 && (now = master_clock()) < deadline) {
-		ts.tv_sec = (time_t)((deadline - now) / 1000);
-		ts.tv_nsec = (long)((deadline - now) % 1000) * 1000000;
-		ppoll(NULL, 0, &ts, waitmask);
-		master_reap(m);
-	}
-	for (unsigned slot = 0; slot < m->workers; slot++) {
-		if (m->slots[slot].pid == 0)
-			continue;
-		log_warn("worker %u (pid %d) did not stop in %u ms: killing it", slot,
-		    (int)m->slots[slot].pid, STOP_GRACE_MS);
-		kill(m->slots[slot].pid, SIGKILL);
-		waitpid(m->slots[slot].pid, NULL, 0);
-		m->slots[slot].pid = 0;
-	}
-}
-
-static void
-master_fini(struct master *m)
-{
-	if (m->listen_fds != NULL)
-		for (unsigned i = 0; i < m->workers * m->cfg->listen_count; i++)
-			if (m->listen_fds[i] >= 0)
-				close(m->listen_fds[i]);
-	free(m->listen_fds);
-	free(m->slots);
-	rtshm_destroy(&m->routes);
 }
 
 static unsigned
@@ -313,55 +106,405 @@ master_worker_count(const struct config *cfg)
 	return n > (long)MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
 }
 
-int
-master_run(const struct config *cfg)
+/* Compiles cfg's routes into the next generation. Returns it, or -errno (logged). */
+static int64_t
+master_publish(struct master *m, const struct config *cfg)
 {
-	struct master m;
+	struct route_spec *specs;
+	int64_t gen;
+
+	specs = calloc(cfg->route_count ? cfg->route_count : 1, sizeof(*specs));
+	if (specs == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < cfg->route_count; i++) {
+		specs[i].pattern = cfg->routes[i].pattern;
+		specs[i].backends = cfg->routes[i].backends;
+		specs[i].backend_count = cfg->routes[i].backend_count;
+	}
+	gen = rtshm_publish(&m->routes, specs, cfg->route_count, &cfg->settings);
+	free(specs);
+	if (gen < 0 && gen != -EBUSY)
+		log_error("publishing the route table: %s", gen == -E2BIG ?
+		    "the table is larger than a shared-memory slot" : strerror((int)-gen));
+	return gen;
+}
+
+static void
+master_warn_capacity(const struct master *m)
+{
+	uint32_t cap = sock_conn_capacity();
+
+	if (m->cfg.settings.max_connections > (uint64_t)cap * m->workers)
+		log_info("max_connections %u is more than the open-files limit allows "
+		    "%u worker(s): each takes at most %u", m->cfg.settings.max_connections,
+		    m->workers, cap);
+}
+
+/*
+ * With net.ipv4.tcp_migrate_req, connections queued on a listening socket
+ * that closes (a slot removed by a reload) move to its SO_REUSEPORT
+ * siblings instead of being reset.
+ */
+static void
+master_enable_migration(void)
+{
+	char v = '0';
+	int fd = open(MIGRATE_REQ_SYSCTL, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (read(fd, &v, 1) == 1 && v == '0') {
+		if (pwrite(fd, "1", 1, 0) == 1)
+			log_info("set net.ipv4.tcp_migrate_req = 1: connections queued on a "
+			    "closing listener move to its siblings");
+		else
+			log_warn("cannot set net.ipv4.tcp_migrate_req: %s; removing worker "
+			    "slots on reload may reset queued connections", strerror(errno));
+	}
+	close(fd);
+}
+
+static void
+master_watch_reopen(struct master *m)
+{
+	if (m->watch_fd >= 0)
+		close(m->watch_fd);
+	m->watch_fd = -1;
+	if (!m->cfg.watch_config)
+		return;
+	m->watch_fd = watch_open(m->path);
+	if (m->watch_fd < 0)
+		log_error("watch_config: cannot watch %s: %s", m->path, strerror(-m->watch_fd));
+}
+
+/* log.error, else syslog for a daemon and stderr in the foreground. */
+static int
+master_open_log(const struct master *m, const struct config *cfg)
+{
+	const char *dest = cfg->error_log;
+	int rc;
+
+	if (dest == NULL)
+		dest = m->detached ? "syslog" : "stderr";
+	rc = log_open(dest);
+	if (rc != 0)
+		log_error("log.error: cannot open %s: %s", dest, strerror(-rc));
+	return rc;
+}
+
+/*
+ * A reload that changes listen or workers: new sockets (keeping those that
+ * stay), new workers on them, and the old workers told to finish their
+ * connections. Returns 0, or -errno with nothing changed.
+ */
+static int
+master_swap_workers(struct master *m, unsigned workers)
+{
+	struct listeners next, old = m->listeners;
+	struct slot_state *slots;
+	int rc;
+
+	rc = listeners_open(&next, workers, m->cfg.listen, m->cfg.listen_count, &m->listeners);
+	if (rc != 0)
+		return rc;
+	slots = calloc(workers, sizeof(*slots));
+	if (slots == NULL) {
+		listeners_close(&next);
+		return -ENOMEM;
+	}
+	workers_retire(m, 0);
+	free(m->slots);
+	m->slots = slots;
+	m->workers = workers;
+	m->listeners = next;
+	rc = workers_start(m);
+	/* Sockets no slot kept: their old workers hold them until they retire. */
+	listeners_close(&old);
+	return rc;
+}
+
+/* SIGHUP, -s reload, or the watched file changed. */
+static void
+master_reload(struct master *m)
+{
+	struct config_errors errs = { 0 };
+	struct config next, prev;
+	unsigned workers;
+	int64_t gen;
+	int rc;
+
+	notify_reloading();
+	m->config_hash = watch_file_hash(m->path);
+	if (config_load(&next, m->path, &errs) != 0) {
+		for (uint32_t i = 0; i < errs.count; i++)
+			log_error("%s", errs.msg[i]);
+		log_error("reload failed: %u error%s in %s; generation %llu keeps serving",
+		    errs.count, errs.count == 1 ? "" : "s", m->path,
+		    (unsigned long long)(rtshm_current(&m->routes) >> 8));
+		config_errors_free(&errs);
+		notify_send("READY=1");
+		return;
+	}
+	config_errors_free(&errs);
+	gen = master_publish(m, &next);
+	if (gen == -EBUSY) {
+		/* A worker still reads every older table: try again shortly. */
+		m->reload_at = master_clock() + RELOAD_RETRY_MS;
+		config_free(&next);
+		return;
+	}
+	if (gen < 0) {
+		config_free(&next);
+		notify_send("READY=1");
+		return;
+	}
+	prev = m->cfg;
+	m->cfg = next;
+	if (prev.pid_file != NULL && (next.pid_file == NULL ||
+	    strcmp(prev.pid_file, next.pid_file) != 0))
+		log_warn("pid_file changes take effect at the next start");
+	log_set_level(m->cfg.log_level);
+	master_open_log(m, &m->cfg);
+	workers = master_worker_count(&m->cfg);
+	if (!listeners_same(&m->listeners, workers, m->cfg.listen, m->cfg.listen_count)) {
+		rc = master_swap_workers(m, workers);
+		if (rc != 0)
+			log_error("reload: listen/workers unchanged (%s); routes are generation %lld",
+			    strerror(-rc), (long long)gen);
+		else
+			log_info("reload: %u workers on %u addresses; the old workers drain",
+			    workers, m->cfg.listen_count);
+	}
+	config_free(&prev);
+	master_warn_capacity(m);
+	master_watch_reopen(m);
+	/* Wake the workers: they report the new generation and free the old one sooner. */
+	workers_signal(m, SIGUSR2);
+	log_info("reloaded %s: generation %lld, %u routes", m->path, (long long)gen,
+	    m->cfg.route_count);
+	notify_send("READY=1");
+}
+
+/* Stops accepting everywhere, lets connections finish (drain_ms), then exits. */
+static void
+master_quit(struct master *m, const sigset_t *waitmask)
+{
+	struct timespec ts = { 0, (long)READY_POLL_MS * 1000000 };
+
+	log_info("quitting: connections may finish within %u ms",
+	    m->cfg.settings.drain_ms);
+	m->stopping = 1;
+	/* Refuse new connections now rather than queue them for nobody. */
+	listeners_close(&m->listeners);
+	workers_retire(m, 0);
+	while (workers_alive(m) > 0 && !flag_stop) {
+		ppoll(NULL, 0, &ts, waitmask);
+		workers_reap(m);
+		workers_kill_late(m, master_clock());
+	}
+}
+
+/* SIGTERM to every worker; SIGKILL to those still there after STOP_GRACE_MS. */
+static void
+master_stop(struct master *m, const sigset_t *waitmask)
+{
+	uint64_t deadline = master_clock() + STOP_GRACE_MS, now;
 	struct timespec ts;
-	sigset_t waitmask;
-	int rc, next_ms;
 
-	memset(&m, 0, sizeof(m));
-	m.cfg = cfg;
-	m.routes.fd = -1;
-	m.workers = master_worker_count(cfg);
-	log_set_role("master");
-	master_signals(&waitmask);
+	m->stopping = 1;
+	workers_signal(m, SIGTERM);
+	while (workers_alive(m) > 0 && (now = master_clock()) < deadline) {
+		ts.tv_sec = (time_t)((deadline - now) / 1000);
+		ts.tv_nsec = (long)((deadline - now) % 1000) * 1000000;
+		ppoll(NULL, 0, &ts, waitmask);
+		workers_reap(m);
+	}
+	if (workers_alive(m) > 0) {
+		log_warn("%u workers did not stop in %u ms: killing them", workers_alive(m),
+		    STOP_GRACE_MS);
+		workers_signal(m, SIGKILL);
+		while (workers_alive(m) > 0) {
+			ts.tv_sec = 0;
+			ts.tv_nsec = (long)READY_POLL_MS * 1000000;
+			ppoll(NULL, 0, &ts, waitmask);
+			workers_reap(m);
+		}
+	}
+}
 
-	m.slots = calloc(m.workers, sizeof(*m.slots));
-	rc = m.slots == NULL ? -ENOMEM : rtshm_create(&m.routes);
+/* The wait of one loop turn: until the earliest timer, a signal or a file event. */
+static void
+master_wait(struct master *m, const sigset_t *waitmask, int restart_ms)
+{
+	uint64_t now = master_clock();
+	int64_t wait_ms = restart_ms;
+	struct pollfd pfd = { .fd = m->watch_fd, .events = POLLIN };
+	struct timespec ts;
+
+	if (m->reload_at != 0) {
+		int64_t d = m->reload_at > now ? (int64_t)(m->reload_at - now) : 0;
+
+		if (wait_ms < 0 || d < wait_ms)
+			wait_ms = d;
+	}
+	if (!m->ready_sent && (wait_ms < 0 || wait_ms > READY_POLL_MS))
+		wait_ms = READY_POLL_MS;
+	for (unsigned i = 0; i < m->proc_count; i++) {
+		uint64_t k = m->procs[i].kill_at;
+
+		if (k != 0 && (wait_ms < 0 || (int64_t)(k > now ? k - now : 0) < wait_ms))
+			wait_ms = (int64_t)(k > now ? k - now : 0);
+	}
+	ts.tv_sec = (time_t)(wait_ms / 1000);
+	ts.tv_nsec = (long)(wait_ms % 1000) * 1000000;
+	if (ppoll(&pfd, m->watch_fd >= 0 ? 1 : 0, wait_ms < 0 ? NULL : &ts, waitmask) > 0 &&
+	    watch_drain(m->watch_fd) && watch_file_hash(m->path) != m->config_hash)
+		m->reload_at = master_clock() + WATCH_DEBOUNCE_MS;
+}
+
+static void
+master_loop(struct master *m, const sigset_t *waitmask)
+{
+	uint64_t now;
+	int restart_ms;
+
+	while (!flag_stop && !flag_quit) {
+		if (flag_child) {
+			flag_child = 0;
+			workers_reap(m);
+		}
+		if (flag_reopen) {
+			flag_reopen = 0;
+			if (log_reopen() != 0)
+				log_error("reopening the log: %s", strerror(errno));
+			workers_signal(m, SIGUSR1);
+		}
+		now = master_clock();
+		if (flag_reload) {
+			flag_reload = 0;
+			m->reload_at = now;
+		}
+		if (m->reload_at != 0 && now >= m->reload_at) {
+			m->reload_at = 0;
+			master_reload(m);
+		}
+		restart_ms = workers_restart_due(m, now);
+		workers_kill_late(m, now);
+		if (!m->ready_sent && workers_ready(m)) {
+			m->ready_sent = 1;
+			notify_send("READY=1\nMAINPID=%ld", (long)getpid());
+			daemon_ready(m->ready_fd, m->cfg.error_log != NULL &&
+			    strcmp(m->cfg.error_log, "stderr") == 0);
+			m->ready_fd = -1;
+		}
+		if (flag_stop || flag_quit)
+			break;
+		master_wait(m, waitmask, restart_ms);
+	}
+}
+
+static void
+master_fini(struct master *m)
+{
+	if (m->watch_fd >= 0)
+		close(m->watch_fd);
+	listeners_close(&m->listeners);
+	workers_free(m);
+	free(m->slots);
+	free(m->report_used);
+	rtshm_destroy(&m->routes);
+	config_free(&m->cfg);
+}
+
+/* Everything before the loop. Returns 0 or -1 (logged). */
+static int
+master_start(struct master *m)
+{
+	int64_t gen;
+	int rc = 0;
+
+	m->slots = calloc(m->workers, sizeof(*m->slots));
+	m->report_used = calloc(RTSHM_REPORTS, 1);
+	rc = m->slots == NULL || m->report_used == NULL ? -ENOMEM : rtshm_create(&m->routes);
 	if (rc != 0) {
 		log_error("creating the route table segment: %s", strerror(-rc));
-		master_fini(&m);
-		return 1;
+		return -1;
 	}
-	if (master_publish(&m) != 0 || master_listen(&m) != 0) {
-		master_fini(&m);
-		return 1;
-	}
-	if (cfg->settings.max_connections > (uint64_t)sock_conn_capacity() * m.workers)
-		log_warn("max_connections %u is more than the open-files limit allows "
-		    "%u worker(s): each takes at most %u", cfg->settings.max_connections,
-		    m.workers, sock_conn_capacity());
-	for (unsigned slot = 0; slot < m.workers; slot++)
-		master_spawn(&m, slot);
-	log_info("passthrough %s running with %u workers", PASSTHROUGH_VERSION, m.workers);
-
-	while (!master_stop_requested) {
-		if (master_child_exited) {
-			master_child_exited = 0;
-			master_reap(&m);
+	if ((gen = master_publish(m, &m->cfg)) < 0)
+		return -1;
+	m->config_hash = watch_file_hash(m->path);
+	master_enable_migration();
+	if (listeners_open(&m->listeners, m->workers, m->cfg.listen, m->cfg.listen_count,
+	    NULL) != 0)
+		return -1;
+	if (m->flags & MASTER_DAEMON) {
+		/* Sockets are bound first, so a busy port is reported on the terminal. */
+		if (m->cfg.pid_file != NULL && pidfile_check(m->cfg.pid_file) != 0)
+			return -1;
+		m->ready_fd = daemon_detach();
+		if (m->ready_fd < 0) {
+			log_error("detaching: %s", strerror(-m->ready_fd));
+			return -1;
 		}
-		next_ms = master_restart_due(&m);
-		if (master_stop_requested)
-			break;
-		ts.tv_sec = next_ms / 1000;
-		ts.tv_nsec = (long)(next_ms % 1000) * 1000000;
-		ppoll(NULL, 0, next_ms < 0 ? NULL : &ts, &waitmask);
+		m->detached = 1;
+		/* From here on a daemon logs where it will keep logging. */
+		if (master_open_log(m, &m->cfg) != 0)
+			return -1;
 	}
-	log_info("stopping");
-	master_stop_workers(&m, &waitmask);
-	master_fini(&m);
-	log_info("stopped");
+	if (m->cfg.pid_file != NULL && (pidfile_check(m->cfg.pid_file) != 0 ||
+	    (rc = pidfile_write(m->cfg.pid_file)) != 0)) {
+		if (rc != 0)
+			log_error("pid_file %s: %s", m->cfg.pid_file, strerror(-rc));
+		return -1;
+	}
+	master_warn_capacity(m);
+	if (workers_start(m) != 0)
+		log_error("not every worker started; retrying");
+	master_watch_reopen(m);
+	log_info("passthrough %s: %u workers, route table generation %lld, %u routes",
+	    PASSTHROUGH_VERSION, m->workers, (long long)gen, m->cfg.route_count);
 	return 0;
+}
+
+int
+master_run(struct config *cfg, const char *path, int flags)
+{
+	struct master m;
+	sigset_t waitmask;
+	int rc = 1;
+
+	memset(&m, 0, sizeof(m));
+	m.cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	m.path = path;
+	m.flags = flags;
+	m.routes.fd = -1;
+	m.watch_fd = -1;
+	m.ready_fd = -1;
+	m.workers = master_worker_count(&m.cfg);
+	prctl(PR_SET_NAME, "passthrough");
+	log_set_role("master");
+	if (master_open_log(&m, &m.cfg) != 0)
+		goto out;
+	master_signals(&waitmask);
+	if ((flags & MASTER_DAEMON) && m.cfg.pid_file == NULL &&
+	    (m.cfg.pid_file = strdup(DEFAULT_PID_FILE)) == NULL)
+		goto out;
+	if (master_start(&m) != 0)
+		goto out;
+	master_loop(&m, &waitmask);
+	notify_send("STOPPING=1");
+	if (flag_quit && !flag_stop)
+		master_quit(&m, &waitmask);
+	if (workers_alive(&m) > 0) {
+		log_info("stopping");
+		master_stop(&m, &waitmask);
+	}
+	log_info("stopped");
+	rc = 0;
+out:
+	if (m.cfg.pid_file != NULL)
+		pidfile_remove(m.cfg.pid_file);
+	master_fini(&m);
+	return rc;
 }

@@ -1,16 +1,76 @@
 /*
- * master.h -- the master process: shared memory, listening sockets, and
- * the worker processes it forks and supervises.
+ * master.h -- the master process: it owns the configuration, the route
+ * table segment, the listening sockets and the worker processes; it
+ * reloads, supervises and stops. Signal handlers only set flags; the loop
+ * in master.c acts on them.
  */
 #ifndef PASSTHROUGH_MASTER_H
 #define PASSTHROUGH_MASTER_H
 
-#include "config.h"
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
 
-/*
- * Runs the proxy on a loaded configuration until SIGTERM or SIGINT.
- * Returns the process exit status.
- */
-int master_run(const struct config *cfg);
+#include "config.h"
+#include "listeners.h"
+#include "rtshm.h"
+
+enum master_flags {
+	MASTER_DAEMON = 1 << 0,		/* -d: detach, pid file, log to syslog by default */
+};
+
+/* A worker process. Across a reload that changes sockets, old and new overlap. */
+struct proc {
+	pid_t pid;
+	unsigned slot;
+	unsigned report;	/* its rtshm report line */
+	int retiring;		/* told to finish its connections and exit */
+	uint64_t started_ms;
+	uint64_t kill_at;	/* retiring: SIGKILL once this passes (ms) */
+};
+
+/* What a slot remembers across its worker's deaths. */
+struct slot_state {
+	uint64_t restart_at;	/* ms; 0: nothing scheduled */
+	uint32_t backoff_ms;
+	uint32_t restarts;
+};
+
+struct master {
+	struct config cfg;		/* the configuration in force */
+	const char *path;
+	int flags;			/* enum master_flags */
+	struct rtshm routes;
+	struct listeners listeners;	/* of the current workers */
+	unsigned workers;		/* slots of the current set */
+	struct slot_state *slots;	/* [workers] */
+	struct proc *procs;		/* live worker processes */
+	unsigned proc_count;
+	unsigned proc_cap;
+	uint8_t *report_used;		/* [RTSHM_REPORTS] */
+	int stopping;			/* no restarts from here on */
+	int ready_sent;			/* systemd READY=1 sent since the last (re)start */
+	int watch_fd;			/* inotify, or -1 */
+	int ready_fd;			/* -d: tells the starting process we serve; or -1 */
+	int detached;			/* -d and past the fork: log to syslog by default */
+	uint64_t reload_at;		/* ms; a debounced or retried reload is due */
+	uint64_t config_hash;		/* of the file text last loaded */
+};
+
+/* Runs the proxy; takes cfg over. Returns the process exit status. */
+int master_run(struct config *cfg, const char *path, int flags);
+
+/* workers.c */
+int workers_start(struct master *m);
+void workers_reap(struct master *m);
+int workers_restart_due(struct master *m, uint64_t now);
+void workers_retire(struct master *m, int all);
+void workers_signal(struct master *m, int sig);
+unsigned workers_alive(const struct master *m);
+int workers_ready(const struct master *m);
+void workers_kill_late(struct master *m, uint64_t now);
+void workers_free(struct master *m);
+
+uint64_t master_clock(void);
 
 #endif

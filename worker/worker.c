@@ -21,13 +21,26 @@
 /* After EMFILE/ENFILE/ENOMEM on accept, wait this long before accepting again. */
 #define ACCEPT_RETRY_MS 100u
 
-static volatile sig_atomic_t worker_stop;
+static volatile sig_atomic_t worker_stop;	/* SIGTERM, SIGINT: now */
+static volatile sig_atomic_t worker_quit;	/* SIGQUIT: after the connections end */
+static volatile sig_atomic_t worker_reopen;	/* SIGUSR1: reopen the log file */
 
 static void
 worker_on_signal(int sig)
 {
-	(void)sig;
-	worker_stop = 1;
+	switch (sig) {
+	case SIGQUIT:
+		worker_quit = 1;
+		break;
+	case SIGUSR1:
+		worker_reopen = 1;
+		break;
+	case SIGUSR2:
+		break;		/* the master published a generation: just wake up */
+	default:
+		worker_stop = 1;
+		break;
+	}
 }
 
 static uint64_t
@@ -41,33 +54,32 @@ worker_clock(void)
 }
 
 /*
- * SIGTERM/SIGINT stop the worker. They stay blocked except while the ring
- * waits (the wait's sigmask unblocks them), so a signal can never slip in
- * between checking the flag and going to sleep.
+ * SIGTERM/SIGINT stop the worker, SIGQUIT retires it, SIGUSR1 reopens the
+ * log, SIGUSR2 wakes it for a new generation. They stay blocked except
+ * while the ring waits (the wait's sigmask unblocks them), so a signal can
+ * never slip in between checking the flags and going to sleep.
  */
 static void
 worker_signals(sigset_t *waitmask)
 {
+	static const int handled[] = { SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2 };
 	struct sigaction sa;
 	sigset_t block;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = worker_on_signal;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);	/* splice(2) to a closed socket raises it */
 	sigaction(SIGHUP, &sa, NULL);	/* the master reloads, not us */
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGUSR2, &sa, NULL);
-
+	sa.sa_handler = worker_on_signal;
 	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
+	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++) {
+		sigaction(handled[i], &sa, NULL);
+		sigaddset(&block, handled[i]);
+	}
 	sigprocmask(SIG_BLOCK, &block, waitmask);
-	sigdelset(waitmask, SIGTERM);
-	sigdelset(waitmask, SIGINT);
+	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
+		sigdelset(waitmask, handled[i]);
 }
 
 static int
@@ -128,7 +140,7 @@ worker_routes_report(struct worker *w)
 	for (unsigned i = 0; i < RTSHM_SLOTS; i++)
 		if (w->pins[i] > 0 && hdr->slots[i].generation < oldest)
 			oldest = hdr->slots[i].generation;
-	rtshm_worker_report(w->spec->routes, w->spec->slot, oldest);
+	rtshm_worker_report(w->spec->routes, w->spec->report, oldest);
 }
 
 void
@@ -199,6 +211,8 @@ listener_cancel(struct worker *w, struct listener *l)
 static void
 worker_accept_resume(struct worker *w)
 {
+	if (w->drain_deadline != 0)
+		return;		/* retiring: never accept again */
 	if (w->accept_paused && w->conn_count < w->conn_max) {
 		w->accept_paused = 0;
 		log_info("below the connection limit (%u): accepting again", w->conn_max);
@@ -383,6 +397,37 @@ worker_log_totals(const struct worker *w)
 	    (unsigned long long)w->counters.bytes[1], n > 0 ? line : " none");
 }
 
+/*
+ * SIGQUIT: stop accepting and close our listening sockets (the master or
+ * a new worker keeps the ones that stay), then let the connections end by
+ * themselves until drain_ms. Returns 1 when the worker may exit.
+ */
+static int
+worker_retire(struct worker *w)
+{
+	if (w->drain_deadline == 0) {
+		w->drain_deadline = w->now + w->img->settings.drain_ms;
+		if (w->drain_deadline == 0)
+			w->drain_deadline = 1;
+		w->accept_paused = 1;
+		for (unsigned i = 0; i < w->listen_count; i++) {
+			listener_cancel(w, &w->listeners[i]);
+			close(w->listeners[i].fd);
+			w->listeners[i].fd = -1;
+		}
+		log_info("retiring: %u connections may finish within %u ms", w->conn_count,
+		    w->img->settings.drain_ms);
+	}
+	if (w->conn_count == 0)
+		return 1;
+	if (w->now >= w->drain_deadline) {
+		log_info("retiring: closing %u connections at the drain deadline",
+		    w->conn_count);
+		return 1;
+	}
+	return 0;
+}
+
 /* One turn: expire timers, sleep until a completion or the next deadline, dispatch. */
 static void
 worker_turn(struct worker *w, sigset_t *waitmask)
@@ -396,10 +441,16 @@ worker_turn(struct worker *w, sigset_t *waitmask)
 	worker_expire(w);
 	worker_routes_refresh(w);
 	worker_accept_resume(w);
+	if (worker_reopen) {
+		worker_reopen = 0;
+		(void)log_reopen();
+	}
 
 	next = timer_next(&w->timers);
 	if (w->accept_retry_at > w->now && w->accept_retry_at < next)
 		next = w->accept_retry_at;
+	if (w->drain_deadline != 0 && w->drain_deadline < next)
+		next = w->drain_deadline;
 	wait_ms = next > w->now ? next - w->now : 0;
 	if (wait_ms > WORKER_TICK_MS)
 		wait_ms = WORKER_TICK_MS;
@@ -431,7 +482,9 @@ worker_run(const struct worker_spec *spec)
 	}
 	log_info("started: %u listeners, up to %u connections, route generation %llu",
 	    w.listen_count, w.conn_max, (unsigned long long)(w.current >> 8));
-	while (!worker_stop)
+	worker_accept_resume(&w);
+	atomic_store(&spec->routes->workers[spec->report].ready, 1);
+	while (!worker_stop && !(worker_quit && worker_retire(&w)))
 		worker_turn(&w, &waitmask);
 	worker_close_all(&w);
 	worker_log_totals(&w);

@@ -131,6 +131,7 @@ struct listener {
 /* What the master hands a worker process. */
 struct worker_spec {
 	unsigned slot;			/* 0 .. workers-1 */
+	unsigned report;		/* rtshm report line of this process */
 	unsigned workers;		/* how many slots there are */
 	const int *listen_fds;		/* this slot's listening sockets */
 	const struct addr *listen_addrs;
@@ -159,6 +160,7 @@ struct worker {
 
 	struct listener *listeners;
 	unsigned listen_count;
+	uint64_t drain_deadline;	/* ms; 0 unless retiring (SIGQUIT) */
 	int accept_paused;		/* at the connection limit */
 	uint64_t accept_retry_at;	/* ms; after EMFILE and the like */
 

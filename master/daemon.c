@@ -1,0 +1,201 @@
+/* daemon.c -- running detached: the double fork, the pid file, -s signals. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+
+/* The byte a ready daemon writes to the process that started it. */
+#define DAEMON_READY_BYTE 'R'
+/* What the master calls itself (comm), so a stale pid file is told from a live one. */
+#define MASTER_COMM "passthrough"
+
+static void
+daemon_null_stdio(int keep_stderr)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	if (!keep_stderr)
+		dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
+int
+daemon_detach(void)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		/* The starter: exit with the daemon's verdict. */
+		close(p[1]);
+		waitpid(pid, NULL, 0);
+		if (read(p[0], &c, 1) == 1 && c == DAEMON_READY_BYTE)
+			_exit(0);
+		fprintf(stderr, "passthrough: the daemon did not start (see the errors above or its log)\n");
+		_exit(1);
+	}
+	close(p[0]);
+	if (setsid() < 0)
+		_exit(1);
+	pid = fork();
+	if (pid < 0)
+		_exit(1);
+	if (pid > 0)
+		_exit(0);	/* the daemon is no session leader: it never gets a terminal */
+	if (chdir("/") != 0)
+		_exit(1);
+	daemon_null_stdio(1);
+	return p[1];
+}
+
+void
+daemon_ready(int fd, int keep_stderr)
+{
+	char c = DAEMON_READY_BYTE;
+
+	if (fd < 0)
+		return;
+	if (write(fd, &c, 1) != 1)
+		log_warn("telling the starting process we are ready: %s", strerror(errno));
+	close(fd);
+	daemon_null_stdio(keep_stderr);
+}
+
+/* The pid in path, or -errno. */
+static long
+pidfile_read(const char *path)
+{
+	char buf[32];
+	ssize_t n;
+	long pid;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EINVAL;
+	buf[n] = '\0';
+	pid = strtol(buf, NULL, 10);
+	return pid > 0 ? pid : -EINVAL;
+}
+
+/* 1 when pid is a running passthrough master. */
+static int
+pid_is_passthrough(long pid)
+{
+	char path[64], comm[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, comm, sizeof(comm) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	comm[n] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+	return strcmp(comm, MASTER_COMM) == 0;
+}
+
+int
+pidfile_check(const char *path)
+{
+	long pid = pidfile_read(path);
+
+	if (pid > 0 && pid != getpid() && pid_is_passthrough(pid)) {
+		log_error("%s: passthrough is already running as pid %ld", path, pid);
+		return -EEXIST;
+	}
+	return 0;
+}
+
+int
+pidfile_write(const char *path)
+{
+	char tmp[4096], text[32];
+	int fd, n, rc = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >=
+	    sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	if (write(fd, text, (size_t)n) != n)
+		rc = errno ? -errno : -EIO;
+	if (close(fd) != 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) != 0)
+		rc = -errno;
+	if (rc != 0)
+		unlink(tmp);
+	return rc;
+}
+
+void
+pidfile_remove(const char *path)
+{
+	if (pidfile_read(path) == (long)getpid())
+		unlink(path);
+}
+
+int
+daemon_signal(const char *pid_file, const char *name)
+{
+	static const struct { const char *name; int sig; } names[] = {
+		{ "reload", SIGHUP }, { "stop", SIGTERM }, { "quit", SIGQUIT },
+		{ "reopen", SIGUSR1 },
+	};
+	long pid;
+	int sig = 0;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i].name) == 0)
+			sig = names[i].sig;
+	if (sig == 0) {
+		fprintf(stderr, "passthrough: -s %s: expected reload, stop, quit or reopen\n", name);
+		return 2;
+	}
+	pid = pidfile_read(pid_file);
+	if (pid < 0) {
+		fprintf(stderr, "passthrough: %s: %s\n", pid_file, strerror((int)-pid));
+		return 1;
+	}
+	if (!pid_is_passthrough(pid)) {
+		fprintf(stderr, "passthrough: %s: pid %ld is not a running passthrough\n",
+		    pid_file, pid);
+		return 1;
+	}
+	if (kill((pid_t)pid, sig) != 0) {
+		fprintf(stderr, "passthrough: signal %s to pid %ld: %s\n", name, pid,
+		    strerror(errno));
+		return 1;
+	}
+	return 0;
+}

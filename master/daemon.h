@@ -1,0 +1,32 @@
+/*
+ * daemon.h -- running detached: the double fork, the pid file, and sending
+ * a signal to a running master named by its pid file (-s).
+ */
+#ifndef PASSTHROUGH_DAEMON_H
+#define PASSTHROUGH_DAEMON_H
+
+/*
+ * Detaches: fork, setsid, fork, chdir /, stdin and stdout to /dev/null.
+ * The first process waits until the daemon calls daemon_ready() (then it
+ * exits 0) or dies (exit 1), so `passthrough -d` returns once it serves.
+ * stderr stays open until daemon_ready() so start-up errors are seen.
+ * Returns, in the daemon, the fd to pass to daemon_ready(); -errno on failure.
+ */
+int daemon_detach(void);
+void daemon_ready(int fd, int keep_stderr);
+
+/* 0, or -EEXIST when path names a live passthrough (logged with its pid). */
+int pidfile_check(const char *path);
+/* Writes our pid atomically (a temporary file renamed over path). 0 or -errno. */
+int pidfile_write(const char *path);
+/* Removes path if it still holds our pid. */
+void pidfile_remove(const char *path);
+
+/*
+ * -s NAME: sends reload (SIGHUP), stop (SIGTERM), quit (SIGQUIT) or reopen
+ * (SIGUSR1) to the master in pid_file. Returns an exit status, after
+ * printing what went wrong.
+ */
+int daemon_signal(const char *pid_file, const char *name);
+
+#endif

@@ -1,0 +1,307 @@
+/*
+ * workers.c -- the worker processes: start them, restart the ones that die
+ * (with backoff, on the same inherited sockets), retire them gracefully,
+ * reap them.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "master.h"
+#include "tunables.h"
+#include "worker.h"
+
+/* Exit status of a worker that could not switch to the configured user. */
+#define WORKER_EXIT_PRIVILEGES 3
+
+static int
+workers_report_take(struct master *m)
+{
+	for (unsigned i = 0; i < RTSHM_REPORTS; i++) {
+		if (!m->report_used[i]) {
+			m->report_used[i] = 1;
+			return (int)i;
+		}
+	}
+	return -ENOSPC;
+}
+
+/*
+ * Switches to cfg's group and user for good. Returns 0, or -1 (logged):
+ * a worker that was told to run as someone else never runs as root.
+ */
+static int
+workers_drop_privileges(const struct config *cfg)
+{
+	gid_t gid = cfg->gid;
+
+	if (cfg->user == NULL && cfg->group == NULL)
+		return 0;
+	if (setgroups(1, &gid) != 0 || setgid(gid) != 0) {
+		log_error("cannot switch to group %u: %s; refusing to run", (unsigned)gid,
+		    strerror(errno));
+		return -1;
+	}
+	if (cfg->user != NULL && setuid(cfg->uid) != 0) {
+		log_error("cannot switch to user %s: %s; refusing to run", cfg->user,
+		    strerror(errno));
+		return -1;
+	}
+	if (cfg->user != NULL && cfg->uid != 0 && (getuid() == 0 || geteuid() == 0 ||
+	    setuid(0) == 0)) {
+		log_error("still root after switching to user %s; refusing to run", cfg->user);
+		return -1;
+	}
+	return 0;
+}
+
+/* In the child: keep only this slot's sockets, drop privileges, run. */
+static void __attribute__((noreturn))
+workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pid)
+{
+	struct worker_spec spec;
+	char name[32];
+	sigset_t none;
+
+	snprintf(name, sizeof(name), "worker %u", slot);
+	log_set_role(name);
+	snprintf(name, sizeof(name), "pt-worker-%u", slot);
+	prctl(PR_SET_NAME, name);
+	listeners_keep_slot(&m->listeners, slot);
+	if (m->watch_fd >= 0)
+		close(m->watch_fd);
+	if (m->ready_fd >= 0)
+		close(m->ready_fd);	/* only the master may say the daemon is ready */
+	if (workers_drop_privileges(&m->cfg) != 0)
+		_exit(WORKER_EXIT_PRIVILEGES);
+	/* Set after the credential change, which clears it. If the master dies, so do we. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != master_pid)
+		_exit(1);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	memset(&spec, 0, sizeof(spec));
+	spec.slot = slot;
+	spec.report = report;
+	spec.workers = m->workers;
+	spec.listen_fds = listeners_slot(&m->listeners, slot);
+	spec.listen_addrs = m->listeners.addrs;
+	spec.listen_count = m->listeners.count;
+	spec.routes = &m->routes;
+	_exit(worker_run(&spec));
+}
+
+static int
+workers_spawn(struct master *m, unsigned slot)
+{
+	pid_t master_pid = getpid(), pid;
+	struct proc *p;
+	int report;
+
+	if (m->proc_count == m->proc_cap) {
+		unsigned cap = m->proc_cap ? 2 * m->proc_cap : 2 * m->workers;
+
+		p = realloc(m->procs, cap * sizeof(*p));
+		if (p == NULL)
+			return -ENOMEM;
+		m->procs = p;
+		m->proc_cap = cap;
+	}
+	report = workers_report_take(m);
+	if (report < 0) {
+		log_error("worker %u: too many workers still draining; not started", slot);
+		return report;
+	}
+	rtshm_worker_reset(&m->routes, (unsigned)report, 1);
+	pid = fork();
+	if (pid < 0) {
+		log_error("fork worker %u: %s", slot, strerror(errno));
+		rtshm_worker_reset(&m->routes, (unsigned)report, 0);
+		m->report_used[report] = 0;
+		return -errno;
+	}
+	if (pid == 0)
+		workers_become(m, slot, (unsigned)report, master_pid);
+	p = &m->procs[m->proc_count++];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->slot = slot;
+	p->report = (unsigned)report;
+	p->started_ms = master_clock();
+	m->slots[slot].restart_at = 0;
+	return 0;
+}
+
+int
+workers_start(struct master *m)
+{
+	int rc;
+
+	m->ready_sent = 0;
+	for (unsigned slot = 0; slot < m->workers; slot++) {
+		rc = workers_spawn(m, slot);
+		if (rc != 0) {
+			m->slots[slot].restart_at = master_clock() + RESTART_BACKOFF_MIN_MS;
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* A worker of the current set that died unasked: restart it, ever slower if it dies young. */
+static void
+workers_schedule_restart(struct master *m, const struct proc *p, int status)
+{
+	struct slot_state *st = &m->slots[p->slot];
+	uint64_t now = master_clock();
+
+	if (WIFSIGNALED(status))
+		log_error("worker %u (pid %d) killed by signal %d (%s)", p->slot, (int)p->pid,
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		log_error("worker %u (pid %d) exited with status %d", p->slot, (int)p->pid,
+		    WEXITSTATUS(status));
+	if (now - p->started_ms >= RESTART_HEALTHY_MS)
+		st->backoff_ms = 0;
+	else if (st->backoff_ms == 0)
+		st->backoff_ms = RESTART_BACKOFF_MIN_MS;
+	else if ((st->backoff_ms *= 2) > RESTART_BACKOFF_MAX_MS)
+		st->backoff_ms = RESTART_BACKOFF_MAX_MS;
+	/* The first restart is immediate: queued connections wait on its socket. */
+	st->restart_at = now + (st->backoff_ms == RESTART_BACKOFF_MIN_MS ? 0 : st->backoff_ms);
+	st->restarts++;
+}
+
+void
+workers_reap(struct master *m)
+{
+	struct proc p;
+	unsigned i;
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < m->proc_count && m->procs[i].pid != pid; i++)
+			;
+		if (i == m->proc_count)
+			continue;
+		p = m->procs[i];
+		m->procs[i] = m->procs[--m->proc_count];
+		rtshm_worker_reset(&m->routes, p.report, 0);
+		m->report_used[p.report] = 0;
+		if (p.retiring || m->stopping)
+			log_info("worker %u (pid %d) %s", p.slot, (int)pid,
+			    WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "finished"
+			    : "ended abnormally while stopping");
+		else
+			workers_schedule_restart(m, &p, status);
+	}
+}
+
+static int
+workers_slot_running(const struct master *m, unsigned slot)
+{
+	for (unsigned i = 0; i < m->proc_count; i++)
+		if (m->procs[i].slot == slot && !m->procs[i].retiring)
+			return 1;
+	return 0;
+}
+
+int
+workers_restart_due(struct master *m, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+	struct slot_state *st;
+
+	if (m->stopping)
+		return -1;
+	for (unsigned slot = 0; slot < m->workers; slot++) {
+		st = &m->slots[slot];
+		if (st->restart_at == 0 || workers_slot_running(m, slot))
+			continue;
+		if (st->restart_at <= now) {
+			log_info("restarting worker %u (restart %u)", slot, st->restarts);
+			if (workers_spawn(m, slot) != 0)
+				st->restart_at = now + RESTART_BACKOFF_MAX_MS;
+		} else if (st->restart_at < next) {
+			next = st->restart_at;
+		}
+	}
+	return next == UINT64_MAX ? -1 : (int)(next - now);
+}
+
+void
+workers_retire(struct master *m, int all)
+{
+	uint64_t deadline = master_clock() + m->cfg.settings.drain_ms + STOP_GRACE_MS;
+
+	for (unsigned i = 0; i < m->proc_count; i++) {
+		struct proc *p = &m->procs[i];
+
+		if (p->retiring && !all)
+			continue;
+		if (!p->retiring)
+			p->kill_at = deadline;
+		p->retiring = 1;
+		kill(p->pid, SIGQUIT);
+	}
+}
+
+void
+workers_signal(struct master *m, int sig)
+{
+	for (unsigned i = 0; i < m->proc_count; i++)
+		kill(m->procs[i].pid, sig);
+}
+
+unsigned
+workers_alive(const struct master *m)
+{
+	return m->proc_count;
+}
+
+int
+workers_ready(const struct master *m)
+{
+	for (unsigned i = 0; i < m->proc_count; i++) {
+		const struct proc *p = &m->procs[i];
+
+		if (!p->retiring && !atomic_load(&m->routes.workers[p->report].ready))
+			return 0;
+	}
+	for (unsigned slot = 0; slot < m->workers; slot++)
+		if (!workers_slot_running(m, slot))
+			return 0;
+	return 1;
+}
+
+void
+workers_kill_late(struct master *m, uint64_t now)
+{
+	for (unsigned i = 0; i < m->proc_count; i++) {
+		struct proc *p = &m->procs[i];
+
+		if (p->kill_at == 0 || now < p->kill_at)
+			continue;
+		log_warn("worker %u (pid %d) still draining past its deadline: killing it",
+		    p->slot, (int)p->pid);
+		kill(p->pid, SIGKILL);
+		p->kill_at = 0;
+	}
+}
+
+void
+workers_free(struct master *m)
+{
+	free(m->procs);
+	m->procs = NULL;
+	m->proc_count = m->proc_cap = 0;
+}
