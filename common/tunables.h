@@ -72,6 +72,8 @@
 /* File descriptors a worker keeps free for pipes, logs and listeners. */
 #define FD_RESERVE 64u
 
+/* A stopping worker waits this long for its accepts to be cancelled. ms */
+#define EXIT_CANCEL_MS 200u
 /* Shutdown: how long the master waits for workers before SIGKILL. Milliseconds. */
 #define STOP_GRACE_MS 5000u
 

@@ -354,6 +354,41 @@ worker_init(struct worker *w, const struct worker_spec *spec)
 	return 0;
 }
 
+/*
+ * Cancels every accept and waits (up to EXIT_CANCEL_MS) for the last
+ * completion of each. A request in flight holds its listening socket: if
+ * the ring were torn down with it, the kernel would release the socket
+ * only later, asynchronously, and a dead socket would still take
+ * connections from its SO_REUSEPORT group meanwhile.
+ */
+static void
+worker_release_listeners(struct worker *w)
+{
+	uint64_t deadline = worker_clock() + EXIT_CANCEL_MS;
+	struct __kernel_timespec ts = { 0, EXIT_CANCEL_MS * 1000000LL };
+	struct io_uring_cqe *cqe;
+	unsigned head, seen, pending;
+
+	if (!w->ring_ready)
+		return;
+	for (unsigned i = 0; i < w->listen_count; i++)
+		listener_cancel(w, &w->listeners[i]);
+	for (;;) {
+		pending = 0;
+		for (unsigned i = 0; i < w->listen_count; i++)
+			pending += (w->listeners[i].ops & (1u << OP_ACCEPT)) != 0;
+		if (pending == 0 || worker_clock() >= deadline)
+			break;
+		io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+		seen = 0;
+		io_uring_for_each_cqe(&w->ring, head, cqe) {
+			worker_dispatch(w, cqe);
+			seen++;
+		}
+		io_uring_cq_advance(&w->ring, seen);
+	}
+}
+
 /* Closes every connection (counted as shutdown); they are freed in worker_fini(). */
 static void
 worker_close_all(struct worker *w)
@@ -486,6 +521,7 @@ worker_run(const struct worker_spec *spec)
 	atomic_store(&spec->routes->workers[spec->report].ready, 1);
 	while (!worker_stop && !(worker_quit && worker_retire(&w)))
 		worker_turn(&w, &waitmask);
+	worker_release_listeners(&w);
 	worker_close_all(&w);
 	worker_log_totals(&w);
 	worker_fini(&w);

@@ -148,7 +148,7 @@ Test(config, shipped_example_loads)
 	cr_assert_eq(cfg.settings.max_connections, 100000);
 	cr_assert_eq(cfg.settings.pipe_bytes, 65536);
 	cr_assert_eq(cfg.settings.relay, RELAY_SPLICE);
-	cr_assert_eq(cfg.settings.reserved, 0);
+	cr_assert_eq(cfg.settings.drain_ms, DEFAULT_DRAIN_MS);
 	cr_assert_eq(cfg.log_level, LOG_LVL_INFO);
 	cr_assert_eq(cfg.route_count, 3);
 	cr_assert_str_eq(cfg.routes[0].pattern, "app.example.com");
@@ -177,7 +177,7 @@ Test(config, defaults_when_optional_groups_absent)
 	cr_assert_eq(cfg.settings.max_connections, DEFAULT_MAX_CONNECTIONS);
 	cr_assert_eq(cfg.settings.pipe_bytes, DEFAULT_PIPE_BYTES);
 	cr_assert_eq(cfg.settings.relay, RELAY_SPLICE);
-	cr_assert_eq(cfg.settings.reserved, 0);
+	cr_assert_eq(cfg.settings.drain_ms, DEFAULT_DRAIN_MS);
 	cr_assert_eq(cfg.log_level, LOG_LVL_INFO);
 	cr_assert_eq(cfg.listen_count, 1);
 	cr_assert_eq(cfg.route_count, 1);
@@ -867,4 +867,75 @@ Test(config, errors_are_appended)
 	cr_assert_str_eq(errs.msg[0], want);
 	snprintf(want, sizeof(want), "%s:1: workers: 300 is out of range 0..256", conf_path);
 	cr_assert_str_eq(errs.msg[1], want);
+}
+
+/* ---- lifecycle settings -------------------------------------------------- */
+
+Test(config, lifecycle_settings_are_read)
+{
+	expect_ok(LISTEN_OK ROUTES_OK
+	    "pid_file = \"/run/pt.pid\";\n"
+	    "user = \"nobody\";\n"
+	    "group = \"nogroup\";\n"
+	    "watch_config = true;\n"
+	    "timeouts = { drain_ms = 1234; };\n"
+	    "log = { error = \"/var/log/pt.log\"; };\n");
+	cr_assert_str_eq(cfg.pid_file, "/run/pt.pid");
+	cr_assert_str_eq(cfg.user, "nobody");
+	cr_assert_str_eq(cfg.group, "nogroup");
+	cr_assert_eq(cfg.uid, 65534);
+	cr_assert_eq(cfg.gid, 65534);
+	cr_assert_eq(cfg.watch_config, 1);
+	cr_assert_eq(cfg.settings.drain_ms, 1234);
+	cr_assert_str_eq(cfg.error_log, "/var/log/pt.log");
+}
+
+Test(config, lifecycle_defaults)
+{
+	expect_ok(LISTEN_OK ROUTES_OK);
+	cr_assert_null(cfg.pid_file);
+	cr_assert_null(cfg.user);
+	cr_assert_null(cfg.group);
+	cr_assert_null(cfg.error_log);
+	cr_assert_eq(cfg.watch_config, 0);
+	cr_assert_eq(cfg.settings.drain_ms, DEFAULT_DRAIN_MS);
+}
+
+Test(config, user_without_group_takes_its_primary_group)
+{
+	expect_ok(LISTEN_OK ROUTES_OK "user = \"root\";\n");
+	cr_assert_eq(cfg.uid, 0);
+	cr_assert_eq(cfg.gid, 0);
+}
+
+Test(config, lifecycle_faults)
+{
+	expect_errors(LISTEN_OK ROUTES_OK
+	    "pid_file = 3;\n"
+	    "user = \"no-such-user-here\";\n"
+	    "group = \"no-such-group-here\";\n"
+	    "watch_config = 1;\n"
+	    "log = { error = \"\"; };\n"
+	    "timeouts = { drain_ms = -1; };\n",
+	    ":3: pid_file: expected a string, got an integer",
+	    ":4: user: \"no-such-user-here\" names no user",
+	    ":5: group: \"no-such-group-here\" names no group",
+	    ":6: watch_config: expected true or false, got an integer",
+	    ":7: log.error: is empty",
+	    ":8: timeouts.drain_ms: -1 is out of range 0..604800000",
+	    NULL);
+}
+
+Test(config, pid_file_is_read_from_a_broken_file)
+{
+	char *pid_file;
+
+	write_temp(conf_path, "pid_file = \"/run/x.pid\";\nworkers = \"two\";\n");
+	pid_file = config_pid_file(conf_path);
+	cr_assert_not_null(pid_file);
+	cr_assert_str_eq(pid_file, "/run/x.pid");
+	free(pid_file);
+	reset_temp();
+	write_temp(conf_path, "workers = 2;\n");
+	cr_assert_null(config_pid_file(conf_path));
 }
