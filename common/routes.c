@@ -44,8 +44,8 @@
 
 /* The image is an ABI between master and workers: pin the sizes. */
 _Static_assert(sizeof(struct routes_image) == 96, "routes_image layout changed");
-_Static_assert(sizeof(struct routes_route) == 28, "routes_route layout changed");
-_Static_assert(sizeof(struct routes_backend) == 32, "routes_backend layout changed");
+_Static_assert(sizeof(struct routes_route) == 32, "routes_route layout changed");
+_Static_assert(sizeof(struct routes_backend) == 36, "routes_backend layout changed");
 _Static_assert(sizeof(struct routes_image) % ROUTES_ALIGN == 0,
     "the routes array must start aligned right after the header");
 _Static_assert(ROUTES_KEY_MAX <= UINT16_MAX, "key_len is 16 bits");
@@ -389,9 +389,13 @@ routes_route_write(struct routes_image *img, uint32_t i,
 	r->backend_first = *backend;
 	r->backend_count = spec->backend_count;
 	r->id = i;
+	r->stats_id = spec->stats_id;
 	b = (struct routes_backend *)((char *)img + img->backends_off);
-	for (k = 0; k < spec->backend_count; k++)
+	for (k = 0; k < spec->backend_count; k++) {
 		b[*backend + k].addr = spec->backends[k];
+		b[*backend + k].stats_id = spec->backend_stats_ids != NULL ?
+		    spec->backend_stats_ids[k] : 0;
+	}
 	*key_off += (uint32_t)n;
 	*backend += spec->backend_count;
 	return routes_insert(img, i);

@@ -20,7 +20,7 @@
 #include "addr.h"
 
 #define ROUTES_MAGIC	0x52545450u	/* "PTTR" little-endian */
-#define ROUTES_VERSION	1u
+#define ROUTES_VERSION	2u
 #define ROUTES_NONE	UINT32_MAX	/* no route / end of a bucket chain */
 #define ROUTES_KEY_MAX	253u		/* longest DNS name without the trailing dot */
 
@@ -51,6 +51,7 @@ struct routes_settings {
 
 struct routes_backend {
 	struct addr addr;
+	uint32_t stats_id;	/* its entry in the statistics segment's backends */
 };
 
 struct routes_route {
@@ -63,6 +64,7 @@ struct routes_route {
 	uint32_t backend_first;	/* index into the backend array */
 	uint32_t backend_count;
 	uint32_t id;		/* position of the route in the configuration */
+	uint32_t stats_id;	/* its entry in the statistics segment's routes */
 };
 
 struct routes_image {
@@ -88,6 +90,8 @@ struct route_spec {
 	const char *pattern;		/* "app.example.com", "*.example.org", "*" */
 	const struct addr *backends;
 	uint32_t backend_count;
+	uint32_t stats_id;		/* 0 when not counted per route */
+	const uint32_t *backend_stats_ids;	/* [backend_count], or NULL (all 0) */
 };
 
 /*

@@ -31,6 +31,7 @@
 #include <libconfig.h>
 
 #include "config.h"
+#include "stats.h"
 #include "tunables.h"
 
 /* Longest setting path in a message: "routes[999999].backends[1023]" and the like. */
@@ -87,7 +88,8 @@ struct config_key {
 
 static config_get_fn config_get_uint, config_get_enum, config_get_group,
     config_get_addrs, config_get_routes, config_get_pattern, config_get_string,
-    config_get_bool, config_get_user, config_get_groupname;
+    config_get_bool, config_get_user, config_get_groupname, config_get_stats_name,
+    config_get_stats_group;
 
 /* Enumerations are stored as uint32_t; so is log_level. */
 _Static_assert(sizeof(enum log_level) == sizeof(uint32_t), "log_level is stored as uint32_t");
@@ -138,9 +140,23 @@ static const struct config_key config_tuning_keys[] = {
 	{ .name = NULL }
 };
 
+static const char *const config_format_names[] = {
+	[ACCESS_TEXT] = "text",
+	[ACCESS_JSON] = "json",
+	[ACCESS_FORMAT_COUNT] = NULL,
+};
+
 static const struct config_key config_log_keys[] = {
 	{ "level", config_get_enum, .off = CONF(log_level), .names = config_level_names },
 	{ "error", config_get_string, .off = CONF(error_log) },
+	{ "access", config_get_string, .off = CONF(access_log) },
+	{ "format", config_get_enum, .off = CONF(access_format), .names = config_format_names },
+	{ .name = NULL }
+};
+
+static const struct config_key config_stats_keys[] = {
+	{ "name", config_get_stats_name, .off = CONF(stats_name) },
+	{ "group", config_get_stats_group, .off = CONF(stats_group) },
 	{ .name = NULL }
 };
 
@@ -167,6 +183,7 @@ static const struct config_key config_keys[] = {
 	{ "limits", config_get_group, .members = config_limits_keys },
 	{ "tuning", config_get_group, .members = config_tuning_keys },
 	{ "log", config_get_group, .members = config_log_keys },
+	{ "stats", config_get_group, .members = config_stats_keys },
 	{ "routes", config_get_routes, .flags = KEY_REQUIRED },
 	{ .name = NULL }
 };
@@ -184,6 +201,7 @@ config_defaults(struct config *cfg)
 	cfg->settings.pipe_bytes = DEFAULT_PIPE_BYTES;
 	cfg->settings.relay = RELAY_SPLICE;
 	cfg->settings.drain_ms = DEFAULT_DRAIN_MS;
+	cfg->stats_gid = (uint32_t)-1;
 }
 
 /* ---- messages ---------------------------------------------------------- */
@@ -550,6 +568,47 @@ config_get_groupname(struct config_ctx *ctx, const config_setting_t *s,
 		return;
 	}
 	cfg->gid = gr->gr_gid;
+}
+
+/* A shm object name: a short word of [A-Za-z0-9._-], no '/'. */
+static void
+config_get_stats_name(struct config_ctx *ctx, const config_setting_t *s,
+    const struct config_key *k, void *obj)
+{
+	struct config *cfg = obj;
+	char quoted[CONFIG_QUOTE_MAX];
+	size_t n;
+
+	config_get_string(ctx, s, k, obj);
+	if (cfg->stats_name == NULL)
+		return;
+	n = strspn(cfg->stats_name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+	if (cfg->stats_name[n] != '\0' || n > STATS_NAME_MAX) {
+		config_err(ctx, s, "%s is not a name of at most %u letters, digits, '.', '_' and '-'",
+		    config_quote(cfg->stats_name, quoted, sizeof(quoted)), STATS_NAME_MAX);
+		free(cfg->stats_name);
+		cfg->stats_name = NULL;
+	}
+}
+
+static void
+config_get_stats_group(struct config_ctx *ctx, const config_setting_t *s,
+    const struct config_key *k, void *obj)
+{
+	struct config *cfg = obj;
+	char quoted[CONFIG_QUOTE_MAX];
+	struct group *gr;
+
+	config_get_string(ctx, s, k, obj);
+	if (cfg->stats_group == NULL)
+		return;
+	gr = getgrnam(cfg->stats_group);
+	if (gr == NULL) {
+		config_err(ctx, s, "%s names no group", config_quote(cfg->stats_group, quoted,
+		    sizeof(quoted)));
+		return;
+	}
+	cfg->stats_gid = gr->gr_gid;
 }
 
 /*
@@ -1028,6 +1087,9 @@ config_free(struct config *cfg)
 	free(cfg->user);
 	free(cfg->group);
 	free(cfg->error_log);
+	free(cfg->access_log);
+	free(cfg->stats_name);
+	free(cfg->stats_group);
 	free(cfg->listen);
 	for (i = 0; cfg->routes != NULL && i < cfg->route_count; i++) {
 		free(cfg->routes[i].pattern);
@@ -1049,8 +1111,9 @@ config_errors_free(struct config_errors *errs)
 	errs->count = 0;
 }
 
-char *
-config_pid_file(const char *path)
+/* One string setting of path, read leniently; a copy, or NULL. */
+static char *
+config_peek_string(const char *path, const char *setting)
 {
 	const char *text = NULL;
 	char *copy = NULL;
@@ -1058,8 +1121,20 @@ config_pid_file(const char *path)
 
 	config_init(&lc);
 	if (config_read_file(&lc, path) &&
-	    config_lookup_string(&lc, "pid_file", &text) && text[0] != '\0')
+	    config_lookup_string(&lc, setting, &text) && text[0] != '\0')
 		copy = strdup(text);
 	config_destroy(&lc);
 	return copy;
+}
+
+char *
+config_pid_file(const char *path)
+{
+	return config_peek_string(path, "pid_file");
+}
+
+char *
+config_stats_name(const char *path)
+{
+	return config_peek_string(path, "stats.name");
 }

@@ -15,6 +15,12 @@
 #include "log.h"
 #include "routes.h"
 
+enum access_format {
+	ACCESS_TEXT,
+	ACCESS_JSON,
+	ACCESS_FORMAT_COUNT
+};
+
 struct config_route {
 	char *pattern;			/* as written: "*.example.org" */
 	struct addr *backends;
@@ -31,6 +37,11 @@ struct config {
 	uint32_t uid, gid;		/* resolved from user and group */
 	int watch_config;		/* reload when the file changes */
 	char *error_log;		/* "stderr", "syslog" or a path; NULL: by mode */
+	char *access_log;		/* "stderr", "syslog", "off" or a path; NULL: off */
+	uint32_t access_format;		/* enum access_format */
+	char *stats_name;		/* shm name without '/'; NULL: derived from the path */
+	char *stats_group;		/* group that may read the segment; NULL: root's */
+	uint32_t stats_gid;		/* resolved stats_group, (uint32_t)-1 when none */
 	struct addr *listen;
 	uint32_t listen_count;
 	struct routes_settings settings;	/* timeouts, limits, tuning */
@@ -57,6 +68,9 @@ void config_free(struct config *cfg);
  * faults). A copy to free, or NULL when the file has none or cannot be read.
  */
 char *config_pid_file(const char *path);
+
+/* stats.name of path, read the same lenient way (for passthrough-stats -c). */
+char *config_stats_name(const char *path);
 void config_errors_free(struct config_errors *errs);
 
 #endif

@@ -1,5 +1,7 @@
 /* main.c -- passthrough's command line: check a configuration, run the proxy, or signal it. */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "master.h"
+#include "path.h"
 #include "tunables.h"
 
 static void
@@ -46,23 +49,6 @@ load(struct config *cfg, const char *path)
 	return rc;
 }
 
-/* cwd/path, without resolving symlinks (a ConfigMap swaps what they point at). */
-static const char *
-absolute(const char *path)
-{
-	static char buf[4096];
-	size_t n;
-
-	if (getcwd(buf, sizeof(buf)) == NULL)
-		return NULL;
-	n = strlen(buf);
-	if (n + 1 + strlen(path) + 1 > sizeof(buf))
-		return NULL;
-	buf[n] = '/';
-	strcpy(buf + n + 1, path);
-	return buf;
-}
-
 static int
 send_signal(const char *path, const char *name)
 {
@@ -78,6 +64,7 @@ int
 main(int argc, char **argv)
 {
 	const char *path = DEFAULT_CONFIG_PATH, *signal_name = NULL;
+	static char abs_path[PATH_MAX];
 	struct config cfg = { 0 };
 	int opt, test = 0, flags = 0;
 
@@ -116,11 +103,12 @@ main(int argc, char **argv)
 	}
 	if (signal_name != NULL)
 		return send_signal(path, signal_name);
-	/* A daemon works from /; reloads must still find the file. Symlinks are kept. */
-	if (path[0] != '/' && (path = absolute(path)) == NULL) {
-		perror("passthrough: getcwd");
+	/* A daemon works from /; reloads must still find the file. */
+	if (path_absolute(path, abs_path, sizeof(abs_path)) == NULL) {
+		fprintf(stderr, "passthrough: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
+	path = abs_path;
 	if (load(&cfg, path) != 0)
 		return 1;
 	if (test) {

@@ -110,19 +110,34 @@ master_worker_count(const struct config *cfg)
 static int64_t
 master_publish(struct master *m, const struct config *cfg)
 {
+	uint32_t *route_ids, *backend_ids, backends = 0;
 	struct route_spec *specs;
 	int64_t gen;
 
-	specs = calloc(cfg->route_count ? cfg->route_count : 1, sizeof(*specs));
-	if (specs == NULL)
-		return -ENOMEM;
+	for (uint32_t i = 0; i < cfg->route_count; i++)
+		backends += cfg->routes[i].backend_count;
+	specs = calloc(cfg->route_count + 1, sizeof(*specs));
+	route_ids = calloc(cfg->route_count + 1, sizeof(*route_ids));
+	backend_ids = calloc(backends + 1, sizeof(*backend_ids));
+	if (specs == NULL || route_ids == NULL || backend_ids == NULL) {
+		gen = -ENOMEM;
+		goto out;
+	}
+	counters_assign(&m->counters, cfg, route_ids, backend_ids);
+	backends = 0;
 	for (uint32_t i = 0; i < cfg->route_count; i++) {
 		specs[i].pattern = cfg->routes[i].pattern;
 		specs[i].backends = cfg->routes[i].backends;
 		specs[i].backend_count = cfg->routes[i].backend_count;
+		specs[i].stats_id = route_ids[i];
+		specs[i].backend_stats_ids = &backend_ids[backends];
+		backends += cfg->routes[i].backend_count;
 	}
 	gen = rtshm_publish(&m->routes, specs, cfg->route_count, &cfg->settings);
+out:
 	free(specs);
+	free(route_ids);
+	free(backend_ids);
 	if (gen < 0 && gen != -EBUSY)
 		log_error("publishing the route table: %s", gen == -E2BIG ?
 		    "the table is larger than a shared-memory slot" : strerror((int)-gen));
@@ -216,6 +231,7 @@ master_swap_workers(struct master *m, unsigned workers)
 	free(m->slots);
 	m->slots = slots;
 	m->workers = workers;
+	m->counters.seg.hdr->workers = workers;
 	m->listeners = next;
 	rc = workers_start(m);
 	/* Sockets no slot kept: their old workers hold them until they retire. */
@@ -228,6 +244,7 @@ static void
 master_reload(struct master *m)
 {
 	struct config_errors errs = { 0 };
+	char msg[STATS_MESSAGE_MAX];
 	struct config next, prev;
 	unsigned workers;
 	int64_t gen;
@@ -241,6 +258,7 @@ master_reload(struct master *m)
 		log_error("reload failed: %u error%s in %s; generation %llu keeps serving",
 		    errs.count, errs.count == 1 ? "" : "s", m->path,
 		    (unsigned long long)(rtshm_current(&m->routes) >> 8));
+		counters_reload_done(&m->counters, 0, 0, errs.count > 0 ? errs.msg[0] : "");
 		config_errors_free(&errs);
 		notify_send("READY=1");
 		return;
@@ -254,12 +272,16 @@ master_reload(struct master *m)
 		return;
 	}
 	if (gen < 0) {
+		counters_reload_done(&m->counters, 0, 0, "the route table could not be published");
 		config_free(&next);
 		notify_send("READY=1");
 		return;
 	}
 	prev = m->cfg;
 	m->cfg = next;
+	if ((prev.stats_name == NULL) != (next.stats_name == NULL) || (prev.stats_name != NULL &&
+	    strcmp(prev.stats_name, next.stats_name) != 0))
+		log_warn("stats.name changes take effect at the next start");
 	if (prev.pid_file != NULL && (next.pid_file == NULL ||
 	    strcmp(prev.pid_file, next.pid_file) != 0))
 		log_warn("pid_file changes take effect at the next start");
@@ -282,6 +304,9 @@ master_reload(struct master *m)
 	workers_signal(m, SIGUSR2);
 	log_info("reloaded %s: generation %lld, %u routes", m->path, (long long)gen,
 	    m->cfg.route_count);
+	snprintf(msg, sizeof(msg), "generation %lld, %u routes", (long long)gen,
+	    m->cfg.route_count);
+	counters_reload_done(&m->counters, 1, (uint64_t)gen, msg);
 	notify_send("READY=1");
 }
 
@@ -413,6 +438,7 @@ master_fini(struct master *m)
 	free(m->slots);
 	free(m->report_used);
 	rtshm_destroy(&m->routes);
+	counters_close(&m->counters);
 	config_free(&m->cfg);
 }
 
@@ -430,8 +456,11 @@ master_start(struct master *m)
 		log_error("creating the route table segment: %s", strerror(-rc));
 		return -1;
 	}
+	if (counters_open(&m->counters, &m->cfg, m->path, m->workers) != 0)
+		return -1;
 	if ((gen = master_publish(m, &m->cfg)) < 0)
 		return -1;
+	atomic_store(&m->counters.seg.hdr->generation, (uint64_t)gen);
 	m->config_hash = watch_file_hash(m->path);
 	master_enable_migration();
 	if (listeners_open(&m->listeners, m->workers, m->cfg.listen, m->cfg.listen_count,

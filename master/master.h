@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "counters.h"
 #include "listeners.h"
 #include "rtshm.h"
 
@@ -41,6 +42,7 @@ struct master {
 	const char *path;
 	int flags;			/* enum master_flags */
 	struct rtshm routes;
+	struct counters counters;	/* the statistics segment */
 	struct listeners listeners;	/* of the current workers */
 	unsigned workers;		/* slots of the current set */
 	struct slot_state *slots;	/* [workers] */

@@ -96,6 +96,7 @@ workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pi
 	spec.listen_addrs = m->listeners.addrs;
 	spec.listen_count = m->listeners.count;
 	spec.routes = &m->routes;
+	spec.stats = &m->counters.seg;
 	_exit(worker_run(&spec));
 }
 
@@ -130,6 +131,8 @@ workers_spawn(struct master *m, unsigned slot)
 	}
 	if (pid == 0)
 		workers_become(m, slot, (unsigned)report, master_pid);
+	counters_worker_start(&m->counters, (unsigned)report, pid, slot,
+	    m->slots[slot].restarts);
 	p = &m->procs[m->proc_count++];
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
@@ -196,6 +199,7 @@ workers_reap(struct master *m)
 		p = m->procs[i];
 		m->procs[i] = m->procs[--m->proc_count];
 		rtshm_worker_reset(&m->routes, p.report, 0);
+		counters_worker_exit(&m->counters, p.report);
 		m->report_used[p.report] = 0;
 		if (p.retiring || m->stopping)
 			log_info("worker %u (pid %d) %s", p.slot, (int)pid,
@@ -251,6 +255,7 @@ workers_retire(struct master *m, int all)
 		if (!p->retiring)
 			p->kill_at = deadline;
 		p->retiring = 1;
+		counters_worker_retiring(&m->counters, p->report);
 		kill(p->pid, SIGQUIT);
 	}
 }

@@ -21,33 +21,6 @@
 #define TLS_VERSION_1_0			0x0301
 #define TLS_VERSION_1_2			0x0303
 
-static const char *const close_reason_names[] = {
-	[CLOSE_NONE] = "none",
-	[CLOSE_NORMAL] = "normal",
-	[CLOSE_HELLO_TIMEOUT] = "hello_timeout",
-	[CLOSE_HELLO_EOF] = "hello_eof",
-	[CLOSE_HELLO_MALFORMED] = "hello_malformed",
-	[CLOSE_HELLO_TOO_BIG] = "hello_too_big",
-	[CLOSE_NOT_TLS] = "not_tls",
-	[CLOSE_NO_ROUTE_ALERT] = "no_route_alert",
-	[CLOSE_CONNECT_REFUSED] = "connect_refused",
-	[CLOSE_CONNECT_TIMEOUT] = "connect_timeout",
-	[CLOSE_IDLE_TIMEOUT] = "idle_timeout",
-	[CLOSE_CLIENT_RESET] = "client_reset",
-	[CLOSE_BACKEND_RESET] = "backend_reset",
-	[CLOSE_LIMIT_REACHED] = "limit_reached",
-	[CLOSE_SHUTDOWN] = "shutdown",
-	[CLOSE_INTERNAL] = "internal_error",
-};
-_Static_assert(sizeof(close_reason_names) / sizeof(close_reason_names[0]) ==
-    CLOSE_REASON_COUNT, "a name for every close reason");
-
-const char *
-close_reason_str(enum close_reason reason)
-{
-	return reason < CLOSE_REASON_COUNT ? close_reason_names[reason] : "?";
-}
-
 static void conn_hello_read(struct worker *w, struct conn *c);
 static void conn_connect(struct worker *w, struct conn *c);
 
@@ -58,7 +31,7 @@ conn_alloc(struct worker *w)
 
 	if (w->free_conns != NULL) {
 		c = w->free_conns;
-		w->free_conns = c->next_free;
+		w->free_conns = c->u.next_free;
 	} else if (w->conn_used < w->conn_cap) {
 		c = &w->conns[w->conn_used++];
 	} else {
@@ -68,7 +41,9 @@ conn_alloc(struct worker *w)
 	c->timer_index = TIMER_NONE;
 	c->deadline = UINT64_MAX;
 	c->cfd = c->bfd = -1;
+	c->state = CONN_FREE;
 	w->conn_count++;
+	STATS_ADD(w->st->active, 1);
 	return c;
 }
 
@@ -96,14 +71,30 @@ conn_release(struct worker *w, struct conn *c)
 	c->cfd = c->bfd = -1;
 }
 
+void
+conn_set_state(struct worker *w, struct conn *c, enum conn_state state)
+{
+	/* The gauges: connections reading a hello, and relaying. */
+	if (c->state == CONN_HELLO)
+		STATS_SUB(w->st->in_hello, 1);
+	else if (c->state == CONN_RELAY)
+		STATS_SUB(w->st->relaying, 1);
+	if (state == CONN_HELLO)
+		STATS_ADD(w->st->in_hello, 1);
+	else if (state == CONN_RELAY)
+		STATS_ADD(w->st->relaying, 1);
+	c->state = (uint8_t)state;
+}
+
 static void
 conn_free(struct worker *w, struct conn *c)
 {
 	conn_release(w, c);
-	c->state = CONN_FREE;
-	c->next_free = w->free_conns;
+	conn_set_state(w, c, CONN_FREE);
+	c->u.next_free = w->free_conns;
 	w->free_conns = c;
 	w->conn_count--;
+	STATS_SUB(w->st->active, 1);
 }
 
 /* The client's address for a log line. */
@@ -154,6 +145,37 @@ conn_cancel_ops(struct worker *w, struct conn *c)
 	}
 }
 
+/* What a connection's end adds to the worker's, its route's and its backend's counters. */
+static void
+conn_count_close(struct worker *w, struct conn *c, enum close_reason reason)
+{
+	uint64_t in = 0, out = 0;
+
+	STATS_ADD(w->st->c.closes[reason], 1);
+	stats_hist_add(&w->st->c.hist[STATS_HIST_DURATION_MS], STATS_HIST_DURATION_MS,
+	    w->now - c->accepted_ms);
+	if (c->state == CONN_RELAY) {
+		in = c->u.dir[0].bytes;
+		out = c->u.dir[1].bytes;
+	}
+	if (c->flags & CONN_ROUTED) {
+		struct stats_route *r = &w->stats->routes[c->route_sid];
+
+		STATS_SHARED_ADD(r->active, -1);
+		STATS_SHARED_ADD(r->bytes_in, in);
+		STATS_SHARED_ADD(r->bytes_out, out);
+		if (reason == CLOSE_CONNECT_REFUSED || reason == CLOSE_CONNECT_TIMEOUT)
+			STATS_SHARED_ADD(r->connect_failures, 1);
+	}
+	if (c->flags & CONN_CONNECTED) {
+		struct stats_backend *b = &w->stats->backends[c->backend_sid];
+
+		STATS_SHARED_ADD(b->active, -1);
+		STATS_SHARED_ADD(b->bytes_in, in);
+		STATS_SHARED_ADD(b->bytes_out, out);
+	}
+}
+
 void
 conn_close(struct worker *w, struct conn *c, enum close_reason reason)
 {
@@ -162,7 +184,7 @@ conn_close(struct worker *w, struct conn *c, enum close_reason reason)
 	if (c->reason != CLOSE_NONE)
 		return;
 	c->reason = (uint8_t)reason;
-	w->counters.closes[reason]++;
+	conn_count_close(w, c, reason);
 	timer_clear(&w->timers, c);
 	conn_unpin(w, c);
 	/* Pass a reset on as a reset: a FIN would fake a clean end of stream. */
@@ -199,15 +221,15 @@ conn_accept(struct worker *w, int fd)
 
 	worker_routes_refresh(w);
 	st = &w->img->settings;
-	w->counters.accepted++;
+	STATS_ADD(w->st->c.accepted, 1);
 	c = conn_alloc(w);
 	if (c == NULL) {
 		close(fd);
-		w->counters.closes[CLOSE_LIMIT_REACHED]++;
+		STATS_ADD(w->st->c.closes[CLOSE_LIMIT_REACHED], 1);
 		return;
 	}
 	c->cfd = fd;
-	c->state = CONN_HELLO;
+	conn_set_state(w, c, CONN_HELLO);
 	c->accepted_ms = w->now;
 	c->idle_ms = st->idle_ms;
 	c->relay = (uint8_t)st->relay;
@@ -279,6 +301,12 @@ conn_route(struct worker *w, struct conn *c, const struct hello_info *info)
 		return;
 	}
 	timer_clear(&w->timers, c);
+	stats_hist_add(&w->st->c.hist[STATS_HIST_HELLO_BYTES], STATS_HIST_HELLO_BYTES,
+	    info->hello_end);
+	c->route_sid = r->stats_id;
+	c->flags |= CONN_ROUTED;
+	STATS_SHARED_ADD(w->stats->routes[c->route_sid].connections, 1);
+	STATS_SHARED_ADD(w->stats->routes[c->route_sid].active, 1);
 	c->route = r;
 	c->pin_slot = (uint8_t)(w->current & 0xff);
 	worker_pin(w, c->pin_slot, 1);
@@ -367,7 +395,7 @@ conn_alert(struct worker *w, struct conn *c, const struct hello_info *info)
 
 	free(c->u.hello.data);
 	c->u.hello.data = NULL;
-	c->state = CONN_ALERT;
+	conn_set_state(w, c, CONN_ALERT);
 	if (send(c->cfd, alert, sizeof(alert), MSG_NOSIGNAL) != (ssize_t)sizeof(alert)) {
 		conn_close(w, c, CLOSE_NO_ROUTE_ALERT);
 		return;
@@ -410,8 +438,9 @@ conn_connect(struct worker *w, struct conn *c)
 		return;
 	}
 	c->bfd = fd;
-	c->state = CONN_CONNECTING;
+	conn_set_state(w, c, CONN_CONNECTING);
 	c->tries++;
+	c->u.hello.connect_start_us = worker_clock_us();
 	io_uring_prep_connect(sqe, fd, &a->u.sa, a->len);
 	io_uring_sqe_set_data64(sqe, op_tag(c, OP_CONNECT));
 	sqe->flags |= IOSQE_IO_LINK;
@@ -463,6 +492,37 @@ conn_log_connect_failure(struct worker *w, struct conn *c, int err)
 	suppressed = 0;
 }
 
+static const struct routes_backend *
+conn_backend(const struct worker *w, const struct conn *c)
+{
+	return &routes_backends(rtshm_image(w->spec->routes, c->pin_slot), c->route)[c->backend];
+}
+
+static void
+conn_count_connect(struct worker *w, struct conn *c)
+{
+	uint64_t us = worker_clock_us() - c->u.hello.connect_start_us;
+	struct stats_backend *b;
+
+	c->connect_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+	stats_hist_add(&w->st->c.hist[STATS_HIST_CONNECT_US], STATS_HIST_CONNECT_US, us);
+	c->backend_sid = conn_backend(w, c)->stats_id;
+	c->flags |= CONN_CONNECTED;
+	b = &w->stats->backends[c->backend_sid];
+	STATS_SHARED_ADD(b->connections, 1);
+	STATS_SHARED_ADD(b->active, 1);
+}
+
+static void
+conn_count_connect_failure(struct worker *w, struct conn *c, int timed_out)
+{
+	struct stats_backend *b = &w->stats->backends[conn_backend(w, c)->stats_id];
+
+	STATS_SHARED_ADD(b->connect_failures, 1);
+	if (timed_out)
+		STATS_SHARED_ADD(b->connect_timeouts, 1);
+}
+
 static void
 conn_on_connect(struct worker *w, struct conn *c, enum op op, int res)
 {
@@ -470,8 +530,9 @@ conn_on_connect(struct worker *w, struct conn *c, enum op op, int res)
 	uint32_t tries_max;
 
 	if (op == OP_CONNECT && res == 0) {
+		conn_count_connect(w, c);
 		conn_unpin(w, c);
-		c->state = CONN_SEND_HELLO;
+		conn_set_state(w, c, CONN_SEND_HELLO);
 		c->active_ms = w->now;
 		timer_set(&w->timers, c, w->now + c->idle_ms);
 		conn_send_hello(w, c);
@@ -484,6 +545,7 @@ conn_on_connect(struct worker *w, struct conn *c, enum op op, int res)
 		return;
 	res = c->u.hello.connect_res;
 	conn_log_connect_failure(w, c, -res);
+	conn_count_connect_failure(w, c, res == -ECANCELED);
 	reason = res == -ECANCELED ? CLOSE_CONNECT_TIMEOUT : CLOSE_CONNECT_REFUSED;
 	close(c->bfd);
 	c->bfd = -1;

@@ -51,8 +51,9 @@ relay_start(struct worker *w, struct conn *c)
 	for (int d = 0; d < 2; d++)
 		c->u.dir[d].pipe.rd = c->u.dir[d].pipe.wr = -1;
 	c->u.dir[0].bytes = hello_len;
-	w->counters.bytes[0] += hello_len;
-	c->state = CONN_RELAY;
+	STATS_ADD(w->st->c.bytes_in, hello_len);
+	STATS_ADD(w->st->c.bytes_copied, hello_len);
+	conn_set_state(w, c, CONN_RELAY);
 	c->active_ms = w->now;
 	conn_poll(w, c, OP_POLL_IN0, c->cfd, POLLIN);
 	conn_poll(w, c, OP_POLL_IN1, c->bfd, POLLIN);
@@ -142,7 +143,11 @@ relay_after_out(struct worker *w, struct conn *c, int d, ssize_t n)
 	if (n > 0) {
 		dir->in_pipe -= (uint32_t)n;
 		dir->bytes += (uint64_t)n;
-		w->counters.bytes[d] += (uint64_t)n;
+		if (d == 0)
+			STATS_ADD(w->st->c.bytes_in, (uint64_t)n);
+		else
+			STATS_ADD(w->st->c.bytes_out, (uint64_t)n);
+		STATS_ADD(w->st->c.bytes_spliced, (uint64_t)n);
 		c->active_ms = w->now;
 		if (dir->in_pipe == 0)
 			return 1;

@@ -43,6 +43,15 @@ worker_on_signal(int sig)
 	}
 }
 
+uint64_t
+worker_clock_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static uint64_t
 worker_clock(void)
 {
@@ -162,6 +171,7 @@ worker_routes_refresh(struct worker *w)
 	io_uring_submit(&w->ring);
 	w->current = cur;
 	w->img = img;
+	atomic_store_explicit(&w->st->generation, cur >> 8, memory_order_relaxed);
 	w->connect_ts.tv_sec = img->settings.connect_ms / 1000;
 	w->connect_ts.tv_nsec = (long long)(img->settings.connect_ms % 1000) * 1000000;
 	/* This worker's share of max_connections, within what its fds allow. */
@@ -233,7 +243,8 @@ listener_on_accept(struct worker *w, struct listener *l, int res, unsigned flags
 		if (w->conn_count >= w->conn_max) {
 			/* Accepted before the pause took effect. */
 			close(res);
-			w->counters.closes[CLOSE_LIMIT_REACHED]++;
+			STATS_ADD(w->st->c.accepted, 1);
+			STATS_ADD(w->st->c.closes[CLOSE_LIMIT_REACHED], 1);
 			return;
 		}
 		conn_accept(w, res);
@@ -261,7 +272,8 @@ listener_on_accept(struct worker *w, struct listener *l, int res, unsigned flags
 	default:
 		break;
 	}
-	if (w->counters.accept_errors++ % 1000 == 0)
+	STATS_ADD(w->st->c.accept_errors, 1);
+	if (atomic_load_explicit(&w->st->c.accept_errors, memory_order_relaxed) % 1000 == 1)
 		log_error("accept on %d: %s", l->fd, strerror(-res));
 }
 
@@ -322,6 +334,8 @@ worker_init(struct worker *w, const struct worker_spec *spec)
 
 	memset(w, 0, sizeof(*w));
 	w->spec = spec;
+	w->stats = spec->stats;
+	w->st = &spec->stats->lines[spec->report];
 	w->now = worker_clock();
 	if ((rc = rtshm_attach_readonly(spec->routes)) != 0) {
 		log_error("mapping the route table read-only: %s", strerror(-rc));
@@ -417,19 +431,22 @@ worker_fini(struct worker *w)
 static void
 worker_log_totals(const struct worker *w)
 {
+	const struct stats_counters *k = &w->st->c;
 	char line[LOG_LINE_MAX];
+	uint64_t v;
 	size_t n = 0;
 
-	for (int r = CLOSE_NORMAL; r < CLOSE_REASON_COUNT; r++)
-		if (w->counters.closes[r] > 0 && n < sizeof(line))
+	for (int r = CLOSE_NORMAL; r < CLOSE_REASON_COUNT; r++) {
+		v = atomic_load_explicit(&k->closes[r], memory_order_relaxed);
+		if (v > 0 && n < sizeof(line))
 			n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu",
-			    close_reason_str((enum close_reason)r),
-			    (unsigned long long)w->counters.closes[r]);
+			    close_reason_str((enum close_reason)r), (unsigned long long)v);
+	}
 	line[n < sizeof(line) ? n : sizeof(line) - 1] = '\0';
 	log_info("exiting: accepted=%llu bytes_in=%llu bytes_out=%llu closed:%s",
-	    (unsigned long long)w->counters.accepted,
-	    (unsigned long long)w->counters.bytes[0],
-	    (unsigned long long)w->counters.bytes[1], n > 0 ? line : " none");
+	    (unsigned long long)atomic_load(&k->accepted),
+	    (unsigned long long)atomic_load(&k->bytes_in),
+	    (unsigned long long)atomic_load(&k->bytes_out), n > 0 ? line : " none");
 }
 
 /*

@@ -17,6 +17,7 @@
 #include "routes.h"
 #include "pipe.h"
 #include "rtshm.h"
+#include "stats.h"
 #include "timer.h"
 
 /*
@@ -49,28 +50,6 @@ op_tag(const void *owner, enum op op)
 	return (uint64_t)(uintptr_t)owner | op;
 }
 
-/* Why a connection ended; counted per worker, named in the log. */
-enum close_reason {
-	CLOSE_NONE,
-	CLOSE_NORMAL,		/* EOF both ways */
-	CLOSE_HELLO_TIMEOUT,
-	CLOSE_HELLO_EOF,	/* the client closed before its hello was complete */
-	CLOSE_HELLO_MALFORMED,
-	CLOSE_HELLO_TOO_BIG,
-	CLOSE_NOT_TLS,
-	CLOSE_NO_ROUTE_ALERT,
-	CLOSE_CONNECT_REFUSED,	/* every backend refused or was unreachable */
-	CLOSE_CONNECT_TIMEOUT,
-	CLOSE_IDLE_TIMEOUT,
-	CLOSE_CLIENT_RESET,	/* client reset, or vanished before the relay */
-	CLOSE_BACKEND_RESET,
-	CLOSE_LIMIT_REACHED,	/* no memory, pipes or descriptors left for it */
-	CLOSE_SHUTDOWN,		/* the worker stopped */
-	CLOSE_INTERNAL,		/* the ring refused an operation (logged) */
-	CLOSE_REASON_COUNT
-};
-
-const char *close_reason_str(enum close_reason reason);
 
 enum conn_state {
 	CONN_HELLO,		/* reading the ClientHello */
@@ -97,9 +76,19 @@ struct hello_buf {
 	uint32_t cap;
 	uint32_t sent;		/* bytes written to the backend */
 	int32_t connect_res;	/* result of the last connect, kept until its timeout's CQE */
+	uint64_t connect_start_us;	/* CLOCK_MONOTONIC, for the connect-time histogram */
 	struct hello_parser parser;
 };
 
+enum conn_flags {
+	CONN_ROUTED = 1 << 0,		/* counted in its route's statistics */
+	CONN_CONNECTED = 1 << 1,	/* counted in its backend's statistics */
+};
+
+/*
+ * A client connection: three cache lines, no data buffers (the hello
+ * buffer is allocated while the hello phase lasts).
+ */
 struct conn {
 	uint64_t deadline;	/* ms, CLOCK_MONOTONIC; UINT64_MAX: none */
 	uint32_t timer_index;	/* position in the worker's timer heap */
@@ -115,12 +104,20 @@ struct conn {
 	uint16_t backend;	/* index within the route of the current one */
 	uint32_t idle_ms;	/* of the generation it was accepted under */
 	uint8_t relay;		/* enum relay_method, likewise */
+	uint8_t flags;		/* enum conn_flags */
+	uint8_t listener;	/* index of the listener it came from */
+	uint32_t route_sid;	/* statistics entries, valid with CONN_ROUTED/CONNECTED */
+	uint32_t backend_sid;
+	uint32_t connect_us;	/* how long the backend took to accept */
+	struct access_meta *meta;	/* for the access log, when it is on */
 	union {
 		struct hello_buf hello;	/* CONN_HELLO .. CONN_SEND_HELLO */
 		struct dir dir[2];	/* CONN_RELAY */
+		struct conn *next_free;	/* CONN_FREE */
 	} u;
-	struct conn *next_free;
 } __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct conn) <= 192, "a connection fits three cache lines");
 
 struct listener {
 	int fd;
@@ -137,14 +134,7 @@ struct worker_spec {
 	const struct addr *listen_addrs;
 	unsigned listen_count;
 	struct rtshm *routes;
-};
-
-/* Counters this worker keeps; the stats segment will publish them. */
-struct worker_counters {
-	uint64_t accepted;
-	uint64_t closes[CLOSE_REASON_COUNT];
-	uint64_t bytes[2];		/* delivered per direction */
-	uint64_t accept_errors;
+	struct stats *stats;		/* the segment; this worker writes lines[report] */
 };
 
 struct worker {
@@ -175,7 +165,8 @@ struct worker {
 	struct pipe_pool pipes;
 	uint8_t *scratch;		/* MAX_HELLO_BYTES: hello reassembly, discards */
 	uint32_t rr;			/* round-robin over a route's backends */
-	struct worker_counters counters;
+	struct stats_worker *st;	/* this worker's line in the statistics segment */
+	struct stats *stats;
 };
 
 /* worker.c */
@@ -184,7 +175,10 @@ struct io_uring_sqe *worker_sqe(struct worker *w);
 void worker_routes_refresh(struct worker *w);
 void worker_pin(struct worker *w, uint8_t slot, int delta);
 
+uint64_t worker_clock_us(void);
+
 /* conn.c */
+void conn_set_state(struct worker *w, struct conn *c, enum conn_state state);
 void conn_accept(struct worker *w, int fd);
 void conn_on_cqe(struct worker *w, struct conn *c, enum op op, int res);
 void conn_on_timer(struct worker *w, struct conn *c);

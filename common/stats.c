@@ -1,0 +1,222 @@
+/* stats.c -- the statistics segment: naming, creating, mapping, histograms. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "stats.h"
+
+static const char *const close_reason_names[] = {
+	[CLOSE_NONE] = "none",
+	[CLOSE_NORMAL] = "normal",
+	[CLOSE_HELLO_TIMEOUT] = "hello_timeout",
+	[CLOSE_HELLO_EOF] = "hello_eof",
+	[CLOSE_HELLO_MALFORMED] = "hello_malformed",
+	[CLOSE_HELLO_TOO_BIG] = "hello_too_big",
+	[CLOSE_NOT_TLS] = "not_tls",
+	[CLOSE_NO_ROUTE_ALERT] = "no_route_alert",
+	[CLOSE_CONNECT_REFUSED] = "connect_refused",
+	[CLOSE_CONNECT_TIMEOUT] = "connect_timeout",
+	[CLOSE_IDLE_TIMEOUT] = "idle_timeout",
+	[CLOSE_CLIENT_RESET] = "client_reset",
+	[CLOSE_BACKEND_RESET] = "backend_reset",
+	[CLOSE_LIMIT_REACHED] = "limit_reached",
+	[CLOSE_SHUTDOWN] = "shutdown",
+	[CLOSE_INTERNAL] = "internal_error",
+};
+_Static_assert(sizeof(close_reason_names) / sizeof(close_reason_names[0]) ==
+    CLOSE_REASON_COUNT, "a name for every close reason");
+
+/* The smallest bucket bound of each histogram kind (see stats_hist_kind). */
+static const uint64_t stats_hist_base[STATS_HIST_COUNT] = {
+	[STATS_HIST_HELLO_BYTES] = 64,
+	[STATS_HIST_CONNECT_US] = 16,
+	[STATS_HIST_DURATION_MS] = 1,
+};
+
+const char *
+close_reason_str(enum close_reason reason)
+{
+	return reason < CLOSE_REASON_COUNT ? close_reason_names[reason] : "?";
+}
+
+void
+stats_name(char *buf, size_t size, const char *configured, const char *abs_path)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a 32 offset basis */
+
+	if (configured != NULL) {
+		snprintf(buf, size, "/%s", configured);
+		return;
+	}
+	for (const char *p = abs_path; *p != '\0'; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;	/* FNV-1a 32 prime */
+	snprintf(buf, size, "/passthrough-%08x", h);
+}
+
+static uint64_t
+stats_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+stats_layout(struct stats *s, void *base)
+{
+	s->hdr = base;
+	s->lines = (struct stats_worker *)((char *)base + sizeof(struct stats_header));
+	s->routes = (struct stats_route *)(s->lines + STATS_LINES);
+	s->backends = (struct stats_backend *)(s->routes + STATS_ROUTES);
+}
+
+int
+stats_create(struct stats *s, const char *name, uint32_t gid)
+{
+	struct stats_header *h;
+	void *base;
+	int fd, rc;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	shm_unlink(s->name);	/* a stale segment of a process that died */
+	fd = shm_open(s->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	/* shm_open applies the umask: set the mode (and group) the operator expects. */
+	if (fchmod(fd, 0640) != 0 || (gid != (uint32_t)-1 && fchown(fd, (uid_t)-1, gid) != 0) ||
+	    ftruncate(fd, (off_t)STATS_SIZE) != 0)
+		goto bad;
+	base = mmap(NULL, STATS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	if (base == MAP_FAILED)
+		goto bad;
+	close(fd);
+	stats_layout(s, base);
+	s->owner = 1;
+	h = s->hdr;
+	h->size = STATS_SIZE;
+	h->header_size = sizeof(struct stats_header);
+	h->line_size = sizeof(struct stats_worker);
+	h->route_size = sizeof(struct stats_route);
+	h->backend_size = sizeof(struct stats_backend);
+	h->lines = STATS_LINES;
+	h->routes = STATS_ROUTES;
+	h->backends = STATS_BACKENDS;
+	h->hist_buckets = STATS_HIST_BUCKETS;
+	h->lines_off = (uint64_t)((char *)s->lines - (char *)base);
+	h->routes_off = (uint64_t)((char *)s->routes - (char *)base);
+	h->backends_off = (uint64_t)((char *)s->backends - (char *)base);
+	h->master_pid = (uint32_t)getpid();
+	h->started_ms = stats_now_ms();
+	snprintf(s->routes[STATS_OTHER].pattern, STATS_PATTERN_MAX, "(other)");
+	snprintf(s->backends[STATS_OTHER].addr, STATS_ADDR_MAX, "(other)");
+	atomic_store(&h->route_count, 1);
+	atomic_store(&h->backend_count, 1);
+	h->version = STATS_VERSION;
+	/* The magic last: a reader that sees it sees a filled header. */
+	atomic_thread_fence(memory_order_release);
+	h->magic = STATS_MAGIC;
+	return 0;
+bad:
+	rc = -errno;
+	close(fd);
+	shm_unlink(s->name);
+	return rc;
+}
+
+int
+stats_open_readonly(struct stats *s, const char *name, const char **why)
+{
+	struct stats_header h;
+	struct stat st;
+	void *base;
+	int fd;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	*why = NULL;
+	fd = shm_open(s->name, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(h) ||
+	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+		close(fd);
+		*why = "is too short to be a passthrough statistics segment";
+		return -EPROTO;
+	}
+	if (h.magic != STATS_MAGIC) {
+		close(fd);
+		*why = "is not a passthrough statistics segment (wrong magic)";
+		return -EPROTO;
+	}
+	if (h.version != STATS_VERSION || h.header_size != sizeof(struct stats_header) ||
+	    h.line_size != sizeof(struct stats_worker) || h.size != STATS_SIZE ||
+	    (uint64_t)st.st_size < STATS_SIZE) {
+		close(fd);
+		*why = "has another layout version than this passthrough-stats";
+		return -EPROTO;
+	}
+	base = mmap(NULL, STATS_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (base == MAP_FAILED)
+		return -errno;
+	stats_layout(s, base);
+	return 0;
+}
+
+void
+stats_close(struct stats *s)
+{
+	if (s->hdr != NULL)
+		munmap(s->hdr, STATS_SIZE);
+	if (s->owner)
+		shm_unlink(s->name);
+	memset(s, 0, sizeof(*s));
+}
+
+uint64_t
+stats_hist_bound(enum stats_hist_kind kind, unsigned i)
+{
+	return i + 1 >= STATS_HIST_BUCKETS ? UINT64_MAX : stats_hist_base[kind] << i;
+}
+
+void
+stats_hist_add(struct stats_hist *h, enum stats_hist_kind kind, uint64_t value)
+{
+	unsigned i = 0;
+	uint64_t base = stats_hist_base[kind];
+
+	/* The first bucket whose bound holds value: log2 of value / base, rounded up. */
+	if (value > base)
+		i = (unsigned)(64 - __builtin_clzll((value - 1) / base));
+	if (i >= STATS_HIST_BUCKETS)
+		i = STATS_HIST_BUCKETS - 1;
+	STATS_ADD(h->count, 1);
+	STATS_ADD(h->sum, value);
+	STATS_ADD(h->buckets[i], 1);
+}
+
+static void
+stats_fold_u64(_Atomic uint64_t *into, const _Atomic uint64_t *from)
+{
+	STATS_ADD(*into, atomic_load_explicit(from, memory_order_relaxed));
+}
+
+void
+stats_counters_fold(struct stats_counters *into, const struct stats_counters *from)
+{
+	/* The struct is nothing but 64-bit counters: fold it as an array. */
+	const _Atomic uint64_t *f = (const _Atomic uint64_t *)from;
+	_Atomic uint64_t *t = (_Atomic uint64_t *)into;
+
+	_Static_assert(sizeof(struct stats_counters) % sizeof(uint64_t) == 0,
+	    "stats_counters holds only 64-bit counters");
+	for (size_t i = 0; i < sizeof(*from) / sizeof(uint64_t); i++)
+		stats_fold_u64(&t[i], &f[i]);
+}

@@ -1,0 +1,202 @@
+/*
+ * stats.h -- the statistics segment: a named shared-memory object the
+ * workers count into and passthrough-stats reads.
+ *
+ * The layout is an ABI: a magic, a version, sizes and offsets in the
+ * header, _Static_asserts on every struct. Each worker process owns one
+ * line and is its only writer (relaxed atomic loads and stores: no locked
+ * instructions, no locks), one cache line apart from its neighbours. Route
+ * and backend entries are shared by all workers and count with atomic
+ * adds, once per connection. The master writes the header and, when a
+ * worker exits, folds its line into `retired` so totals never go back.
+ */
+#ifndef PASSTHROUGH_STATS_H
+#define PASSTHROUGH_STATS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STATS_MAGIC		0x54535450u	/* "PTST" little-endian */
+#define STATS_VERSION		1u
+#define STATS_LINES		1024u		/* worker processes at once (= RTSHM_REPORTS) */
+#define STATS_ROUTES		65536u		/* route patterns ever seen; the rest count as "(other)" */
+#define STATS_BACKENDS		65536u		/* backend addresses ever seen; likewise */
+#define STATS_PATTERN_MAX	256u		/* "*." + 253 + NUL, rounded */
+#define STATS_ADDR_MAX		64u		/* ADDR_STRLEN */
+#define STATS_MESSAGE_MAX	256u
+#define STATS_NAME_MAX		48u		/* stats.name, without the leading '/' */
+#define STATS_HIST_BUCKETS	24u		/* log2 buckets, the last one is +Inf */
+#define STATS_CACHELINE		64u
+#define STATS_OTHER		0u		/* entry 0 of routes and backends: the overflow */
+
+/* Why a connection ended. The names are part of the ABI (JSON keys, labels). */
+enum close_reason {
+	CLOSE_NONE,
+	CLOSE_NORMAL,		/* EOF both ways */
+	CLOSE_HELLO_TIMEOUT,
+	CLOSE_HELLO_EOF,	/* the client closed before its hello was complete */
+	CLOSE_HELLO_MALFORMED,
+	CLOSE_HELLO_TOO_BIG,
+	CLOSE_NOT_TLS,
+	CLOSE_NO_ROUTE_ALERT,
+	CLOSE_CONNECT_REFUSED,	/* every backend tried refused or was unreachable */
+	CLOSE_CONNECT_TIMEOUT,
+	CLOSE_IDLE_TIMEOUT,
+	CLOSE_CLIENT_RESET,	/* client reset, or vanished before the relay */
+	CLOSE_BACKEND_RESET,
+	CLOSE_LIMIT_REACHED,	/* no memory, pipes or descriptors left for it */
+	CLOSE_SHUTDOWN,		/* the worker stopped */
+	CLOSE_INTERNAL,		/* the ring refused an operation (logged) */
+	CLOSE_REASON_COUNT
+};
+
+const char *close_reason_str(enum close_reason reason);
+
+/* Histograms: bucket i counts values <= base << i; the last counts the rest. */
+enum stats_hist_kind {
+	STATS_HIST_HELLO_BYTES,		/* ClientHello size, base 64 bytes */
+	STATS_HIST_CONNECT_US,		/* backend connect time, base 16 us */
+	STATS_HIST_DURATION_MS,		/* connection lifetime, base 1 ms */
+	STATS_HIST_COUNT
+};
+
+struct stats_hist {
+	_Atomic uint64_t count;
+	_Atomic uint64_t sum;
+	_Atomic uint64_t buckets[STATS_HIST_BUCKETS];
+};
+
+/* What a worker counts; also the shape of `retired`, the sum of exited workers. */
+struct stats_counters {
+	_Atomic uint64_t accepted;
+	_Atomic uint64_t bytes_in;		/* client -> backend, hello included */
+	_Atomic uint64_t bytes_out;		/* backend -> client */
+	_Atomic uint64_t bytes_spliced;		/* moved through pipes (zero copy) */
+	_Atomic uint64_t bytes_copied;		/* moved through memory (hello, fallback) */
+	_Atomic uint64_t accept_errors;
+	_Atomic uint64_t closes[CLOSE_REASON_COUNT];
+	struct stats_hist hist[STATS_HIST_COUNT];
+};
+
+struct stats_worker {
+	/* Written by the master before the process runs, cleared when it exits. */
+	_Atomic uint32_t pid;			/* 0: a free line */
+	uint32_t slot;
+	uint64_t started_ms;			/* unix time */
+	uint32_t restarts;			/* of its slot before it */
+	uint32_t retiring;			/* 1: draining after a reload or quit */
+	/* Written by the worker only. */
+	_Atomic uint64_t generation;		/* route table in use */
+	_Atomic uint64_t active;		/* connections open */
+	_Atomic uint64_t in_hello;		/* ... still reading the ClientHello */
+	_Atomic uint64_t relaying;		/* ... moving bytes */
+	struct stats_counters c;
+} __attribute__((aligned(STATS_CACHELINE)));
+
+struct stats_route {
+	char pattern[STATS_PATTERN_MAX];	/* written once by the master */
+	_Atomic uint32_t in_use;		/* 1 while the current generation has it */
+	uint32_t reserved;
+	_Atomic uint64_t connections;
+	_Atomic uint64_t active;
+	_Atomic uint64_t bytes_in;
+	_Atomic uint64_t bytes_out;
+	_Atomic uint64_t connect_failures;
+} __attribute__((aligned(STATS_CACHELINE)));
+
+struct stats_backend {
+	char addr[STATS_ADDR_MAX];		/* "10.0.0.1:443", written once by the master */
+	_Atomic uint32_t in_use;
+	uint32_t reserved;
+	_Atomic uint64_t connections;
+	_Atomic uint64_t active;
+	_Atomic uint64_t bytes_in;
+	_Atomic uint64_t bytes_out;
+	_Atomic uint64_t connect_failures;
+	_Atomic uint64_t connect_timeouts;
+} __attribute__((aligned(STATS_CACHELINE)));
+
+struct stats_header {
+	uint32_t magic;
+	uint32_t version;
+	uint64_t size;				/* bytes of the whole segment */
+	uint32_t header_size, line_size, route_size, backend_size;
+	uint32_t lines, routes, backends;	/* capacities */
+	uint32_t hist_buckets;
+	uint64_t lines_off, routes_off, backends_off;
+	/* Written by the master. */
+	uint32_t master_pid;
+	uint32_t workers;			/* slots configured */
+	uint64_t started_ms;			/* unix time */
+	_Atomic uint32_t route_count;		/* route entries used, "(other)" included */
+	_Atomic uint32_t backend_count;
+	_Atomic uint64_t generation;
+	_Atomic uint64_t reloads_ok;
+	_Atomic uint64_t reloads_failed;
+	_Atomic uint64_t last_reload_ms;	/* unix time; 0: never */
+	_Atomic uint32_t last_reload_ok;
+	_Atomic uint32_t fold_seq;		/* odd while a line is folded into retired */
+	char last_reload_message[STATS_MESSAGE_MAX];
+	struct stats_counters retired;		/* exited workers, folded in */
+} __attribute__((aligned(STATS_CACHELINE)));
+
+_Static_assert(sizeof(struct stats_worker) % STATS_CACHELINE == 0, "worker lines never share a cache line");
+_Static_assert(sizeof(struct stats_route) == 320, "stats_route is ABI");
+_Static_assert(sizeof(struct stats_backend) == 128, "stats_backend is ABI");
+_Static_assert(sizeof(struct stats_hist) == 8 * (2 + STATS_HIST_BUCKETS), "stats_hist is ABI");
+_Static_assert(CLOSE_REASON_COUNT == 16, "close reasons are ABI: bump STATS_VERSION");
+_Static_assert(sizeof(_Atomic uint64_t) == 8, "lock-free 64-bit counters");
+
+#define STATS_SIZE (sizeof(struct stats_header) + \
+	(uint64_t)STATS_LINES * sizeof(struct stats_worker) + \
+	(uint64_t)STATS_ROUTES * sizeof(struct stats_route) + \
+	(uint64_t)STATS_BACKENDS * sizeof(struct stats_backend))
+
+/* A mapped segment. */
+struct stats {
+	struct stats_header *hdr;
+	struct stats_worker *lines;
+	struct stats_route *routes;
+	struct stats_backend *backends;
+	char name[64];				/* "/passthrough-1a2b3c4d" */
+	int owner;				/* the master: unlinks at close */
+};
+
+/*
+ * The shm name for a configuration: stats.name when set, else one derived
+ * from the file's absolute path, so the tool finds it from -c FILE alone.
+ */
+void stats_name(char *buf, size_t size, const char *configured, const char *abs_path);
+
+/*
+ * Master: creates the segment (replacing a stale one), mode 0640, group gid
+ * when gid != (uint32_t)-1. Returns 0 or -errno.
+ */
+int stats_create(struct stats *s, const char *name, uint32_t gid);
+
+/*
+ * Tool: maps an existing segment read-only. Returns 0, -errno, or -EPROTO
+ * when the magic or version is not ours (*why says which).
+ */
+int stats_open_readonly(struct stats *s, const char *name, const char **why);
+
+void stats_close(struct stats *s);
+
+/* Single-writer add: a plain load and store, no locked instruction. */
+#define STATS_ADD(field, n) atomic_store_explicit(&(field), \
+	atomic_load_explicit(&(field), memory_order_relaxed) + (n), memory_order_relaxed)
+#define STATS_SUB(field, n) STATS_ADD(field, -(uint64_t)(n))
+/* Shared add (routes, backends): any worker may write. */
+#define STATS_SHARED_ADD(field, n) atomic_fetch_add_explicit(&(field), (n), memory_order_relaxed)
+
+/* Counts value into histogram h of kind (single writer). */
+void stats_hist_add(struct stats_hist *h, enum stats_hist_kind kind, uint64_t value);
+
+/* The upper bound of bucket i of a kind; UINT64_MAX for the last (+Inf). */
+uint64_t stats_hist_bound(enum stats_hist_kind kind, unsigned i);
+
+/* Adds every counter of from into into (the master folding an exited worker). */
+void stats_counters_fold(struct stats_counters *into, const struct stats_counters *from);
+
+#endif

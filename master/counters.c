@@ -1,0 +1,189 @@
+/* counters.c -- the master's side of the statistics segment. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "counters.h"
+#include "log.h"
+#include "routes.h"
+
+/* Index tables: twice the entries, a power of two, so probes stay short. */
+#define COUNTERS_INDEX_SIZE (2u * STATS_ROUTES)
+_Static_assert(STATS_ROUTES == STATS_BACKENDS, "one index size serves both tables");
+_Static_assert((COUNTERS_INDEX_SIZE & (COUNTERS_INDEX_SIZE - 1)) == 0, "a power of two");
+
+static uint32_t
+counters_hash(const char *s)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a 32 */
+
+	while (*s != '\0')
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
+int
+counters_open(struct counters *k, const struct config *cfg, const char *abs_path,
+    unsigned workers)
+{
+	char name[STATS_NAME_MAX + 16];
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	stats_name(name, sizeof(name), cfg->stats_name, abs_path);
+	k->route_index = calloc(COUNTERS_INDEX_SIZE, sizeof(uint32_t));
+	k->backend_index = calloc(COUNTERS_INDEX_SIZE, sizeof(uint32_t));
+	if (k->route_index == NULL || k->backend_index == NULL) {
+		rc = -ENOMEM;
+	} else {
+		rc = stats_create(&k->seg, name, cfg->stats_gid);
+	}
+	if (rc != 0) {
+		log_error("statistics segment %s: %s", name, strerror(-rc));
+		counters_close(k);
+		return rc;
+	}
+	k->seg.hdr->workers = workers;
+	return 0;
+}
+
+void
+counters_close(struct counters *k)
+{
+	stats_close(&k->seg);
+	free(k->route_index);
+	free(k->backend_index);
+	k->route_index = k->backend_index = NULL;
+}
+
+/*
+ * The entry named text in a table of names (each name at base + id * stride),
+ * added when new. Returns STATS_OTHER when the table is full.
+ */
+static uint32_t
+counters_entry(uint32_t *index, char *base, size_t stride, size_t name_size,
+    _Atomic uint32_t *count, uint32_t capacity, const char *text)
+{
+	uint32_t mask = COUNTERS_INDEX_SIZE - 1, i = counters_hash(text) & mask, id;
+
+	for (;; i = (i + 1) & mask) {
+		id = index[i];
+		if (id == 0)
+			break;
+		if (strcmp(base + (size_t)id * stride, text) == 0)
+			return id;
+	}
+	id = atomic_load(count);
+	if (id >= capacity)
+		return STATS_OTHER;
+	snprintf(base + (size_t)id * stride, name_size, "%s", text);
+	index[i] = id;
+	atomic_store(count, id + 1);
+	return id;
+}
+
+/* The pattern as operators read it, whatever its case or trailing dot. */
+static void
+counters_pattern(const char *pattern, char *out, size_t size)
+{
+	char key[ROUTES_KEY_MAX + 2];
+	enum route_kind kind;
+	const char *why;
+
+	if (routes_pattern_key(pattern, key, &kind, &why) < 0)
+		snprintf(out, size, "%s", pattern);
+	else if (kind == ROUTE_DEFAULT)
+		snprintf(out, size, "*");
+	else
+		snprintf(out, size, "%s%s", kind == ROUTE_WILDCARD ? "*" : "", key);
+}
+
+void
+counters_assign(struct counters *k, const struct config *cfg, uint32_t *route_ids,
+    uint32_t *backend_ids)
+{
+	struct stats_header *h = k->seg.hdr;
+	char text[STATS_PATTERN_MAX];
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < atomic_load(&h->route_count); i++)
+		atomic_store(&k->seg.routes[i].in_use, 0);
+	for (uint32_t i = 0; i < atomic_load(&h->backend_count); i++)
+		atomic_store(&k->seg.backends[i].in_use, 0);
+	for (uint32_t r = 0; r < cfg->route_count; r++) {
+		counters_pattern(cfg->routes[r].pattern, text, sizeof(text));
+		route_ids[r] = counters_entry(k->route_index, k->seg.routes[0].pattern,
+		    sizeof(struct stats_route), STATS_PATTERN_MAX, &h->route_count,
+		    STATS_ROUTES, text);
+		atomic_store(&k->seg.routes[route_ids[r]].in_use, 1);
+		for (uint32_t b = 0; b < cfg->routes[r].backend_count; b++, n++) {
+			addr_format(&cfg->routes[r].backends[b], text, sizeof(text));
+			backend_ids[n] = counters_entry(k->backend_index,
+			    k->seg.backends[0].addr, sizeof(struct stats_backend),
+			    STATS_ADDR_MAX, &h->backend_count, STATS_BACKENDS, text);
+			atomic_store(&k->seg.backends[backend_ids[n]].in_use, 1);
+		}
+	}
+}
+
+static uint64_t
+counters_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+counters_worker_start(struct counters *k, unsigned line, pid_t pid, unsigned slot,
+    unsigned restarts)
+{
+	struct stats_worker *w = &k->seg.lines[line];
+
+	memset(w, 0, sizeof(*w));
+	w->slot = slot;
+	w->started_ms = counters_now_ms();
+	w->restarts = restarts;
+	atomic_store_explicit(&w->pid, (uint32_t)pid, memory_order_release);
+}
+
+void
+counters_worker_retiring(struct counters *k, unsigned line)
+{
+	k->seg.lines[line].retiring = 1;
+}
+
+void
+counters_worker_exit(struct counters *k, unsigned line)
+{
+	struct stats_header *h = k->seg.hdr;
+	struct stats_worker *w = &k->seg.lines[line];
+
+	/* A seqlock: readers retry a snapshot taken while fold_seq was odd or moved. */
+	atomic_fetch_add_explicit(&h->fold_seq, 1, memory_order_acq_rel);
+	stats_counters_fold(&h->retired, &w->c);
+	atomic_store_explicit(&w->pid, 0, memory_order_relaxed);
+	memset(&w->c, 0, sizeof(w->c));
+	atomic_store(&w->active, 0);
+	atomic_store(&w->in_hello, 0);
+	atomic_store(&w->relaying, 0);
+	atomic_fetch_add_explicit(&h->fold_seq, 1, memory_order_acq_rel);
+}
+
+void
+counters_reload_done(struct counters *k, int ok, uint64_t generation, const char *message)
+{
+	struct stats_header *h = k->seg.hdr;
+
+	snprintf(h->last_reload_message, sizeof(h->last_reload_message), "%s", message);
+	atomic_store(&h->last_reload_ms, counters_now_ms());
+	atomic_store(&h->last_reload_ok, ok ? 1u : 0u);
+	if (ok)
+		atomic_store(&h->generation, generation);
+	/* Last: -s reload waits for this count to move, then reads the rest. */
+	atomic_fetch_add_explicit(ok ? &h->reloads_ok : &h->reloads_failed, 1,
+	    memory_order_release);
+}
