@@ -16,6 +16,13 @@ enum log_level {
  */
 #define LOG_LINE_MAX 1024
 
+/* log.format: how access log lines are written (worker/accesslog.c). */
+enum access_format {
+	ACCESS_TEXT,
+	ACCESS_JSON,
+	ACCESS_FORMAT_COUNT
+};
+
 /*
  * Where records go: "stderr", "syslog" (facility daemon) or a file path
  * (appended, created 0640). Returns 0 or -errno; on error nothing changes.

@@ -31,6 +31,7 @@
 #include <libconfig.h>
 
 #include "config.h"
+#include "rtshm.h"
 #include "stats.h"
 #include "tunables.h"
 
@@ -68,6 +69,7 @@ typedef void config_get_fn(struct config_ctx *ctx, const config_setting_t *s,
 enum config_key_flags {
 	KEY_REQUIRED = 1 << 0,
 	KEY_POW2 = 1 << 1,	/* a power of two (numbers) */
+	KEY_OFF_OK = 1 << 2,	/* log destinations: "off" is allowed */
 };
 
 /* A known setting of a group: its getter stores it at off in the group's object. */
@@ -89,7 +91,7 @@ struct config_key {
 static config_get_fn config_get_uint, config_get_enum, config_get_group,
     config_get_addrs, config_get_routes, config_get_pattern, config_get_string,
     config_get_bool, config_get_user, config_get_groupname, config_get_stats_name,
-    config_get_stats_group;
+    config_get_stats_group, config_get_logdest;
 
 /* Enumerations are stored as uint32_t; so is log_level. */
 _Static_assert(sizeof(enum log_level) == sizeof(uint32_t), "log_level is stored as uint32_t");
@@ -148,8 +150,8 @@ static const char *const config_format_names[] = {
 
 static const struct config_key config_log_keys[] = {
 	{ "level", config_get_enum, .off = CONF(log_level), .names = config_level_names },
-	{ "error", config_get_string, .off = CONF(error_log) },
-	{ "access", config_get_string, .off = CONF(access_log) },
+	{ "error", config_get_logdest, .off = CONF(error_log) },
+	{ "access", config_get_logdest, .off = CONF(access_log), .flags = KEY_OFF_OK },
 	{ "format", config_get_enum, .off = CONF(access_format), .names = config_format_names },
 	{ .name = NULL }
 };
@@ -568,6 +570,34 @@ config_get_groupname(struct config_ctx *ctx, const config_setting_t *s,
 		return;
 	}
 	cfg->gid = gr->gr_gid;
+}
+
+/*
+ * A log destination: "stderr", "syslog", "off" (where allowed) or an
+ * absolute path (a daemon works from /, and workers reopen it by name).
+ */
+static void
+config_get_logdest(struct config_ctx *ctx, const config_setting_t *s,
+    const struct config_key *k, void *obj)
+{
+	char **dst = (char **)(void *)((char *)obj + k->off);
+	char quoted[CONFIG_QUOTE_MAX];
+	const char *v;
+
+	config_get_string(ctx, s, k, obj);
+	if ((v = *dst) == NULL)
+		return;
+	if (strcmp(v, "stderr") == 0 || strcmp(v, "syslog") == 0 ||
+	    ((k->flags & KEY_OFF_OK) && strcmp(v, "off") == 0))
+		return;
+	if (v[0] != '/' || strlen(v) >= RTSHM_ACCESS_MAX)
+		config_err(ctx, s, "%s is not %s\"stderr\", \"syslog\" or an absolute path "
+		    "shorter than %u", config_quote(v, quoted, sizeof(quoted)),
+		    (k->flags & KEY_OFF_OK) ? "\"off\", " : "", RTSHM_ACCESS_MAX);
+	else
+		return;
+	free(*dst);
+	*dst = NULL;
 }
 
 /* A shm object name: a short word of [A-Za-z0-9._-], no '/'. */
@@ -1127,10 +1157,41 @@ config_peek_string(const char *path, const char *setting)
 	return copy;
 }
 
+/*
+ * pid_file = "..."; found in the text itself, for a file libconfig cannot
+ * parse at all (a syntax error is exactly when -s reload must still work).
+ */
+static char *
+config_scan_pid_file(const char *path)
+{
+	char line[4096], *p, *end;
+	FILE *f = fopen(path, "re");
+	char *found = NULL;
+
+	if (f == NULL)
+		return NULL;
+	while (found == NULL && fgets(line, sizeof(line), f) != NULL) {
+		p = line + strspn(line, " \t");
+		if (strncmp(p, "pid_file", 8) != 0)
+			continue;
+		p += 8 + strspn(p + 8, " \t");
+		if (*p != '=' && *p != ':')
+			continue;
+		p += 1 + strspn(p + 1, " \t");
+		if (*p++ != '"' || (end = strchr(p, '"')) == NULL || end == p)
+			continue;
+		found = strndup(p, (size_t)(end - p));
+	}
+	fclose(f);
+	return found;
+}
+
 char *
 config_pid_file(const char *path)
 {
-	return config_peek_string(path, "pid_file");
+	char *v = config_peek_string(path, "pid_file");
+
+	return v != NULL ? v : config_scan_pid_file(path);
 }
 
 char *

@@ -15,12 +15,6 @@
 #include "log.h"
 #include "routes.h"
 
-enum access_format {
-	ACCESS_TEXT,
-	ACCESS_JSON,
-	ACCESS_FORMAT_COUNT
-};
-
 struct config_route {
 	char *pattern;			/* as written: "*.example.org" */
 	struct addr *backends;

@@ -7,10 +7,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
+#include "stats.h"
 
 /* The byte a ready daemon writes to the process that started it. */
 #define DAEMON_READY_BYTE 'R'
@@ -165,15 +167,48 @@ pidfile_remove(const char *path)
 		unlink(path);
 }
 
+/* How long -s reload waits for the master to say how the reload went. ms */
+#define RELOAD_WAIT_MS 30000u
+#define RELOAD_POLL_MS 5u
+
+/* The reload outcome, once the count of reloads moved past before. */
+static int
+daemon_reload_outcome(const struct stats *s, uint64_t before)
+{
+	const struct stats_header *h = s->hdr;
+	struct timespec ts = { 0, RELOAD_POLL_MS * 1000000L };
+
+	for (unsigned waited = 0; waited < RELOAD_WAIT_MS; waited += RELOAD_POLL_MS) {
+		if (atomic_load_explicit(&h->reloads_ok, memory_order_acquire) +
+		    atomic_load_explicit(&h->reloads_failed, memory_order_acquire) > before) {
+			if (atomic_load(&h->last_reload_ok)) {
+				printf("passthrough: reloaded: %s\n", h->last_reload_message);
+				return 0;
+			}
+			fprintf(stderr, "passthrough: reload refused, the running configuration "
+			    "keeps serving: %s (every error is in the log)\n",
+			    h->last_reload_message);
+			return 1;
+		}
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "passthrough: sent reload, but no outcome within %u ms\n",
+	    RELOAD_WAIT_MS);
+	return 1;
+}
+
 int
-daemon_signal(const char *pid_file, const char *name)
+daemon_signal(const char *pid_file, const char *stats_shm, const char *name)
 {
 	static const struct { const char *name; int sig; } names[] = {
 		{ "reload", SIGHUP }, { "stop", SIGTERM }, { "quit", SIGQUIT },
 		{ "reopen", SIGUSR1 },
 	};
+	struct stats s = { 0 };
+	uint64_t before;
+	const char *why;
+	int sig = 0, waiting = 0, rc = 0;
 	long pid;
-	int sig = 0;
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(name, names[i].name) == 0)
@@ -192,10 +227,18 @@ daemon_signal(const char *pid_file, const char *name)
 		    pid_file, pid);
 		return 1;
 	}
+	if (sig == SIGHUP && stats_open_readonly(&s, stats_shm, &why) == 0 &&
+	    s.hdr->master_pid == (uint32_t)pid)
+		waiting = 1;
+	before = waiting ? atomic_load(&s.hdr->reloads_ok) + atomic_load(&s.hdr->reloads_failed)
+	    : 0;
 	if (kill((pid_t)pid, sig) != 0) {
 		fprintf(stderr, "passthrough: signal %s to pid %ld: %s\n", name, pid,
 		    strerror(errno));
-		return 1;
+		rc = 1;
+	} else if (waiting) {
+		rc = daemon_reload_outcome(&s, before);
 	}
-	return 0;
+	stats_close(&s);
+	return rc;
 }

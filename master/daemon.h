@@ -24,9 +24,11 @@ void pidfile_remove(const char *path);
 
 /*
  * -s NAME: sends reload (SIGHUP), stop (SIGTERM), quit (SIGQUIT) or reopen
- * (SIGUSR1) to the master in pid_file. Returns an exit status, after
- * printing what went wrong.
+ * (SIGUSR1) to the master in pid_file. A reload waits for its outcome in
+ * the statistics segment stats_shm and prints it: exit 0 when the new
+ * configuration serves, 1 when it was refused (the old one still serves).
+ * Returns an exit status, after printing what went wrong.
  */
-int daemon_signal(const char *pid_file, const char *name);
+int daemon_signal(const char *pid_file, const char *stats_shm, const char *name);
 
 #endif

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "master.h"
 #include "path.h"
+#include "stats.h"
 #include "tunables.h"
 
 static void
@@ -52,11 +53,16 @@ load(struct config *cfg, const char *path)
 static int
 send_signal(const char *path, const char *name)
 {
-	char *pid_file = config_pid_file(path);
+	char *pid_file = config_pid_file(path), *configured = config_stats_name(path);
+	char abs_path[PATH_MAX], shm[STATS_NAME_MAX + 16];
 	int rc;
 
-	rc = daemon_signal(pid_file != NULL ? pid_file : DEFAULT_PID_FILE, name);
+	if (path_absolute(path, abs_path, sizeof(abs_path)) == NULL)
+		snprintf(abs_path, sizeof(abs_path), "%s", path);
+	stats_name(shm, sizeof(shm), configured, abs_path);
+	rc = daemon_signal(pid_file != NULL ? pid_file : DEFAULT_PID_FILE, shm, name);
 	free(pid_file);
+	free(configured);
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -106,6 +107,46 @@ master_worker_count(const struct config *cfg)
 	return n > (long)MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
 }
 
+/*
+ * Makes the access log file exist and, when workers switch user, belong to
+ * that user: they open it themselves (and again on SIGUSR1), as that user.
+ */
+static void
+master_access_file(const struct config *cfg)
+{
+	struct stat st;
+	int fd;
+
+	if (cfg->access_log == NULL || cfg->access_log[0] != '/')
+		return;
+	fd = open(cfg->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		log_error("log.access: cannot open %s: %s", cfg->access_log, strerror(errno));
+		return;
+	}
+	if (cfg->user != NULL && fstat(fd, &st) == 0 && st.st_uid != cfg->uid &&
+	    fchown(fd, cfg->uid, cfg->gid) != 0)
+		log_warn("log.access: cannot give %s to user %s: %s", cfg->access_log,
+		    cfg->user, strerror(errno));
+	close(fd);
+}
+
+/* The access log settings workers pick up with the next generation. */
+static void
+master_access_settings(struct master *m, const struct config *cfg)
+{
+	struct rtshm_header *h = m->routes.hdr;
+	const char *dest = cfg->access_log != NULL ? cfg->access_log : "off";
+
+	master_access_file(cfg);
+	if (strcmp(h->access, dest) == 0 && h->access_format == cfg->access_format &&
+	    h->access_serial != 0)
+		return;
+	snprintf(h->access, sizeof(h->access), "%s", dest);
+	h->access_format = cfg->access_format;
+	h->access_serial++;
+}
+
 /* Compiles cfg's routes into the next generation. Returns it, or -errno (logged). */
 static int64_t
 master_publish(struct master *m, const struct config *cfg)
@@ -124,6 +165,7 @@ master_publish(struct master *m, const struct config *cfg)
 		goto out;
 	}
 	counters_assign(&m->counters, cfg, route_ids, backend_ids);
+	master_access_settings(m, cfg);
 	backends = 0;
 	for (uint32_t i = 0; i < cfg->route_count; i++) {
 		specs[i].pattern = cfg->routes[i].pattern;

@@ -69,6 +69,8 @@ conn_release(struct worker *w, struct conn *c)
 	if (c->bfd >= 0)
 		close(c->bfd);
 	c->cfd = c->bfd = -1;
+	free(c->meta);
+	c->meta = NULL;
 }
 
 void
@@ -194,6 +196,7 @@ conn_close(struct worker *w, struct conn *c, enum close_reason reason)
 		sock_abort_on_close(c->cfd);
 	log_debug("%s: closed: %s", conn_peer(c, peer, sizeof(peer)),
 	    close_reason_str(reason));
+	accesslog_conn(w, c);
 	conn_cancel_ops(w, c);
 	if (c->ops == 0)
 		conn_free(w, c);
@@ -214,7 +217,7 @@ conn_poll(struct worker *w, struct conn *c, enum op op, int fd, unsigned mask)
 }
 
 void
-conn_accept(struct worker *w, int fd)
+conn_accept(struct worker *w, int fd, unsigned listener)
 {
 	const struct routes_settings *st;
 	struct conn *c;
@@ -229,7 +232,9 @@ conn_accept(struct worker *w, int fd)
 		return;
 	}
 	c->cfd = fd;
+	c->listener = (uint8_t)listener;
 	conn_set_state(w, c, CONN_HELLO);
+	accesslog_accept(w, c);
 	c->accepted_ms = w->now;
 	c->idle_ms = st->idle_ms;
 	c->relay = (uint8_t)st->relay;
@@ -297,10 +302,12 @@ conn_route(struct worker *w, struct conn *c, const struct hello_info *info)
 	worker_routes_refresh(w);
 	r = routes_lookup(w->img, info->sni, info->sni_len);
 	if (r == NULL) {
+		accesslog_hello(w, c, info);
 		conn_alert(w, c, info);
 		return;
 	}
 	timer_clear(&w->timers, c);
+	accesslog_hello(w, c, info);
 	stats_hist_add(&w->st->c.hist[STATS_HIST_HELLO_BYTES], STATS_HIST_HELLO_BYTES,
 	    info->hello_end);
 	c->route_sid = r->stats_id;
@@ -438,6 +445,8 @@ conn_connect(struct worker *w, struct conn *c)
 		return;
 	}
 	c->bfd = fd;
+	c->backend_sid = routes_backends(img, c->route)[c->backend].stats_id;
+	c->flags |= CONN_TRIED;
 	conn_set_state(w, c, CONN_CONNECTING);
 	c->tries++;
 	c->u.hello.connect_start_us = worker_clock_us();

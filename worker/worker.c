@@ -171,6 +171,7 @@ worker_routes_refresh(struct worker *w)
 	io_uring_submit(&w->ring);
 	w->current = cur;
 	w->img = img;
+	accesslog_configure(w);
 	atomic_store_explicit(&w->st->generation, cur >> 8, memory_order_relaxed);
 	w->connect_ts.tv_sec = img->settings.connect_ms / 1000;
 	w->connect_ts.tv_nsec = (long long)(img->settings.connect_ms % 1000) * 1000000;
@@ -247,7 +248,7 @@ listener_on_accept(struct worker *w, struct listener *l, int res, unsigned flags
 			STATS_ADD(w->st->c.closes[CLOSE_LIMIT_REACHED], 1);
 			return;
 		}
-		conn_accept(w, res);
+		conn_accept(w, res, (unsigned)(l - w->listeners));
 		if (w->conn_count >= w->conn_max && !w->accept_paused) {
 			log_warn("at the connection limit (%u): accepting paused", w->conn_max);
 			w->accept_paused = 1;
@@ -289,6 +290,9 @@ worker_dispatch(struct worker *w, const struct io_uring_cqe *cqe)
 		return;
 	case OP_ACCEPT:
 		listener_on_accept(w, owner, cqe->res, cqe->flags);
+		return;
+	case OP_LOG_WRITE:
+		accesslog_on_write(w, cqe->res);
 		return;
 	default:
 		conn_on_cqe(w, owner, op, cqe->res);
@@ -496,6 +500,7 @@ worker_turn(struct worker *w, sigset_t *waitmask)
 	if (worker_reopen) {
 		worker_reopen = 0;
 		(void)log_reopen();
+		accesslog_reopen(w);
 	}
 
 	next = timer_next(&w->timers);
@@ -509,6 +514,7 @@ worker_turn(struct worker *w, sigset_t *waitmask)
 	ts.tv_sec = (long long)(wait_ms / 1000);
 	ts.tv_nsec = (long long)(wait_ms % 1000) * 1000000;
 
+	accesslog_flush(w);
 	rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, waitmask);
 	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
 		log_error("io_uring_submit_and_wait_timeout: %s", strerror(-rc));
@@ -540,6 +546,7 @@ worker_run(const struct worker_spec *spec)
 		worker_turn(&w, &waitmask);
 	worker_release_listeners(&w);
 	worker_close_all(&w);
+	accesslog_close(&w);
 	worker_log_totals(&w);
 	worker_fini(&w);
 	return 0;

@@ -12,6 +12,7 @@
 #include <liburing.h>
 #include <stdint.h>
 
+#include "accesslog.h"
 #include "addr.h"
 #include "clienthello.h"
 #include "routes.h"
@@ -38,6 +39,7 @@ enum op {
 	OP_SPLICE_IN1,
 	OP_SPLICE_OUT0,		/* pipe -> sink */
 	OP_SPLICE_OUT1,
+	OP_LOG_WRITE,		/* the access log: a buffer of lines to its file */
 	OP_COUNT
 };
 #define OP_BITS 4
@@ -83,6 +85,7 @@ struct hello_buf {
 enum conn_flags {
 	CONN_ROUTED = 1 << 0,		/* counted in its route's statistics */
 	CONN_CONNECTED = 1 << 1,	/* counted in its backend's statistics */
+	CONN_TRIED = 1 << 2,		/* backend_sid names the backend last tried */
 };
 
 /*
@@ -167,6 +170,7 @@ struct worker {
 	uint32_t rr;			/* round-robin over a route's backends */
 	struct stats_worker *st;	/* this worker's line in the statistics segment */
 	struct stats *stats;
+	struct accesslog access;
 };
 
 /* worker.c */
@@ -179,7 +183,7 @@ uint64_t worker_clock_us(void);
 
 /* conn.c */
 void conn_set_state(struct worker *w, struct conn *c, enum conn_state state);
-void conn_accept(struct worker *w, int fd);
+void conn_accept(struct worker *w, int fd, unsigned listener);
 void conn_on_cqe(struct worker *w, struct conn *c, enum op op, int res);
 void conn_on_timer(struct worker *w, struct conn *c);
 void conn_close(struct worker *w, struct conn *c, enum close_reason reason);

@@ -939,3 +939,14 @@ Test(config, pid_file_is_read_from_a_broken_file)
 	write_temp(conf_path, "workers = 2;\n");
 	cr_assert_null(config_pid_file(conf_path));
 }
+
+Test(config, pid_file_is_found_in_a_file_with_a_syntax_error)
+{
+	char *pid_file;
+
+	write_temp(conf_path, "workers = 2;\n  pid_file = \"/run/y.pid\";\nworkers = \"x\";\nlisten = [ ;\n");
+	pid_file = config_pid_file(conf_path);
+	cr_assert_not_null(pid_file);
+	cr_assert_str_eq(pid_file, "/run/y.pid");
+	free(pid_file);
+}
