@@ -116,6 +116,7 @@ relay_after_in(struct worker *w, struct conn *c, int d, ssize_t n)
 	struct dir *dir = &c->u.dir[d];
 
 	if (n > 0) {
+		dir->drained = (uint32_t)n < dir->pipe.size;
 		dir->in_pipe += (uint32_t)n;
 		c->active_ms = w->now;
 		return 1;
@@ -193,8 +194,14 @@ relay_pump(struct worker *w, struct conn *c, int d)
 			relay_finish(w, c, d);
 			return;
 		}
-		if (budget == 0) {
-			/* Fair to the other connections: come back next turn. */
+		if (budget == 0 || dir->drained) {
+			/*
+			 * Budget spent (fair to the others: come back next turn), or
+			 * the last read was short, so the socket is most likely
+			 * empty: a poll armed now still fires at once if it is not,
+			 * and saves the splice that would only say EAGAIN.
+			 */
+			dir->drained = 0;
 			pipe_put(&w->pipes, &dir->pipe, 0);
 			conn_poll(w, c, (enum op)(OP_POLL_IN0 + d), dir_src(c, d), POLLIN);
 			return;

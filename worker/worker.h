@@ -68,6 +68,7 @@ struct dir {
 	uint32_t in_pipe;	/* bytes spliced in, not yet out */
 	uint8_t eof;		/* the source said EOF */
 	uint8_t done;		/* EOF passed on: the sink was shut down for writing */
+	uint8_t drained;	/* the last read was short: poll before reading again */
 	uint64_t bytes;		/* bytes delivered to the sink */
 };
 
