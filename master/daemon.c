@@ -19,7 +19,7 @@
 /* What the master calls itself (comm), so a stale pid file is told from a live one. */
 #define MASTER_COMM "passthrough"
 
-static void
+void
 daemon_null_stdio(int keep_stderr)
 {
 	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -15,6 +15,12 @@
 int daemon_detach(void);
 void daemon_ready(int fd, int keep_stderr);
 
+/*
+ * stdin, stdout (and stderr unless keep_stderr) to /dev/null: for workers
+ * of a daemon, which must not hold the starting terminal or pipe open.
+ */
+void daemon_null_stdio(int keep_stderr);
+
 /* 0, or -EEXIST when path names a live passthrough (logged with its pid). */
 int pidfile_check(const char *path);
 /* Writes our pid atomically (a temporary file renamed over path). 0 or -errno. */

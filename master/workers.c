@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "master.h"
 #include "tunables.h"
@@ -79,6 +80,8 @@ workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pi
 		close(m->watch_fd);
 	if (m->ready_fd >= 0)
 		close(m->ready_fd);	/* only the master may say the daemon is ready */
+	if (m->detached)
+		daemon_null_stdio(m->cfg.error_log != NULL && strcmp(m->cfg.error_log, "stderr") == 0);
 	if (workers_drop_privileges(&m->cfg) != 0)
 		_exit(WORKER_EXIT_PRIVILEGES);
 	/* Set after the credential change, which clears it. If the master dies, so do we. */

@@ -24,6 +24,9 @@
 #include "tunables.h"
 #include "worker.h"
 
+/* Readable, and tell us when the peer shut down its side (then a short read means EOF). */
+#define RELAY_POLL_IN (POLLIN | POLLRDHUP)
+
 /* relay_move() result when the move went to the ring and completes later. */
 #define MOVE_PENDING ((ssize_t)INT_MIN)
 
@@ -55,8 +58,8 @@ relay_start(struct worker *w, struct conn *c)
 	STATS_ADD(w->st->c.bytes_copied, hello_len);
 	conn_set_state(w, c, CONN_RELAY);
 	c->active_ms = w->now;
-	conn_poll(w, c, OP_POLL_IN0, c->cfd, POLLIN);
-	conn_poll(w, c, OP_POLL_IN1, c->bfd, POLLIN);
+	conn_poll(w, c, OP_POLL_IN0, c->cfd, RELAY_POLL_IN);
+	conn_poll(w, c, OP_POLL_IN1, c->bfd, RELAY_POLL_IN);
 }
 
 void
@@ -116,7 +119,14 @@ relay_after_in(struct worker *w, struct conn *c, int d, ssize_t n)
 	struct dir *dir = &c->u.dir[d];
 
 	if (n > 0) {
-		dir->drained = (uint32_t)n < dir->pipe.size;
+		/*
+		 * A short read most likely emptied the socket: poll before the
+		 * next one. Not after the peer's FIN (POLLRDHUP): then nothing
+		 * more can come, and reading again at once gives the rest or EOF.
+		 * (A short read does not prove the socket empty: a pipe can run
+		 * out of slots first. So it never stands for EOF.)
+		 */
+		dir->drained = (uint32_t)n < dir->pipe.size && !dir->hup;
 		dir->in_pipe += (uint32_t)n;
 		c->active_ms = w->now;
 		return 1;
@@ -128,7 +138,7 @@ relay_after_in(struct worker *w, struct conn *c, int d, ssize_t n)
 	if (n == -EAGAIN) {
 		/* Drained: the pipe goes back to the pool while we wait. */
 		pipe_put(&w->pipes, &dir->pipe, 0);
-		conn_poll(w, c, (enum op)(OP_POLL_IN0 + d), dir_src(c, d), POLLIN);
+		conn_poll(w, c, (enum op)(OP_POLL_IN0 + d), dir_src(c, d), RELAY_POLL_IN);
 		return 0;
 	}
 	relay_abort(w, c, dir_src(c, d), (int)-n);
@@ -168,11 +178,17 @@ relay_finish(struct worker *w, struct conn *c, int d)
 	struct dir *dir = &c->u.dir[d];
 
 	pipe_put(&w->pipes, &dir->pipe, 0);
+	dir->done = 1;
+	/*
+	 * The other way ended too: close(2) sends this FIN itself, cleanly,
+	 * since both receive queues were read to their EOF.
+	 */
+	if (c->u.dir[!d].done) {
+		conn_close(w, c, CLOSE_NORMAL);
+		return;
+	}
 	/* ENOTCONN: the peer is gone already; the other direction will see it. */
 	(void)shutdown(dir_dst(c, d), SHUT_WR);
-	dir->done = 1;
-	if (c->u.dir[0].done && c->u.dir[1].done)
-		conn_close(w, c, CLOSE_NORMAL);
 }
 
 static void
@@ -203,7 +219,7 @@ relay_pump(struct worker *w, struct conn *c, int d)
 			 */
 			dir->drained = 0;
 			pipe_put(&w->pipes, &dir->pipe, 0);
-			conn_poll(w, c, (enum op)(OP_POLL_IN0 + d), dir_src(c, d), POLLIN);
+			conn_poll(w, c, (enum op)(OP_POLL_IN0 + d), dir_src(c, d), RELAY_POLL_IN);
 			return;
 		}
 		if (dir->pipe.rd < 0 && (rc = pipe_get(&w->pipes, &dir->pipe,
@@ -230,9 +246,14 @@ relay_on_cqe(struct worker *w, struct conn *c, enum op op, int res)
 	switch (op) {
 	case OP_POLL_IN0:
 	case OP_POLL_IN1:
+		d = op - OP_POLL_IN0;
+		if (res & POLLRDHUP)
+			c->u.dir[d].hup = 1;
+		relay_pump(w, c, d);
+		return;
 	case OP_POLL_OUT0:
 	case OP_POLL_OUT1:
-		relay_pump(w, c, (op == OP_POLL_IN0 || op == OP_POLL_OUT0) ? 0 : 1);
+		relay_pump(w, c, op - OP_POLL_OUT0);
 		return;
 	case OP_SPLICE_IN0:
 	case OP_SPLICE_IN1:

@@ -69,6 +69,7 @@ struct dir {
 	uint8_t eof;		/* the source said EOF */
 	uint8_t done;		/* EOF passed on: the sink was shut down for writing */
 	uint8_t drained;	/* the last read was short: poll before reading again */
+	uint8_t hup;		/* the source shut down its side (POLLRDHUP seen) */
 	uint64_t bytes;		/* bytes delivered to the sink */
 };
 
