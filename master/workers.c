@@ -125,17 +125,20 @@ workers_spawn(struct master *m, unsigned slot)
 		return report;
 	}
 	rtshm_worker_reset(&m->routes, (unsigned)report, 1);
+	/* Before the fork: the child writes its line from its first instant. */
+	counters_worker_start(&m->counters, (unsigned)report, 0, slot, m->slots[slot].restarts);
 	pid = fork();
 	if (pid < 0) {
 		log_error("fork worker %u: %s", slot, strerror(errno));
 		rtshm_worker_reset(&m->routes, (unsigned)report, 0);
+		counters_worker_exit(&m->counters, (unsigned)report);
 		m->report_used[report] = 0;
 		return -errno;
 	}
 	if (pid == 0)
 		workers_become(m, slot, (unsigned)report, master_pid);
-	counters_worker_start(&m->counters, (unsigned)report, pid, slot,
-	    m->slots[slot].restarts);
+	atomic_store_explicit(&m->counters.seg.lines[report].pid, (uint32_t)pid,
+	    memory_order_release);
 	p = &m->procs[m->proc_count++];
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;

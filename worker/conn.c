@@ -151,31 +151,18 @@ conn_cancel_ops(struct worker *w, struct conn *c)
 static void
 conn_count_close(struct worker *w, struct conn *c, enum close_reason reason)
 {
-	uint64_t in = 0, out = 0;
-
 	STATS_ADD(w->st->c.closes[reason], 1);
 	stats_hist_add(&w->st->c.hist[STATS_HIST_DURATION_MS], STATS_HIST_DURATION_MS,
 	    w->now - c->accepted_ms);
-	if (c->state == CONN_RELAY) {
-		in = c->u.dir[0].bytes;
-		out = c->u.dir[1].bytes;
-	}
 	if (c->flags & CONN_ROUTED) {
 		struct stats_route *r = &w->stats->routes[c->route_sid];
 
 		STATS_SHARED_ADD(r->active, -1);
-		STATS_SHARED_ADD(r->bytes_in, in);
-		STATS_SHARED_ADD(r->bytes_out, out);
 		if (reason == CLOSE_CONNECT_REFUSED || reason == CLOSE_CONNECT_TIMEOUT)
 			STATS_SHARED_ADD(r->connect_failures, 1);
 	}
-	if (c->flags & CONN_CONNECTED) {
-		struct stats_backend *b = &w->stats->backends[c->backend_sid];
-
-		STATS_SHARED_ADD(b->active, -1);
-		STATS_SHARED_ADD(b->bytes_in, in);
-		STATS_SHARED_ADD(b->bytes_out, out);
-	}
+	if (c->flags & CONN_CONNECTED)
+		STATS_SHARED_ADD(w->stats->backends[c->backend_sid].active, -1);
 }
 
 void

@@ -44,6 +44,24 @@ dir_dst(const struct conn *c, int d)
 	return d == 0 ? c->bfd : c->cfd;
 }
 
+/* Bytes delivered one way, counted live for the worker, the route and the backend. */
+static void
+relay_count(struct worker *w, struct conn *c, int d, uint64_t n)
+{
+	struct stats_route *r = &w->stats->routes[c->route_sid];
+	struct stats_backend *b = &w->stats->backends[c->backend_sid];
+
+	if (d == 0) {
+		STATS_ADD(w->st->c.bytes_in, n);
+		STATS_SHARED_ADD(r->bytes_in, n);
+		STATS_SHARED_ADD(b->bytes_in, n);
+	} else {
+		STATS_ADD(w->st->c.bytes_out, n);
+		STATS_SHARED_ADD(r->bytes_out, n);
+		STATS_SHARED_ADD(b->bytes_out, n);
+	}
+}
+
 void
 relay_start(struct worker *w, struct conn *c)
 {
@@ -54,7 +72,7 @@ relay_start(struct worker *w, struct conn *c)
 	for (int d = 0; d < 2; d++)
 		c->u.dir[d].pipe.rd = c->u.dir[d].pipe.wr = -1;
 	c->u.dir[0].bytes = hello_len;
-	STATS_ADD(w->st->c.bytes_in, hello_len);
+	relay_count(w, c, 0, hello_len);
 	STATS_ADD(w->st->c.bytes_copied, hello_len);
 	conn_set_state(w, c, CONN_RELAY);
 	c->active_ms = w->now;
@@ -154,10 +172,7 @@ relay_after_out(struct worker *w, struct conn *c, int d, ssize_t n)
 	if (n > 0) {
 		dir->in_pipe -= (uint32_t)n;
 		dir->bytes += (uint64_t)n;
-		if (d == 0)
-			STATS_ADD(w->st->c.bytes_in, (uint64_t)n);
-		else
-			STATS_ADD(w->st->c.bytes_out, (uint64_t)n);
+		relay_count(w, c, d, (uint64_t)n);
 		STATS_ADD(w->st->c.bytes_spliced, (uint64_t)n);
 		c->active_ms = w->now;
 		if (dir->in_pipe == 0)

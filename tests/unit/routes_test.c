@@ -422,7 +422,7 @@ Test(routes, build_rejects_invalid_pattern_without_loader_checks)
 
 Test(routes, build_rejects_route_without_backends)
 {
-	struct route_spec spec = { "a.example.com", &test_backend, 0 };
+	struct route_spec spec = { .pattern = "a.example.com", .backends = &test_backend, .backend_count = 0 };
 	char buf[1024] __attribute__((aligned(8)));
 
 	cr_assert_eq(routes_image_build(buf, sizeof(buf), &spec, 1, NULL, 1, 0),
@@ -445,7 +445,7 @@ Test(routes, build_fills_header_and_settings)
 	size_t size, i;
 
 	for (i = 0; i < 3; i++)
-		specs[i] = (struct route_spec){ p[i], &test_backend, 1 };
+		specs[i] = (struct route_spec){ .pattern = p[i], .backends = &test_backend, .backend_count = 1 };
 	size = routes_image_size(specs, 3);
 	img = malloc(size);
 	cr_assert_not_null(img);
@@ -491,7 +491,7 @@ Test(routes, build_copies_each_routes_backends)
 	for (i = 0; i < 6; i++)
 		cr_assert_eq(addr_parse(&addrs[i], text[i], 0, &why), 0, "%s", text[i]);
 	for (i = 0; i < 3; i++) {
-		specs[i] = (struct route_spec){ p[i], &addrs[first], per_route[i] };
+		specs[i] = (struct route_spec){ .pattern = p[i], .backends = &addrs[first], .backend_count = per_route[i] };
 		first += per_route[i];
 	}
 	size = routes_image_size(specs, 3);
@@ -551,7 +551,7 @@ Test(routes, build_fits_exactly_in_image_size)
 	size_t size, i;
 
 	for (i = 0; i < 6; i++)
-		specs[i] = (struct route_spec){ p[i], &test_backend, 1 };
+		specs[i] = (struct route_spec){ .pattern = p[i], .backends = &test_backend, .backend_count = 1 };
 	size = routes_image_size(specs, 6);
 	/* Exactly size bytes: ASan reports any write past the end. */
 	buf = malloc(size);
@@ -672,4 +672,29 @@ Test(routes, lookup_100k_routes_each_name_finds_its_own_route)
 	free(img);
 	free(patterns);
 	free(arena);
+}
+
+Test(routes, stats_ids_are_carried_into_the_image)
+{
+	static const uint32_t backend_ids[2] = { 7, 9 };
+	struct addr backends[2];
+	struct route_spec spec;
+	const struct routes_route *r;
+	const char *why;
+	size_t size;
+	void *img;
+
+	cr_assert_eq(addr_parse(&backends[0], "127.0.0.1:1", 0, &why), 0);
+	cr_assert_eq(addr_parse(&backends[1], "127.0.0.1:2", 0, &why), 0);
+	spec = (struct route_spec){ .pattern = "a.example.com", .backends = backends,
+	    .backend_count = 2, .stats_id = 42, .backend_stats_ids = backend_ids };
+	size = routes_image_size(&spec, 1);
+	img = malloc(size);
+	cr_assert_eq(routes_image_build(img, size, &spec, 1, NULL, 1, 5), 0);
+	r = routes_lookup(img, (const uint8_t *)"a.example.com", 13);
+	cr_assert_not_null(r);
+	cr_assert_eq(r->stats_id, 42);
+	cr_assert_eq(routes_backends(img, r)[0].stats_id, 7);
+	cr_assert_eq(routes_backends(img, r)[1].stats_id, 9);
+	free(img);
 }

@@ -1,0 +1,105 @@
+/* segment.c -- finding and mapping the statistics segment of a running passthrough. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "path.h"
+#include "segment.h"
+
+int
+segment_name_for_config(char *buf, size_t size, const char *config_path)
+{
+	char abs_path[PATH_MAX];
+	char *configured;
+
+	if (path_absolute(config_path, abs_path, sizeof(abs_path)) == NULL)
+		return -errno;
+	configured = config_stats_name(config_path);
+	stats_name(buf, size, configured, abs_path);
+	free(configured);
+	return 0;
+}
+
+int
+segment_name_from_arg(char *buf, size_t size, const char *arg)
+{
+	const char *name = arg[0] == '/' ? arg + 1 : arg;
+
+	if (name[0] == '\0' || strchr(name, '/') != NULL)
+		return -EINVAL;
+	if ((size_t)snprintf(buf, size, "/%s", name) >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* The identity of the object name holds now. 0 or -errno. */
+static int
+segment_identity(const char *name, dev_t *dev, ino_t *ino)
+{
+	struct stat st;
+	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
+	close(fd);
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
+int
+segment_open(struct segment *seg, const char *name, const char **why)
+{
+	int rc;
+
+	memset(seg, 0, sizeof(*seg));
+	*why = NULL;
+	if (strlen(name) >= sizeof(seg->name))
+		return -ENAMETOOLONG;
+	snprintf(seg->name, sizeof(seg->name), "%s", name);
+	rc = segment_identity(seg->name, &seg->dev, &seg->ino);
+	if (rc == 0)
+		rc = stats_open_readonly(&seg->stats, seg->name, why);
+	return rc;
+}
+
+int
+segment_refresh(struct segment *seg, const char **why)
+{
+	char name[SEGMENT_NAME_MAX];
+	dev_t dev;
+	ino_t ino;
+	int rc;
+
+	*why = NULL;
+	rc = segment_identity(seg->name, &dev, &ino);
+	if (rc == 0 && seg->stats.hdr != NULL && dev == seg->dev && ino == seg->ino)
+		return 0;
+	snprintf(name, sizeof(name), "%s", seg->name);
+	segment_close(seg);
+	if (rc != 0) {
+		snprintf(seg->name, sizeof(seg->name), "%s", name);
+		return rc;
+	}
+	return segment_open(seg, name, why);
+}
+
+void
+segment_close(struct segment *seg)
+{
+	stats_close(&seg->stats);
+	memset(seg, 0, sizeof(*seg));
+}

@@ -1,0 +1,271 @@
+/* snapshot.c -- a consistent private copy of the statistics segment (a seqlock reader). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "snapshot.h"
+
+_Static_assert(sizeof(struct stats_header) % sizeof(uint64_t) == 0 &&
+    sizeof(struct stats_worker) % sizeof(uint64_t) == 0 &&
+    sizeof(struct stats_route) % sizeof(uint64_t) == 0 &&
+    sizeof(struct stats_backend) % sizeof(uint64_t) == 0,
+    "snapshot_copy moves whole 64-bit words");
+
+/*
+ * Copies bytes of live shared memory as 64-bit relaxed atomic loads: the
+ * counters are written that way, and memcpy may read one in pieces.
+ */
+static void
+snapshot_copy(void *dst, const void *src, size_t bytes)
+{
+	const _Atomic uint64_t *from = src;
+	char *to = dst;
+
+	for (size_t i = 0; i < bytes / sizeof(uint64_t); i++) {
+		uint64_t v = atomic_load_explicit(&from[i], memory_order_relaxed);
+
+		memcpy(to + i * sizeof(v), &v, sizeof(v));
+	}
+}
+
+uint64_t
+snapshot_clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+/* Live lines now; more may start while they are copied. */
+static uint32_t
+snapshot_count_lines(const struct stats *seg)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < STATS_LINES; i++)
+		n += atomic_load_explicit(&seg->lines[i].pid, memory_order_relaxed) != 0;
+	return n;
+}
+
+/* Room for lines entries in snap->workers. 0 or -ENOMEM. */
+static int
+snapshot_room(struct snapshot *snap, uint32_t lines)
+{
+	struct stats_worker *w;
+
+	if (lines > STATS_LINES)
+		lines = STATS_LINES;
+	/* Only the first worker_count entries are ever written and read. */
+	w = realloc(snap->workers, (lines > 0 ? lines : 1) * sizeof(*w));
+	if (w == NULL)
+		return -ENOMEM;
+	snap->workers = w;
+	snap->worker_room = lines;
+	return 0;
+}
+
+/* The live lines into snap->workers. 0, or -ENOSPC when more started than it has room for. */
+static int
+snapshot_copy_lines(struct snapshot *snap, const struct stats *seg)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < STATS_LINES; i++) {
+		if (atomic_load_explicit(&seg->lines[i].pid, memory_order_acquire) == 0)
+			continue;
+		if (n == snap->worker_room)
+			return -ENOSPC;
+		snapshot_copy(&snap->workers[n], &seg->lines[i], sizeof(snap->workers[n]));
+		if (snap->workers[n].pid != 0)	/* still live when copied */
+			n++;
+	}
+	snap->worker_count = n;
+	return 0;
+}
+
+/*
+ * The header (with `retired`) and the live lines, copied while no exited
+ * worker was being folded: then every count is either in its line or in
+ * `retired`, never in both or neither. 0, -EAGAIN or -ENOMEM.
+ */
+static int
+snapshot_copy_folded(struct snapshot *snap, const struct stats *seg)
+{
+	const struct stats_header *hdr = seg->hdr;
+	uint32_t seq;
+
+	for (int try = 0; try < SNAPSHOT_TRIES; try++) {
+		if (try > 0)
+			usleep(SNAPSHOT_RETRY_US);
+		seq = atomic_load_explicit(&hdr->fold_seq, memory_order_acquire);
+		if (seq & 1)
+			continue;
+		snapshot_copy(&snap->hdr, hdr, sizeof(snap->hdr));
+		if (snapshot_copy_lines(snap, seg) != 0) {
+			if (snapshot_room(snap, STATS_LINES) != 0)
+				return -ENOMEM;
+			continue;	/* workers started meanwhile: copy again with room for all */
+		}
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&hdr->fold_seq, memory_order_relaxed) == seq)
+			return 0;
+	}
+	return -EAGAIN;
+}
+
+/* Route and backend entries in use so far; names are NUL-terminated here. */
+static int
+snapshot_copy_entries(struct snapshot *snap, const struct stats *seg)
+{
+	uint32_t routes = atomic_load_explicit(&seg->hdr->route_count, memory_order_acquire);
+	uint32_t backends = atomic_load_explicit(&seg->hdr->backend_count, memory_order_acquire);
+
+	/* The count is the master's word; the mapping's size is ours to keep. */
+	snap->route_count = routes < STATS_ROUTES ? routes : STATS_ROUTES;
+	snap->backend_count = backends < STATS_BACKENDS ? backends : STATS_BACKENDS;
+	snap->routes = calloc(snap->route_count + 1, sizeof(*snap->routes));
+	snap->backends = calloc(snap->backend_count + 1, sizeof(*snap->backends));
+	if (snap->routes == NULL || snap->backends == NULL)
+		return -ENOMEM;
+	snapshot_copy(snap->routes, seg->routes, snap->route_count * sizeof(*snap->routes));
+	snapshot_copy(snap->backends, seg->backends,
+	    snap->backend_count * sizeof(*snap->backends));
+	for (uint32_t i = 0; i < snap->route_count; i++)
+		snap->routes[i].pattern[STATS_PATTERN_MAX - 1] = '\0';
+	for (uint32_t i = 0; i < snap->backend_count; i++)
+		snap->backends[i].addr[STATS_ADDR_MAX - 1] = '\0';
+	return 0;
+}
+
+/* By slot; in a slot the oldest first (a retiring worker, then its successor). */
+static int
+snapshot_worker_order(const void *a, const void *b)
+{
+	const struct stats_worker *x = a, *y = b;
+
+	if (x->slot != y->slot)
+		return x->slot < y->slot ? -1 : 1;
+	if (x->started_ms != y->started_ms)
+		return x->started_ms < y->started_ms ? -1 : 1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static void
+snapshot_sum(struct snapshot *snap)
+{
+	memcpy(&snap->totals, &snap->hdr.retired, sizeof(snap->totals));
+	for (uint32_t i = 0; i < snap->worker_count; i++) {
+		const struct stats_worker *w = &snap->workers[i];
+
+		stats_counters_fold(&snap->totals, &w->c);
+		snap->active += w->active;
+		snap->in_hello += w->in_hello;
+		snap->relaying += w->relaying;
+		snap->retiring += w->retiring != 0;
+	}
+}
+
+int
+snapshot_take(struct snapshot *snap, const struct stats *seg)
+{
+	int rc;
+
+	memset(snap, 0, sizeof(*snap));
+	snprintf(snap->segment, sizeof(snap->segment), "%s", seg->name);
+	rc = snapshot_room(snap, snapshot_count_lines(seg) + SNAPSHOT_LINES_SLACK);
+	if (rc != 0)
+		goto bad;
+	snap->taken_ms = snapshot_clock_ns(CLOCK_REALTIME) / NS_PER_MS;
+	snap->taken_mono_ns = snapshot_clock_ns(CLOCK_MONOTONIC);
+	rc = snapshot_copy_folded(snap, seg);
+	if (rc == 0)
+		rc = snapshot_copy_entries(snap, seg);
+	if (rc != 0)
+		goto bad;
+	snap->hdr.last_reload_message[STATS_MESSAGE_MAX - 1] = '\0';
+	qsort(snap->workers, snap->worker_count, sizeof(*snap->workers), snapshot_worker_order);
+	snapshot_sum(snap);
+	return 0;
+bad:
+	snapshot_free(snap);
+	return rc;
+}
+
+void
+snapshot_free(struct snapshot *snap)
+{
+	free(snap->workers);
+	free(snap->routes);
+	free(snap->backends);
+	snap->workers = NULL;
+	snap->routes = NULL;
+	snap->backends = NULL;
+	snap->worker_count = snap->worker_room = snap->route_count = snap->backend_count = 0;
+}
+
+int
+snapshot_route_shown(const struct snapshot *snap, uint32_t i)
+{
+	const struct stats_route *r = &snap->routes[i];
+
+	return i != STATS_OTHER || r->connections != 0 || r->active != 0 ||
+	    r->bytes_in != 0 || r->bytes_out != 0 || r->connect_failures != 0;
+}
+
+int
+snapshot_backend_shown(const struct snapshot *snap, uint32_t i)
+{
+	const struct stats_backend *b = &snap->backends[i];
+
+	return i != STATS_OTHER || b->connections != 0 || b->active != 0 ||
+	    b->bytes_in != 0 || b->bytes_out != 0 || b->connect_failures != 0 ||
+	    b->connect_timeouts != 0;
+}
+
+const struct stats_worker *
+snapshot_find_worker(const struct snapshot *snap, uint32_t pid)
+{
+	for (uint32_t i = 0; i < snap->worker_count; i++)
+		if (snap->workers[i].pid == pid)
+			return &snap->workers[i];
+	return NULL;
+}
+
+uint64_t
+snapshot_hist_count(const struct stats_hist *h)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < STATS_HIST_BUCKETS; i++)
+		n += h->buckets[i];
+	return n;
+}
+
+double
+snapshot_hist_quantile(const struct stats_hist *h, enum stats_hist_kind kind, double q,
+    int *above)
+{
+	uint64_t total = snapshot_hist_count(h), cum = 0;
+	double rank = q * (double)total, lower, upper;
+
+	*above = 0;
+	for (unsigned i = 0; i < STATS_HIST_BUCKETS && total > 0; i++) {
+		uint64_t n = h->buckets[i];
+
+		if (n > 0 && (double)(cum + n) >= rank) {
+			lower = i == 0 ? 0 : (double)stats_hist_bound(kind, i - 1);
+			if (i + 1 == STATS_HIST_BUCKETS) {
+				*above = 1;
+				return lower;
+			}
+			upper = (double)stats_hist_bound(kind, i);
+			return lower + (upper - lower) * (rank - (double)cum) / (double)n;
+		}
+		cum += n;
+	}
+	return -1;
+}
