@@ -390,8 +390,9 @@ proxy_start() {
 		PROXY_PORT=$(free_port)
 		listen="\"127.0.0.1:$PROXY_PORT\""
 		[ "$v6" = 1 ] && listen="$listen, \"[::1]:$PROXY_PORT\""
-		printf 'workers = %s;\nlisten = [ %s ];\nlog = { level = "debug"; };\n%s\n' \
-		    "$workers" "$listen" "$body" >"$PROXY_CONF"
+		# PROXY_LOG_EXTRA: more log settings, e.g. access = "..."; format = "json";
+		printf 'workers = %s;\nlisten = [ %s ];\nlog = { level = "debug"; %s };\n%s\n' \
+		    "$workers" "$listen" "${PROXY_LOG_EXTRA:-}" "$body" >"$PROXY_CONF"
 		: >"$PROXY_LOG"
 		spawn "$PT" -f -c "$PROXY_CONF" 2>>"$PROXY_LOG"
 		PROXY_PID=$BG_PID
@@ -530,4 +531,181 @@ check_counters_tls() {
 	check_eq "connections ended (normal $normal, reset $resets)" "$n" $((normal + resets))
 	check_range "connections ended by a reset" 0 $((n / 4 + 1)) "$resets"
 	check_counters "normal=any client_reset=any backend_reset=any ${2:-}"
+}
+
+# ---- lifecycle: reloads, supervision, daemon mode, notifications ----------------
+# Helpers of the tests that reload, kill workers, detach or watch the file.
+
+PTLOOP=$BUILD/tests/ptloop
+PTNOTIFY=$BUILD/tests/ptnotify
+declare -A LOOP_PID=()
+DAEMON_PIDS=()
+
+# need_tools BIN...: dies unless each extra test tool was built.
+need_tools() {
+	local b
+	for b in "$@"; do
+		[ -x "$b" ] || die "$b is missing: build it with make BUILD=$BUILD $b"
+	done
+}
+
+# now_us VAR: sets VAR to wall-clock microseconds, without a fork
+# (the clock ptloop's --out lines use).
+now_us() {
+	printf -v "$1" '%s' "${EPOCHREALTIME//[.,]/}"
+}
+
+# proxy_conf_write FILE WORKERS LISTEN BODY: a configuration laid out as
+# proxy_start writes it (LISTEN: the inside of the listen array), written
+# beside FILE and renamed over it, so a reload never reads half a file.
+proxy_conf_write() {
+	printf 'workers = %s;\nlisten = [ %s ];\nlog = { level = "debug"; };\n%s\n' \
+	    "$2" "$3" "$4" >"$1.tmp" && mv -f "$1.tmp" "$1"
+}
+
+# Lines of the master's log saying a reload published a generation.
+proxy_reloads() {
+	grep -c 'master: info: reloaded ' "$PROXY_LOG"
+}
+
+# proxy_has_generation N: the log says "reloaded ...: generation N,".
+proxy_has_generation() {
+	grep -q "master: info: reloaded .*: generation $1," "$PROXY_LOG"
+}
+
+# proxy_wait_generation N: waits (WAIT_S, default 10) until generation N is published.
+proxy_wait_generation() {
+	WAIT_S=${WAIT_S:-10} wait_until proxy_has_generation "$1"
+}
+
+# The pids of the master's live children (workers, retiring ones included), sorted.
+proxy_children() {
+	local pid
+	for pid in $(ps -o pid= --ppid "${1:-$PROXY_PID}" 2>/dev/null); do
+		pid_alive "$pid" && echo "$pid"
+	done | sort -n | tr '\n' ' '
+}
+
+# proxy_child_count [MASTER]: how many live children the master has.
+proxy_child_count() {
+	wc -w <<<"$(proxy_children "${1:-$PROXY_PID}")" | tr -d ' '
+}
+
+# proxy_slot_pid SLOT [MASTER]: the live child named pt-worker-SLOT (the newest if several).
+proxy_slot_pid() {
+	local pid found=
+	for pid in $(proxy_children "${2:-$PROXY_PID}"); do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "pt-worker-$1" ] && found=$pid
+	done
+	echo "$found"
+}
+
+# loop_start NAME [ptloop options]: a ptloop against the proxy (or its own
+# --connect) logging each connection to $T/loop-NAME.out; its summary
+# goes to $T/loop-NAME.err when it stops.
+loop_start() {
+	local name=$1
+	shift
+	spawn "$PTLOOP" --out "$T/loop-$name.out" "$@" 2>"$T/loop-$name.err"
+	LOOP_PID[$name]=$BG_PID
+}
+
+# loop_count NAME: connections ptloop NAME finished so far.
+loop_count() {
+	if [ -e "$T/loop-$1.out" ]; then wc -l <"$T/loop-$1.out"; else echo 0; fi
+}
+loop_has() { [ "$(loop_count "$1")" -ge "$2" ]; }
+
+# loop_stop NAME: lets ptloop NAME finish the connections in flight (up to
+# 30 s) and print its summary, which LOOP_SUMMARY holds afterwards.
+loop_stop() {
+	local pid=${LOOP_PID[$1]}
+	kill -TERM "$pid" 2>/dev/null
+	pid_wait_exit "$pid" 30 || fail "ptloop $1 did not stop within 30 s"
+	wait "$pid" 2>/dev/null
+	LOOP_SUMMARY=$(grep '^summary ' "$T/loop-$1.err" | tail -n 1)
+	[ -n "$LOOP_SUMMARY" ] || fail "ptloop $1 printed no summary: $(tail -n 3 "$T/loop-$1.err")"
+}
+
+# loop_wait NAME [SECONDS]: waits for a ptloop started with --total to end; sets LOOP_SUMMARY.
+loop_wait() {
+	local pid=${LOOP_PID[$1]}
+	pid_wait_exit "$pid" "${2:-60}" || { fail "ptloop $1 did not end within ${2:-60} s"; loop_stop "$1"; return; }
+	wait "$pid" 2>/dev/null
+	LOOP_SUMMARY=$(grep '^summary ' "$T/loop-$1.err" | tail -n 1)
+}
+
+# check_loop_clean WHAT [MIN]: LOOP_SUMMARY counts at least MIN (default 1)
+# connections and every one ended well (no refusal, reset, timeout, error or
+# unexpected reply).
+check_loop_clean() {
+	local what=$1 min=${2:-1} r
+	echo "     $what: $LOOP_SUMMARY"
+	check_range "$what: connections made" "$min" 100000000 "$(field total "$LOOP_SUMMARY")"
+	for r in refused reset timeout error bad; do
+		check_eq "$what: connections that ended '$r'" 0 "$(field "$r" "$LOOP_SUMMARY")"
+	done
+}
+
+# ---- detached proxies -------------------------------------------------------------
+
+# Tests that start a daemon (not our child: cleanup cannot stop it) install
+# this as their EXIT trap: it stops every tracked daemon, appends the
+# sanitizer report files (san_to_files) to the proxy log, then runs cleanup.
+cleanup_daemons() {
+	local rc=$? pid
+	for pid in "${DAEMON_PIDS[@]}"; do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = passthrough ] || continue
+		kill -TERM "$pid" 2>/dev/null
+		pid_wait_exit "$pid" 10 || kill -KILL "$pid" 2>/dev/null
+	done
+	cat "$T"/san.* >>"$PROXY_LOG" 2>/dev/null
+	(exit "$rc")
+	cleanup
+}
+
+# daemon_track PID: a detached master this test started, stopped at exit.
+daemon_track() {
+	DAEMON_PIDS+=("$1")
+}
+
+# A daemon's stderr is /dev/null: sanitizer reports go to $T/san.PID instead,
+# which cleanup_daemons folds into the proxy log for the fault scan.
+san_to_files() {
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$T/san"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$T/san"
+}
+
+# check_log_faults WHAT: the proxy log so far has no sanitizer report (nor,
+# unless EXPECT_WORKER_DEATHS=1, a worker death). For tests that start the
+# proxy again: proxy_start empties the log the exit scan reads.
+check_log_faults() {
+	local faults
+	faults=$(proxy_log_faults)
+	if [ -n "$faults" ]; then
+		fail "$1: the proxy log has faults:"
+		sed 's/^/         | /' <<<"$faults" | head -n 20
+	else
+		pass "$1: no faults in the proxy log"
+	fi
+}
+
+# proxy_start_file FILE WORKERS PORT: runs the proxy in the foreground on a
+# whole configuration the test wrote at FILE (WORKERS workers, listening on
+# 127.0.0.1:PORT at least), logging into $PROXY_LOG; returns once every
+# worker started. No retry on a port taken meanwhile: pick it with free_port.
+proxy_start_file() {
+	PROXY_CONF=$1
+	PROXY_WORKERS=$2
+	PROXY_PORT=$3
+	: >"$PROXY_LOG"
+	spawn "$PT" -f -c "$PROXY_CONF" 2>>"$PROXY_LOG"
+	PROXY_PID=$BG_PID
+	WAIT_S=10 wait_until proxy_ready
+	if ! pid_alive "$PROXY_PID" || ! port_listening "$PROXY_PORT" ||
+	    [ "$(grep -c 'info: started:' "$PROXY_LOG")" -lt "$PROXY_WORKERS" ]; then
+		cat "$PROXY_LOG"
+		die "the proxy did not start on $PROXY_CONF"
+	fi
+	PROXY_WORKER_PIDS=$(ps -o pid= --ppid "$PROXY_PID" | tr -s ' \n' ' ')
 }
