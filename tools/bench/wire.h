@@ -1,0 +1,90 @@
+/*
+ * wire.h -- the benchmark's protocol: a TLS 1.3 ClientHello, then a fixed
+ * command header telling the sink the workload, then the workload's bytes.
+ *
+ *   client -> sink   ClientHello record(s) | command (WIRE_CMD_BYTES) | payload
+ *
+ * The command header, big-endian:
+ *   0  magic "PTB1"       4  mode (enum wire_mode)   5  flags (0)
+ *   6  reserved (0, u16)  8  msg: reply / message bytes (u32)
+ *   12 reserved (0, u32)  16 bytes: bulk byte count (u64)
+ *
+ * What the sink does per mode:
+ *   upload    reads `bytes` until EOF, answers WIRE_ACK_BYTES (the count it
+ *             read, u64), closes
+ *   download  sends `bytes`, shuts down writing, closes at the client's EOF
+ *   rate      sends `msg` bytes, closes at the client's EOF
+ *   ping      echoes every `msg`-byte message until EOF
+ *   idle      holds the connection until EOF
+ */
+#ifndef BENCH_WIRE_H
+#define BENCH_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_CMD_BYTES	24u
+#define WIRE_CMD_MAGIC	0x50544231u	/* "PTB1" */
+#define WIRE_ACK_BYTES	8u
+/* A ping message or rate reply fits a socket buffer many times over. */
+#define WIRE_MSG_MAX	(1u << 20)
+/* Longest host_name the builder writes (RFC 6066 allows 2^16-1; DNS 253). */
+#define WIRE_SNI_MAX	253u
+/*
+ * The builder writes one record, so a hello is at most one record's 2^14
+ * body plus its header; the padding extension grows a hello up to that.
+ */
+#define WIRE_HELLO_MAX	(5u + (1u << 14))
+
+enum wire_mode {
+	WIRE_NONE,
+	WIRE_UPLOAD,
+	WIRE_DOWNLOAD,
+	WIRE_RATE,
+	WIRE_PING,
+	WIRE_IDLE,
+	WIRE_MODE_COUNT
+};
+
+struct wire_cmd {
+	enum wire_mode mode;
+	uint32_t msg;
+	uint64_t bytes;
+};
+
+/* What goes into a ClientHello besides the randomness. */
+struct wire_hello_opts {
+	const char *sni;	/* NULL: no server_name extension */
+	int alpn;		/* add ALPN "h2", "http/1.1" */
+	size_t pad_to;		/* grow the record to this many bytes with the padding extension; 0: no */
+};
+
+/* "upload", ... ; "?" for an unknown value. */
+const char *wire_mode_name(enum wire_mode mode);
+/* The mode named s, or WIRE_NONE. */
+enum wire_mode wire_mode_parse(const char *s);
+
+/* xorshift64* state: cheap per-connection randomness for hello fields. */
+uint64_t wire_rand_next(uint64_t *state);
+/* A non-zero seed from getrandom(2) (falls back to the clock). */
+uint64_t wire_rand_seed(void);
+
+/*
+ * Writes one TLS 1.3 ClientHello record into buf (size >= WIRE_HELLO_MAX):
+ * record 0x16 0x0301; legacy_version 0x0303; random and session id and an
+ * x25519 key share drawn from rng; TLS 1.3 and 1.2 suites; null compression;
+ * server_name, supported_versions (0x0304), supported_groups, key_share,
+ * signature_algorithms, psk_key_exchange_modes, ALPN and padding as asked.
+ * Returns the bytes written, or 0 if opts do not fit one record.
+ */
+size_t wire_hello_build(uint8_t *buf, size_t size, const struct wire_hello_opts *opts,
+    uint64_t *rng);
+
+void wire_cmd_put(uint8_t out[WIRE_CMD_BYTES], const struct wire_cmd *cmd);
+/* Decodes a header. Returns 0, or -EINVAL on a bad magic, mode or size. */
+int wire_cmd_get(struct wire_cmd *cmd, const uint8_t in[WIRE_CMD_BYTES]);
+
+void wire_put64(uint8_t out[8], uint64_t v);
+uint64_t wire_get64(const uint8_t in[8]);
+
+#endif
