@@ -34,6 +34,7 @@ enum route_kind {
 enum relay_method {
 	RELAY_SPLICE,		/* "splice": inline non-blocking splice(2) after a readiness poll */
 	RELAY_SPLICE_RING,	/* "splice_ring": IORING_OP_SPLICE, executed by io-wq */
+	RELAY_ADAPTIVE,		/* "adaptive": copy small exchanges, splice once a direction streams */
 	RELAY_METHOD_COUNT
 };
 

@@ -99,6 +99,7 @@ _Static_assert(sizeof(enum log_level) == sizeof(uint32_t), "log_level is stored 
 static const char *const config_relay_names[] = {
 	[RELAY_SPLICE] = "splice",
 	[RELAY_SPLICE_RING] = "splice_ring",
+	[RELAY_ADAPTIVE] = "adaptive",
 	[RELAY_METHOD_COUNT] = NULL,
 };
 

@@ -1,16 +1,22 @@
 /*
- * relay.c -- moving bytes both ways with splice, zero copy.
+ * relay.c -- moving bytes both ways, zero copy with splice.
  *
  * Each direction (0: client -> backend, 1: backend -> client) loops:
  * splice the source into a pipe, splice the pipe into the sink. A
  * direction waits on exactly one thing at a time: its source readable
- * (pipe empty), its sink writable (pipe not empty), or a splice in flight.
- * Sockets and pipes are non-blocking, so a splice never parks a thread.
+ * (nothing queued), its sink writable (bytes queued), or a splice in
+ * flight. Sockets and pipes are non-blocking, so a splice never parks a
+ * thread.
  *
  * The move itself is relay_move(): an inline splice(2) (RELAY_SPLICE) or
  * an IORING_OP_SPLICE whose completion resumes the loop (RELAY_SPLICE_RING).
- * EOF from a source is passed on as shutdown(SHUT_WR) of its sink; the
- * connection ends when both directions did that, or on an error.
+ * RELAY_ADAPTIVE starts each direction copying (recv into the worker's
+ * scratch, send on): for the small records of handshakes and
+ * request/response traffic that is cheaper than splice, whose pipe must
+ * take a page for data the socket holds in an skb's linear part. The first
+ * read that fills RELAY_COPY_BYTES shows the direction streams: it splices
+ * from then on. EOF from a source is passed on as shutdown(SHUT_WR) of its
+ * sink; the connection ends when both directions did that, or on an error.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +32,12 @@
 
 /* Readable, and tell us when the peer shut down its side (then a short read means EOF). */
 #define RELAY_POLL_IN (POLLIN | POLLRDHUP)
+
+/*
+ * Adaptive relay: a read of this many bytes or more means the direction
+ * streams. 16 KiB is HAProxy's buffer; a TLS record is at most ~16.4 KiB.
+ */
+#define RELAY_COPY_BYTES (16u * 1024)
 
 /* relay_move() result when the move went to the ring and completes later. */
 #define MOVE_PENDING ((ssize_t)INT_MIN)
@@ -69,8 +81,11 @@ relay_start(struct worker *w, struct conn *c)
 
 	free(c->u.hello.data);
 	memset(&c->u.dir, 0, sizeof(c->u.dir));
-	for (int d = 0; d < 2; d++)
-		c->u.dir[d].pipe.rd = c->u.dir[d].pipe.wr = -1;
+	for (int d = 0; d < 2; d++) {
+		c->u.dir[d].copying = c->relay == RELAY_ADAPTIVE;
+		if (!c->u.dir[d].copying)
+			c->u.dir[d].pipe.rd = c->u.dir[d].pipe.wr = -1;
+	}
 	c->u.dir[0].bytes = hello_len;
 	relay_count(w, c, 0, hello_len);
 	STATS_ADD(w->st->c.bytes_copied, hello_len);
@@ -83,8 +98,16 @@ relay_start(struct worker *w, struct conn *c)
 void
 relay_release(struct worker *w, struct conn *c)
 {
-	for (int d = 0; d < 2; d++)
-		pipe_put(&w->pipes, &c->u.dir[d].pipe, c->u.dir[d].in_pipe);
+	for (int d = 0; d < 2; d++) {
+		struct dir *dir = &c->u.dir[d];
+
+		if (dir->copying) {
+			free(dir->pending);
+			dir->pending = NULL;
+		} else {
+			pipe_put(&w->pipes, &dir->pipe, dir->queued);
+		}
+	}
 }
 
 void
@@ -106,7 +129,7 @@ relay_move(struct worker *w, struct conn *c, int d, enum move_side side)
 	struct dir *dir = &c->u.dir[d];
 	int from = side == MOVE_IN ? dir_src(c, d) : dir->pipe.rd;
 	int to = side == MOVE_IN ? dir->pipe.wr : dir_dst(c, d);
-	size_t len = side == MOVE_IN ? dir->pipe.size - dir->in_pipe : dir->in_pipe;
+	size_t len = side == MOVE_IN ? dir->pipe.size - dir->queued : dir->queued;
 	unsigned flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
 	struct io_uring_sqe *sqe;
 	enum op op;
@@ -145,7 +168,7 @@ relay_after_in(struct worker *w, struct conn *c, int d, ssize_t n)
 		 * out of slots first. So it never stands for EOF.)
 		 */
 		dir->drained = (uint32_t)n < dir->pipe.size && !dir->hup;
-		dir->in_pipe += (uint32_t)n;
+		dir->queued += (uint32_t)n;
 		c->active_ms = w->now;
 		return 1;
 	}
@@ -170,12 +193,12 @@ relay_after_out(struct worker *w, struct conn *c, int d, ssize_t n)
 	struct dir *dir = &c->u.dir[d];
 
 	if (n > 0) {
-		dir->in_pipe -= (uint32_t)n;
+		dir->queued -= (uint32_t)n;
 		dir->bytes += (uint64_t)n;
 		relay_count(w, c, d, (uint64_t)n);
 		STATS_ADD(w->st->c.bytes_spliced, (uint64_t)n);
 		c->active_ms = w->now;
-		if (dir->in_pipe == 0)
+		if (dir->queued == 0)
 			return 1;
 		/* A short write: the sink's buffer is full. */
 	} else if (n != -EAGAIN && n != 0) {
@@ -186,13 +209,101 @@ relay_after_out(struct worker *w, struct conn *c, int d, ssize_t n)
 	return 0;
 }
 
-/* The source said EOF and the pipe is empty: pass the EOF on. */
+/*
+ * Copying: sends what a short send left. Returns 1 when all of it went
+ * (go on pumping), 0 when waiting or closed.
+ */
+static int
+relay_copy_out(struct worker *w, struct conn *c, int d)
+{
+	struct dir *dir = &c->u.dir[d];
+	ssize_t n = send(dir_dst(c, d), dir->pending, dir->queued, MSG_NOSIGNAL);
+
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		relay_abort(w, c, dir_dst(c, d), errno);
+		return 0;
+	}
+	if (n > 0) {
+		relay_count(w, c, d, (uint64_t)n);
+		STATS_ADD(w->st->c.bytes_copied, (uint64_t)n);
+		dir->queued -= (uint32_t)n;
+		c->active_ms = w->now;
+		if (dir->queued == 0) {
+			free(dir->pending);
+			dir->pending = NULL;
+			return 1;
+		}
+		memmove(dir->pending, dir->pending + n, dir->queued);
+	}
+	conn_poll(w, c, (enum op)(OP_POLL_OUT0 + d), dir_dst(c, d), POLLOUT);
+	return 0;
+}
+
+/*
+ * Copying: one recv into the worker's scratch and one send. Returns 1 to
+ * go on pumping, 0 when waiting or closed; *got is what was read.
+ */
+static int
+relay_copy(struct worker *w, struct conn *c, int d, uint32_t *got)
+{
+	struct dir *dir = &c->u.dir[d];
+	ssize_t n, m;
+
+	*got = 0;
+	do
+		n = recv(dir_src(c, d), w->scratch, RELAY_COPY_BYTES, 0);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		if (n == 0)
+			dir->eof = 1;
+		else if (errno == EAGAIN)
+			conn_poll(w, c, (enum op)(OP_POLL_IN0 + d), dir_src(c, d), RELAY_POLL_IN);
+		else
+			relay_abort(w, c, dir_src(c, d), errno);
+		return n == 0;
+	}
+	*got = (uint32_t)n;
+	c->active_ms = w->now;
+	dir->drained = n < RELAY_COPY_BYTES && !dir->hup;
+	do
+		m = send(dir_dst(c, d), w->scratch, (size_t)n, MSG_NOSIGNAL);
+	while (m < 0 && errno == EINTR);
+	if (m < 0 && errno != EAGAIN) {
+		relay_abort(w, c, dir_dst(c, d), errno);
+		return 0;
+	}
+	if (m < 0)
+		m = 0;
+	relay_count(w, c, d, (uint64_t)m);
+	STATS_ADD(w->st->c.bytes_copied, (uint64_t)m);
+	if (m < n) {
+		/* The sink is full: keep the rest, wait until it drains. */
+		dir->pending = malloc((size_t)(n - m));
+		if (dir->pending == NULL) {
+			conn_close(w, c, CLOSE_LIMIT_REACHED);
+			return 0;
+		}
+		memcpy(dir->pending, w->scratch + m, (size_t)(n - m));
+		dir->queued = (uint32_t)(n - m);
+		conn_poll(w, c, (enum op)(OP_POLL_OUT0 + d), dir_dst(c, d), POLLOUT);
+		return 0;
+	}
+	/* A full read: this direction streams; splice from now on (nothing is queued). */
+	if (n == RELAY_COPY_BYTES) {
+		dir->copying = 0;
+		dir->pipe.rd = dir->pipe.wr = -1;
+	}
+	return 1;
+}
+
+/* The source said EOF and nothing is queued: pass the EOF on. */
 static void
 relay_finish(struct worker *w, struct conn *c, int d)
 {
 	struct dir *dir = &c->u.dir[d];
 
-	pipe_put(&w->pipes, &dir->pipe, 0);
+	if (!dir->copying)
+		pipe_put(&w->pipes, &dir->pipe, 0);
 	dir->done = 1;
 	/*
 	 * The other way ended too: close(2) sends this FIN itself, cleanly,
@@ -215,7 +326,12 @@ relay_pump(struct worker *w, struct conn *c, int d)
 	int rc;
 
 	for (;;) {
-		if (dir->in_pipe > 0) {
+		if (dir->queued > 0) {
+			if (dir->copying) {
+				if (!relay_copy_out(w, c, d))
+					return;
+				continue;
+			}
 			n = relay_move(w, c, d, MOVE_OUT);
 			if (n == MOVE_PENDING || !relay_after_out(w, c, d, n))
 				return;
@@ -233,9 +349,18 @@ relay_pump(struct worker *w, struct conn *c, int d)
 			 * and saves the splice that would only say EAGAIN.
 			 */
 			dir->drained = 0;
-			pipe_put(&w->pipes, &dir->pipe, 0);
+			if (!dir->copying)
+				pipe_put(&w->pipes, &dir->pipe, 0);
 			conn_poll(w, c, (enum op)(OP_POLL_IN0 + d), dir_src(c, d), RELAY_POLL_IN);
 			return;
+		}
+		if (dir->copying) {
+			uint32_t got;
+
+			if (!relay_copy(w, c, d, &got))
+				return;
+			budget = got >= budget ? 0 : budget - got;
+			continue;
 		}
 		if (dir->pipe.rd < 0 && (rc = pipe_get(&w->pipes, &dir->pipe,
 		    w->img->settings.pipe_bytes)) != 0) {

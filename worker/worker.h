@@ -64,13 +64,17 @@ enum conn_state {
 
 /* One direction of the relay: 0 client -> backend, 1 backend -> client. */
 struct dir {
-	struct pipe pipe;
-	uint32_t in_pipe;	/* bytes spliced in, not yet out */
-	uint8_t eof;		/* the source said EOF */
-	uint8_t done;		/* EOF passed on: the sink was shut down for writing */
-	uint8_t drained;	/* the last read was short: poll before reading again */
-	uint8_t hup;		/* the source shut down its side (POLLRDHUP seen) */
+	union {
+		struct pipe pipe;	/* splicing: where queued bytes wait */
+		uint8_t *pending;	/* copying: the bytes a short send left (malloc) */
+	};
 	uint64_t bytes;		/* bytes delivered to the sink */
+	uint32_t queued;	/* bytes read, not yet written */
+	uint8_t eof : 1;	/* the source said EOF */
+	uint8_t done : 1;	/* EOF passed on: the sink was shut down for writing */
+	uint8_t drained : 1;	/* the last read was short: poll before reading again */
+	uint8_t hup : 1;	/* the source shut down its side (POLLRDHUP seen) */
+	uint8_t copying : 1;	/* relay "adaptive" before this direction streams */
 };
 
 /* The ClientHello phase: buffered until a backend takes it. */

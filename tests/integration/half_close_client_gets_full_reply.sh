@@ -9,7 +9,7 @@ sink_start reply --reply-after-eof "$MIB"
 sink_start first --send-then-shutdown "$MIB"
 pattern=$("$PTCLIENT" --pattern "$MIB" | sha256sum | cut -d' ' -f1)
 
-for relay in splice splice_ring; do
+for relay in splice splice_ring adaptive; do
 	echo "--- relay = $relay"
 	: >"$SINK_LOG"
 	proxy_start "tuning = { relay = \"$relay\"; };

@@ -7,7 +7,7 @@ sink_start idle --hold
 
 threads() { find "/proc/$1/task" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
-for relay in splice splice_ring; do
+for relay in splice splice_ring adaptive; do
 	echo "--- relay = $relay"
 	: >"$SINK_LOG"
 	proxy_start "tuning = { relay = \"$relay\"; };

@@ -9,7 +9,7 @@ head -c "$SIZE" /dev/urandom >"$T/www/big/blob" || die "making the 64 MiB file"
 want=$(sha256sum <"$T/www/big/blob" | cut -d' ' -f1)
 
 # Both relay implementations, and small pipes (many partial splices).
-for tuning in 'relay = "splice";' 'relay = "splice_ring";' 'relay = "splice"; pipe_bytes = 4096;'; do
+for tuning in 'relay = "splice";' 'relay = "splice_ring";' 'relay = "adaptive";' 'relay = "splice"; pipe_bytes = 4096;'; do
 	echo "--- tuning = { $tuning }"
 	rm -rf "$T/www/big/up"
 	proxy_start "tuning = { $tuning };

@@ -13,7 +13,7 @@
 #   SECS [5 | 1]              seconds per rate and ping run
 #   IDLE_K [9000]             idle connections per proxy (0: skip)
 #   WORKERS_LIST ["1 2"]      worker counts
-#   SYSTEMS [all six]         direct pt_splice pt_ring haproxy nginx sniproxy
+#   SYSTEMS [all seven]       direct pt_splice pt_ring pt_adaptive haproxy nginx sniproxy
 #   PERF [1 | 0]              perf stat of each proxy's processes (1 worker)
 #   BENCH_PORT_BASE [19400]   ports BASE+0 .. BASE+12 on 127.0.0.1
 #   OUT_DIR [docs/bench]      where the markdown and the chart go
@@ -38,7 +38,7 @@ else
 fi
 IDLE_K=${IDLE_K:-9000}
 WORKERS_LIST=${WORKERS_LIST:-"1 2"}
-SYSTEMS=${SYSTEMS:-"direct pt_splice pt_ring haproxy nginx sniproxy"}
+SYSTEMS=${SYSTEMS:-"direct pt_splice pt_ring pt_adaptive haproxy nginx sniproxy"}
 OUT_DIR=${OUT_DIR:-docs/bench}
 BASE=${BENCH_PORT_BASE:-19400}
 
@@ -63,6 +63,7 @@ declare -A POINT_TITLE=(
 )
 declare -A SYS_TITLE=(
 	[direct]="direct" [pt_splice]="passthrough splice" [pt_ring]="passthrough splice_ring"
+	[pt_adaptive]="passthrough adaptive"
 	[haproxy]="HAProxy" [nginx]="nginx stream" [sniproxy]="sniproxy"
 )
 PEERS="haproxy nginx sniproxy"
@@ -297,9 +298,11 @@ start_system() {
 	port_listening "$PROXY_PORT" && die "port $PROXY_PORT is taken: set BENCH_PORT_BASE"
 	case $sys in
 	direct) return 0 ;;
-	pt_splice|pt_ring)
-		write_passthrough_conf "$dir/passthrough.conf" "$w" \
-		    "$([ "$sys" = pt_splice ] && echo splice || echo splice_ring)"
+	pt_splice|pt_ring|pt_adaptive)
+		local relay=splice
+		[ "$sys" = pt_ring ] && relay=splice_ring
+		[ "$sys" = pt_adaptive ] && relay=adaptive
+		write_passthrough_conf "$dir/passthrough.conf" "$w" "$relay"
 		start_daemon "$sys" "$PROXY_PORT" "$dir/passthrough.log" \
 		    "$PASSTHROUGH" -f -c "$dir/passthrough.conf" ;;
 	haproxy)
@@ -685,7 +688,7 @@ table_for() {	# w: the markdown tables of one worker count
 		printf ' %s |' "${bsys:+${SYS_TITLE[$bsys]} $(fmt "$best")}"
 	done
 	echo
-	for sys in pt_splice pt_ring; do
+	for sys in pt_splice pt_ring pt_adaptive; do
 		case " $SYSTEMS " in *" $sys "*) ;; *) continue ;; esac
 		printf '| %s |' "${SYS_TITLE[$sys]}"
 		for p in $POINTS; do
@@ -902,7 +905,7 @@ fi
 case " $SYSTEMS " in *" nginx "*) nginx_probe_half_close ;; esac
 NOTES+=("HAProxy: \`option splice-request\` and \`option splice-response\` forced (on loopback splice-auto never engages); nbthread = workers; maxconn 9100, maxpipes 512, tune.pipesize $PIPE_BYTES.")
 NOTES+=("sniproxy is a single process with one thread: its 2-worker rows run the same configuration as its 1-worker rows; it has a fallback for hellos without SNI.")
-NOTES+=("passthrough: pipe_bytes $PIPE_BYTES, log level info (no per-connection lines); relay \"splice\" is splice(2) inline after an io_uring poll, \"splice_ring\" is IORING_OP_SPLICE on io-wq.")
+NOTES+=("passthrough: pipe_bytes $PIPE_BYTES, log level info (no per-connection lines); relay \"splice\" is splice(2) inline after an io_uring poll, \"splice_ring\" is IORING_OP_SPLICE on io-wq, \"adaptive\" copies until a direction streams (a 16 KiB read), then splices.")
 NOTES+=("Tools: loadgen with min(C, 2) threads, two sinks with $SINK_THREADS threads each; payload is sent from a static buffer and received with MSG_TRUNC (no copy).")
 # shellcheck disable=SC2086
 RETRY_LEFT=$(( $(set -- $SYSTEMS; echo $#) * $(set -- $POINTS; echo $#) * REPS * $(set -- $WORKERS_LIST; echo $#) / 8 ))
