@@ -39,9 +39,8 @@ image_of(const char *const *patterns, uint32_t count, uint32_t seed)
 
 	cr_assert_not_null(specs);
 	for (i = 0; i < count; i++) {
-		specs[i].pattern = patterns[i];
-		specs[i].backends = &test_backend;
-		specs[i].backend_count = 1;
+		specs[i] = (struct route_spec){ .pattern = patterns[i],
+		    .backends = &test_backend, .backend_count = 1 };
 	}
 	size = routes_image_size(specs, count);
 	img = malloc(size);
@@ -61,9 +60,8 @@ build_rc(const char *const *patterns, uint32_t count)
 
 	cr_assert_leq(count, 4);
 	for (i = 0; i < count; i++) {
-		specs[i].pattern = patterns[i];
-		specs[i].backends = &test_backend;
-		specs[i].backend_count = 1;
+		specs[i] = (struct route_spec){ .pattern = patterns[i],
+		    .backends = &test_backend, .backend_count = 1 };
 	}
 	return routes_image_build(buf, sizeof(buf), specs, count, NULL, 1, 0);
 }
