@@ -15,6 +15,13 @@ static enum log_level log_level = LOG_LVL_INFO;
 static char log_role[32];
 static int log_fd = STDERR_FILENO;	/* -1: syslog */
 static char log_path[PATH_MAX];		/* the file, when logging to one */
+static int log_echo;			/* copy records to stderr too */
+
+void
+log_set_echo(int on)
+{
+	log_echo = on;
+}
 
 static const int log_syslog_prio[] = {
 	[LOG_LVL_ERROR] = LOG_ERR,
@@ -124,6 +131,8 @@ log_msg(enum log_level level, const char *fmt, ...)
 			vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 		va_end(ap);
 		syslog(log_syslog_prio[level], "%s", line);
+		if (log_echo && level <= LOG_LVL_WARN)
+			fprintf(stderr, "passthrough: %s\n", line);
 		errno = saved_errno;
 		return;
 	}
@@ -144,6 +153,9 @@ log_msg(enum log_level level, const char *fmt, ...)
 	line[n++] = '\n';
 	/* One write: a short or failed write of a log line is not worth a retry loop. */
 	if (write(log_fd, line, n) < 0)
+		(void)0;
+	if (log_echo && level <= LOG_LVL_WARN && log_fd != STDERR_FILENO &&
+	    write(STDERR_FILENO, line, n) < 0)
 		(void)0;
 	errno = saved_errno;
 }

@@ -31,6 +31,9 @@ int log_open(const char *dest);
 /* Reopens a log file (SIGUSR1, after logrotate moved it). 0 or -errno. */
 int log_reopen(void);
 
+/* Also write warnings and errors to stderr when records go elsewhere (a daemon starting). */
+void log_set_echo(int on);
+
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Tag every record of this process, e.g. "worker 1"; NULL for none. */

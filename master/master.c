@@ -275,10 +275,13 @@ master_swap_workers(struct master *m, unsigned workers)
 	m->workers = workers;
 	m->counters.seg.hdr->workers = workers;
 	m->listeners = next;
-	rc = workers_start(m);
-	/* Sockets no slot kept: their old workers hold them until they retire. */
+	/*
+	 * Sockets no slot kept: closed before the new workers fork, or they
+	 * would inherit them and keep them listening (and taking connections
+	 * nobody accepts). The retiring workers close their own copies.
+	 */
 	listeners_close(&old);
-	return rc;
+	return workers_start(m);
 }
 
 /* SIGHUP, -s reload, or the watched file changed. */
@@ -288,6 +291,7 @@ master_reload(struct master *m)
 	struct config_errors errs = { 0 };
 	char msg[STATS_MESSAGE_MAX];
 	struct config next, prev;
+	int swapped;
 	unsigned workers;
 	int64_t gen;
 	int rc;
@@ -330,7 +334,8 @@ master_reload(struct master *m)
 	log_set_level(m->cfg.log_level);
 	master_open_log(m, &m->cfg);
 	workers = master_worker_count(&m->cfg);
-	if (!listeners_same(&m->listeners, workers, m->cfg.listen, m->cfg.listen_count)) {
+	swapped = !listeners_same(&m->listeners, workers, m->cfg.listen, m->cfg.listen_count);
+	if (swapped) {
 		rc = master_swap_workers(m, workers);
 		if (rc != 0)
 			log_error("reload: listen/workers unchanged (%s); routes are generation %lld",
@@ -349,7 +354,9 @@ master_reload(struct master *m)
 	snprintf(msg, sizeof(msg), "generation %lld, %u routes", (long long)gen,
 	    m->cfg.route_count);
 	counters_reload_done(&m->counters, 1, (uint64_t)gen, msg);
-	notify_send("READY=1");
+	/* New workers: READY=1 once they accept (the loop sends it). */
+	if (!swapped)
+		notify_send("READY=1");
 }
 
 /* Stops accepting everywhere, lets connections finish (drain_ms), then exits. */
@@ -425,8 +432,15 @@ master_wait(struct master *m, const sigset_t *waitmask, int restart_ms)
 	ts.tv_sec = (time_t)(wait_ms / 1000);
 	ts.tv_nsec = (long)(wait_ms % 1000) * 1000000;
 	if (ppoll(&pfd, m->watch_fd >= 0 ? 1 : 0, wait_ms < 0 ? NULL : &ts, waitmask) > 0 &&
-	    watch_drain(m->watch_fd) && watch_file_hash(m->path) != m->config_hash)
-		m->reload_at = master_clock() + WATCH_DEBOUNCE_MS;
+	    watch_drain(m->watch_fd)) {
+		/*
+		 * Watch again from scratch: a symlink may lead somewhere new
+		 * (a ConfigMap swap), whether or not this change reloads.
+		 */
+		master_watch_reopen(m);
+		if (watch_file_hash(m->path) != m->config_hash)
+			m->reload_at = master_clock() + WATCH_DEBOUNCE_MS;
+	}
 }
 
 static void
@@ -463,6 +477,7 @@ master_loop(struct master *m, const sigset_t *waitmask)
 			daemon_ready(m->ready_fd, m->cfg.error_log != NULL &&
 			    strcmp(m->cfg.error_log, "stderr") == 0);
 			m->ready_fd = -1;
+			log_set_echo(0);
 		}
 		if (flag_stop || flag_quit)
 			break;
@@ -505,13 +520,14 @@ master_start(struct master *m)
 	atomic_store(&m->counters.seg.hdr->generation, (uint64_t)gen);
 	m->config_hash = watch_file_hash(m->path);
 	master_enable_migration();
+	/* A live instance named by the pid file: refuse before touching its ports. */
+	if (m->cfg.pid_file != NULL && pidfile_check(m->cfg.pid_file) != 0)
+		return -1;
 	if (listeners_open(&m->listeners, m->workers, m->cfg.listen, m->cfg.listen_count,
 	    NULL) != 0)
 		return -1;
 	if (m->flags & MASTER_DAEMON) {
 		/* Sockets are bound first, so a busy port is reported on the terminal. */
-		if (m->cfg.pid_file != NULL && pidfile_check(m->cfg.pid_file) != 0)
-			return -1;
 		m->ready_fd = daemon_detach();
 		if (m->ready_fd < 0) {
 			log_error("detaching: %s", strerror(-m->ready_fd));
@@ -557,6 +573,9 @@ master_run(struct config *cfg, const char *path, int flags)
 	log_set_role("master");
 	if (master_open_log(&m, &m.cfg) != 0)
 		goto out;
+	/* Until a daemon serves, its errors belong on the terminal too. */
+	if (flags & MASTER_DAEMON)
+		log_set_echo(1);
 	master_signals(&waitmask);
 	if ((flags & MASTER_DAEMON) && m.cfg.pid_file == NULL &&
 	    (m.cfg.pid_file = strdup(DEFAULT_PID_FILE)) == NULL)

@@ -107,6 +107,8 @@ conn_peer(const struct conn *c, char *buf, size_t size)
 	socklen_t len = sizeof(ss);
 	struct addr a;
 
+	if (c->meta != NULL)
+		return addr_format(&c->meta->client, buf, size);
 	if (c->cfd < 0 || getpeername(c->cfd, (struct sockaddr *)&ss, &len) != 0)
 		return "-";
 	addr_from_sockaddr(&a, (struct sockaddr *)&ss, len);
