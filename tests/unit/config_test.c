@@ -520,7 +520,7 @@ Test(config, enumerations_name_their_choices)
 	expect_errors(LISTEN_OK ROUTES_OK
 	    "tuning = { relay = \"foo\"; };\n"
 	    "log = { level = \"Info\"; };\n",
-	    ":3: tuning.relay: \"foo\" is not one of \"splice\", \"splice_ring\"",
+	    ":3: tuning.relay: \"foo\" is not one of \"splice\", \"splice_ring\", \"adaptive\"",
 	    ":4: log.level: \"Info\" is not one of \"error\", \"warn\", \"info\", \"debug\"",
 	    NULL);
 }
@@ -779,7 +779,7 @@ Test(config, several_faults_all_reported_in_order)
 	    ":3: listen[1]: \"127.0.0.1\" has no port",
 	    ":5: timeouts.hello_ms: 0 is out of range 1..604800000",
 	    ":6: timeouts.idle_ms: expected an integer, got a string",
-	    ":8: tuning.relay: \"copy\" is not one of \"splice\", \"splice_ring\"",
+	    ":8: tuning.relay: \"copy\" is not one of \"splice\", \"splice_ring\", \"adaptive\"",
 	    ":13: routes[1].backends[0]: \"127.0.0.1\" has no port",
 	    ":16: routes[2].sni: \"App.example.com.\" duplicates routes[0] (line 10)",
 	    ":16: routes[2].backends: is empty",
