@@ -1,0 +1,96 @@
+#!/bin/bash
+# Guards timeouts.connect_ms against a backend whose SYNs vanish: the client is closed between connect_ms and ~1.5 s (connect_timeout = 1, the backend's connect_timeouts = 1), and with a route [blackholed, alive] the connection that tries the blackholed one first fails over to the live one after connect_ms.
+# shellcheck disable=SC2317  # helpers run through wait_until look unreachable
+[ -n "${PT_NETNS:-}" ] || ! unshare -n true 2>/dev/null || PT_NETNS=1 exec unshare -n "$BASH" "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/hostile.sh"
+
+CONNECT_MS=400
+CLOSE_MAX_MS=1500
+
+# The black hole: an interface with an address in a /24 and no neighbours
+# (NOARP): SYNs to another address of it leave and vanish. A dummy device
+# if the kernel has them, else a veth pair without ARP whose far end, up
+# but without an address, drops what it gets. In a private namespace the
+# names and addresses are ours; otherwise they are made unique.
+if [ "${PT_NETNS:-}" = 1 ]; then
+	BH_IF=pt-bh0
+	BH_NET=10.201.0
+else
+	BH_IF=ptbh$$
+	BH_NET=10.201.$(( $$ % 250 + 1 ))
+fi
+bh_cleanup() {
+	local rc=$?
+	ip link del "$BH_IF" 2>/dev/null
+	(exit "$rc")
+	cleanup
+}
+trap bh_cleanup EXIT
+if ip link add "$BH_IF" type dummy 2>"$T/ip.err"; then
+	BH_KIND=dummy
+elif ip link add "$BH_IF" type veth peer name "${BH_IF}p" 2>>"$T/ip.err" &&
+    ip link set "$BH_IF" arp off && ip link set "${BH_IF}p" up; then
+	BH_KIND="veth pair, NOARP"
+else
+	echo "SKIP: cannot create a network interface for the black hole (ip link add: $(tr '\n' ' ' <"$T/ip.err"))"
+	exit 77
+fi
+if ! ip addr add "$BH_NET.1/24" dev "$BH_IF" || ! ip link set "$BH_IF" up; then
+	die "cannot configure $BH_IF"
+fi
+echo "     black hole: $BH_NET.0/24 on $BH_IF ($BH_KIND)"
+# It must swallow SYNs: no refusal, no unreachable, just nothing.
+if timeout 1 bash -c "exec 3<>/dev/tcp/$BH_NET.2/443" 2>/dev/null; then
+	die "a connection to $BH_NET.2:443 succeeded: not a black hole"
+else
+	check_eq "a direct connect to $BH_NET.2:443 hangs (exit 124 of timeout 1)" 124 "$?"
+fi
+
+sink_start live
+proxy_start "timeouts = { connect_ms = $CONNECT_MS; };
+routes = (
+  { sni = \"bh.example.com\"; backends = [ \"$BH_NET.2:443\" ]; },
+  { sni = \"fo.example.com\"; backends = [ \"$BH_NET.3:443\", \"127.0.0.1:${SINK_PORT[live]}\" ]; }
+);"
+
+echo "--- a route whose only backend is blackholed"
+"$PTCLIENT" --connect "127.0.0.1:$PROXY_PORT" --hello bh.example.com --read --timeout-ms 10000 \
+    >/dev/null 2>"$T/bh.err"
+res=$(grep '^result=' "$T/bh.err")
+echo "     client: $res"
+check_match "the client is closed by the proxy" "^result=(eof|reset)" "$res"
+check_range "... after (ms)" $((CONNECT_MS - PROXY_CLOCK_SLACK_MS)) "$CLOSE_MAX_MS" "$(field elapsed_ms "$res")"
+WAIT_S=5 wait_until stats_closed 1 || fail "the proxy did not count the close"
+check_closes_exact "connect_timeout=1"
+bk() {	# ADDR FIELD: a backend's counter
+	jq -r --arg a "$1" ".backends[] | select(.backend == \$a) | .$2" <<<"$STATS_JSON"
+}
+check_eq "passthrough-stats: $BH_NET.2:443 connect_timeouts" 1 "$(bk "$BH_NET.2:443" connect_timeouts)"
+check_eq "passthrough-stats: $BH_NET.2:443 connect_failures" 1 "$(bk "$BH_NET.2:443" connect_failures)"
+check_eq "passthrough-stats: $BH_NET.2:443 connections" 0 "$(bk "$BH_NET.2:443" connections)"
+
+echo "--- a route [blackholed, alive]: two connections, round-robin starts one on each"
+for i in 1 2; do
+	"$PTCLIENT" --connect "127.0.0.1:$PROXY_PORT" --hello fo.example.com --shutdown --read \
+	    --timeout-ms 10000 >/dev/null 2>"$T/fo$i.err"
+	res=$(grep '^result=' "$T/fo$i.err")
+	echo "     client $i: $res"
+	check_match "client $i: served to the end (EOF from the live backend)" "^result=eof " "$res"
+	ms[i]=$(field elapsed_ms "$res")
+done
+slow=$(( ms[1] > ms[2] ? ms[1] : ms[2] ))
+fast=$(( ms[1] > ms[2] ? ms[2] : ms[1] ))
+check_range "the one that tried the black hole first: served after (ms)" \
+    $((CONNECT_MS - PROXY_CLOCK_SLACK_MS)) "$CLOSE_MAX_MS" "$slow"
+check_range "the other: served at once (ms)" 0 $((CONNECT_MS - PROXY_CLOCK_SLACK_MS - 1)) "$fast"
+check_eq "hellos the live backend got" 2 "$(sink_count live hello)"
+check_eq "... for fo.example.com" fo.example.com "$(sink_field live hello sni)"
+WAIT_S=5 wait_until stats_closed 3 || fail "the proxy did not count the closes"
+check_closes_exact "connect_timeout=1 normal=2"
+check_eq "passthrough-stats: $BH_NET.3:443 connect_timeouts" 1 "$(bk "$BH_NET.3:443" connect_timeouts)"
+check_eq "passthrough-stats: 127.0.0.1:${SINK_PORT[live]} connections" 2 "$(bk "127.0.0.1:${SINK_PORT[live]}" connections)"
+check_gauges_zero
+proxy_stop
+check_eq "proxy exit status" 0 "$PROXY_RC"
+finish
