@@ -66,7 +66,7 @@
 /* Log at most one line per this many ms for a repeating per-connection failure. */
 #define LOG_REPEAT_MS 1000u
 
-/* Hello buffers start small: most hellos are 0.5 to 2 KiB. */
+/* Hello buffers (taken at the first byte) start small: most hellos are 0.5 to 2 KiB. */
 #define HELLO_BUF_INITIAL 2048u
 
 /* File descriptors a worker keeps free for pipes, logs and listeners. */

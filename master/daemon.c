@@ -148,8 +148,11 @@ pidfile_write(const char *path)
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
+	/* The umask must not hide the pid from the tools that read it. */
+	if (fchmod(fd, 0644) != 0)
+		rc = -errno;
 	n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-	if (write(fd, text, (size_t)n) != n)
+	if (rc == 0 && write(fd, text, (size_t)n) != n)
 		rc = errno ? -errno : -EIO;
 	if (close(fd) != 0 && rc == 0)
 		rc = -errno;

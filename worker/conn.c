@@ -228,13 +228,6 @@ conn_accept(struct worker *w, int fd, unsigned listener)
 	c->idle_ms = st->idle_ms;
 	c->relay = (uint8_t)st->relay;
 	hello_parser_init(&c->u.hello.parser, st->hello_bytes);
-	c->u.hello.cap = st->hello_bytes < HELLO_BUF_INITIAL ? st->hello_bytes
-	    : HELLO_BUF_INITIAL;
-	c->u.hello.data = malloc(c->u.hello.cap);
-	if (c->u.hello.data == NULL) {
-		conn_close(w, c, CLOSE_LIMIT_REACHED);
-		return;
-	}
 	timer_set(&w->timers, c, w->now + st->hello_ms);
 	/* TCP_DEFER_ACCEPT: the hello's first bytes are usually here already. */
 	conn_hello_read(w, c);
@@ -311,6 +304,35 @@ conn_route(struct worker *w, struct conn *c, const struct hello_info *info)
 	conn_connect(w, c);
 }
 
+/*
+ * One recv of the hello. Until the first byte comes, a connection holds no
+ * buffer: the first read goes to the worker's scratch and only what came
+ * is kept, so silent connections (a flood, a slowloris) cost no memory.
+ * Returns what recv(2) returns; -1 with ENOMEM when no buffer could be had.
+ */
+static ssize_t
+conn_hello_recv(struct worker *w, struct hello_buf *h, int fd)
+{
+	ssize_t n;
+
+	if (h->data != NULL)
+		return recv(fd, h->data + h->len, h->cap - h->len, 0);
+	n = recv(fd, w->scratch, h->parser.limit, 0);
+	if (n <= 0)
+		return n;
+	h->cap = (uint32_t)n > HELLO_BUF_INITIAL ? (uint32_t)n : HELLO_BUF_INITIAL;
+	if (h->cap > h->parser.limit)
+		h->cap = h->parser.limit;
+	h->data = malloc(h->cap);
+	if (h->data == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(h->data, w->scratch, (size_t)n);
+	h->len = 0;	/* the caller counts the bytes in */
+	return n;
+}
+
 static void
 conn_hello_read(struct worker *w, struct conn *c)
 {
@@ -320,19 +342,20 @@ conn_hello_read(struct worker *w, struct conn *c)
 	ssize_t n;
 
 	for (;;) {
-		if (h->len == h->cap && conn_hello_grow(h) != 0) {
+		if (h->data != NULL && h->len == h->cap && conn_hello_grow(h) != 0) {
 			conn_close(w, c, h->cap >= h->parser.limit ? CLOSE_HELLO_TOO_BIG
 			    : CLOSE_LIMIT_REACHED);
 			return;
 		}
-		n = recv(c->cfd, h->data + h->len, h->cap - h->len, 0);
+		n = conn_hello_recv(w, h, c->cfd);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN)
 				conn_poll(w, c, OP_POLL_IN0, c->cfd, POLLIN);
 			else
-				conn_close(w, c, CLOSE_CLIENT_RESET);
+				conn_close(w, c, errno == ENOMEM ? CLOSE_LIMIT_REACHED
+				    : CLOSE_CLIENT_RESET);
 			return;
 		}
 		if (n == 0) {

@@ -57,8 +57,11 @@ worker_clock(void)
 {
 	struct timespec ts;
 
-	/* COARSE: a vDSO read, and 4 ms resolution is plenty for timeouts. */
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	/*
+	 * Not _COARSE: its 4 ms steps made deadlines set from a stale "now"
+	 * fire a few ms early. Both are vDSO reads, once per loop turn.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
