@@ -1142,17 +1142,20 @@ config_errors_free(struct config_errors *errs)
 	errs->count = 0;
 }
 
-/* One string setting of path, read leniently; a copy, or NULL. */
+/*
+ * One string setting of path, read leniently; a copy, or NULL. *parsed
+ * says whether libconfig could read the file at all.
+ */
 static char *
-config_peek_string(const char *path, const char *setting)
+config_peek_string(const char *path, const char *setting, int *parsed)
 {
 	const char *text = NULL;
 	char *copy = NULL;
 	config_t lc;
 
 	config_init(&lc);
-	if (config_read_file(&lc, path) &&
-	    config_lookup_string(&lc, setting, &text) && text[0] != '\0')
+	*parsed = config_read_file(&lc, path);
+	if (*parsed && config_lookup_string(&lc, setting, &text) && text[0] != '\0')
 		copy = strdup(text);
 	config_destroy(&lc);
 	return copy;
@@ -1190,13 +1193,17 @@ config_scan_pid_file(const char *path)
 char *
 config_pid_file(const char *path)
 {
-	char *v = config_peek_string(path, "pid_file");
+	int parsed;
+	char *v = config_peek_string(path, "pid_file", &parsed);
 
-	return v != NULL ? v : config_scan_pid_file(path);
+	/* Only a file libconfig cannot read is scanned: else a comment could name it. */
+	return v != NULL || parsed ? v : config_scan_pid_file(path);
 }
 
 char *
 config_stats_name(const char *path)
 {
-	return config_peek_string(path, "stats.name");
+	int parsed;
+
+	return config_peek_string(path, "stats.name", &parsed);
 }

@@ -43,6 +43,8 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 		[ -n "$pattern" ] && [[ $name != *$pattern* ]] && continue
 		run_one "$name" "$t" --jobs=2
 	done
+	# A few seconds of each libFuzzer target: they keep building and running.
+	[[ fuzz_smoke == *$pattern* ]] && run_one fuzz_smoke env BUILD="$BUILD" bash tests/fuzz/smoke.sh
 fi
 if [ "$what" = all ] || [ "$what" = integration ]; then
 	echo "integration tests:"

@@ -950,3 +950,9 @@ Test(config, pid_file_is_found_in_a_file_with_a_syntax_error)
 	cr_assert_str_eq(pid_file, "/run/y.pid");
 	free(pid_file);
 }
+
+Test(config, pid_file_in_a_comment_of_a_valid_file_is_not_taken)
+{
+	write_temp(conf_path, "/*\npid_file = \"/run/old.pid\";\n*/\nworkers = 2;\n");
+	cr_assert_null(config_pid_file(conf_path));
+}
