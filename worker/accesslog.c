@@ -228,7 +228,8 @@ accesslog_hello(struct worker *w, struct conn *c, const struct hello_info *info)
 	m = realloc(c->meta, sizeof(*m) + info->sni_len + alen + 2);
 	if (m == NULL)
 		return;
-	memcpy(m->text, info->sni, info->sni_len);
+	if (info->sni_len > 0)		/* no SNI: info->sni is NULL */
+		memcpy(m->text, info->sni, info->sni_len);
 	m->text[info->sni_len] = '\0';
 	memcpy(m->text + info->sni_len + 1, alpn, alen + 1);
 	m->sni_len = info->sni_len;
