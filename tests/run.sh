@@ -31,7 +31,9 @@ run_one() {	# name, command...
 	77) skip=$((skip + 1)); printf '  SKIP  %-50s %s\n' "$name" "$(tail -n 1 "$log")" ;;
 	*) fail=$((fail + 1)); failed+=("$name")
 	   printf '  FAIL  %-50s %6ss (exit %d)\n' "$name" "$secs" "$rc"
-	   sed 's/^/        | /' "$log" | tail -n 40 ;;
+	   # Every failed check first (the tail may not reach them), then the end.
+	   grep -E '^(FAIL|\[FAIL\])|runtime error|Sanitizer' "$log" | head -n 20 | sed 's/^/        ! /'
+	   sed 's/^/        | /' "$log" | tail -n 30 ;;
 	esac
 }
 
