@@ -13,7 +13,9 @@
 #   SECS [5 | 1]              seconds per rate and ping run
 #   IDLE_K [9000]             idle connections per proxy (0: skip)
 #   WORKERS_LIST ["1 2"]      worker counts
-#   SYSTEMS [all seven]       direct pt_splice pt_ring pt_adaptive haproxy nginx sniproxy
+#   SYSTEMS [all seven]       direct pt_splice pt_ring pt_adaptive haproxy nginx sniproxy;
+#                             also pt_log: relay splice with the access log on (a file)
+#   POINTS [all six]          dl1 dl8 ul1 ul8 rate ping
 #   PERF [1 | 0]              perf stat of each proxy's processes (1 worker)
 #   BENCH_PORT_BASE [19400]   ports BASE+0 .. BASE+12 on 127.0.0.1
 #   OUT_DIR [docs/bench]      where the markdown and the chart go
@@ -56,14 +58,14 @@ IDLE_TIMEOUT=120	# seconds to open the idle connections
 NOISE_MAX=${NOISE_MAX:-30}
 if [ -n "$QUICK" ]; then NOISE_RETRIES=${NOISE_RETRIES:-0}; else NOISE_RETRIES=${NOISE_RETRIES:-1}; fi
 
-POINTS="dl1 dl8 ul1 ul8 rate ping"
+POINTS=${POINTS:-"dl1 dl8 ul1 ul8 rate ping"}
 declare -A POINT_TITLE=(
 	[dl1]="download C=1" [dl8]="download C=8" [ul1]="upload C=1" [ul8]="upload C=8"
 	[rate]="rate C=$RATE_CONNS" [ping]="ping C=$PING_CONNS"
 )
 declare -A SYS_TITLE=(
 	[direct]="direct" [pt_splice]="passthrough splice" [pt_ring]="passthrough splice_ring"
-	[pt_adaptive]="passthrough adaptive"
+	[pt_adaptive]="passthrough adaptive" [pt_log]="passthrough splice + access log"
 	[haproxy]="HAProxy" [nginx]="nginx stream" [sniproxy]="sniproxy"
 )
 PEERS="haproxy nginx sniproxy"
@@ -170,7 +172,7 @@ start_sinks() {
 
 # --- The systems under test. ---
 
-write_passthrough_conf() {	# file workers relay
+write_passthrough_conf() {	# file workers relay [access-log-file]
 	cat >"$1" <<EOF
 # passthrough benchmark configuration (tools/bench/run.sh)
 workers = $2;
@@ -178,7 +180,7 @@ listen = [ "127.0.0.1:$PROXY_PORT" ];
 timeouts = { hello_ms = 5000; connect_ms = 3000; idle_ms = 600000; };
 limits = { hello_bytes = 65536; max_connections = 100000; };
 tuning = { relay = "$3"; pipe_bytes = $PIPE_BYTES; };
-log = { level = "info"; };
+log = { level = "info"; access = "${4:-off}"; };
 routes = (
   { sni = "$SNI_A"; backends = [ "127.0.0.1:$SINK_A" ]; },
   { sni = "*"; backends = [ "127.0.0.1:$SINK_B" ]; }
@@ -298,11 +300,12 @@ start_system() {
 	port_listening "$PROXY_PORT" && die "port $PROXY_PORT is taken: set BENCH_PORT_BASE"
 	case $sys in
 	direct) return 0 ;;
-	pt_splice|pt_ring|pt_adaptive)
-		local relay=splice
+	pt_splice|pt_ring|pt_adaptive|pt_log)
+		local relay=splice access=off
 		[ "$sys" = pt_ring ] && relay=splice_ring
 		[ "$sys" = pt_adaptive ] && relay=adaptive
-		write_passthrough_conf "$dir/passthrough.conf" "$w" "$relay"
+		[ "$sys" = pt_log ] && access=$dir/access.log
+		write_passthrough_conf "$dir/passthrough.conf" "$w" "$relay" "$access"
 		start_daemon "$sys" "$PROXY_PORT" "$dir/passthrough.log" \
 		    "$PASSTHROUGH" -f -c "$dir/passthrough.conf" ;;
 	haproxy)
@@ -688,7 +691,7 @@ table_for() {	# w: the markdown tables of one worker count
 		printf ' %s |' "${bsys:+${SYS_TITLE[$bsys]} $(fmt "$best")}"
 	done
 	echo
-	for sys in pt_splice pt_ring pt_adaptive; do
+	for sys in pt_splice pt_ring pt_adaptive pt_log; do
 		case " $SYSTEMS " in *" $sys "*) ;; *) continue ;; esac
 		printf '| %s |' "${SYS_TITLE[$sys]}"
 		for p in $POINTS; do
