@@ -1,11 +1,14 @@
 /* counters.c -- the master's side of the statistics segment. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "counters.h"
+#include "daemon.h"
 #include "log.h"
 #include "routes.h"
 
@@ -24,6 +27,30 @@ counters_hash(const char *s)
 	return h;
 }
 
+/*
+ * -EEXIST (logged) when the segment name belongs to a running passthrough:
+ * the same configuration started twice must not take the first one's
+ * statistics away. A segment left by a process that died is replaced.
+ */
+static int
+counters_in_use(const char *name)
+{
+	struct stats old;
+	const char *why;
+	uint32_t pid;
+
+	if (stats_open_readonly(&old, name, &why) != 0)
+		return 0;
+	pid = old.hdr->master_pid;
+	stats_close(&old);
+	if (pid == 0 || pid == (uint32_t)getpid() || !pid_is_passthrough((long)pid))
+		return 0;
+	log_error("statistics segment %s is in use by passthrough pid %" PRIu32
+	    " (this configuration already runs; stop it first, or give this one another stats.name)",
+	    name, pid);
+	return -EEXIST;
+}
+
 int
 counters_open(struct counters *k, const struct config *cfg, const char *abs_path,
     unsigned workers)
@@ -37,6 +64,9 @@ counters_open(struct counters *k, const struct config *cfg, const char *abs_path
 	k->backend_index = calloc(COUNTERS_INDEX_SIZE, sizeof(uint32_t));
 	if (k->route_index == NULL || k->backend_index == NULL) {
 		rc = -ENOMEM;
+	} else if ((rc = counters_in_use(name)) != 0) {
+		counters_close(k);
+		return rc;
 	} else {
 		rc = stats_create(&k->seg, name, cfg->stats_gid);
 	}

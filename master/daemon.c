@@ -1,6 +1,7 @@
 /* daemon.c -- running detached: the double fork, the pid file, -s signals. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 
 /* The byte a ready daemon writes to the process that started it. */
 #define DAEMON_READY_BYTE 'R'
+/* How long `passthrough -d` waits for the daemon to serve. ms */
+#define DAEMON_READY_TIMEOUT_MS 30000
 /* What the master calls itself (comm), so a stale pid file is told from a live one. */
 #define MASTER_COMM "passthrough"
 
@@ -48,8 +51,16 @@ daemon_detach(void)
 		return -errno;
 	if (pid > 0) {
 		/* The starter: exit with the daemon's verdict. */
+		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+
 		close(p[1]);
 		waitpid(pid, NULL, 0);
+		if (poll(&pfd, 1, DAEMON_READY_TIMEOUT_MS) == 0) {
+			fprintf(stderr, "passthrough: the daemon runs but has not served within "
+			    "%d s (its workers do not start; see its log); it keeps trying\n",
+			    DAEMON_READY_TIMEOUT_MS / 1000);
+			_exit(1);
+		}
 		if (read(p[0], &c, 1) == 1 && c == DAEMON_READY_BYTE)
 			_exit(0);
 		fprintf(stderr, "passthrough: the daemon did not start (see the errors above or its log)\n");
@@ -103,8 +114,7 @@ pidfile_read(const char *path)
 	return pid > 0 ? pid : -EINVAL;
 }
 
-/* 1 when pid is a running passthrough master. */
-static int
+int
 pid_is_passthrough(long pid)
 {
 	char path[64], comm[32];

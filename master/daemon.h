@@ -21,6 +21,8 @@ void daemon_ready(int fd, int keep_stderr);
  */
 void daemon_null_stdio(int keep_stderr);
 
+/* 1 when pid is a running passthrough master (by its process name). */
+int pid_is_passthrough(long pid);
 /* 0, or -EEXIST when path names a live passthrough (logged with its pid). */
 int pidfile_check(const char *path);
 /* Writes our pid atomically (a temporary file renamed over path). 0 or -errno. */

@@ -110,6 +110,14 @@ main(int argc, char **argv)
 	}
 	if (signal_name != NULL)
 		return send_signal(path, signal_name);
+	if (test) {
+		/* Messages name the file as given. */
+		if (load(&cfg, path) != 0)
+			return 1;
+		printf("configuration OK\n");
+		config_free(&cfg);
+		return 0;
+	}
 	/* A daemon works from /; reloads must still find the file. */
 	if (path_absolute(path, abs_path, sizeof(abs_path)) == NULL) {
 		fprintf(stderr, "passthrough: %s: %s\n", path, strerror(errno));
@@ -118,11 +126,6 @@ main(int argc, char **argv)
 	path = abs_path;
 	if (load(&cfg, path) != 0)
 		return 1;
-	if (test) {
-		printf("configuration OK\n");
-		config_free(&cfg);
-		return 0;
-	}
 	log_set_level(cfg.log_level);
 	return master_run(&cfg, path, flags);
 }

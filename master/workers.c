@@ -22,6 +22,9 @@
 /* Exit status of a worker that could not switch to the configured user. */
 #define WORKER_EXIT_PRIVILEGES 3
 
+/* A worker's report line indexes both segments. */
+_Static_assert(RTSHM_REPORTS <= STATS_LINES, "every report line has a statistics line");
+
 static int
 workers_report_take(struct master *m)
 {
@@ -69,7 +72,7 @@ workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pi
 {
 	struct worker_spec spec;
 	char name[32];
-	sigset_t none;
+	sigset_t mask;
 
 	snprintf(name, sizeof(name), "worker %u", slot);
 	log_set_role(name);
@@ -88,8 +91,17 @@ workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pi
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() != master_pid)
 		_exit(1);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/*
+	 * The master's handlers are still installed: the signals a worker
+	 * handles stay blocked (one sent now waits for worker_signals()); the
+	 * master's others are unblocked.
+	 */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGQUIT);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 
 	memset(&spec, 0, sizeof(spec));
 	spec.slot = slot;
@@ -152,17 +164,19 @@ workers_spawn(struct master *m, unsigned slot)
 int
 workers_start(struct master *m)
 {
-	int rc;
+	int rc = 0, r;
 
 	m->ready_sent = 0;
 	for (unsigned slot = 0; slot < m->workers; slot++) {
-		rc = workers_spawn(m, slot);
-		if (rc != 0) {
+		r = workers_spawn(m, slot);
+		if (r != 0) {
+			/* workers_restart_due() tries again; the other slots still start. */
 			m->slots[slot].restart_at = master_clock() + RESTART_BACKOFF_MIN_MS;
-			return rc;
+			if (rc == 0)
+				rc = r;
 		}
 	}
-	return 0;
+	return rc;
 }
 
 /* A worker of the current set that died unasked: restart it, ever slower if it dies young. */

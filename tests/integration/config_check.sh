@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards configuration checking: passthrough -t accepts the shipped example, reports every fault of a bad file as FILE:LINE: SETTING: MESSAGE with exit 1, and the proxy refuses to start on a bad file.
+# Guards configuration checking: passthrough -t accepts the shipped example, reports every fault of a bad file as FILE:LINE: SETTING: MESSAGE (FILE as given) with exit 1, and the proxy refuses to start on a bad file.
 . "$(dirname "$0")/lib.sh"
 
 # The shipped example is valid.
@@ -37,6 +37,9 @@ check_match "bad file: line 9, unknown tuning setting" "^$bad:9: tuning: .*pipe_
 check_eq "bad file: one line per fault" 8 "$(grep -c . <<<"$err")"
 check_eq "bad file: faults in file order" "1 2 3 5 6 8 9 9" \
     "$(sed -E "s|^$bad:([0-9]+):.*|\\1|" <<<"$err" | tr '\n' ' ' | sed 's/ $//')"
+# A relative path is named as given, as an editor would want it.
+err=$(cd "$T" && "$PT" -t -c bad.conf 2>&1)
+check_match "bad file by a relative path: named as given" "^bad\.conf:1: workers: " "$err"
 
 # A syntax error names its line.
 cat >"$T/syntax.conf" <<'EOF'

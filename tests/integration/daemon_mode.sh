@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards daemon mode: -d returns 0 only once the port serves, the pid file names the master, -s reload changes routes, a second -d with the same pid file fails and leaves the first serving, -s reopen follows a moved log, -s quit and -s stop end it and remove the pid file.
+# Guards daemon mode: -d returns 0 only once the port serves, the pid file names the master, -s reload changes routes, a refused -s reload exits 1, a second -d with the same pid file (or -f of the same file without one) fails and leaves the first serving with its statistics, -s reopen follows a moved log, -s quit and -s stop end it and remove the pid file.
 . "$(dirname "$0")/lib.sh"
 need_tools "$PTLOOP"
 san_to_files
@@ -80,7 +80,10 @@ echo "--- -s reload of a broken file"
 cp "$CONF" "$T/good.conf"
 echo "routes = oops;" >>"$CONF"
 out=$("$PT" -s reload -c "$CONF" 2>&1)
-echo "     -s reload said (exit $?): ${out:-(nothing)}"
+rc=$?
+echo "     -s reload said (exit $rc): ${out:-(nothing)}"
+check_eq "-s reload of a broken file: exit status (it waited for the daemon's verdict)" 1 "$rc"
+check_match "-s reload of a broken file: says why, with file and line" "reload refused.*daemon\\.conf:6: " "$out"
 failed() { grep -q 'master: error: reload failed: ' "$PROXY_LOG"; }
 WAIT_S=10 wait_until failed || fail "-s reload of a broken file: no 'reload failed' line"
 check_eq "-s reload of a broken file: routes unchanged" backend-b "$(who)"
@@ -109,6 +112,24 @@ check_eq "second -d: the first still runs" yes "$(pid_alive "$first" && echo yes
 check_eq "second -d: the pid file still names it" "$first" "$(master_of_pidfile)"
 check_eq "second -d: routes still served" backend-b "$(who)"
 check_eq "second -d: the first's workers" 2 "$(proxy_child_count)"
+# The refused start must not have taken the first one's statistics segment.
+check_eq "second -d: passthrough-stats still finds the first" "$first" \
+    "$("$BUILD/passthrough-stats" -c "$CONF" --json 2>&1 | jq -r .master_pid 2>&1)"
+
+echo "--- a second start of the same file in the foreground, its pid_file taken out"
+cp "$CONF" "$T/keep.conf"
+grep -v pid_file "$T/keep.conf" >"$CONF"
+"$PT" -f -c "$CONF" >"$T/third.out" 2>&1 </dev/null &
+third=$!
+pid_wait_exit "$third" 10 || fail "the second foreground start did not exit"
+wait "$third"
+check_eq "second -f: exit status" 1 "$?"
+check_match "second -f: refused because the first runs" "is in use by passthrough pid $first" \
+    "$(cat "$T/third.out" "$PROXY_LOG")"
+mv -f "$T/keep.conf" "$CONF"
+check_eq "second -f: passthrough-stats still finds the first" "$first" \
+    "$("$BUILD/passthrough-stats" -c "$CONF" --json 2>&1 | jq -r .master_pid 2>&1)"
+check_eq "second -f: routes still served" backend-b "$(who)"
 
 echo "--- -s reopen after the log was moved"
 mv "$PROXY_LOG" "$T/moved.log"
