@@ -43,7 +43,7 @@
 #define ROUTES_FNV_PRIME	0x01000193u
 
 /* The image is an ABI between master and workers: pin the sizes. */
-_Static_assert(sizeof(struct routes_image) == 96, "routes_image layout changed");
+_Static_assert(sizeof(struct routes_image) == 2152, "routes_image layout changed");
 _Static_assert(sizeof(struct routes_route) == 32, "routes_route layout changed");
 _Static_assert(sizeof(struct routes_backend) == 36, "routes_backend layout changed");
 _Static_assert(sizeof(struct routes_image) % ROUTES_ALIGN == 0,

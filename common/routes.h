@@ -20,7 +20,7 @@
 #include "addr.h"
 
 #define ROUTES_MAGIC	0x52545450u	/* "PTTR" little-endian */
-#define ROUTES_VERSION	2u
+#define ROUTES_VERSION	3u
 #define ROUTES_NONE	UINT32_MAX	/* no route / end of a bucket chain */
 #define ROUTES_KEY_MAX	253u		/* longest DNS name without the trailing dot */
 
@@ -39,6 +39,8 @@ enum relay_method {
 };
 
 /* Settings the workers need for each new connection; part of a generation. */
+#define ROUTES_ACCESS_MAX 1024	/* log.access: "off", "stderr", "syslog" or a path, NUL included */
+
 struct routes_settings {
 	uint32_t hello_ms;
 	uint32_t connect_ms;
@@ -48,6 +50,11 @@ struct routes_settings {
 	uint32_t pipe_bytes;
 	uint32_t relay;			/* enum relay_method */
 	uint32_t drain_ms;		/* graceful stop: how long open connections may finish */
+	/* log, filled in by the master when it publishes */
+	uint32_t log_level;		/* enum log_level */
+	uint32_t access_format;		/* enum access_format */
+	char access[ROUTES_ACCESS_MAX];	/* "" is off */
+	char error_log[ROUTES_ACCESS_MAX];	/* where the master logs: "stderr", "syslog", a path */
 };
 
 struct routes_backend {

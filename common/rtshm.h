@@ -26,7 +26,6 @@
 #define RTSHM_SLOTS	4u		/* current, previous, and room for slow workers */
 #define RTSHM_SLOT_BYTES ((uint64_t)256 << 20)	/* virtual; 1,000,000 routes need ~100 MiB */
 #define RTSHM_CACHELINE 64
-#define RTSHM_ACCESS_MAX 1024	/* log.access path; the header stays one page */
 #define RTSHM_IDLE	UINT64_MAX	/* a worker slot with no worker: pins nothing */
 
 struct rtshm_slot {
@@ -58,14 +57,6 @@ struct rtshm_header {
 	/* generation << 8 | slot; 0 before the first publish */
 	_Atomic uint64_t current;
 	struct rtshm_slot slots[RTSHM_SLOTS];
-	/*
-	 * The access log settings, written before a generation is published
-	 * (so a worker that sees the generation sees them); serial moves when
-	 * they change.
-	 */
-	uint32_t access_serial;
-	uint32_t access_format;		/* enum access_format */
-	char access[RTSHM_ACCESS_MAX];	/* "", "stderr", "syslog" or a path */
 };
 
 #define RTSHM_PAGE 4096u

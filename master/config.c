@@ -591,10 +591,10 @@ config_get_logdest(struct config_ctx *ctx, const config_setting_t *s,
 	if (strcmp(v, "stderr") == 0 || strcmp(v, "syslog") == 0 ||
 	    ((k->flags & KEY_OFF_OK) && strcmp(v, "off") == 0))
 		return;
-	if (v[0] != '/' || strlen(v) >= RTSHM_ACCESS_MAX)
+	if (v[0] != '/' || strlen(v) >= ROUTES_ACCESS_MAX)
 		config_err(ctx, s, "%s is not %s\"stderr\", \"syslog\" or an absolute path "
 		    "shorter than %u", config_quote(v, quoted, sizeof(quoted)),
-		    (k->flags & KEY_OFF_OK) ? "\"off\", " : "", RTSHM_ACCESS_MAX);
+		    (k->flags & KEY_OFF_OK) ? "\"off\", " : "", ROUTES_ACCESS_MAX);
 	else
 		return;
 	free(*dst);

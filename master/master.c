@@ -26,6 +26,8 @@
 #define WATCH_DEBOUNCE_MS 200u
 /* How soon a reload is retried when every route table slot is still pinned. ms */
 #define RELOAD_RETRY_MS 100u
+/* A reload that keeps waiting for a free slot is logged this often. ms */
+#define RELOAD_BUSY_LOG_MS 10000u
 /* How often the master looks whether new workers accept yet (for READY=1). ms */
 #define READY_POLL_MS 10u
 /* The sysctl that moves connections queued on a closing listener to its siblings. */
@@ -131,20 +133,25 @@ master_access_file(const struct config *cfg)
 	close(fd);
 }
 
-/* The access log settings workers pick up with the next generation. */
-static void
-master_access_settings(struct master *m, const struct config *cfg)
+/* log.error, else syslog for a daemon and stderr in the foreground. */
+static const char *
+master_error_dest(const struct master *m, const struct config *cfg)
 {
-	struct rtshm_header *h = m->routes.hdr;
-	const char *dest = cfg->access_log != NULL ? cfg->access_log : "off";
+	if (cfg->error_log != NULL)
+		return cfg->error_log;
+	return m->detached ? "syslog" : "stderr";
+}
 
-	master_access_file(cfg);
-	if (strcmp(h->access, dest) == 0 && h->access_format == cfg->access_format &&
-	    h->access_serial != 0)
-		return;
-	snprintf(h->access, sizeof(h->access), "%s", dest);
-	h->access_format = cfg->access_format;
-	h->access_serial++;
+static int
+master_open_log(const struct master *m, const struct config *cfg)
+{
+	const char *dest = master_error_dest(m, cfg);
+	int rc;
+
+	rc = log_open(dest);
+	if (rc != 0)
+		log_error("log.error: cannot open %s: %s", dest, strerror(-rc));
+	return rc;
 }
 
 /* Compiles cfg's routes into the next generation. Returns it, or -errno (logged). */
@@ -152,6 +159,7 @@ static int64_t
 master_publish(struct master *m, const struct config *cfg)
 {
 	uint32_t *route_ids, *backend_ids, backends = 0;
+	struct routes_settings settings = cfg->settings;
 	struct route_spec *specs;
 	int64_t gen;
 
@@ -165,7 +173,13 @@ master_publish(struct master *m, const struct config *cfg)
 		goto out;
 	}
 	counters_assign(&m->counters, cfg, route_ids, backend_ids);
-	master_access_settings(m, cfg);
+	/* The access log settings travel with the generation: workers switch with it. */
+	master_access_file(cfg);
+	snprintf(settings.access, sizeof(settings.access), "%s",
+	    cfg->access_log != NULL ? cfg->access_log : "off");
+	settings.access_format = cfg->access_format;
+	settings.log_level = cfg->log_level;
+	snprintf(settings.error_log, sizeof(settings.error_log), "%s", master_error_dest(m, cfg));
 	backends = 0;
 	for (uint32_t i = 0; i < cfg->route_count; i++) {
 		specs[i].pattern = cfg->routes[i].pattern;
@@ -175,7 +189,7 @@ master_publish(struct master *m, const struct config *cfg)
 		specs[i].backend_stats_ids = &backend_ids[backends];
 		backends += cfg->routes[i].backend_count;
 	}
-	gen = rtshm_publish(&m->routes, specs, cfg->route_count, &cfg->settings);
+	gen = rtshm_publish(&m->routes, specs, cfg->route_count, &settings);
 out:
 	free(specs);
 	free(route_ids);
@@ -234,20 +248,6 @@ master_watch_reopen(struct master *m)
 		log_error("watch_config: cannot watch %s: %s", m->path, strerror(-m->watch_fd));
 }
 
-/* log.error, else syslog for a daemon and stderr in the foreground. */
-static int
-master_open_log(const struct master *m, const struct config *cfg)
-{
-	const char *dest = cfg->error_log;
-	int rc;
-
-	if (dest == NULL)
-		dest = m->detached ? "syslog" : "stderr";
-	rc = log_open(dest);
-	if (rc != 0)
-		log_error("log.error: cannot open %s: %s", dest, strerror(-rc));
-	return rc;
-}
 
 /*
  * A reload that changes listen or workers: new sockets (keeping those that
@@ -281,7 +281,10 @@ master_swap_workers(struct master *m, unsigned workers)
 	 * nobody accepts). The retiring workers close their own copies.
 	 */
 	listeners_close(&old);
-	return workers_start(m);
+	/* The swap is done: a worker that did not start is retried with backoff. */
+	if ((rc = workers_start(m)) != 0)
+		log_error("reload: not every new worker started (%s); retrying", strerror(-rc));
+	return 0;
 }
 
 /* SIGHUP, -s reload, or the watched file changed. */
@@ -312,11 +315,25 @@ master_reload(struct master *m)
 	config_errors_free(&errs);
 	gen = master_publish(m, &next);
 	if (gen == -EBUSY) {
-		/* A worker still reads every older table: try again shortly. */
-		m->reload_at = master_clock() + RELOAD_RETRY_MS;
+		/*
+		 * A worker still reads every older table: try again shortly.
+		 * Normal for a moment under rapid reloads; said when it lasts.
+		 */
+		uint64_t now = master_clock();
+
+		if (m->reload_busy_since == 0)
+			m->reload_busy_since = m->reload_busy_said = now;
+		if (now - m->reload_busy_said >= RELOAD_BUSY_LOG_MS) {
+			log_warn("reload has waited %llu s: every route table slot is still read "
+			    "by a worker (a stopped or stuck one?); retrying every %u ms",
+			    (unsigned long long)(now - m->reload_busy_since) / 1000, RELOAD_RETRY_MS);
+			m->reload_busy_said = now;
+		}
+		m->reload_at = now + RELOAD_RETRY_MS;
 		config_free(&next);
 		return;
 	}
+	m->reload_busy_since = 0;
 	if (gen < 0) {
 		counters_reload_done(&m->counters, 0, 0, "the route table could not be published");
 		config_free(&next);
@@ -513,6 +530,9 @@ master_start(struct master *m)
 		log_error("creating the route table segment: %s", strerror(-rc));
 		return -1;
 	}
+	/* A live instance named by the pid file: refuse before touching its segments or ports. */
+	if (m->cfg.pid_file != NULL && pidfile_check(m->cfg.pid_file) != 0)
+		return -1;
 	if (counters_open(&m->counters, &m->cfg, m->path, m->workers) != 0)
 		return -1;
 	if ((gen = master_publish(m, &m->cfg)) < 0)
@@ -520,9 +540,6 @@ master_start(struct master *m)
 	atomic_store(&m->counters.seg.hdr->generation, (uint64_t)gen);
 	m->config_hash = watch_file_hash(m->path);
 	master_enable_migration();
-	/* A live instance named by the pid file: refuse before touching its ports. */
-	if (m->cfg.pid_file != NULL && pidfile_check(m->cfg.pid_file) != 0)
-		return -1;
 	if (listeners_open(&m->listeners, m->workers, m->cfg.listen, m->cfg.listen_count,
 	    NULL) != 0)
 		return -1;
@@ -534,6 +551,8 @@ master_start(struct master *m)
 			return -1;
 		}
 		m->detached = 1;
+		/* -s reload waits for the outcome only when this is the pid it signals. */
+		m->counters.seg.hdr->master_pid = (uint32_t)getpid();
 		/* From here on a daemon logs where it will keep logging. */
 		if (master_open_log(m, &m->cfg) != 0)
 			return -1;

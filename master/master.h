@@ -56,6 +56,8 @@ struct master {
 	int ready_fd;			/* -d: tells the starting process we serve; or -1 */
 	int detached;			/* -d and past the fork: log to syslog by default */
 	uint64_t reload_at;		/* ms; a debounced or retried reload is due */
+	uint64_t reload_busy_since;	/* ms; a reload waits for a free slot since */
+	uint64_t reload_busy_said;	/* ms; when that was last logged */
 	uint64_t config_hash;		/* of the file text last loaded */
 };
 

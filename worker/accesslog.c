@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,6 @@
 
 /* Longest line: addresses, a 255-byte SNI, an ALPN list cut to fit. */
 #define ACCESSLOG_LINE_MAX 2048u
-/* Drops are reported at most this often. ms */
-#define ACCESSLOG_DROP_REPORT_MS 10000u
 
 static struct accesslog *
 accesslog_of(struct worker *w)
@@ -37,17 +36,22 @@ accesslog_close_fd(struct accesslog *a)
 	a->own_fd = 0;
 }
 
-/* Opens a->path for appending; the master made it writable for this user. */
+/*
+ * Opens a->path for appending; the master made it writable for this user.
+ * O_NONBLOCK only for the open (a FIFO without a reader would block it):
+ * the writes go through the ring, which waits for a blocking file itself.
+ */
 static int
 accesslog_open_file(struct accesslog *a)
 {
 	struct stat st;
-	int fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	int fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
 
 	if (fd < 0) {
 		log_error("log.access: cannot open %s: %s", a->path, strerror(errno));
 		return -errno;
 	}
+	(void)fcntl(fd, F_SETFL, O_APPEND);
 	accesslog_close_fd(a);
 	a->fd = fd;
 	a->own_fd = 1;
@@ -55,39 +59,55 @@ accesslog_open_file(struct accesslog *a)
 	return 0;
 }
 
+/* The lines in n bytes of buffered log: they are lost, and counted. */
+static void
+accesslog_lose(struct accesslog *a, const char *buf, uint32_t n)
+{
+	for (const char *p = buf, *end = buf + n; p < end && (p = memchr(p, '\n',
+	    (size_t)(end - p))) != NULL; p++)
+		a->dropped++;
+}
+
 void
 accesslog_configure(struct worker *w)
 {
-	const struct rtshm_header *h = w->spec->routes->hdr;
+	const struct routes_settings *st = &w->img->settings;
 	struct accesslog *a = accesslog_of(w);
-	struct stat st;
+	struct stat st_fd;
 
-	if (a->serial == h->access_serial && a->buf[0] != NULL)
+	if (a->buf[0] != NULL && a->format == st->access_format &&
+	    strcmp(a->setting, st->access) == 0)
 		return;
-	a->serial = h->access_serial;
-	a->format = h->access_format;
+	snprintf(a->setting, sizeof(a->setting), "%s", st->access);
+	a->format = st->access_format;
 	if (a->buf[0] == NULL) {
 		a->fd = -1;
 		a->buf[0] = malloc(ACCESSLOG_BUF_BYTES);
 		a->buf[1] = malloc(ACCESSLOG_BUF_BYTES);
 		if (a->buf[0] == NULL || a->buf[1] == NULL) {
 			log_error("log.access: out of memory; access log off");
+			free(a->buf[0]);
+			free(a->buf[1]);
+			a->buf[0] = a->buf[1] = NULL;
 			a->dest = ACCESS_OFF;
 			return;
 		}
 	}
-	if (h->access[0] == '\0' || strcmp(h->access, "off") == 0) {
+	/* Lines already buffered go to the new destination (or are dropped when it is off). */
+	if (st->access[0] == '\0' || strcmp(st->access, "off") == 0) {
+		accesslog_close_fd(a);
 		a->dest = ACCESS_OFF;
-	} else if (strcmp(h->access, "syslog") == 0) {
+	} else if (strcmp(st->access, "syslog") == 0) {
+		accesslog_close_fd(a);
 		openlog("passthrough", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 		a->dest = ACCESS_SYSLOG;
-	} else if (strcmp(h->access, "stderr") == 0) {
+	} else if (strcmp(st->access, "stderr") == 0) {
 		accesslog_close_fd(a);
 		a->fd = STDERR_FILENO;
-		a->pipe_like = fstat(a->fd, &st) == 0 && !S_ISREG(st.st_mode);
+		a->pipe_like = fstat(a->fd, &st_fd) == 0 && !S_ISREG(st_fd.st_mode);
 		a->dest = ACCESS_FD;
 	} else {
-		snprintf(a->path, sizeof(a->path), "%s", h->access);
+		snprintf(a->path, sizeof(a->path), "%s", st->access);
 		a->dest = accesslog_open_file(a) == 0 ? ACCESS_FD : ACCESS_OFF;
 	}
 }
@@ -114,22 +134,30 @@ accesslog_chunk(const struct accesslog *a, const char *buf, uint32_t len)
 	return nl != NULL ? (uint32_t)(nl - buf + 1) : PIPE_BUF;
 }
 
+/*
+ * Writes the rest of buf[!filling] from off; with wait_first, after a poll
+ * for POLLOUT (the file said EAGAIN: a non-blocking pipe that is full).
+ */
 static void
-accesslog_submit(struct worker *w)
+accesslog_submit(struct worker *w, int wait_first)
 {
 	struct accesslog *a = accesslog_of(w);
 	int b = !a->filling;
 	struct io_uring_sqe *sqe = worker_sqe(w);
 
 	if (sqe == NULL) {
-		/* Try again next turn; the lines wait in the buffer. */
-		a->filling = b;
+		/* Stalled: the next flush takes this buffer up again from off. */
 		a->in_flight = 0;
 		return;
 	}
-	io_uring_prep_write(sqe, a->fd, a->buf[b] + a->off,
-	    accesslog_chunk(a, a->buf[b] + a->off, a->len[b] - a->off), (uint64_t)-1);
-	io_uring_sqe_set_data64(sqe, op_tag(a, OP_LOG_WRITE));
+	if (wait_first) {
+		io_uring_prep_poll_add(sqe, a->fd, POLLOUT);
+		io_uring_sqe_set_data64(sqe, op_tag(a, OP_LOG_POLL));
+	} else {
+		io_uring_prep_write(sqe, a->fd, a->buf[b] + a->off,
+		    accesslog_chunk(a, a->buf[b] + a->off, a->len[b] - a->off), (uint64_t)-1);
+		io_uring_sqe_set_data64(sqe, op_tag(a, OP_LOG_WRITE));
+	}
 	a->in_flight = 1;
 }
 
@@ -138,11 +166,17 @@ accesslog_flush(struct worker *w)
 {
 	struct accesslog *a = accesslog_of(w);
 
-	if (a->dest != ACCESS_FD || a->in_flight || a->len[a->filling] == 0)
+	if (a->dest != ACCESS_FD || a->in_flight)
+		return;
+	if (a->len[!a->filling] > 0) {
+		accesslog_submit(w, 0);		/* a stalled buffer goes on where it stopped */
+		return;
+	}
+	if (a->len[a->filling] == 0)
 		return;
 	a->filling = !a->filling;
 	a->off = 0;
-	accesslog_submit(w);
+	accesslog_submit(w, 0);
 }
 
 void
@@ -152,17 +186,23 @@ accesslog_on_write(struct worker *w, int res)
 	int b = !a->filling;
 
 	a->in_flight = 0;
-	if (res < 0 && res != -EAGAIN && res != -EINTR) {
-		/* The lines of this buffer are lost: count them, say so once in a while. */
-		a->dropped++;
-		log_error("log.access: write: %s", strerror(-res));
+	if (a->dest != ACCESS_FD || (res < 0 && res != -EAGAIN && res != -EINTR)) {
+		/* The rest of this buffer is lost: count its lines, say so once in a while. */
+		static struct log_limit limit;
+		uint64_t skipped;
+
+		accesslog_lose(a, a->buf[b] + a->off, a->len[b] - a->off);
+		if (res < 0 && a->dest == ACCESS_FD && worker_log_due(w, &limit, &skipped))
+			log_error("log.access: write: %s (%llu lines dropped so far)",
+			    strerror(-res), (unsigned long long)a->dropped);
 		a->len[b] = 0;
+		a->off = 0;
 		return;
 	}
 	if (res > 0)
 		a->off += (uint32_t)res;
 	if (a->off < a->len[b]) {
-		accesslog_submit(w);	/* the rest, or the next PIPE_BUF of it */
+		accesslog_submit(w, res == -EAGAIN);	/* the rest, or the next PIPE_BUF of it */
 		return;
 	}
 	a->len[b] = 0;
@@ -171,12 +211,41 @@ accesslog_on_write(struct worker *w, int res)
 }
 
 void
+accesslog_on_poll(struct worker *w)
+{
+	struct accesslog *a = accesslog_of(w);
+
+	a->in_flight = 0;
+	if (a->dest == ACCESS_FD)
+		accesslog_submit(w, 0);
+	else
+		accesslog_on_write(w, -EBADF);
+}
+
+int
+accesslog_busy(const struct worker *w)
+{
+	return w->access.in_flight;
+}
+
+void
 accesslog_close(struct worker *w)
 {
 	struct accesslog *a = accesslog_of(w);
 
+	/*
+	 * At exit, after the ring is gone: write what is left directly. A
+	 * buffer whose write never completed may be partly written already:
+	 * its lines are counted lost rather than written twice.
+	 */
+	if (a->in_flight) {
+		int b = !a->filling;
+
+		accesslog_lose(a, a->buf[b] + a->off, a->len[b] - a->off);
+		a->len[b] = 0;
+		a->in_flight = 0;
+	}
 	if (a->dest == ACCESS_FD) {
-		/* At exit the ring is gone: write what is left directly. */
 		for (int i = 0; i < 2; i++) {
 			int b = (a->filling + 1 + i) % 2;	/* the older buffer first */
 			uint32_t off = b == !a->filling ? a->off : 0;
@@ -346,13 +415,12 @@ accesslog_format(const struct worker *w, const struct conn *c, char *line, size_
 static void
 accesslog_drop_report(struct worker *w)
 {
-	static uint64_t last_ms;
+	static struct log_limit limit;
+	uint64_t skipped;
 
-	if (w->now - last_ms >= ACCESSLOG_DROP_REPORT_MS) {
+	if (worker_log_due(w, &limit, &skipped))
 		log_warn("log.access: %llu lines dropped so far: the log cannot keep up",
 		    (unsigned long long)w->access.dropped);
-		last_ms = w->now;
-	}
 }
 
 void
@@ -383,6 +451,12 @@ accesslog_conn(struct worker *w, const struct conn *c)
 			return;
 		}
 		accesslog_flush(w);
+		if (a->len[a->filling] + (uint32_t)n > ACCESSLOG_BUF_BYTES) {
+			/* The flush could not start (no submission entry): still no room. */
+			a->dropped++;
+			accesslog_drop_report(w);
+			return;
+		}
 	}
 	memcpy(a->buf[a->filling] + a->len[a->filling], line, (size_t)n);
 	a->len[a->filling] += (uint32_t)n;

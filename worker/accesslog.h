@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "routes.h"
 
 struct worker;
 struct conn;
@@ -42,14 +43,13 @@ struct accesslog {
 	int own_fd;		/* opened here (a file), closed on reopen */
 	int pipe_like;		/* writes are capped at PIPE_BUF */
 	uint32_t format;	/* enum access_format */
-	uint32_t serial;	/* of the settings in use (rtshm) */
 	char *buf[2];
 	uint32_t len[2];
 	int filling;		/* index of the buffer lines go to */
 	int in_flight;		/* 1 while buf[!filling] is being written */
 	uint32_t off;		/* bytes of the in-flight buffer already written */
 	uint64_t dropped;
-	uint16_t ops;		/* owner tag for user_data (OP_LOG_WRITE) */
+	char setting[ROUTES_ACCESS_MAX];	/* log.access in use */
 	char path[4096];
 } __attribute__((aligned(64)));
 
@@ -61,6 +61,9 @@ void accesslog_reopen(struct worker *w);
 void accesslog_flush(struct worker *w);
 /* The write's completion. */
 void accesslog_on_write(struct worker *w, int res);
+void accesslog_on_poll(struct worker *w);
+/* 1 while a write (or its poll) is in flight. */
+int accesslog_busy(const struct worker *w);
 /* At exit: writes what is left, synchronously. */
 void accesslog_close(struct worker *w);
 

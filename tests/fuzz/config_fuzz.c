@@ -198,7 +198,7 @@ log_dest_ok(const char *v, bool off_ok)
 {
 	return v == NULL || strcmp(v, "stderr") == 0 || strcmp(v, "syslog") == 0 ||
 	    (off_ok && strcmp(v, "off") == 0) ||
-	    (v[0] == '/' && strlen(v) < RTSHM_ACCESS_MAX);
+	    (v[0] == '/' && strlen(v) < ROUTES_ACCESS_MAX);
 }
 
 /* Everything a loaded config holds is what the README allows. */
