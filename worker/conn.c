@@ -194,9 +194,11 @@ conn_close(struct worker *w, struct conn *c, enum close_reason reason)
 void
 conn_poll(struct worker *w, struct conn *c, enum op op, int fd, unsigned mask)
 {
-	struct io_uring_sqe *sqe = worker_sqe(w);
+	struct io_uring_sqe *sqe;
 
-	if (sqe == NULL) {
+	if (c->reason != CLOSE_NONE)
+		return;		/* closed by the other direction's poll just now */
+	if ((sqe = worker_sqe(w)) == NULL) {
 		conn_close(w, c, CLOSE_INTERNAL);
 		return;
 	}
@@ -429,35 +431,44 @@ conn_alert(struct worker *w, struct conn *c, const struct hello_info *info)
 	conn_alert_drain(w, c);
 }
 
+static const struct routes_backend *
+conn_backend(const struct worker *w, const struct conn *c)
+{
+	return &routes_backends(rtshm_image(w->spec->routes, c->pin_slot), c->route)[c->backend];
+}
+
 static void
 conn_connect(struct worker *w, struct conn *c)
 {
-	const struct routes_image *img = rtshm_image(w->spec->routes, c->pin_slot);
-	const struct addr *a = &routes_backends(img, c->route)[c->backend].addr;
+	const struct routes_backend *b = conn_backend(w, c);
+	const struct addr *a = &b->addr;
 	struct io_uring_sqe *sqe, *tsqe;
 	int fd;
 
-	/* The connect and its timeout must go in one submission to stay linked. */
+	/*
+	 * The connect and its timeout must go in one submission to stay
+	 * linked: both entries are taken together, never with a submit between.
+	 */
 	if (io_uring_sq_space_left(&w->ring) < 2)
 		io_uring_submit(&w->ring);
 	fd = sock_backend(a->u.sa.sa_family);
-	sqe = fd >= 0 ? worker_sqe(w) : NULL;
-	tsqe = sqe != NULL ? worker_sqe(w) : NULL;
-	if (tsqe == NULL) {
-		if (fd >= 0) {
-			/* sqe, if taken, stays a harmless no-op: it carries no owner. */
-			if (sqe != NULL) {
-				io_uring_prep_nop(sqe);
-				io_uring_sqe_set_data64(sqe, 0);
-			}
+	if (fd < 0 || io_uring_sq_space_left(&w->ring) < 2) {
+		static struct log_limit limit;
+		uint64_t skipped;
+
+		if (fd >= 0)
 			close(fd);
-		}
-		log_error("backend socket: %s", strerror(fd < 0 ? -fd : ENOMEM));
+		if (worker_log_due(w, &limit, &skipped))
+			log_error("backend socket: %s (%llu more not logged)", fd < 0 ?
+			    strerror(-fd) : "no io_uring submission entries free",
+			    (unsigned long long)skipped);
 		conn_close(w, c, CLOSE_LIMIT_REACHED);
 		return;
 	}
+	sqe = io_uring_get_sqe(&w->ring);
+	tsqe = io_uring_get_sqe(&w->ring);
 	c->bfd = fd;
-	c->backend_sid = routes_backends(img, c->route)[c->backend].stats_id;
+	c->backend_sid = b->stats_id;
 	c->flags |= CONN_TRIED;
 	conn_set_state(w, c, CONN_CONNECTING);
 	c->tries++;
@@ -496,27 +507,15 @@ conn_send_hello(struct worker *w, struct conn *c)
 static void
 conn_log_connect_failure(struct worker *w, struct conn *c, int err)
 {
-	static uint64_t last_ms, suppressed;
-	const struct routes_image *img = rtshm_image(w->spec->routes, c->pin_slot);
+	static struct log_limit limit;
 	char backend[ADDR_STRLEN];
+	uint64_t skipped;
 
-	if (last_ms != 0 && w->now - last_ms < LOG_REPEAT_MS) {
-		suppressed++;
+	if (!worker_log_due(w, &limit, &skipped))
 		return;
-	}
-	addr_format(&routes_backends(img, c->route)[c->backend].addr, backend,
-	    sizeof(backend));
+	addr_format(&conn_backend(w, c)->addr, backend, sizeof(backend));
 	log_warn("backend %s: connect: %s (%llu more failures not logged)", backend,
-	    err == ECANCELED ? "timed out" : strerror(err),
-	    (unsigned long long)suppressed);
-	last_ms = w->now;
-	suppressed = 0;
-}
-
-static const struct routes_backend *
-conn_backend(const struct worker *w, const struct conn *c)
-{
-	return &routes_backends(rtshm_image(w->spec->routes, c->pin_slot), c->route)[c->backend];
+	    err == ECANCELED ? "timed out" : strerror(err), (unsigned long long)skipped);
 }
 
 static void
@@ -527,7 +526,6 @@ conn_count_connect(struct worker *w, struct conn *c)
 
 	c->connect_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 	stats_hist_add(&w->st->c.hist[STATS_HIST_CONNECT_US], STATS_HIST_CONNECT_US, us);
-	c->backend_sid = conn_backend(w, c)->stats_id;
 	c->flags |= CONN_CONNECTED;
 	b = &w->stats->backends[c->backend_sid];
 	STATS_SHARED_ADD(b->connections, 1);

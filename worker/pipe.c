@@ -12,25 +12,23 @@ pipe_pool_init(struct pipe_pool *pp)
 {
 	pp->free = calloc(PIPE_POOL_MAX, sizeof(*pp->free));
 	pp->count = 0;
-	pp->live = 0;
 	pp->size = DEFAULT_PIPE_BYTES;
 	return pp->free == NULL ? -ENOMEM : 0;
 }
 
 static void
-pipe_close(struct pipe_pool *pp, struct pipe *p)
+pipe_close(struct pipe *p)
 {
 	close(p->rd);
 	close(p->wr);
 	p->rd = p->wr = -1;
-	pp->live--;
 }
 
 void
 pipe_pool_free(struct pipe_pool *pp)
 {
 	while (pp->count > 0)
-		pipe_close(pp, &pp->free[--pp->count]);
+		pipe_close(&pp->free[--pp->count]);
 	free(pp->free);
 	pp->free = NULL;
 }
@@ -44,7 +42,7 @@ pipe_get(struct pipe_pool *pp, struct pipe *p, uint32_t size)
 	if (size != pp->size) {
 		/* A reload changed tuning.pipe_bytes: the pooled pipes are the old size. */
 		while (pp->count > 0)
-			pipe_close(pp, &pp->free[--pp->count]);
+			pipe_close(&pp->free[--pp->count]);
 		pp->size = size;
 	}
 	if (pp->count > 0) {
@@ -55,19 +53,14 @@ pipe_get(struct pipe_pool *pp, struct pipe *p, uint32_t size)
 		return -errno;
 	p->rd = fds[0];
 	p->wr = fds[1];
-	p->size = DEFAULT_PIPE_BYTES;
-	pp->live++;
-	if (size != DEFAULT_PIPE_BYTES) {
-		/*
-		 * Past fs.pipe-user-pages-soft the kernel refuses to grow a pipe
-		 * (and shrinks new ones); keep what it gives.
-		 */
-		got = fcntl(p->rd, F_SETPIPE_SZ, (int)size);
-		if (got > 0)
-			p->size = (uint32_t)got;
-		else
-			p->size = (uint32_t)fcntl(p->rd, F_GETPIPE_SZ);
-	}
+	/*
+	 * Past fs.pipe-user-pages-soft the kernel refuses to grow a pipe and
+	 * makes new ones small (two pages): keep what it gives, and know it.
+	 */
+	got = size != DEFAULT_PIPE_BYTES ? fcntl(p->rd, F_SETPIPE_SZ, (int)size) : -1;
+	if (got <= 0)
+		got = fcntl(p->rd, F_GETPIPE_SZ);
+	p->size = got > 0 ? (uint32_t)got : DEFAULT_PIPE_BYTES;
 	return 0;
 }
 
@@ -76,8 +69,9 @@ pipe_put(struct pipe_pool *pp, struct pipe *p, uint32_t left)
 {
 	if (p->rd < 0)
 		return;
-	if (left > 0 || pp->count == PIPE_POOL_MAX)
-		pipe_close(pp, p);
+	/* Larger than asked: made before a reload lowered tuning.pipe_bytes. */
+	if (left > 0 || pp->count == PIPE_POOL_MAX || p->size > pp->size)
+		pipe_close(p);
 	else
 		pp->free[pp->count++] = *p;
 	p->rd = p->wr = -1;

@@ -18,7 +18,6 @@ struct pipe {
 struct pipe_pool {
 	struct pipe *free;	/* [PIPE_POOL_MAX] */
 	uint32_t count;		/* pipes in free */
-	uint32_t live;		/* pipes open, pooled or held */
 	uint32_t size;		/* the size the pooled pipes were asked for */
 };
 

@@ -56,13 +56,21 @@ dir_dst(const struct conn *c, int d)
 	return d == 0 ? c->bfd : c->cfd;
 }
 
-/* Bytes delivered one way, counted live for the worker, the route and the backend. */
+/*
+ * Bytes delivered one way: counted for the connection (its access log line)
+ * and live for the worker, the route and the backend.
+ */
 static void
-relay_count(struct worker *w, struct conn *c, int d, uint64_t n)
+relay_count(struct worker *w, struct conn *c, int d, uint64_t n, int spliced)
 {
 	struct stats_route *r = &w->stats->routes[c->route_sid];
 	struct stats_backend *b = &w->stats->backends[c->backend_sid];
 
+	c->u.dir[d].bytes += n;
+	if (spliced)
+		STATS_ADD(w->st->c.bytes_spliced, n);
+	else
+		STATS_ADD(w->st->c.bytes_copied, n);
 	if (d == 0) {
 		STATS_ADD(w->st->c.bytes_in, n);
 		STATS_SHARED_ADD(r->bytes_in, n);
@@ -86,9 +94,7 @@ relay_start(struct worker *w, struct conn *c)
 		if (!c->u.dir[d].copying)
 			c->u.dir[d].pipe.rd = c->u.dir[d].pipe.wr = -1;
 	}
-	c->u.dir[0].bytes = hello_len;
-	relay_count(w, c, 0, hello_len);
-	STATS_ADD(w->st->c.bytes_copied, hello_len);
+	relay_count(w, c, 0, hello_len, 0);
 	conn_set_state(w, c, CONN_RELAY);
 	c->active_ms = w->now;
 	conn_poll(w, c, OP_POLL_IN0, c->cfd, RELAY_POLL_IN);
@@ -194,9 +200,7 @@ relay_after_out(struct worker *w, struct conn *c, int d, ssize_t n)
 
 	if (n > 0) {
 		dir->queued -= (uint32_t)n;
-		dir->bytes += (uint64_t)n;
-		relay_count(w, c, d, (uint64_t)n);
-		STATS_ADD(w->st->c.bytes_spliced, (uint64_t)n);
+		relay_count(w, c, d, (uint64_t)n, 1);
 		c->active_ms = w->now;
 		if (dir->queued == 0)
 			return 1;
@@ -224,8 +228,7 @@ relay_copy_out(struct worker *w, struct conn *c, int d)
 		return 0;
 	}
 	if (n > 0) {
-		relay_count(w, c, d, (uint64_t)n);
-		STATS_ADD(w->st->c.bytes_copied, (uint64_t)n);
+		relay_count(w, c, d, (uint64_t)n, 0);
 		dir->queued -= (uint32_t)n;
 		c->active_ms = w->now;
 		if (dir->queued == 0) {
@@ -274,8 +277,7 @@ relay_copy(struct worker *w, struct conn *c, int d, uint32_t *got)
 	}
 	if (m < 0)
 		m = 0;
-	relay_count(w, c, d, (uint64_t)m);
-	STATS_ADD(w->st->c.bytes_copied, (uint64_t)m);
+	relay_count(w, c, d, (uint64_t)m, 0);
 	if (m < n) {
 		/* The sink is full: keep the rest, wait until it drains. */
 		dir->pending = malloc((size_t)(n - m));
@@ -364,9 +366,16 @@ relay_pump(struct worker *w, struct conn *c, int d)
 		}
 		if (dir->pipe.rd < 0 && (rc = pipe_get(&w->pipes, &dir->pipe,
 		    w->img->settings.pipe_bytes)) != 0) {
-			log_error("pipe: %s", strerror(-rc));
-			conn_close(w, c, CLOSE_LIMIT_REACHED);
-			return;
+			/* Out of fds or pipe memory: this direction copies until its next full read. */
+			static struct log_limit limit;
+			uint64_t skipped;
+
+			if (worker_log_due(w, &limit, &skipped))
+				log_warn("pipe: %s: copying instead of splicing (%llu more not logged)",
+				    strerror(-rc), (unsigned long long)skipped);
+			dir->copying = 1;
+			dir->pending = NULL;	/* the union held the empty pipe's fds */
+			continue;
 		}
 		n = relay_move(w, c, d, MOVE_IN);
 		if (n == MOVE_PENDING)

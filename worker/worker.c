@@ -127,6 +127,19 @@ worker_ring_init(struct worker *w)
 	return 0;
 }
 
+int
+worker_log_due(const struct worker *w, struct log_limit *l, uint64_t *skipped)
+{
+	if (l->last_ms != 0 && w->now - l->last_ms < LOG_REPEAT_MS) {
+		l->suppressed++;
+		return 0;
+	}
+	*skipped = l->suppressed;
+	l->suppressed = 0;
+	l->last_ms = w->now;
+	return 1;
+}
+
 struct io_uring_sqe *
 worker_sqe(struct worker *w)
 {
@@ -155,17 +168,33 @@ worker_routes_report(struct worker *w)
 	rtshm_worker_report(w->spec->routes, w->spec->report, oldest);
 }
 
+/* log.level and log.error of a new generation (prev: the one before, NULL at start). */
+static void
+worker_log_configure(const struct routes_image *img, const struct routes_image *prev)
+{
+	const char *dest = img->settings.error_log;
+	int rc;
+
+	log_set_level((enum log_level)img->settings.log_level);
+	/* At start the master's log is inherited; after a reload it may have moved. */
+	if (prev == NULL || strcmp(prev->settings.error_log, dest) == 0)
+		return;
+	if ((rc = log_open(dest)) != 0)
+		log_error("log.error: cannot open %s: %s", dest, strerror(-rc));
+}
+
 void
 worker_routes_refresh(struct worker *w)
 {
 	uint64_t cur = rtshm_current(w->spec->routes);
-	const struct routes_image *img;
+	const struct routes_image *img, *prev = w->img;
 
-	if (cur == w->current)
+	if (cur == w->current || cur == w->rejected)
 		return;
 	img = rtshm_image(w->spec->routes, cur);
 	if (img->magic != ROUTES_MAGIC || img->version != ROUTES_VERSION ||
 	    img->generation != cur >> 8) {
+		w->rejected = cur;	/* said once, not at every accept */
 		log_error("route table generation %llu is not a valid image; keeping %llu",
 		    (unsigned long long)(cur >> 8), (unsigned long long)(w->current >> 8));
 		return;
@@ -174,6 +203,7 @@ worker_routes_refresh(struct worker *w)
 	io_uring_submit(&w->ring);
 	w->current = cur;
 	w->img = img;
+	worker_log_configure(img, prev);
 	accesslog_configure(w);
 	atomic_store_explicit(&w->st->generation, cur >> 8, memory_order_relaxed);
 	w->connect_ts.tv_sec = img->settings.connect_ms / 1000;
@@ -238,6 +268,18 @@ worker_accept_resume(struct worker *w)
 			listener_arm(w, &w->listeners[i]);
 }
 
+/* At the connection limit: stop accepting; new clients wait in the backlog. */
+static void
+worker_accept_pause(struct worker *w)
+{
+	if (w->accept_paused)
+		return;
+	log_warn("at the connection limit (%u): accepting paused", w->conn_max);
+	w->accept_paused = 1;
+	for (unsigned i = 0; i < w->listen_count; i++)
+		listener_cancel(w, &w->listeners[i]);
+}
+
 static void
 listener_on_accept(struct worker *w, struct listener *l, int res, unsigned flags)
 {
@@ -245,19 +287,16 @@ listener_on_accept(struct worker *w, struct listener *l, int res, unsigned flags
 		l->ops &= ~(1u << OP_ACCEPT);
 	if (res >= 0) {
 		if (w->conn_count >= w->conn_max) {
-			/* Accepted before the pause took effect. */
+			/* Accepted before the pause took effect, or a reload lowered the limit. */
 			close(res);
 			STATS_ADD(w->st->c.accepted, 1);
 			STATS_ADD(w->st->c.closes[CLOSE_LIMIT_REACHED], 1);
+			worker_accept_pause(w);
 			return;
 		}
 		conn_accept(w, res, (unsigned)(l - w->listeners));
-		if (w->conn_count >= w->conn_max && !w->accept_paused) {
-			log_warn("at the connection limit (%u): accepting paused", w->conn_max);
-			w->accept_paused = 1;
-			for (unsigned i = 0; i < w->listen_count; i++)
-				listener_cancel(w, &w->listeners[i]);
-		}
+		if (w->conn_count >= w->conn_max)
+			worker_accept_pause(w);
 		return;
 	}
 	switch (-res) {
@@ -266,14 +305,12 @@ listener_on_accept(struct worker *w, struct listener *l, int res, unsigned flags
 	case EINTR:
 	case ECONNABORTED:
 		return;
-	case EMFILE:
-	case ENFILE:
-	case ENOBUFS:
-	case ENOMEM:
-		/* Retrying at once would spin: the condition outlasts a loop turn. */
-		w->accept_retry_at = w->now + ACCEPT_RETRY_MS;
-		break;
 	default:
+		/*
+		 * EMFILE, ENOBUFS, ENOMEM and the unexpected: retrying at once
+		 * would spin, the condition outlasts a loop turn.
+		 */
+		w->accept_retry_at = w->now + ACCEPT_RETRY_MS;
 		break;
 	}
 	STATS_ADD(w->st->c.accept_errors, 1);
@@ -296,6 +333,9 @@ worker_dispatch(struct worker *w, const struct io_uring_cqe *cqe)
 		return;
 	case OP_LOG_WRITE:
 		accesslog_on_write(w, cqe->res);
+		return;
+	case OP_LOG_POLL:
+		accesslog_on_poll(w);
 		return;
 	default:
 		conn_on_cqe(w, owner, op, cqe->res);
@@ -375,31 +415,16 @@ worker_init(struct worker *w, const struct worker_spec *spec)
 	return 0;
 }
 
-/*
- * Cancels every accept and waits (up to EXIT_CANCEL_MS) for the last
- * completion of each. A request in flight holds its listening socket: if
- * the ring were torn down with it, the kernel would release the socket
- * only later, asynchronously, and a dead socket would still take
- * connections from its SO_REUSEPORT group meanwhile.
- */
+/* At exit: dispatches completions while busy(w), for up to EXIT_CANCEL_MS. */
 static void
-worker_release_listeners(struct worker *w)
+worker_reap_while(struct worker *w, int (*busy)(const struct worker *))
 {
 	uint64_t deadline = worker_clock() + EXIT_CANCEL_MS;
 	struct __kernel_timespec ts = { 0, EXIT_CANCEL_MS * 1000000LL };
 	struct io_uring_cqe *cqe;
-	unsigned head, seen, pending;
+	unsigned head, seen;
 
-	if (!w->ring_ready)
-		return;
-	for (unsigned i = 0; i < w->listen_count; i++)
-		listener_cancel(w, &w->listeners[i]);
-	for (;;) {
-		pending = 0;
-		for (unsigned i = 0; i < w->listen_count; i++)
-			pending += (w->listeners[i].ops & (1u << OP_ACCEPT)) != 0;
-		if (pending == 0 || worker_clock() >= deadline)
-			break;
+	while (w->ring_ready && busy(w) && worker_clock() < deadline) {
 		io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
 		seen = 0;
 		io_uring_for_each_cqe(&w->ring, head, cqe) {
@@ -408,6 +433,32 @@ worker_release_listeners(struct worker *w)
 		}
 		io_uring_cq_advance(&w->ring, seen);
 	}
+}
+
+static int
+worker_accepting(const struct worker *w)
+{
+	for (unsigned i = 0; i < w->listen_count; i++)
+		if (w->listeners[i].ops & (1u << OP_ACCEPT))
+			return 1;
+	return 0;
+}
+
+/*
+ * Cancels every accept and waits for the last completion of each. A
+ * request in flight holds its listening socket: if the ring were torn down
+ * with it, the kernel would release the socket only later, asynchronously,
+ * and a dead socket would still take connections from its SO_REUSEPORT
+ * group meanwhile.
+ */
+static void
+worker_release_listeners(struct worker *w)
+{
+	if (!w->ring_ready)
+		return;
+	for (unsigned i = 0; i < w->listen_count; i++)
+		listener_cancel(w, &w->listeners[i]);
+	worker_reap_while(w, worker_accepting);
 }
 
 /* Closes every connection (counted as shutdown); they are freed in worker_fini(). */
@@ -549,8 +600,11 @@ worker_run(const struct worker_spec *spec)
 		worker_turn(&w, &waitmask);
 	worker_release_listeners(&w);
 	worker_close_all(&w);
-	accesslog_close(&w);
+	/* The last lines: a write in flight finishes, the rest go after the ring is gone. */
+	accesslog_flush(&w);
+	worker_reap_while(&w, accesslog_busy);
 	worker_log_totals(&w);
 	worker_fini(&w);
+	accesslog_close(&w);
 	return 0;
 }

@@ -40,6 +40,7 @@ enum op {
 	OP_SPLICE_OUT0,		/* pipe -> sink */
 	OP_SPLICE_OUT1,
 	OP_LOG_WRITE,		/* the access log: a buffer of lines to its file */
+	OP_LOG_POLL,		/* ... waiting until its file takes more (EAGAIN) */
 	OP_COUNT
 };
 #define OP_BITS 4
@@ -74,7 +75,7 @@ struct dir {
 	uint8_t done : 1;	/* EOF passed on: the sink was shut down for writing */
 	uint8_t drained : 1;	/* the last read was short: poll before reading again */
 	uint8_t hup : 1;	/* the source shut down its side (POLLRDHUP seen) */
-	uint8_t copying : 1;	/* relay "adaptive" before this direction streams */
+	uint8_t copying : 1;	/* "adaptive" before this direction streams, or out of pipes */
 };
 
 /* The ClientHello phase: buffered until a backend takes it. */
@@ -150,9 +151,10 @@ struct worker {
 	struct io_uring ring;
 	int ring_ready;
 	const struct worker_spec *spec;
-	uint64_t now;			/* ms, CLOCK_MONOTONIC_COARSE, per loop turn */
+	uint64_t now;			/* ms, CLOCK_MONOTONIC, per loop turn */
 
 	uint64_t current;		/* rtshm current we route with */
+	uint64_t rejected;		/* an rtshm current whose image was invalid */
 	const struct routes_image *img;
 	uint32_t pins[RTSHM_SLOTS];	/* connecting conns per image slot */
 	struct __kernel_timespec connect_ts;	/* for linked connect timeouts */
@@ -186,6 +188,14 @@ void worker_routes_refresh(struct worker *w);
 void worker_pin(struct worker *w, uint8_t slot, int delta);
 
 uint64_t worker_clock_us(void);
+
+/* One place's repeating log line, said at most once per LOG_REPEAT_MS. */
+struct log_limit {
+	uint64_t last_ms;
+	uint64_t suppressed;	/* lines not said since the last one */
+};
+/* 1 when the line may be said now, with *skipped set to how many were not; else 0. */
+int worker_log_due(const struct worker *w, struct log_limit *l, uint64_t *skipped);
 
 /* conn.c */
 void conn_set_state(struct worker *w, struct conn *c, enum conn_state state);

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards the relay's integrity: 64 MiB of random bytes downloaded and 64 MiB uploaded through the proxy over TLS 1.3 arrive byte-exact.
+# Guards the relay's integrity: 64 MiB of random bytes downloaded and 64 MiB uploaded through the proxy over TLS 1.3 arrive byte-exact, with every relay; the access log's bytes_in/bytes_out per connection add up to the workers' byte counters (copied bytes of "adaptive" included).
 . "$(dirname "$0")/lib.sh"
 
 SIZE=$((64 * 1024 * 1024))
@@ -12,7 +12,8 @@ want=$(sha256sum <"$T/www/big/blob" | cut -d' ' -f1)
 for tuning in 'relay = "splice";' 'relay = "splice_ring";' 'relay = "adaptive";' 'relay = "splice"; pipe_bytes = 4096;'; do
 	echo "--- tuning = { $tuning }"
 	rm -rf "$T/www/big/up"
-	proxy_start "tuning = { $tuning };
+	: >"$T/access.log"
+	PROXY_LOG_EXTRA="access = \"$T/access.log\";" proxy_start "tuning = { $tuning };
 routes = ( { sni = \"*\"; backends = [ \"127.0.0.1:${NGINX_PORT[big]}\" ]; } );"
 	# Download: the body curl got hashes the same as the file nginx served.
 	got=$(curl_get big.example.com "$PROXY_PORT" blob --tlsv1.3 --fail | sha256sum | cut -d' ' -f1)
@@ -32,5 +33,13 @@ routes = ( { sni = \"*\"; backends = [ \"127.0.0.1:${NGINX_PORT[big]}\" ]; } );"
 	check_range "bytes relayed client -> backend" "$SIZE" $((SIZE + 1048576)) "$(proxy_counter bytes_in)"
 	check_range "bytes relayed backend -> client" "$SIZE" $((SIZE + 1048576)) "$(proxy_counter bytes_out)"
 	check_counters_tls 2
+	# Each connection's line counts what it moved, however it moved it.
+	check_eq "access log lines" 2 "$(grep -c ' reason=' "$T/access.log")"
+	for dir in in out; do
+		sum=$(grep -oE " bytes_$dir=[0-9]+" "$T/access.log" | awk -F= '{ s += $2 } END { print s + 0 }')
+		check_eq "access log bytes_$dir add up to the counter" "$(proxy_counter "bytes_$dir")" "$sum"
+	done
+	check_range "the download's line: bytes_out" "$SIZE" $((SIZE + 1048576)) \
+	    "$(grep -m1 -oE ' bytes_out=[0-9]+' "$T/access.log" | cut -d= -f2)"
 done
 finish
