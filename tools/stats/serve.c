@@ -433,13 +433,17 @@ serve_client_read(struct serve *s, struct serve_client *c)
 	}
 }
 
-/* Discards what the client still sends; closes at its EOF. */
+/*
+ * Discards what the client still sends, a few reads per wakeup so a client
+ * that keeps sending cannot hold the loop; closes at its EOF (or at the
+ * linger deadline).
+ */
 static void
 serve_client_linger(struct serve_client *c)
 {
 	char sink[SERVE_READ_CHUNK];
 
-	for (;;) {
+	for (int i = 0; i < 4; i++) {
 		ssize_t n = recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT);
 
 		if (n > 0 || (n < 0 && errno == EINTR))
@@ -578,18 +582,29 @@ serve_on_signal(int sig)
 	serve_stop = 1;
 }
 
+/*
+ * SIGINT and SIGTERM stay blocked except inside ppoll (waitmask), so one
+ * that comes between the serve_stop check and the wait is not lost.
+ */
 static void
-serve_signals(void)
+serve_signals(sigset_t *waitmask)
 {
 	struct sigaction sa;
+	sigset_t block;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = serve_on_signal;	/* no SA_RESTART: poll returns EINTR */
+	sa.sa_handler = serve_on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, waitmask);
+	sigdelset(waitmask, SIGINT);
+	sigdelset(waitmask, SIGTERM);
 }
 
 int
@@ -597,6 +612,7 @@ serve_loop(int listen_fd, struct segment *seg)
 {
 	struct serve *s = calloc(1, sizeof(*s));
 	int rc = TOOL_EXIT_OK;
+	sigset_t waitmask;
 
 	if (s == NULL) {
 		serve_log(NULL, "out of memory");
@@ -607,12 +623,13 @@ serve_loop(int listen_fd, struct segment *seg)
 	textbuf_init(&s->body);
 	for (size_t i = 0; i < SERVE_CLIENTS_MAX; i++)
 		s->clients[i].fd = -1;
-	serve_signals();
+	serve_signals(&waitmask);
 	while (!serve_stop) {
 		nfds_t nfds;
 		int timeout = serve_poll_set(s, &nfds);
+		struct timespec ts = { timeout / 1000, (long)(timeout % 1000) * 1000000 };
 
-		if (poll(s->pfds, nfds, timeout) < 0) {
+		if (ppoll(s->pfds, nfds, timeout < 0 ? NULL : &ts, &waitmask) < 0) {
 			if (errno == EINTR)
 				continue;
 			serve_log(NULL, "poll: %s", strerror(errno));
