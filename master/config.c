@@ -202,7 +202,7 @@ config_defaults(struct config *cfg)
 	cfg->settings.hello_bytes = DEFAULT_HELLO_BYTES;
 	cfg->settings.max_connections = DEFAULT_MAX_CONNECTIONS;
 	cfg->settings.pipe_bytes = DEFAULT_PIPE_BYTES;
-	cfg->settings.relay = RELAY_SPLICE;
+	cfg->settings.relay = RELAY_ADAPTIVE;	/* measured: docs/bench/analysis.md */
 	cfg->settings.drain_ms = DEFAULT_DRAIN_MS;
 	cfg->stats_gid = (uint32_t)-1;
 }

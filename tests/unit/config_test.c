@@ -147,7 +147,7 @@ Test(config, shipped_example_loads)
 	cr_assert_eq(cfg.settings.hello_bytes, 65536);
 	cr_assert_eq(cfg.settings.max_connections, 100000);
 	cr_assert_eq(cfg.settings.pipe_bytes, 65536);
-	cr_assert_eq(cfg.settings.relay, RELAY_SPLICE);
+	cr_assert_eq(cfg.settings.relay, RELAY_ADAPTIVE);
 	cr_assert_eq(cfg.settings.drain_ms, DEFAULT_DRAIN_MS);
 	cr_assert_eq(cfg.log_level, LOG_LVL_INFO);
 	cr_assert_eq(cfg.route_count, 3);
@@ -176,7 +176,7 @@ Test(config, defaults_when_optional_groups_absent)
 	cr_assert_eq(cfg.settings.hello_bytes, DEFAULT_HELLO_BYTES);
 	cr_assert_eq(cfg.settings.max_connections, DEFAULT_MAX_CONNECTIONS);
 	cr_assert_eq(cfg.settings.pipe_bytes, DEFAULT_PIPE_BYTES);
-	cr_assert_eq(cfg.settings.relay, RELAY_SPLICE);
+	cr_assert_eq(cfg.settings.relay, RELAY_ADAPTIVE);
 	cr_assert_eq(cfg.settings.drain_ms, DEFAULT_DRAIN_MS);
 	cr_assert_eq(cfg.log_level, LOG_LVL_INFO);
 	cr_assert_eq(cfg.listen_count, 1);

@@ -14,7 +14,7 @@
 #   IDLE_K [9000]             idle connections per proxy (0: skip)
 #   WORKERS_LIST ["1 2"]      worker counts
 #   SYSTEMS [all seven]       direct pt_splice pt_ring pt_adaptive haproxy nginx sniproxy;
-#                             also pt_log: relay splice with the access log on (a file)
+#                             also pt_log: relay adaptive with the access log on (a file)
 #   POINTS [all six]          dl1 dl8 ul1 ul8 rate ping
 #   PERF [1 | 0]              perf stat of each proxy's processes (1 worker)
 #   BENCH_PORT_BASE [19400]   ports BASE+0 .. BASE+12 on 127.0.0.1
@@ -65,7 +65,7 @@ declare -A POINT_TITLE=(
 )
 declare -A SYS_TITLE=(
 	[direct]="direct" [pt_splice]="passthrough splice" [pt_ring]="passthrough splice_ring"
-	[pt_adaptive]="passthrough adaptive" [pt_log]="passthrough splice + access log"
+	[pt_adaptive]="passthrough adaptive" [pt_log]="passthrough adaptive + access log"
 	[haproxy]="HAProxy" [nginx]="nginx stream" [sniproxy]="sniproxy"
 )
 PEERS="haproxy nginx sniproxy"
@@ -304,7 +304,7 @@ start_system() {
 		local relay=splice access=off
 		[ "$sys" = pt_ring ] && relay=splice_ring
 		[ "$sys" = pt_adaptive ] && relay=adaptive
-		[ "$sys" = pt_log ] && access=$dir/access.log
+		[ "$sys" = pt_log ] && relay=adaptive access=$dir/access.log
 		write_passthrough_conf "$dir/passthrough.conf" "$w" "$relay" "$access"
 		start_daemon "$sys" "$PROXY_PORT" "$dir/passthrough.log" \
 		    "$PASSTHROUGH" -f -c "$dir/passthrough.conf" ;;
