@@ -184,11 +184,20 @@ int stats_open_readonly(struct stats *s, const char *name, const char **why);
 void stats_close(struct stats *s);
 
 /* Single-writer add: a plain load and store, no locked instruction. */
+#ifndef PASSTHROUGH_NO_COUNTERS
 #define STATS_ADD(field, n) atomic_store_explicit(&(field), \
 	atomic_load_explicit(&(field), memory_order_relaxed) + (n), memory_order_relaxed)
-#define STATS_SUB(field, n) STATS_ADD(field, -(uint64_t)(n))
 /* Shared add (routes, backends): any worker may write. */
 #define STATS_SHARED_ADD(field, n) atomic_fetch_add_explicit(&(field), (n), memory_order_relaxed)
+#else
+/*
+ * Benchmark builds only (CPPFLAGS=-DPASSTHROUGH_NO_COUNTERS, the bench's
+ * pt_bare system): counting compiled out, to measure what it costs.
+ */
+#define STATS_ADD(field, n) ((void)sizeof(field), (void)(n))
+#define STATS_SHARED_ADD(field, n) ((void)sizeof(field), (void)(n))
+#endif
+#define STATS_SUB(field, n) STATS_ADD(field, -(uint64_t)(n))
 
 /* Counts value into histogram h of kind (single writer). */
 void stats_hist_add(struct stats_hist *h, enum stats_hist_kind kind, uint64_t value);

@@ -248,7 +248,6 @@ master_watch_reopen(struct master *m)
 		log_error("watch_config: cannot watch %s: %s", m->path, strerror(-m->watch_fd));
 }
 
-
 /*
  * A reload that changes listen or workers: new sockets (keeping those that
  * stay), new workers on them, and the old workers told to finish their

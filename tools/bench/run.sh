@@ -14,7 +14,8 @@
 #   IDLE_K [9000]             idle connections per proxy (0: skip)
 #   WORKERS_LIST ["1 2"]      worker counts
 #   SYSTEMS [all seven]       direct pt_splice pt_ring pt_adaptive haproxy nginx sniproxy;
-#                             also pt_log: relay adaptive with the access log on (a file)
+#                             also pt_log: relay adaptive with the access log on (a file),
+#                             pt_bare: relay adaptive built without counters ($BUILD/bare)
 #   POINTS [all six]          dl1 dl8 ul1 ul8 rate ping
 #   PERF [1 | 0]              perf stat of each proxy's processes (1 worker)
 #   BENCH_PORT_BASE [19400]   ports BASE+0 .. BASE+12 on 127.0.0.1
@@ -66,6 +67,7 @@ declare -A POINT_TITLE=(
 declare -A SYS_TITLE=(
 	[direct]="direct" [pt_splice]="passthrough splice" [pt_ring]="passthrough splice_ring"
 	[pt_adaptive]="passthrough adaptive" [pt_log]="passthrough adaptive + access log"
+	[pt_bare]="passthrough adaptive, no counters"
 	[haproxy]="HAProxy" [nginx]="nginx stream" [sniproxy]="sniproxy"
 )
 PEERS="haproxy nginx sniproxy"
@@ -73,6 +75,7 @@ PEERS="haproxy nginx sniproxy"
 LOADGEN=$BUILD/bench/loadgen
 SINK=$BUILD/bench/sink
 PASSTHROUGH=$BUILD/passthrough
+PASSTHROUGH_BARE=$BUILD/bare/passthrough	# pt_bare: counters compiled out
 
 declare -A DPID=()	# daemon name -> pid, for the exit trap
 declare -A VAL=() P50=() P99=() P999=() ERRS=() FAILED=()
@@ -300,14 +303,15 @@ start_system() {
 	port_listening "$PROXY_PORT" && die "port $PROXY_PORT is taken: set BENCH_PORT_BASE"
 	case $sys in
 	direct) return 0 ;;
-	pt_splice|pt_ring|pt_adaptive|pt_log)
-		local relay=splice access=off
+	pt_splice|pt_ring|pt_adaptive|pt_log|pt_bare)
+		local relay=splice access=off bin=$PASSTHROUGH
 		[ "$sys" = pt_ring ] && relay=splice_ring
 		[ "$sys" = pt_adaptive ] && relay=adaptive
 		[ "$sys" = pt_log ] && relay=adaptive access=$dir/access.log
+		[ "$sys" = pt_bare ] && relay=adaptive bin=$PASSTHROUGH_BARE
 		write_passthrough_conf "$dir/passthrough.conf" "$w" "$relay" "$access"
 		start_daemon "$sys" "$PROXY_PORT" "$dir/passthrough.log" \
-		    "$PASSTHROUGH" -f -c "$dir/passthrough.conf" ;;
+		    "$bin" -f -c "$dir/passthrough.conf" ;;
 	haproxy)
 		write_haproxy_conf "$dir/haproxy.cfg" "$w" "$dir"
 		start_daemon "$sys" "$PROXY_PORT" "$dir/haproxy.log" haproxy -db -f "$dir/haproxy.cfg" ;;
@@ -691,7 +695,7 @@ table_for() {	# w: the markdown tables of one worker count
 		printf ' %s |' "${bsys:+${SYS_TITLE[$bsys]} $(fmt "$best")}"
 	done
 	echo
-	for sys in pt_splice pt_ring pt_adaptive pt_log; do
+	for sys in pt_splice pt_ring pt_adaptive pt_log pt_bare; do
 		case " $SYSTEMS " in *" $sys "*) ;; *) continue ;; esac
 		printf '| %s |' "${SYS_TITLE[$sys]}"
 		for p in $POINTS; do
@@ -885,6 +889,10 @@ tools/deps.sh bench || die "missing packages (tools/deps.sh bench)"
 for f in "$PASSTHROUGH" "$LOADGEN" "$SINK"; do
 	[ -x "$f" ] || die "$f is missing: make all bench-tools BUILD=$BUILD"
 done
+case " $SYSTEMS " in *" pt_bare "*)
+	[ -x "$PASSTHROUGH_BARE" ] || die "$PASSTHROUGH_BARE is missing: make BUILD=$BUILD/bare" \
+	    "CPPFLAGS=-DPASSTHROUGH_NO_COUNTERS $PASSTHROUGH_BARE" ;;
+esac
 WORK=$(mktemp -d /tmp/ptbench.XXXXXX) || die "mktemp failed"
 for port in "$PROXY_PORT" "$SINK_A" "$SINK_B" "$CTL_A" "$CTL_B"; do
 	port_listening "$port" && die "port $port is taken: set BENCH_PORT_BASE"
