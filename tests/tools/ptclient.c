@@ -171,56 +171,17 @@ bytes_u24(struct bytes *b, size_t v)
 	bytes_u16(b, (unsigned)(v & 0xffff));
 }
 
+/* The bytes of the file at path (hex: the bytes its hex text spells) onto out. */
 static void
-read_file(const char *path, struct bytes *b)
+read_bytes(const char *path, int hex, struct bytes *out)
 {
-	uint8_t buf[PT_IO_BYTES];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len;
+	uint8_t *p = pt_read_file(PROG, path, &len);
 
-	if (fd < 0)
-		pt_die(PROG, "%s:", path);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		bytes_put(b, buf, (size_t)n);
-	if (n < 0)
-		pt_die(PROG, "%s:", path);
-	close(fd);
-}
-
-static int
-hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static void
-read_hex(const char *path, struct bytes *out)
-{
-	struct bytes text = { 0 };
-	int hi = -1, d;
-
-	read_file(path, &text);
-	for (size_t i = 0; i < text.len; i++) {
-		if (text.p[i] == ' ' || text.p[i] == '\n' || text.p[i] == '\r' || text.p[i] == '\t')
-			continue;
-		if ((d = hex_digit(text.p[i])) < 0)
-			pt_die(PROG, "%s: not hex at byte %zu", path, i);
-		if (hi < 0) {
-			hi = d;
-		} else {
-			bytes_u8(out, (unsigned)(hi << 4 | d));
-			hi = -1;
-		}
-	}
-	if (hi >= 0)
-		pt_die(PROG, "%s: odd number of hex digits", path);
-	free(text.p);
+	if (hex)
+		len = pt_unhex(PROG, path, p, len);
+	bytes_put(out, p, len);
+	free(p);
 }
 
 /* The ClientHello handshake message (header included) with padding content of pad bytes (or none, if pad < 0). */
@@ -572,9 +533,9 @@ main(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	if (opt.hex_file != NULL)
-		read_hex(opt.hex_file, &wire);
+		read_bytes(opt.hex_file, 1, &wire);
 	else if (opt.raw_file != NULL)
-		read_file(opt.raw_file, &wire);
+		read_bytes(opt.raw_file, 0, &wire);
 	else if (opt.build)
 		build_hello(&wire);
 	if (opt.records > 0 || opt.record_size > 0)

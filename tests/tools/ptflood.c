@@ -188,64 +188,7 @@ parse_args(int argc, char **argv)
 static void
 read_file(const char *path, struct bytes *b)
 {
-	size_t cap = 0;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		pt_die(PROG, "%s:", path);
-	b->p = NULL;
-	b->len = 0;
-	for (;;) {
-		if (b->len == cap) {
-			cap = cap != 0 ? cap * 2 : PT_IO_BYTES;
-			if ((b->p = realloc(b->p, cap)) == NULL)
-				pt_die(PROG, "out of memory");
-		}
-		n = read(fd, b->p + b->len, cap - b->len);
-		if (n < 0)
-			pt_die(PROG, "%s:", path);
-		if (n == 0)
-			break;
-		b->len += (size_t)n;
-	}
-	close(fd);
-}
-
-static int
-hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Turns b (hex text) into the bytes it spells, in place. */
-static void
-unhex(const char *path, struct bytes *b)
-{
-	size_t out = 0;
-	int hi = -1, d;
-
-	for (size_t i = 0; i < b->len; i++) {
-		if (b->p[i] == ' ' || b->p[i] == '\n' || b->p[i] == '\r' || b->p[i] == '\t')
-			continue;
-		if ((d = hex_digit(b->p[i])) < 0)
-			pt_die(PROG, "%s: not hex at byte %zu", path, i);
-		if (hi < 0) {
-			hi = d;
-		} else {
-			b->p[out++] = (uint8_t)(hi << 4 | d);
-			hi = -1;
-		}
-	}
-	if (hi >= 0)
-		pt_die(PROG, "%s: odd number of hex digits", path);
-	b->len = out;
+	b->p = pt_read_file(PROG, path, &b->len);
 }
 
 static void
@@ -258,7 +201,7 @@ load_strings(void)
 	if (opt.raw_file != NULL || opt.hex_file != NULL) {
 		read_file(opt.raw_file != NULL ? opt.raw_file : opt.hex_file, &files[0]);
 		if (opt.hex_file != NULL)
-			unhex(opt.hex_file, &files[0]);
+			files[0].len = pt_unhex(PROG, opt.hex_file, files[0].p, files[0].len);
 		file_count = 1;
 		return;
 	}

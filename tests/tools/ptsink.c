@@ -63,19 +63,11 @@ on_signal(int sig)
 static void __attribute__((format(printf, 1, 2)))
 logline(const char *fmt, ...)
 {
-	char line[1024];
 	va_list ap;
-	int n;
 
-	n = snprintf(line, sizeof(line), "%s ", opt.tag);
 	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	pt_vlogline(PROG, opt.log_fd, opt.tag, fmt, ap);
 	va_end(ap);
-	if (n > (int)sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
-	line[n++] = '\n';
-	if (write(opt.log_fd, line, (size_t)n) != n)
-		pt_die(PROG, "writing the log:");
 }
 
 static void

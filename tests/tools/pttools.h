@@ -45,6 +45,82 @@ pt_die(const char *prog, const char *fmt, ...)
 	exit(1);
 }
 
+/* "TAG message\n" with one write(2): lines from tools sharing a log never interleave. */
+static inline void __attribute__((format(printf, 4, 0)))
+pt_vlogline(const char *prog, int fd, const char *tag, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int n;
+
+	n = snprintf(line, sizeof(line), "%s ", tag);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	if (write(fd, line, (size_t)n) != n)
+		pt_die(prog, "writing the log:");
+}
+
+/* The whole file at path, malloc'd (*len: its size); dies on an error. */
+static inline uint8_t *
+pt_read_file(const char *prog, const char *path, size_t *len)
+{
+	uint8_t *p = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		pt_die(prog, "%s:", path);
+	*len = 0;
+	for (;;) {
+		if (*len == cap) {
+			cap = cap != 0 ? cap * 2 : PT_IO_BYTES;
+			if ((p = realloc(p, cap)) == NULL)
+				pt_die(prog, "out of memory");
+		}
+		n = read(fd, p + *len, cap - *len);
+		if (n < 0)
+			pt_die(prog, "%s:", path);
+		if (n == 0)
+			break;
+		*len += (size_t)n;
+	}
+	close(fd);
+	return p;
+}
+
+/*
+ * Hex text (whitespace between digits ignored) turned into the bytes it
+ * spells, in place; returns their count. Dies naming path on anything else.
+ */
+static inline size_t
+pt_unhex(const char *prog, const char *path, uint8_t *p, size_t len)
+{
+	size_t out = 0;
+	int hi = -1, d;
+
+	for (size_t i = 0; i < len; i++) {
+		int c = p[i];
+
+		if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
+			continue;
+		d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+		    c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+		if (d < 0)
+			pt_die(prog, "%s: not hex at byte %zu", path, i);
+		if (hi < 0) {
+			hi = d;
+		} else {
+			p[out++] = (uint8_t)(hi << 4 | d);
+			hi = -1;
+		}
+	}
+	if (hi >= 0)
+		pt_die(prog, "%s: odd number of hex digits", path);
+	return out;
+}
+
 static inline uint64_t
 pt_now_ms(void)
 {
