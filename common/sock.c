@@ -81,7 +81,7 @@ sock_conn_capacity(void)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
 		return MAX_CONNECTIONS_LIMIT;
-	n = rl.rlim_cur > 2 * FD_RESERVE ? (rl.rlim_cur - FD_RESERVE) / 2 : 1;
+	n = rl.rlim_cur > 2 * FD_RESERVE_ALL ? (rl.rlim_cur - FD_RESERVE_ALL) / 2 : 1;
 	return n > MAX_CONNECTIONS_LIMIT ? MAX_CONNECTIONS_LIMIT : (uint32_t)n;
 }
 

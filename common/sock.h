@@ -19,7 +19,8 @@ int sock_backend(int family);
 
 /*
  * Proxied connections one process can hold under its open-files limit: two
- * sockets each, with FD_RESERVE left for pipes, listeners and logs.
+ * sockets each, with FD_RESERVE_ALL left for the pipe pool, listeners and
+ * logs. (A streaming direction's pipe comes on top; without one it copies.)
  */
 uint32_t sock_conn_capacity(void);
 

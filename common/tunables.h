@@ -69,8 +69,13 @@
 /* Hello buffers (taken at the first byte) start small: most hellos are 0.5 to 2 KiB. */
 #define HELLO_BUF_INITIAL 2048u
 
-/* File descriptors a worker keeps free for pipes, logs and listeners. */
+/* Below this much room under max_connections a worker accepts one connection at a time. */
+#define ACCEPT_MULTISHOT_ROOM 64u
+
+/* File descriptors a worker keeps free for listeners, logs and pipes in use. */
 #define FD_RESERVE 64u
+/* ... and the pipe pool's fds, when full. */
+#define FD_RESERVE_ALL (FD_RESERVE + 2 * PIPE_POOL_MAX)
 
 /* A stopping worker waits this long for its accepts to be cancelled. ms */
 #define EXIT_CANCEL_MS 200u

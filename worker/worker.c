@@ -224,8 +224,13 @@ worker_pin(struct worker *w, uint8_t slot, int delta)
 		worker_routes_report(w);
 }
 
+/*
+ * Multishot accept takes every connection waiting in the backlog in one
+ * go: with little room left under the limit, one accept at a time, so no
+ * client is accepted only to be closed.
+ */
 static void
-listener_arm(struct worker *w, struct listener *l)
+listener_arm(struct worker *w, struct listener *l, int multishot)
 {
 	struct io_uring_sqe *sqe = worker_sqe(w);
 
@@ -233,10 +238,21 @@ listener_arm(struct worker *w, struct listener *l)
 		w->accept_retry_at = w->now + ACCEPT_RETRY_MS;
 		return;
 	}
-	io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL,
-	    SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (multishot)
+		io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+	else
+		io_uring_prep_accept(sqe, l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	io_uring_sqe_set_data64(sqe, op_tag(l, OP_ACCEPT));
 	l->ops |= 1u << OP_ACCEPT;
+	l->multishot = (uint8_t)multishot;
+}
+
+/* Connections this worker may still accept. */
+static uint32_t
+worker_accept_room(const struct worker *w)
+{
+	return w->conn_max > w->conn_count ? w->conn_max - w->conn_count : 0;
 }
 
 static void
@@ -255,6 +271,8 @@ listener_cancel(struct worker *w, struct listener *l)
 static void
 worker_accept_resume(struct worker *w)
 {
+	uint32_t room, armed = 0;
+
 	if (w->drain_deadline != 0)
 		return;		/* retiring: never accept again */
 	if (w->accept_paused && w->conn_count < w->conn_max) {
@@ -263,9 +281,19 @@ worker_accept_resume(struct worker *w)
 	}
 	if (w->accept_paused || w->now < w->accept_retry_at)
 		return;
+	room = worker_accept_room(w);
 	for (unsigned i = 0; i < w->listen_count; i++)
-		if (!(w->listeners[i].ops & (1u << OP_ACCEPT)))
-			listener_arm(w, &w->listeners[i]);
+		armed += (w->listeners[i].ops & (1u << OP_ACCEPT)) != 0;
+	for (unsigned i = 0; i < w->listen_count; i++) {
+		if (w->listeners[i].ops & (1u << OP_ACCEPT))
+			continue;
+		if (room >= ACCEPT_MULTISHOT_ROOM) {
+			listener_arm(w, &w->listeners[i], 1);
+		} else if (armed < room) {
+			listener_arm(w, &w->listeners[i], 0);
+			armed++;
+		}
+	}
 }
 
 /* At the connection limit: stop accepting; new clients wait in the backlog. */
@@ -295,8 +323,13 @@ listener_on_accept(struct worker *w, struct listener *l, int res, unsigned flags
 			return;
 		}
 		conn_accept(w, res, (unsigned)(l - w->listeners));
-		if (w->conn_count >= w->conn_max)
+		if (w->conn_count >= w->conn_max) {
 			worker_accept_pause(w);
+		} else if (l->multishot && (l->ops & (1u << OP_ACCEPT)) &&
+		    worker_accept_room(w) < ACCEPT_MULTISHOT_ROOM) {
+			/* Near the limit: single accepts from here (re-armed next turn). */
+			listener_cancel(w, l);
+		}
 		return;
 	}
 	switch (-res) {

@@ -132,6 +132,7 @@ _Static_assert(sizeof(struct conn) <= 192, "a connection fits three cache lines"
 struct listener {
 	int fd;
 	uint16_t ops;
+	uint8_t multishot;	/* the accept in flight is multishot */
 	struct addr addr;
 } __attribute__((aligned(64)));
 
