@@ -110,27 +110,35 @@ master_worker_count(const struct config *cfg)
 }
 
 /*
- * Makes the access log file exist and, when workers switch user, belong to
- * that user: they open it themselves (and again on SIGUSR1), as that user.
+ * Makes a log file (log.access, log.error) exist and, when workers switch
+ * user, belong to that user: they open it themselves (after a reload, and
+ * again on SIGUSR1 once logrotate moved it), as that user.
  */
 static void
-master_access_file(const struct config *cfg)
+master_log_file(const struct config *cfg, const char *path, const char *setting)
 {
 	struct stat st;
 	int fd;
 
-	if (cfg->access_log == NULL || cfg->access_log[0] != '/')
+	if (path == NULL || path[0] != '/')
 		return;
-	fd = open(cfg->access_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (fd < 0) {
-		log_error("log.access: cannot open %s: %s", cfg->access_log, strerror(errno));
+		log_error("%s: cannot open %s: %s", setting, path, strerror(errno));
 		return;
 	}
 	if (cfg->user != NULL && fstat(fd, &st) == 0 && st.st_uid != cfg->uid &&
 	    fchown(fd, cfg->uid, cfg->gid) != 0)
-		log_warn("log.access: cannot give %s to user %s: %s", cfg->access_log,
-		    cfg->user, strerror(errno));
+		log_warn("%s: cannot give %s to user %s: %s", setting, path, cfg->user,
+		    strerror(errno));
 	close(fd);
+}
+
+static void
+master_log_files(const struct config *cfg)
+{
+	master_log_file(cfg, cfg->access_log, "log.access");
+	master_log_file(cfg, cfg->error_log, "log.error");
 }
 
 /* log.error, else syslog for a daemon and stderr in the foreground. */
@@ -174,7 +182,7 @@ master_publish(struct master *m, const struct config *cfg)
 	}
 	counters_assign(&m->counters, cfg, route_ids, backend_ids);
 	/* The access log settings travel with the generation: workers switch with it. */
-	master_access_file(cfg);
+	master_log_files(cfg);
 	snprintf(settings.access, sizeof(settings.access), "%s",
 	    cfg->access_log != NULL ? cfg->access_log : "off");
 	settings.access_format = cfg->access_format;
@@ -463,7 +471,7 @@ static void
 master_loop(struct master *m, const sigset_t *waitmask)
 {
 	uint64_t now;
-	int restart_ms;
+	int restart_ms, rc;
 
 	while (!flag_stop && !flag_quit) {
 		if (flag_child) {
@@ -472,8 +480,9 @@ master_loop(struct master *m, const sigset_t *waitmask)
 		}
 		if (flag_reopen) {
 			flag_reopen = 0;
-			if (log_reopen() != 0)
-				log_error("reopening the log: %s", strerror(errno));
+			if ((rc = log_reopen()) != 0)
+				log_error("reopening the log: %s", strerror(-rc));
+			master_log_files(&m->cfg);	/* new files the workers can open */
 			workers_signal(m, SIGUSR1);
 		}
 		now = master_clock();

@@ -48,8 +48,12 @@ accesslog_open_file(struct accesslog *a)
 	int fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
 
 	if (fd < 0) {
-		log_error("log.access: cannot open %s: %s", a->path, strerror(errno));
-		return -errno;
+		int err = errno;
+
+		log_error("log.access: cannot open %s: %s%s", a->path, strerror(err),
+		    err == EACCES && geteuid() != 0 ? " (workers open it as the configured user: "
+		    "its directories must let that user through)" : "");
+		return -err;
 	}
 	(void)fcntl(fd, F_SETFL, O_APPEND);
 	accesslog_close_fd(a);

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards the privilege drop: with user nobody / group nogroup every worker runs as 65534 (real, effective, saved, fs; no other group) while the master stays root, routing works, 50 concurrent 16 MiB echo transfers with 1 MiB pipes past fs.pipe-user-pages-soft arrive byte-exact, and a worker that cannot switch exits instead of serving as root.
+# Guards the privilege drop: with user nobody / group nogroup every worker runs as 65534 (real, effective, saved, fs; no other group) while the master stays root, routing works, the access log (and the one SIGUSR1 reopens after logrotate moved it) belongs to that user and gets the workers' lines, 50 concurrent 16 MiB echo transfers with 1 MiB pipes past fs.pipe-user-pages-soft arrive byte-exact, and a worker that cannot switch exits instead of serving as root.
 . "$(dirname "$0")/lib.sh"
 need_tools "$PTLOOP"
 
@@ -16,7 +16,10 @@ nginx_start a b
 sink_start E --echo
 sink_start H --hold
 HOLD_SINK_PID=$BG_PID
-proxy_start -w 2 "user = \"nobody\";
+# The workers open the access log themselves, as nobody: the way to it must let them through.
+chmod 755 "$T"
+ACCESS=$T/access.log
+PROXY_LOG_EXTRA="access = \"$ACCESS\";" proxy_start -w 2 "user = \"nobody\";
 group = \"nogroup\";
 tuning = { pipe_bytes = $PIPE_BYTES; };
 routes = (
@@ -42,6 +45,20 @@ for name in a b a b; do
 	check_eq "curl $name.example.com" "backend-$name" "$(curl_get "$name.example.com" "$P" whoami 2>&1)"
 	conns=$((conns + 1))
 done
+
+echo "--- the access log, moved away as logrotate does, then SIGUSR1"
+access_has() { [ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ]; }	# FILE TEXT N
+WAIT_S=10 wait_until access_has "$ACCESS" " sni=" "$conns" || fail "no access log lines"
+check_eq "access log owner (the workers write it)" nobody "$(stat -c %U "$ACCESS")"
+mv "$ACCESS" "$ACCESS.1"
+kill -USR1 "$PROXY_PID"
+WAIT_S=5 wait_until test -e "$ACCESS" || fail "no new access log after SIGUSR1"
+check_eq "the new access log's owner" nobody "$(stat -c %U "$ACCESS" 2>&1)"
+sleep 0.3
+check_eq "curl a.example.com after the reopen" backend-a "$(curl_get a.example.com "$P" whoami 2>&1)"
+conns=$((conns + 1))
+WAIT_S=10 wait_until access_has "$ACCESS" " sni=a.example.com " 1 ||
+    fail "the workers did not write to the new access log"
 
 echo "--- $TRANSFERS echo transfers of 16 MiB each way at once, $PIPE_BYTES-byte pipes"
 soft=$(cat /proc/sys/fs/pipe-user-pages-soft)
