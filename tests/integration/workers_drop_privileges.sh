@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards the privilege drop: with user nobody / group nogroup every worker runs as 65534 (real, effective, saved, fs; no other group) while the master stays root, routing works, the access log (and the one SIGUSR1 reopens after logrotate moved it) belongs to that user and gets the workers' lines, 50 concurrent 16 MiB echo transfers with 1 MiB pipes past fs.pipe-user-pages-soft arrive byte-exact, and a worker that cannot switch exits instead of serving as root.
+# Guards the privilege drop: with user nobody / group nogroup every worker runs as 65534 (real, effective, saved, fs; no other group) with no capability left while the master stays root, routing works, the access log (and the one SIGUSR1 reopens after logrotate moved it) belongs to that user and gets the workers' lines, 50 concurrent 16 MiB echo transfers with 1 MiB pipes past fs.pipe-user-pages-soft arrive byte-exact, and a worker that cannot switch exits instead of serving as root.
 . "$(dirname "$0")/lib.sh"
 need_tools "$PTLOOP"
 
@@ -34,8 +34,13 @@ ids() {	# PID: "Uid:... Gid:... Groups:..." from /proc/PID/status, tabs as space
 	grep -E '^(Uid|Gid|Groups):' "/proc/$1/status" | tr -s '\t ' ' ' | sed 's/ $//' | tr '\n' ';'
 }
 want_worker="Uid: 65534 65534 65534 65534;Gid: 65534 65534 65534 65534;Groups: 65534;"
+caps() {	# PID: the capability sets from /proc/PID/status
+	grep -E '^Cap(Prm|Eff|Inh|Amb):' "/proc/$1/status" | tr -s '\t ' ' ' | tr '\n' ';'
+}
+want_caps="CapInh: 0000000000000000;CapPrm: 0000000000000000;CapEff: 0000000000000000;CapAmb: 0000000000000000;"
 for w in $(proxy_children); do
 	check_eq "worker $w ($(cat "/proc/$w/comm")) credentials" "$want_worker" "$(ids "$w")"
+	check_eq "worker $w capabilities: none" "$want_caps" "$(caps "$w")"
 done
 check_match "master credentials: root" "^Uid: 0 0 0 0;Gid: 0 0 0 0;" "$(ids "$PROXY_PID")"
 
