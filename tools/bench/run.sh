@@ -646,12 +646,34 @@ versions() {
 	    "$(nginx -v 2>&1 | sed 's|.*/||')" "$(sniproxy -V 2>&1 | awk '{ print $2; exit }')"
 }
 
+# table_head LABEL [EXTRA]: a markdown header row, a column per point (and EXTRA).
+table_head() {
+	local p
+	printf '| %s |' "$1"; for p in $POINTS; do printf ' %s |' "${POINT_TITLE[$p]}"; done
+	[ -n "${2:-}" ] && printf ' %s |' "$2"
+	echo
+	printf '|---|'; for p in $POINTS; do printf -- '---:|'; done
+	[ -n "${2:-}" ] && printf -- '---:|'
+	echo
+}
+
+# ratio_row W SYS BASE: SYS's points divided by BASE's (a system, or "best": BEST[point]).
+ratio_row() {
+	local w=$1 sys=$2 base=$3 p v b
+	printf '| %s |' "${SYS_TITLE[$sys]}"
+	for p in $POINTS; do
+		v=$(value "$w" "$sys" "$p")
+		if [ "$base" = best ]; then b=${BEST[$p]}; else b=$(value "$w" "$base" "$p"); fi
+		if [ -z "$v" ]; then printf ' FAILED |'; else printf ' %s |' "$(ratio "$v" "$b")"; fi
+	done
+	echo
+}
+
 table_for() {	# w: the markdown tables of one worker count
 	local w=$1 sys p best bsys v
 	echo "### $w worker$([ "$w" = 1 ] || echo s)"
 	echo
-	printf '| system |'; for p in $POINTS; do printf ' %s |' "${POINT_TITLE[$p]}"; done; echo " other load |"
-	printf '|---|'; for p in $POINTS; do printf -- '---:|'; done; printf -- '---:|\n'
+	table_head system "other load"
 	for sys in $SYSTEMS; do
 		printf '| %s |' "${SYS_TITLE[$sys]}"
 		for p in $POINTS; do printf ' %s |' "$(cell "$w" "$sys" "$p")"; done
@@ -667,22 +689,14 @@ table_for() {	# w: the markdown tables of one worker count
 	echo
 	echo "Ratio to direct (higher is better):"
 	echo
-	printf '| system |'; for p in $POINTS; do printf ' %s |' "${POINT_TITLE[$p]}"; done; echo
-	printf '|---|'; for p in $POINTS; do printf -- '---:|'; done; echo
+	table_head system
 	for sys in $SYSTEMS; do
-		[ "$sys" = direct ] && continue
-		printf '| %s |' "${SYS_TITLE[$sys]}"
-		for p in $POINTS; do
-			v=$(value "$w" "$sys" "$p")
-			if [ -z "$v" ]; then printf ' FAILED |'; else printf ' %s |' "$(ratio "$v" "$(value "$w" direct "$p")")"; fi
-		done
-		echo
+		[ "$sys" = direct ] || ratio_row "$w" "$sys" direct
 	done
 	echo
 	echo "passthrough / best peer (HAProxy, nginx, sniproxy; higher is better):"
 	echo
-	printf '| |'; for p in $POINTS; do printf ' %s |' "${POINT_TITLE[$p]}"; done; echo
-	printf '|---|'; for p in $POINTS; do printf -- '---:|'; done; echo
+	table_head ""
 	printf '| best peer |'
 	for p in $POINTS; do
 		best='' bsys=''
@@ -696,21 +710,14 @@ table_for() {	# w: the markdown tables of one worker count
 	done
 	echo
 	for sys in pt_splice pt_ring pt_adaptive pt_log pt_bare; do
-		case " $SYSTEMS " in *" $sys "*) ;; *) continue ;; esac
-		printf '| %s |' "${SYS_TITLE[$sys]}"
-		for p in $POINTS; do
-			v=$(value "$w" "$sys" "$p")
-			if [ -z "$v" ]; then printf ' FAILED |'; else printf ' %s |' "$(ratio "$v" "${BEST[$p]}")"; fi
-		done
-		echo
+		case " $SYSTEMS " in *" $sys "*) ratio_row "$w" "$sys" best ;; esac
 	done
 	echo
 	echo "The proxy's own CPU time per unit of work (utime + stime of all its processes"
 	echo "and threads, io-wq included; median; lower is better): bulk in ms per GiB,"
 	echo "rate in µs per connection, ping in µs per round trip:"
 	echo
-	printf '| system |'; for p in $POINTS; do printf ' %s |' "${POINT_TITLE[$p]}"; done; echo
-	printf '|---|'; for p in $POINTS; do printf -- '---:|'; done; echo
+	table_head system
 	for sys in $SYSTEMS; do
 		[ "$sys" = direct ] && continue
 		printf '| %s |' "${SYS_TITLE[$sys]}"
