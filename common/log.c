@@ -30,12 +30,18 @@ static const int log_syslog_prio[] = {
 	[LOG_LVL_DEBUG] = LOG_DEBUG,
 };
 
-static int
-log_open_file(const char *path)
+int
+log_open_file(const char *path, int flags)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | flags, 0640);
 
 	return fd < 0 ? -errno : fd;
+}
+
+void
+log_open_syslog(void)
+{
+	openlog("passthrough", LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
 int
@@ -47,13 +53,13 @@ log_open(const char *dest)
 		fd = STDERR_FILENO;
 		log_path[0] = '\0';
 	} else if (strcmp(dest, "syslog") == 0) {
-		openlog("passthrough", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		log_open_syslog();
 		fd = -1;
 		log_path[0] = '\0';
 	} else {
 		if (strlen(dest) >= sizeof(log_path))
 			return -ENAMETOOLONG;
-		if ((fd = log_open_file(dest)) < 0)
+		if ((fd = log_open_file(dest, 0)) < 0)
 			return fd;
 		strcpy(log_path, dest);
 	}
@@ -70,7 +76,7 @@ log_reopen(void)
 
 	if (log_path[0] == '\0')
 		return 0;
-	if ((fd = log_open_file(log_path)) < 0)
+	if ((fd = log_open_file(log_path, 0)) < 0)
 		return fd;
 	/* dup2 keeps the number: a record written meanwhile goes to one file or the other. */
 	if (dup2(fd, log_fd) < 0) {

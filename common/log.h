@@ -30,6 +30,10 @@ enum access_format {
 int log_open(const char *dest);
 /* Reopens a log file (SIGUSR1, after logrotate moved it). 0 or -errno. */
 int log_reopen(void);
+/* Opens a log file for appending (created 0640) with open(2) flags added: the fd or -errno. */
+int log_open_file(const char *path, int flags);
+/* Connects to syslog as passthrough, facility daemon. */
+void log_open_syslog(void);
 
 /* Also write warnings and errors to stderr when records go elsewhere (a daemon starting). */
 void log_set_echo(int on);

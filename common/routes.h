@@ -50,7 +50,7 @@ struct routes_settings {
 	uint32_t pipe_bytes;
 	uint32_t relay;			/* enum relay_method */
 	uint32_t drain_ms;		/* graceful stop: how long open connections may finish */
-	/* log, filled in by the master when it publishes */
+	/* log: level and format from the file, the destinations filled in when published */
 	uint32_t log_level;		/* enum log_level */
 	uint32_t access_format;		/* enum access_format */
 	char access[ROUTES_ACCESS_MAX];	/* "" is off */

@@ -150,10 +150,10 @@ static const char *const config_format_names[] = {
 };
 
 static const struct config_key config_log_keys[] = {
-	{ "level", config_get_enum, .off = CONF(log_level), .names = config_level_names },
+	{ "level", config_get_enum, .off = CONF(settings.log_level), .names = config_level_names },
 	{ "error", config_get_logdest, .off = CONF(error_log) },
 	{ "access", config_get_logdest, .off = CONF(access_log), .flags = KEY_OFF_OK },
-	{ "format", config_get_enum, .off = CONF(access_format), .names = config_format_names },
+	{ "format", config_get_enum, .off = CONF(settings.access_format), .names = config_format_names },
 	{ .name = NULL }
 };
 
@@ -195,7 +195,7 @@ static void
 config_defaults(struct config *cfg)
 {
 	cfg->workers = DEFAULT_WORKERS;
-	cfg->log_level = LOG_LVL_INFO;
+	cfg->settings.log_level = LOG_LVL_INFO;
 	cfg->settings.hello_ms = DEFAULT_HELLO_MS;
 	cfg->settings.connect_ms = DEFAULT_CONNECT_MS;
 	cfg->settings.idle_ms = DEFAULT_IDLE_MS;

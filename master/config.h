@@ -10,6 +10,7 @@
 #define PASSTHROUGH_CONFIG_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "addr.h"
 #include "log.h"
@@ -32,14 +33,12 @@ struct config {
 	int watch_config;		/* reload when the file changes */
 	char *error_log;		/* "stderr", "syslog" or a path; NULL: by mode */
 	char *access_log;		/* "stderr", "syslog", "off" or a path; NULL: off */
-	uint32_t access_format;		/* enum access_format */
 	char *stats_name;		/* shm name without '/'; NULL: derived from the path */
 	char *stats_group;		/* group that may read the segment; NULL: root's */
 	uint32_t stats_gid;		/* resolved stats_group, (uint32_t)-1 when none */
 	struct addr *listen;
 	uint32_t listen_count;
-	struct routes_settings settings;	/* timeouts, limits, tuning */
-	enum log_level log_level;
+	struct routes_settings settings;	/* timeouts, limits, tuning, log.level, log.format */
 	struct config_route *routes;
 	uint32_t route_count;
 };
@@ -66,5 +65,12 @@ char *config_pid_file(const char *path);
 /* stats.name of path, read the same lenient way (for passthrough-stats -c). */
 char *config_stats_name(const char *path);
 void config_errors_free(struct config_errors *errs);
+
+/* 1 when log.error says "stderr" explicitly: a daemon then keeps its stderr open. */
+static inline int
+config_logs_to_stderr(const struct config *cfg)
+{
+	return cfg->error_log != NULL && strcmp(cfg->error_log, "stderr") == 0;
+}
 
 #endif

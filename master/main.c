@@ -126,6 +126,6 @@ main(int argc, char **argv)
 	path = abs_path;
 	if (load(&cfg, path) != 0)
 		return 1;
-	log_set_level(cfg.log_level);
+	log_set_level(cfg.settings.log_level);
 	return master_run(&cfg, path, flags);
 }

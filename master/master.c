@@ -185,8 +185,6 @@ master_publish(struct master *m, const struct config *cfg)
 	master_log_files(cfg);
 	snprintf(settings.access, sizeof(settings.access), "%s",
 	    cfg->access_log != NULL ? cfg->access_log : "off");
-	settings.access_format = cfg->access_format;
-	settings.log_level = cfg->log_level;
 	snprintf(settings.error_log, sizeof(settings.error_log), "%s", master_error_dest(m, cfg));
 	backends = 0;
 	for (uint32_t i = 0; i < cfg->route_count; i++) {
@@ -355,7 +353,7 @@ master_reload(struct master *m)
 	if (prev.pid_file != NULL && (next.pid_file == NULL ||
 	    strcmp(prev.pid_file, next.pid_file) != 0))
 		log_warn("pid_file changes take effect at the next start");
-	log_set_level(m->cfg.log_level);
+	log_set_level(m->cfg.settings.log_level);
 	master_open_log(m, &m->cfg);
 	workers = master_worker_count(&m->cfg);
 	swapped = !listeners_same(&m->listeners, workers, m->cfg.listen, m->cfg.listen_count);
@@ -499,8 +497,7 @@ master_loop(struct master *m, const sigset_t *waitmask)
 		if (!m->ready_sent && workers_ready(m)) {
 			m->ready_sent = 1;
 			notify_send("READY=1\nMAINPID=%ld", (long)getpid());
-			daemon_ready(m->ready_fd, m->cfg.error_log != NULL &&
-			    strcmp(m->cfg.error_log, "stderr") == 0);
+			daemon_ready(m->ready_fd, config_logs_to_stderr(&m->cfg));
 			m->ready_fd = -1;
 			log_set_echo(0);
 		}

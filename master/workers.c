@@ -84,7 +84,7 @@ workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pi
 	if (m->ready_fd >= 0)
 		close(m->ready_fd);	/* only the master may say the daemon is ready */
 	if (m->detached)
-		daemon_null_stdio(m->cfg.error_log != NULL && strcmp(m->cfg.error_log, "stderr") == 0);
+		daemon_null_stdio(config_logs_to_stderr(&m->cfg));
 	if (workers_drop_privileges(&m->cfg) != 0)
 		_exit(WORKER_EXIT_PRIVILEGES);
 	/* Set after the credential change, which clears it. If the master dies, so do we. */

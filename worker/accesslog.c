@@ -30,35 +30,32 @@ accesslog_of(struct worker *w)
 static void
 accesslog_close_fd(struct accesslog *a)
 {
-	if (a->own_fd && a->fd >= 0)
+	if (a->fd > STDERR_FILENO)	/* a file opened here, not the inherited stderr */
 		close(a->fd);
 	a->fd = -1;
-	a->own_fd = 0;
 }
 
 /*
- * Opens a->path for appending; the master made it writable for this user.
- * O_NONBLOCK only for the open (a FIFO without a reader would block it):
- * the writes go through the ring, which waits for a blocking file itself.
+ * Opens the file a->setting names for appending; the master made it
+ * writable for this user. O_NONBLOCK only for the open (a FIFO without a
+ * reader would block it): the writes go through the ring, which waits for
+ * a blocking file itself.
  */
 static int
 accesslog_open_file(struct accesslog *a)
 {
 	struct stat st;
-	int fd = open(a->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0640);
+	int fd = log_open_file(a->setting, O_NONBLOCK);
 
 	if (fd < 0) {
-		int err = errno;
-
-		log_error("log.access: cannot open %s: %s%s", a->path, strerror(err),
-		    err == EACCES && geteuid() != 0 ? " (workers open it as the configured user: "
+		log_error("log.access: cannot open %s: %s%s", a->setting, strerror(-fd),
+		    fd == -EACCES && geteuid() != 0 ? " (workers open it as the configured user: "
 		    "its directories must let that user through)" : "");
-		return -err;
+		return fd;
 	}
 	(void)fcntl(fd, F_SETFL, O_APPEND);
 	accesslog_close_fd(a);
 	a->fd = fd;
-	a->own_fd = 1;
 	a->pipe_like = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
 	return 0;
 }
@@ -103,7 +100,7 @@ accesslog_configure(struct worker *w)
 		a->dest = ACCESS_OFF;
 	} else if (strcmp(st->access, "syslog") == 0) {
 		accesslog_close_fd(a);
-		openlog("passthrough", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		log_open_syslog();
 		a->dest = ACCESS_SYSLOG;
 	} else if (strcmp(st->access, "stderr") == 0) {
 		accesslog_close_fd(a);
@@ -111,7 +108,6 @@ accesslog_configure(struct worker *w)
 		a->pipe_like = fstat(a->fd, &st_fd) == 0 && !S_ISREG(st_fd.st_mode);
 		a->dest = ACCESS_FD;
 	} else {
-		snprintf(a->path, sizeof(a->path), "%s", st->access);
 		a->dest = accesslog_open_file(a) == 0 ? ACCESS_FD : ACCESS_OFF;
 	}
 }
@@ -122,7 +118,7 @@ accesslog_reopen(struct worker *w)
 	struct accesslog *a = accesslog_of(w);
 
 	/* A write in flight holds the old file; it finishes there. */
-	if (a->dest == ACCESS_FD && a->own_fd)
+	if (a->dest == ACCESS_FD && a->fd > STDERR_FILENO)
 		(void)accesslog_open_file(a);
 }
 
@@ -360,27 +356,30 @@ accesslog_json_alpn(char *out, size_t size, const char *list)
 }
 
 static int
-accesslog_format(const struct worker *w, const struct conn *c, char *line, size_t size)
+accesslog_format(struct worker *w, const struct conn *c, char *line, size_t size)
 {
+	struct accesslog *a = accesslog_of(w);
 	const struct access_meta *m = c->meta;
 	char client[ADDR_STRLEN], listen[ADDR_STRLEN], when[40], connect[24];
 	char alpn[ACCESSLOG_LINE_MAX / 2];
 	const char *sni = m != NULL && m->sni_len > 0 ? m->text : NULL;
 	const char *alpn_list = m != NULL && m->alpn_len > 0 ? m->text + m->sni_len + 1 : NULL;
 	const char *route = c->flags & CONN_ROUTED ? w->stats->routes[c->route_sid].pattern : NULL;
-	const char *backend = c->flags & CONN_TRIED ? w->stats->backends[c->backend_sid].addr
+	const char *backend = c->tries > 0 ? w->stats->backends[c->backend_sid].addr
 	    : NULL;
 	uint64_t in = c->state == CONN_RELAY ? c->u.dir[0].bytes : 0;
 	uint64_t out = c->state == CONN_RELAY ? c->u.dir[1].bytes : 0;
 	struct timespec ts;
 	struct tm tm;
-	int json = w->access.format == ACCESS_JSON;
+	int json = a->format == ACCESS_JSON;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%03ldZ",
-	    ts.tv_nsec / 1000000);
+	if (ts.tv_sec != a->second) {	/* the date and time of day change once a second */
+		a->second = ts.tv_sec;
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(a->second_text, sizeof(a->second_text), "%Y-%m-%dT%H:%M:%S", &tm);
+	}
+	snprintf(when, sizeof(when), "%s.%03ldZ", a->second_text, ts.tv_nsec / 1000000);
 	if (m != NULL)
 		addr_format(&m->client, client, sizeof(client));
 	else
@@ -448,15 +447,12 @@ accesslog_conn(struct worker *w, const struct conn *c)
 		return;
 	}
 	if (a->len[a->filling] + (uint32_t)n > ACCESSLOG_BUF_BYTES) {
-		/* This buffer is full; the other one is still being written. */
-		if (a->in_flight) {
-			a->dropped++;
-			accesslog_drop_report(w);
-			return;
-		}
+		/*
+		 * This buffer is full: hand it to the ring. Still full when the
+		 * other one is being written, or no submission entry was free.
+		 */
 		accesslog_flush(w);
 		if (a->len[a->filling] + (uint32_t)n > ACCESSLOG_BUF_BYTES) {
-			/* The flush could not start (no submission entry): still no room. */
 			a->dropped++;
 			accesslog_drop_report(w);
 			return;

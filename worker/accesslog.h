@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "addr.h"
 #include "routes.h"
@@ -40,7 +41,6 @@ enum accesslog_dest {
 struct accesslog {
 	enum accesslog_dest dest;
 	int fd;
-	int own_fd;		/* opened here (a file), closed on reopen */
 	int pipe_like;		/* writes are capped at PIPE_BUF */
 	uint32_t format;	/* enum access_format */
 	char *buf[2];
@@ -50,7 +50,8 @@ struct accesslog {
 	uint32_t off;		/* bytes of the in-flight buffer already written */
 	uint64_t dropped;
 	char setting[ROUTES_ACCESS_MAX];	/* log.access in use */
-	char path[4096];
+	time_t second;			/* ... of second_text, the timestamp's first part */
+	char second_text[24];		/* "2026-11-26T12:00:00" */
 } __attribute__((aligned(64)));
 
 /* Applies the settings published with the route table, if they changed. */

@@ -285,13 +285,12 @@ conn_route(struct worker *w, struct conn *c, const struct hello_info *info)
 
 	worker_routes_refresh(w);
 	r = routes_lookup(w->img, info->sni, info->sni_len);
+	accesslog_hello(w, c, info);
 	if (r == NULL) {
-		accesslog_hello(w, c, info);
 		conn_alert(w, c, info);
 		return;
 	}
 	timer_clear(&w->timers, c);
-	accesslog_hello(w, c, info);
 	stats_hist_add(&w->st->c.hist[STATS_HIST_HELLO_BYTES], STATS_HIST_HELLO_BYTES,
 	    info->hello_end);
 	c->route_sid = r->stats_id;
@@ -469,7 +468,6 @@ conn_connect(struct worker *w, struct conn *c)
 	tsqe = io_uring_get_sqe(&w->ring);
 	c->bfd = fd;
 	c->backend_sid = b->stats_id;
-	c->flags |= CONN_TRIED;
 	conn_set_state(w, c, CONN_CONNECTING);
 	c->tries++;
 	c->u.hello.connect_start_us = worker_clock_us();

@@ -92,7 +92,6 @@ struct hello_buf {
 enum conn_flags {
 	CONN_ROUTED = 1 << 0,		/* counted in its route's statistics */
 	CONN_CONNECTED = 1 << 1,	/* counted in its backend's statistics */
-	CONN_TRIED = 1 << 2,		/* backend_sid names the backend last tried */
 };
 
 /*
@@ -110,7 +109,7 @@ struct conn {
 	uint64_t active_ms;	/* last time bytes moved */
 	const struct routes_route *route;	/* while connecting: pinned image */
 	uint8_t pin_slot;	/* image slot pinned while route is set */
-	uint8_t tries;		/* backends tried */
+	uint8_t tries;		/* backends tried; > 0: backend_sid names the last one */
 	uint16_t backend;	/* index within the route of the current one */
 	uint32_t idle_ms;	/* of the generation it was accepted under */
 	uint8_t relay;		/* enum relay_method, likewise */

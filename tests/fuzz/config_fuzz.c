@@ -222,8 +222,8 @@ check_config(const struct config *cfg, unsigned lines)
 	FUZZ_CHECK(cfg->watch_config == 0 || cfg->watch_config == 1);
 	FUZZ_CHECK(log_dest_ok(cfg->error_log, false));
 	FUZZ_CHECK(log_dest_ok(cfg->access_log, true));
-	FUZZ_CHECK(cfg->access_format < ACCESS_FORMAT_COUNT);
-	FUZZ_CHECK(cfg->log_level <= LOG_LVL_DEBUG);
+	FUZZ_CHECK(cfg->settings.access_format < ACCESS_FORMAT_COUNT);
+	FUZZ_CHECK(cfg->settings.log_level <= LOG_LVL_DEBUG);
 	if (cfg->stats_name != NULL)
 		FUZZ_CHECK(cfg->stats_name[0] != '\0' &&
 		    strlen(cfg->stats_name) <= STATS_NAME_MAX &&

@@ -149,7 +149,7 @@ Test(config, shipped_example_loads)
 	cr_assert_eq(cfg.settings.pipe_bytes, 65536);
 	cr_assert_eq(cfg.settings.relay, RELAY_ADAPTIVE);
 	cr_assert_eq(cfg.settings.drain_ms, DEFAULT_DRAIN_MS);
-	cr_assert_eq(cfg.log_level, LOG_LVL_INFO);
+	cr_assert_eq(cfg.settings.log_level, LOG_LVL_INFO);
 	cr_assert_eq(cfg.route_count, 3);
 	cr_assert_str_eq(cfg.routes[0].pattern, "app.example.com");
 	cr_assert_str_eq(cfg.routes[1].pattern, "*.example.org");
@@ -178,7 +178,7 @@ Test(config, defaults_when_optional_groups_absent)
 	cr_assert_eq(cfg.settings.pipe_bytes, DEFAULT_PIPE_BYTES);
 	cr_assert_eq(cfg.settings.relay, RELAY_ADAPTIVE);
 	cr_assert_eq(cfg.settings.drain_ms, DEFAULT_DRAIN_MS);
-	cr_assert_eq(cfg.log_level, LOG_LVL_INFO);
+	cr_assert_eq(cfg.settings.log_level, LOG_LVL_INFO);
 	cr_assert_eq(cfg.listen_count, 1);
 	cr_assert_eq(cfg.route_count, 1);
 	cr_assert_eq(cfg.routes[0].line, 2);
@@ -191,7 +191,7 @@ Test(config, defaults_when_groups_are_empty)
 	cr_assert_eq(cfg.settings.hello_ms, DEFAULT_HELLO_MS);
 	cr_assert_eq(cfg.settings.max_connections, DEFAULT_MAX_CONNECTIONS);
 	cr_assert_eq(cfg.settings.pipe_bytes, DEFAULT_PIPE_BYTES);
-	cr_assert_eq(cfg.log_level, LOG_LVL_INFO);
+	cr_assert_eq(cfg.settings.log_level, LOG_LVL_INFO);
 }
 
 /* Each setting at a value other than its default, the range ends among them. */
@@ -216,7 +216,7 @@ Test(config, every_setting_is_read)
 	cr_assert_eq(cfg.settings.max_connections, 10000000);
 	cr_assert_eq(cfg.settings.relay, RELAY_SPLICE_RING);
 	cr_assert_eq(cfg.settings.pipe_bytes, 1048576);
-	cr_assert_eq(cfg.log_level, LOG_LVL_DEBUG);
+	cr_assert_eq(cfg.settings.log_level, LOG_LVL_DEBUG);
 }
 
 Test(config, other_low_values_are_read)
@@ -231,17 +231,17 @@ Test(config, other_low_values_are_read)
 	cr_assert_eq(cfg.settings.max_connections, 1);
 	cr_assert_eq(cfg.settings.relay, RELAY_SPLICE);
 	cr_assert_eq(cfg.settings.pipe_bytes, 4096);
-	cr_assert_eq(cfg.log_level, LOG_LVL_ERROR);
+	cr_assert_eq(cfg.settings.log_level, LOG_LVL_ERROR);
 }
 
 Test(config, log_levels_warn_and_info)
 {
 	expect_ok("log = { level = \"warn\"; };\n" LISTEN_OK ROUTES_OK);
-	cr_assert_eq(cfg.log_level, LOG_LVL_WARN);
+	cr_assert_eq(cfg.settings.log_level, LOG_LVL_WARN);
 	config_free(&cfg);
 	reset_temp();
 	expect_ok("log = { level = \"info\"; };\n" LISTEN_OK ROUTES_OK);
-	cr_assert_eq(cfg.log_level, LOG_LVL_INFO);
+	cr_assert_eq(cfg.settings.log_level, LOG_LVL_INFO);
 }
 
 Test(config, ipv6_and_hostname_backends_parse)
