@@ -59,6 +59,27 @@ bad:
 }
 
 int
+sock_listen_plain(const struct addr *a, int backlog)
+{
+	int fd, rc;
+
+	fd = socket(a->u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* A restarted server rebinds at once, TIME_WAIT connections or not. */
+	if ((rc = sock_set(fd, SOL_SOCKET, SO_REUSEADDR, 1)) != 0)
+		goto bad;
+	if (bind(fd, &a->u.sa, a->len) != 0 || listen(fd, backlog) != 0) {
+		rc = -errno;
+		goto bad;
+	}
+	return fd;
+bad:
+	close(fd);
+	return rc;
+}
+
+int
 sock_backend(int family)
 {
 	int fd, rc;

@@ -14,6 +14,12 @@
  */
 int sock_listen(const struct addr *a, const char **what);
 
+/*
+ * A plain non-blocking listening TCP socket (SO_REUSEADDR only), for the
+ * statistics tool's HTTP server. The fd or -errno.
+ */
+int sock_listen_plain(const struct addr *a, int backlog);
+
 /* A non-blocking, close-on-exec TCP socket for a backend connection, with TCP_NODELAY. */
 int sock_backend(int family);
 

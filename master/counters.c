@@ -158,15 +158,6 @@ counters_assign(struct counters *k, const struct config *cfg, uint32_t *route_id
 	}
 }
 
-static uint64_t
-counters_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void
 counters_worker_start(struct counters *k, unsigned line, pid_t pid, unsigned slot,
     unsigned restarts)
@@ -175,7 +166,7 @@ counters_worker_start(struct counters *k, unsigned line, pid_t pid, unsigned slo
 
 	memset(w, 0, sizeof(*w));
 	w->slot = slot;
-	w->started_ms = counters_now_ms();
+	w->started_ms = stats_now_ms();
 	w->restarts = restarts;
 	atomic_store_explicit(&w->pid, (uint32_t)pid, memory_order_release);
 }
@@ -209,7 +200,7 @@ counters_reload_done(struct counters *k, int ok, uint64_t generation, const char
 	struct stats_header *h = k->seg.hdr;
 
 	snprintf(h->last_reload_message, sizeof(h->last_reload_message), "%s", message);
-	atomic_store(&h->last_reload_ms, counters_now_ms());
+	atomic_store(&h->last_reload_ms, stats_now_ms());
 	atomic_store(&h->last_reload_ok, ok ? 1u : 0u);
 	if (ok)
 		atomic_store(&h->generation, generation);

@@ -234,8 +234,7 @@ render_json_workers(struct render_json *j, const struct snapshot *snap)
 		render_json_u64(j, "slot", w->slot);
 		render_json_u64(j, "pid", w->pid);
 		render_json_u64(j, "started_ms", w->started_ms);
-		render_json_u64(j, "uptime_ms", snap->taken_ms > w->started_ms ?
-		    snap->taken_ms - w->started_ms : 0);
+		render_json_u64(j, "uptime_ms", snapshot_age_ms(snap, w->started_ms));
 		render_json_u64(j, "restarts", w->restarts);
 		render_json_bool(j, "draining", w->retiring != 0);
 		render_json_u64(j, "generation", w->generation);
@@ -304,8 +303,7 @@ render_json_master(struct render_json *j, const struct snapshot *snap)
 	render_json_u64(j, "time_ms", snap->taken_ms);
 	render_json_u64(j, "master_pid", h->master_pid);
 	render_json_u64(j, "started_ms", h->started_ms);
-	render_json_u64(j, "uptime_ms", snap->taken_ms > h->started_ms ?
-	    snap->taken_ms - h->started_ms : 0);
+	render_json_u64(j, "uptime_ms", snapshot_age_ms(snap, h->started_ms));
 	render_json_u64(j, "workers_configured", h->workers);
 	render_json_u64(j, "workers_running", snap->worker_count);
 	render_json_u64(j, "workers_draining", snap->retiring);

@@ -16,12 +16,6 @@
 static const double render_table_quantiles[] = { 0.50, 0.90, 0.99 };
 #define RENDER_TABLE_QUANTILES (sizeof(render_table_quantiles) / sizeof(render_table_quantiles[0]))
 
-static uint64_t
-render_table_since(uint64_t now_ms, uint64_t then_ms)
-{
-	return now_ms > then_ms ? now_ms - then_ms : 0;
-}
-
 static void
 render_table_grid_done(struct grid *g, struct textbuf *out)
 {
@@ -42,7 +36,7 @@ render_table_reload(struct textbuf *out, const struct snapshot *snap)
 		return;
 	}
 	textbuf_printf(out, "; last %s (%s ago): %s", human_time_ms(h->last_reload_ms, when,
-	    sizeof(when)), human_age_ms(render_table_since(snap->taken_ms, h->last_reload_ms),
+	    sizeof(when)), human_age_ms(snapshot_age_ms(snap, h->last_reload_ms),
 	    ago, sizeof(ago)), h->last_reload_ok ? "ok" : "FAILED");
 	if (h->last_reload_message[0] != '\0')
 		textbuf_printf(out, ": %s", h->last_reload_message);
@@ -58,7 +52,7 @@ render_table_header(struct textbuf *out, const struct snapshot *snap)
 	textbuf_printf(out, "passthrough statistics %s at %s\n", snap->segment,
 	    human_time_ms(snap->taken_ms, now, sizeof(now)));
 	textbuf_printf(out, "  master      pid %" PRIu32 ", up %s (since %s)\n", h->master_pid,
-	    human_age_ms(render_table_since(snap->taken_ms, h->started_ms), up, sizeof(up)),
+	    human_age_ms(snapshot_age_ms(snap, h->started_ms), up, sizeof(up)),
 	    human_time_ms(h->started_ms, since, sizeof(since)));
 	textbuf_printf(out, "  workers     %" PRIu32 " running of %" PRIu32 " configured",
 	    snap->worker_count - snap->retiring, h->workers);
@@ -92,7 +86,7 @@ render_table_workers(struct textbuf *out, const struct snapshot *snap)
 		grid_cell(&g, "%" PRIu32, w->slot);
 		grid_cell(&g, "%" PRIu32, w->pid);
 		grid_cell(&g, "%s", w->retiring ? "draining" : "serving");
-		grid_cell(&g, "%s", human_age_ms(render_table_since(snap->taken_ms, w->started_ms),
+		grid_cell(&g, "%s", human_age_ms(snapshot_age_ms(snap, w->started_ms),
 		    up, sizeof(up)));
 		grid_cell(&g, "%" PRIu32, w->restarts);
 		grid_cell(&g, "%" PRIu64, w->generation);
@@ -203,12 +197,10 @@ render_table_closes(struct textbuf *out, const struct snapshot *snap)
 		{ "CLOSE REASON", GRID_LEFT }, { "COUNT", GRID_RIGHT }, { "SHARE", GRID_RIGHT },
 	};
 	const struct stats_counters *t = &snap->totals;
-	uint64_t all = 0;
+	uint64_t all = snapshot_closes(t);
 	struct grid g;
 
 	textbuf_puts(out, "\nCLOSED CONNECTIONS\n");
-	for (unsigned r = 0; r < CLOSE_REASON_COUNT; r++)
-		all += t->closes[r];
 	if (all == 0) {
 		textbuf_puts(out, RENDER_TABLE_INDENT "(none yet)\n");
 		return;

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "render.h"
 #include "serve.h"
+#include "sock.h"
 #include "stats_tool.h"
 #include "tunables.h"
 
@@ -649,19 +650,7 @@ serve_loop(int listen_fd, struct segment *seg)
 int
 serve_listen(const struct addr *a)
 {
-	int one = 1, rc;
-	int fd = socket(a->u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	/* A restarted exporter rebinds at once, TIME_WAIT connections or not. */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(fd, &a->u.sa, a->len) != 0 || listen(fd, SERVE_BACKLOG) != 0) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	return fd;
+	return sock_listen_plain(a, SERVE_BACKLOG);
 }
 
 int

@@ -179,7 +179,7 @@ snapshot_take(struct snapshot *snap, const struct stats *seg)
 	rc = snapshot_room(snap, snapshot_count_lines(seg) + SNAPSHOT_LINES_SLACK);
 	if (rc != 0)
 		goto bad;
-	snap->taken_ms = snapshot_clock_ns(CLOCK_REALTIME) / NS_PER_MS;
+	snap->taken_ms = stats_now_ms();
 	snap->taken_mono_ns = snapshot_clock_ns(CLOCK_MONOTONIC);
 	rc = snapshot_copy_folded(snap, seg);
 	if (rc == 0)
@@ -233,6 +233,22 @@ snapshot_find_worker(const struct snapshot *snap, uint32_t pid)
 		if (snap->workers[i].pid == pid)
 			return &snap->workers[i];
 	return NULL;
+}
+
+uint64_t
+snapshot_age_ms(const struct snapshot *snap, uint64_t then_ms)
+{
+	return snap->taken_ms > then_ms ? snap->taken_ms - then_ms : 0;
+}
+
+uint64_t
+snapshot_closes(const struct stats_counters *c)
+{
+	uint64_t n = 0;
+
+	for (unsigned r = 0; r < CLOSE_REASON_COUNT; r++)
+		n += c->closes[r];
+	return n;
 }
 
 uint64_t

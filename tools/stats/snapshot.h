@@ -59,6 +59,11 @@ const struct stats_worker *snapshot_find_worker(const struct snapshot *snap, uin
  */
 uint64_t snapshot_hist_count(const struct stats_hist *h);
 
+/* ms from then_ms (a CLOCK_REALTIME stamp in the segment) to when snap was taken; 0 if later. */
+uint64_t snapshot_age_ms(const struct snapshot *snap, uint64_t then_ms);
+/* Connections closed, every reason together. */
+uint64_t snapshot_closes(const struct stats_counters *c);
+
 /*
  * The q-quantile (0 < q < 1) of h in the kind's unit, interpolated inside
  * its bucket as Prometheus' histogram_quantile does. Returns -1 when h is

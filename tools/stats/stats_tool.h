@@ -15,7 +15,6 @@
 #define US_PER_MS		1000u
 #define US_PER_S		1000000u
 #define NS_PER_MS		1000000u
-#define NS_PER_US		1000u
 #define NS_PER_S		1000000000ull
 
 /* Bytes a shm name may have with its '/': struct stats keeps it in 64. */

@@ -70,16 +70,6 @@ top_cell_bytes(struct grid *g, const struct top_span *span, uint64_t cur, uint64
 		grid_cell(g, "-");
 }
 
-static uint64_t
-top_closes(const struct stats_counters *c)
-{
-	uint64_t n = 0;
-
-	for (unsigned r = 0; r < CLOSE_REASON_COUNT; r++)
-		n += c->closes[r];
-	return n;
-}
-
 /* The rate cells of a worker or of the totals: accepted, closed, in, out. */
 static void
 top_cells_rates(struct grid *g, const struct top_span *span, const struct stats_counters *cur,
@@ -90,7 +80,7 @@ top_cells_rates(struct grid *g, const struct top_span *span, const struct stats_
 	if (prev == NULL)
 		prev = &zero;
 	top_cell_rate(g, span, cur->accepted, prev->accepted);
-	top_cell_rate(g, span, top_closes(cur), top_closes(prev));
+	top_cell_rate(g, span, snapshot_closes(cur), snapshot_closes(prev));
 	top_cell_bytes(g, span, cur->bytes_in, prev->bytes_in);
 	top_cell_bytes(g, span, cur->bytes_out, prev->bytes_out);
 }
@@ -107,13 +97,12 @@ top_header(struct textbuf *out, const struct snapshot *cur, const struct top_spa
 		textbuf_printf(out, "  rates over %.1f s", span->seconds);
 	textbuf_puts(out, "  (q: quit)\n");
 	textbuf_printf(out, "master %" PRIu32 ", up %s, generation %" PRIu64 ", reloads %" PRIu64
-	    " ok / %" PRIu64 " failed", h->master_pid, human_age_ms(cur->taken_ms > h->started_ms ?
-	    cur->taken_ms - h->started_ms : 0, up, sizeof(up)), h->generation, h->reloads_ok,
+	    " ok / %" PRIu64 " failed", h->master_pid, human_age_ms(snapshot_age_ms(cur,
+	    h->started_ms), up, sizeof(up)), h->generation, h->reloads_ok,
 	    h->reloads_failed);
 	if (h->last_reload_ms != 0)
 		textbuf_printf(out, ", last %s %s ago", h->last_reload_ok ? "ok" : "FAILED",
-		    human_age_ms(cur->taken_ms > h->last_reload_ms ?
-		    cur->taken_ms - h->last_reload_ms : 0, ago, sizeof(ago)));
+		    human_age_ms(snapshot_age_ms(cur, h->last_reload_ms), ago, sizeof(ago)));
 	textbuf_printf(out, "\nconnections %" PRIu64 " active (%" PRIu64 " in hello, %" PRIu64
 	    " relaying), %" PRIu64 " accepted since start\n\n", cur->active, cur->in_hello,
 	    cur->relaying, cur->totals.accepted);
