@@ -37,7 +37,6 @@
 #include "config.h"
 #include "fuzz.h"
 #include "routes.h"
-#include "rtshm.h"
 #include "stats.h"
 #include "tunables.h"
 

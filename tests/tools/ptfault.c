@@ -111,10 +111,8 @@ parse_args(int argc, char **argv)
 static void
 bconn_end(struct bconn *c, enum how how, int err)
 {
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
 	if (how == HOW_ABORTED)
-		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		sock_abort_on_close(c->fd);
 	logline("end how=%s in=%llu out=%llu err=%s", how_names[how],
 	    (unsigned long long)c->in, (unsigned long long)c->out,
 	    err != 0 ? strerrorname_np(err) : "-");

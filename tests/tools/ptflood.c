@@ -270,12 +270,10 @@ fconn_done(const struct fconn *c)
 static void
 fconn_end(struct fconn *c, enum state st, int err, uint64_t now)
 {
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
 	if (c->state == ST_OPEN)
 		run.open--;
 	if (st == ST_ABORTED)
-		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		sock_abort_on_close(c->fd);
 	close(c->fd);	/* also leaves the epoll set */
 	c->fd = -1;
 	c->state = (uint8_t)st;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "sock.h"
 
 /* FNV-1a, 64 bits: offset basis and prime from the FNV specification. */
 #define FNV64_BASIS 0xcbf29ce484222325ull

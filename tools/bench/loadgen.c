@@ -133,7 +133,6 @@ static struct {
 	size_t hello_len;	/* of every hello this run sends */
 	struct addr ctl[LG_CTL_MAX];
 	unsigned nctl;
-	int quiet;
 	uint64_t start_ns, deadline_ns;
 	pthread_barrier_t go;
 } cfg;
@@ -717,7 +716,7 @@ parse_args(int argc, char **argv)
 	cfg.bytes = LG_DEFAULT_BYTES;
 	cfg.msg = LG_DEFAULT_MSG;
 	cfg.seconds = LG_DEFAULT_SECONDS;
-	while ((opt = getopt(argc, argv, "m:a:s:c:n:d:S:N:t:C:AP:qh")) != -1) {
+	while ((opt = getopt(argc, argv, "m:a:s:c:n:d:S:N:t:C:AP:h")) != -1) {
 		switch (opt) {
 		case 'm':
 			if ((cfg.mode = wire_mode_parse(optarg)) == WIRE_NONE)
@@ -765,7 +764,6 @@ parse_args(int argc, char **argv)
 				usage();
 			cfg.hello.pad_to = size;
 			break;
-		case 'q': cfg.quiet = 1; break;
 		default: usage();
 		}
 	}

@@ -548,15 +548,6 @@ usage_of() {	# pids...: "rss_kib threads processes"
 	echo "$rss $thr $n"
 }
 
-cpu_ticks() {	# pids...: utime + stime summed (clock ticks; dead threads included)
-	local p sum=0 t
-	for p in "$@"; do
-		t=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null)
-		sum=$((sum + ${t:-0}))
-	done
-	echo "$sum"
-}
-
 # shellcheck disable=SC2046
 idle_measure() {	# sys
 	local sys=$1 why r0 t0 r1 t1 n1 lg out i ready=''

@@ -14,7 +14,6 @@
 #define TLS_RANDOM_BYTES		32u
 #define TLS_SESSION_ID_BYTES		32u	/* middlebox compatibility mode sends 32 */
 #define TLS_RECORD_HEADER		5u
-#define TLS_HANDSHAKE_HEADER		4u
 #define TLS_MAX_RECORD_BODY		(1u << 14)
 #define TLS_COMPRESSION_NULL		0x00
 #define EXT_SERVER_NAME			0x0000
@@ -72,7 +71,7 @@ wire_mode_parse(const char *s)
 	return WIRE_NONE;
 }
 
-uint64_t
+static uint64_t
 wire_rand_next(uint64_t *state)
 {
 	/* xorshift64* (Vigna 2016): shifts 12/25/27 and its multiplier. */

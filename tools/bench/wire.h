@@ -64,8 +64,6 @@ const char *wire_mode_name(enum wire_mode mode);
 /* The mode named s, or WIRE_NONE. */
 enum wire_mode wire_mode_parse(const char *s);
 
-/* xorshift64* state: cheap per-connection randomness for hello fields. */
-uint64_t wire_rand_next(uint64_t *state);
 /* A non-zero seed from getrandom(2) (falls back to the clock). */
 uint64_t wire_rand_seed(void);
 
