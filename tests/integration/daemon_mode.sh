@@ -121,7 +121,7 @@ cp "$CONF" "$T/keep.conf"
 grep -v pid_file "$T/keep.conf" >"$CONF"
 "$PT" -f -c "$CONF" >"$T/third.out" 2>&1 </dev/null &
 third=$!
-pid_wait_exit "$third" 10 || fail "the second foreground start did not exit"
+pid_wait_exit "$third" 10 || { fail "the second foreground start did not exit"; stop_pid "$third"; }
 wait "$third"
 check_eq "second -f: exit status" 1 "$?"
 check_match "second -f: refused because the first runs" "is in use by passthrough pid $first" \

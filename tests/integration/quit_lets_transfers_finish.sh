@@ -72,7 +72,7 @@ routes = ( { sni = \"*\"; backends = [ \"127.0.0.1:${NGINX_PORT[slow]}\" ]; } );
 	read -r s e Q_RC Q_BYTES Q_SHA <"$T/tr.res"
 	Q_END_MS=$(( (e - t0) / 1000 ))
 	Q_CLOSED_MS=$(( $(log_ms "$(grep -m 1 ': closed: ' "$PROXY_LOG")") - t0 / 1000 ))
-	pid_wait_exit "$PROXY_PID" 15 || fail "$what: the master did not exit"
+	pid_wait_exit "$PROXY_PID" 15 || { fail "$what: the master did not exit"; stop_pid "$PROXY_PID"; }
 	wait "$PROXY_PID"
 	M_RC=$?
 	M_EXIT_MS=$(( $(log_ms "$(grep -m 1 'master: info: stopped' "$PROXY_LOG")") - t0 / 1000 ))

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards the relay's integrity: 64 MiB of random bytes downloaded and 64 MiB uploaded through the proxy over TLS 1.3 arrive byte-exact, with every relay; the access log's bytes_in/bytes_out per connection add up to the workers' byte counters (copied bytes of "adaptive" included).
+# Guards the relay's integrity: 64 MiB of random bytes downloaded and 64 MiB uploaded through the proxy over TLS 1.3 arrive byte-exact, with every relay; the access log's bytes_in/bytes_out per connection add up to the workers' byte counters (copied bytes of "adaptive" included), and only "adaptive" copies past the hello while every mode splices the bulk.
 . "$(dirname "$0")/lib.sh"
 
 SIZE=$((64 * 1024 * 1024))
@@ -28,6 +28,15 @@ routes = ( { sni = \"*\"; backends = [ \"127.0.0.1:${NGINX_PORT[big]}\" ]; } );"
 	check_eq "upload sha256" "$want" "$got"
 
 	proxy_wait_closes 2
+	# How the bytes moved: only "adaptive" copies past the hello (at least the
+	# first 16 KiB read of a streaming direction); every mode splices the bulk.
+	copied=$("$BUILD/passthrough-stats" -c "$PROXY_CONF" --json | jq .totals.bytes_copied)
+	spliced=$("$BUILD/passthrough-stats" -c "$PROXY_CONF" --json | jq .totals.bytes_spliced)
+	case $tuning in
+	*adaptive*) check_range "bytes copied (adaptive)" 16384 $((SIZE / 2)) "$copied" ;;
+	*) check_range "bytes copied (the two hellos only)" 1 8191 "$copied" ;;
+	esac
+	check_range "bytes spliced (both 64 MiB transfers)" $((2 * SIZE - 1048576)) $((2 * SIZE + 1048576)) "$spliced"
 	proxy_stop
 	check_eq "proxy exit status" 0 "$PROXY_RC"
 	check_range "bytes relayed client -> backend" "$SIZE" $((SIZE + 1048576)) "$(proxy_counter bytes_in)"

@@ -66,6 +66,10 @@ echo "--- its replacement, killed young (under 10 s old): restarted after the ba
 sleep 0.5
 kill_slot0 "second kill"
 second_ms=$REPLACE_MS
+# The backoff itself: the first restart is immediate, the young worker's
+# waits twice RESTART_BACKOFF_MIN_MS (100 ms).
+check_range "first kill: restarted at once (ms)" 0 150 "$first_ms"
+check_range "second kill: restarted after the 200 ms backoff (ms)" 200 "$REPLACE_MAX_MS" "$second_ms"
 sleep 1
 check_eq "restarts logged" 2 "$(grep -c 'master: info: restarting worker 0' "$PROXY_LOG")"
 check_eq "worker processes at the end" 2 "$(proxy_child_count)"
