@@ -3,18 +3,8 @@
 #include <string.h>
 
 #include "clienthello.h"
+#include "tls.h"
 #include "tunables.h"
-
-/* RFC 8446 5.1: ContentType handshake(22); every other type ends the hello phase. */
-#define TLS_CONTENT_HANDSHAKE	22u
-/* An SSL 2.0 record header has the high bit of its first byte set; no TLS content type does. */
-#define SSL2_HEADER_BIT		0x80u
-/* Every SSL 3.0 and TLS record and hello version is {3, minor}. */
-#define TLS_VERSION_MAJOR	3u
-/* legacy_version {3, 0} is SSL 3.0, dead since RFC 7568; TLS 1.0 is {3, 1}. */
-#define TLS_1_0_MINOR		1u
-/* RFC 8446 4: HandshakeType client_hello(1). */
-#define TLS_HANDSHAKE_CLIENT_HELLO 1u
 
 /* ClientHello fields (RFC 8446 4.1.2), in bytes. */
 #define HELLO_VERSION_BYTES	2u

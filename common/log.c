@@ -165,3 +165,16 @@ log_msg(enum log_level level, const char *fmt, ...)
 		(void)0;
 	errno = saved_errno;
 }
+
+int
+log_limit_due(struct log_limit *l, uint64_t now_ms, uint64_t interval_ms, uint64_t *skipped)
+{
+	if (l->last_ms != 0 && now_ms - l->last_ms < interval_ms) {
+		l->suppressed++;
+		return 0;
+	}
+	*skipped = l->suppressed;
+	l->suppressed = 0;
+	l->last_ms = now_ms;
+	return 1;
+}

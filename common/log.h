@@ -2,6 +2,8 @@
 #ifndef PASSTHROUGH_LOG_H
 #define PASSTHROUGH_LOG_H
 
+#include <stdint.h>
+
 enum log_level {
 	LOG_LVL_ERROR,
 	LOG_LVL_WARN,
@@ -44,6 +46,23 @@ enum log_level log_get_level(void);
 void log_set_role(const char *role);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * One place's repeating log line, said at most once per interval: a
+ * failure that repeats for every connection must not flood the log.
+ */
+struct log_limit {
+	uint64_t last_ms;	/* when the line was last said; 0: never */
+	uint64_t suppressed;	/* lines not said since then */
+};
+
+/*
+ * 1 when the line may be said at now_ms (at least interval_ms after the
+ * last time), with *skipped set to how many were not said since; else 0,
+ * and the line is counted as suppressed.
+ */
+int log_limit_due(struct log_limit *l, uint64_t now_ms, uint64_t interval_ms,
+    uint64_t *skipped);
 
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)

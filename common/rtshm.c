@@ -77,7 +77,7 @@ rtshm_free_slot(const struct rtshm *s)
 
 		if (sl->generation == 0)
 			return (int)i;
-		if (sl->generation != cur >> 8 && sl->generation < oldest)
+		if (sl->generation != rtshm_word_generation(cur) && sl->generation < oldest)
 			return (int)i;
 	}
 	return -EBUSY;
@@ -88,7 +88,7 @@ rtshm_publish(struct rtshm *s, const struct route_spec *specs, uint32_t count,
     const struct routes_settings *settings)
 {
 	uint64_t cur = atomic_load(&s->hdr->current);
-	uint64_t generation = (cur >> 8) + 1;
+	uint64_t generation = rtshm_word_generation(cur) + 1;
 	struct rtshm_slot *sl;
 	size_t size;
 	uint32_t seed;
@@ -117,7 +117,7 @@ rtshm_publish(struct rtshm *s, const struct route_spec *specs, uint32_t count,
 		return rc;
 	sl->generation = generation;
 	sl->size = size;
-	atomic_store_explicit(&s->hdr->current, generation << 8 | (uint64_t)slot,
+	atomic_store_explicit(&s->hdr->current, rtshm_word(generation, slot),
 	    memory_order_release);
 	return (int64_t)generation;
 }
@@ -125,7 +125,7 @@ rtshm_publish(struct rtshm *s, const struct route_spec *specs, uint32_t count,
 void
 rtshm_worker_reset(struct rtshm *s, unsigned line, int running)
 {
-	uint64_t g = running ? atomic_load(&s->hdr->current) >> 8 : RTSHM_IDLE;
+	uint64_t g = running ? rtshm_word_generation(atomic_load(&s->hdr->current)) : RTSHM_IDLE;
 
 	atomic_store_explicit(&s->workers[line].ready, 0, memory_order_relaxed);
 	atomic_store_explicit(&s->workers[line].oldest, g, memory_order_release);

@@ -95,7 +95,29 @@ void rtshm_worker_reset(struct rtshm *s, unsigned line, int running);
 /* Worker: remaps the header and the slots read-only in place. */
 int rtshm_attach_readonly(struct rtshm *s);
 
-/* Anyone: the current generation (acquire) and its image. */
+/*
+ * The word `current` packs a generation and the slot its image is in:
+ * generation << 8 | slot. These three are the only code that knows it.
+ */
+static inline uint64_t
+rtshm_word(uint64_t generation, unsigned slot)
+{
+	return generation << 8 | (uint64_t)slot;
+}
+
+static inline uint64_t
+rtshm_word_generation(uint64_t word)
+{
+	return word >> 8;
+}
+
+static inline unsigned
+rtshm_word_slot(uint64_t word)
+{
+	return (unsigned)(word & 0xff);
+}
+
+/* Anyone: the current word (acquire) and the image it names. */
 static inline uint64_t
 rtshm_current(const struct rtshm *s)
 {
@@ -106,7 +128,7 @@ static inline const struct routes_image *
 rtshm_image(const struct rtshm *s, uint64_t current)
 {
 	return (const struct routes_image *)(s->base + RTSHM_SLOTS_OFF +
-	    (current & 0xff) * RTSHM_SLOT_BYTES);
+	    rtshm_word_slot(current) * RTSHM_SLOT_BYTES);
 }
 
 /* Worker: reports the oldest generation it may still read. */

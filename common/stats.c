@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "hash.h"
 #include "stats.h"
 
 static const char *const close_reason_names[] = {
@@ -47,24 +49,11 @@ close_reason_str(enum close_reason reason)
 void
 stats_name(char *buf, size_t size, const char *configured, const char *abs_path)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a 32 offset basis */
-
 	if (configured != NULL) {
 		snprintf(buf, size, "/%s", configured);
 		return;
 	}
-	for (const char *p = abs_path; *p != '\0'; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;	/* FNV-1a 32 prime */
-	snprintf(buf, size, "/passthrough-%08x", h);
-}
-
-uint64_t
-stats_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	snprintf(buf, size, "/passthrough-%08x", hash_fnv32_str(abs_path));
 }
 
 static void
@@ -113,7 +102,7 @@ stats_create(struct stats *s, const char *name, uint32_t gid)
 	h->routes_off = (uint64_t)((char *)s->routes - (char *)base);
 	h->backends_off = (uint64_t)((char *)s->backends - (char *)base);
 	h->master_pid = (uint32_t)getpid();
-	h->started_ms = stats_now_ms();
+	h->started_ms = clock_wall_ms();
 	snprintf(s->routes[STATS_OTHER].pattern, STATS_PATTERN_MAX, "(other)");
 	snprintf(s->backends[STATS_OTHER].addr, STATS_ADDR_MAX, "(other)");
 	atomic_store(&h->route_count, 1);

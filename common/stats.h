@@ -174,8 +174,6 @@ void stats_name(char *buf, size_t size, const char *configured, const char *abs_
  * when gid != (uint32_t)-1. Returns 0 or -errno.
  */
 int stats_create(struct stats *s, const char *name, uint32_t gid);
-/* Wall-clock ms (CLOCK_REALTIME): the segment's time stamps. */
-uint64_t stats_now_ms(void);
 
 /*
  * Tool: maps an existing segment read-only. Returns 0, -errno, or -EPROTO

@@ -28,12 +28,6 @@
 #define MAX_BACKENDS_PER_ROUTE  1024u
 #define MAX_ROUTES              1000000u
 
-/* TLS wire facts. */
-#define TLS_RECORD_HEADER_BYTES 5u
-#define TLS_HANDSHAKE_HEADER_BYTES 4u
-#define TLS_MAX_PLAINTEXT_RECORD (1u << 14)   /* RFC 8446 5.1: 2^14 */
-#define TLS_MAX_HOSTNAME 255u                 /* RFC 6066 3: HostName <1..2^16-1>, DNS caps at 255 */
-
 /* Listening sockets: the kernel caps the backlog at net.core.somaxconn. */
 #define LISTEN_BACKLOG 4096
 /*

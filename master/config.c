@@ -31,6 +31,7 @@
 #include <libconfig.h>
 
 #include "config.h"
+#include "hash.h"
 #include "rtshm.h"
 #include "stats.h"
 #include "tunables.h"
@@ -747,17 +748,6 @@ config_get_addrs(struct config_ctx *ctx, const config_setting_t *s,
 	}
 }
 
-/* FNV-1a: short keys, no adversary (the operator writes the file). */
-static uint32_t
-config_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 /*
  * Records route index's lookup key; returns the index of an earlier route
  * with the same key, -1, or -2 when out of memory.
@@ -765,7 +755,8 @@ config_hash(const char *s)
 static long
 config_sni_add(struct config_ctx *ctx, uint32_t index, const char *key)
 {
-	uint32_t h = config_hash(key) & ctx->sni_mask, other;
+	/* FNV-1a: short keys, no adversary (the operator writes the file). */
+	uint32_t h = hash_fnv32_str(key) & ctx->sni_mask, other;
 
 	for (; ctx->sni_slot[h] != 0; h = (h + 1) & ctx->sni_mask) {
 		other = ctx->sni_slot[h] - 1;

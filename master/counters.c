@@ -7,8 +7,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "counters.h"
 #include "daemon.h"
+#include "hash.h"
 #include "log.h"
 #include "routes.h"
 
@@ -16,16 +18,6 @@
 #define COUNTERS_INDEX_SIZE (2u * STATS_ROUTES)
 _Static_assert(STATS_ROUTES == STATS_BACKENDS, "one index size serves both tables");
 _Static_assert((COUNTERS_INDEX_SIZE & (COUNTERS_INDEX_SIZE - 1)) == 0, "a power of two");
-
-static uint32_t
-counters_hash(const char *s)
-{
-	uint32_t h = 2166136261u;	/* FNV-1a 32 */
-
-	while (*s != '\0')
-		h = (h ^ (uint8_t)*s++) * 16777619u;
-	return h;
-}
 
 /*
  * -EEXIST (logged) when the segment name belongs to a running passthrough:
@@ -96,7 +88,7 @@ static uint32_t
 counters_entry(uint32_t *index, char *base, size_t stride, size_t name_size,
     _Atomic uint32_t *count, uint32_t capacity, const char *text)
 {
-	uint32_t mask = COUNTERS_INDEX_SIZE - 1, i = counters_hash(text) & mask, id;
+	uint32_t mask = COUNTERS_INDEX_SIZE - 1, i = hash_fnv32_str(text) & mask, id;
 
 	for (;; i = (i + 1) & mask) {
 		id = index[i];
@@ -166,7 +158,7 @@ counters_worker_start(struct counters *k, unsigned line, pid_t pid, unsigned slo
 
 	memset(w, 0, sizeof(*w));
 	w->slot = slot;
-	w->started_ms = stats_now_ms();
+	w->started_ms = clock_wall_ms();
 	w->restarts = restarts;
 	atomic_store_explicit(&w->pid, (uint32_t)pid, memory_order_release);
 }
@@ -200,7 +192,7 @@ counters_reload_done(struct counters *k, int ok, uint64_t generation, const char
 	struct stats_header *h = k->seg.hdr;
 
 	snprintf(h->last_reload_message, sizeof(h->last_reload_message), "%s", message);
-	atomic_store(&h->last_reload_ms, stats_now_ms());
+	atomic_store(&h->last_reload_ms, clock_wall_ms());
 	atomic_store(&h->last_reload_ok, ok ? 1u : 0u);
 	if (ok)
 		atomic_store(&h->generation, generation);

@@ -14,10 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "log.h"
 #include "master.h"
 #include "notify.h"
+#include "sig.h"
 #include "sock.h"
 #include "tunables.h"
 #include "watch.h"
@@ -64,37 +66,15 @@ master_on_signal(int sig)
 	}
 }
 
-uint64_t
-master_clock(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Handlers only set flags; the signals stay blocked except while the master waits. */
 static void
 master_signals(sigset_t *waitmask)
 {
 	static const int handled[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGCHLD };
-	struct sigaction sa;
-	sigset_t block;
+	static const int ignored[] = { SIGPIPE, SIGUSR2 };
 
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGUSR2, &sa, NULL);
-	sa.sa_handler = master_on_signal;
-	sigemptyset(&block);
-	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++) {
-		sigaction(handled[i], &sa, NULL);
-		sigaddset(&block, handled[i]);
-	}
-	sigprocmask(SIG_BLOCK, &block, waitmask);
-	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
-		sigdelset(waitmask, handled[i]);
+	sig_setup(handled, sizeof(handled) / sizeof(handled[0]), ignored,
+	    sizeof(ignored) / sizeof(ignored[0]), master_on_signal, waitmask);
 }
 
 static unsigned
@@ -311,7 +291,7 @@ master_reload(struct master *m)
 			log_error("%s", errs.msg[i]);
 		log_error("reload failed: %u error%s in %s; generation %llu keeps serving",
 		    errs.count, errs.count == 1 ? "" : "s", m->path,
-		    (unsigned long long)(rtshm_current(&m->routes) >> 8));
+		    (unsigned long long)rtshm_word_generation(rtshm_current(&m->routes)));
 		counters_reload_done(&m->counters, 0, 0, errs.count > 0 ? errs.msg[0] : "");
 		config_errors_free(&errs);
 		notify_send("READY=1");
@@ -324,7 +304,7 @@ master_reload(struct master *m)
 		 * A worker still reads every older table: try again shortly.
 		 * Normal for a moment under rapid reloads; said when it lasts.
 		 */
-		uint64_t now = master_clock();
+		uint64_t now = clock_ms();
 
 		if (m->reload_busy_since == 0)
 			m->reload_busy_since = m->reload_busy_said = now;
@@ -396,7 +376,7 @@ master_quit(struct master *m, const sigset_t *waitmask)
 	while (workers_alive(m) > 0 && !flag_stop) {
 		ppoll(NULL, 0, &ts, waitmask);
 		workers_reap(m);
-		workers_kill_late(m, master_clock());
+		workers_kill_late(m, clock_ms());
 	}
 }
 
@@ -404,12 +384,12 @@ master_quit(struct master *m, const sigset_t *waitmask)
 static void
 master_stop(struct master *m, const sigset_t *waitmask)
 {
-	uint64_t deadline = master_clock() + STOP_GRACE_MS, now;
+	uint64_t deadline = clock_ms() + STOP_GRACE_MS, now;
 	struct timespec ts;
 
 	m->stopping = 1;
 	workers_signal(m, SIGTERM);
-	while (workers_alive(m) > 0 && (now = master_clock()) < deadline) {
+	while (workers_alive(m) > 0 && (now = clock_ms()) < deadline) {
 		ts.tv_sec = (time_t)((deadline - now) / 1000);
 		ts.tv_nsec = (long)((deadline - now) % 1000) * 1000000;
 		ppoll(NULL, 0, &ts, waitmask);
@@ -432,7 +412,7 @@ master_stop(struct master *m, const sigset_t *waitmask)
 static void
 master_wait(struct master *m, const sigset_t *waitmask, int restart_ms)
 {
-	uint64_t now = master_clock();
+	uint64_t now = clock_ms();
 	int64_t wait_ms = restart_ms;
 	struct pollfd pfd = { .fd = m->watch_fd, .events = POLLIN };
 	struct timespec ts;
@@ -461,7 +441,7 @@ master_wait(struct master *m, const sigset_t *waitmask, int restart_ms)
 		 */
 		master_watch_reopen(m);
 		if (watch_file_hash(m->path) != m->config_hash)
-			m->reload_at = master_clock() + WATCH_DEBOUNCE_MS;
+			m->reload_at = clock_ms() + WATCH_DEBOUNCE_MS;
 	}
 }
 
@@ -483,7 +463,7 @@ master_loop(struct master *m, const sigset_t *waitmask)
 			master_log_files(&m->cfg);	/* new files the workers can open */
 			workers_signal(m, SIGUSR1);
 		}
-		now = master_clock();
+		now = clock_ms();
 		if (flag_reload) {
 			flag_reload = 0;
 			m->reload_at = now;

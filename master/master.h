@@ -75,6 +75,5 @@ int workers_ready(const struct master *m);
 void workers_kill_late(struct master *m, uint64_t now);
 void workers_free(struct master *m);
 
-uint64_t master_clock(void);
 
 #endif

@@ -7,6 +7,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "watch.h"
 
 /* Everything that can replace or rewrite a file in a directory. */
@@ -66,7 +67,7 @@ watch_drain(int fd)
 uint64_t
 watch_file_hash(const char *path)
 {
-	uint64_t h = 1469598103934665603ull;	/* FNV-1a 64 offset basis */
+	uint64_t h = HASH_FNV64_BASIS;
 	unsigned char buf[8192];
 	ssize_t n;
 	int fd;
@@ -75,8 +76,7 @@ watch_file_hash(const char *path)
 	if (fd < 0)
 		return 0;
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		for (ssize_t i = 0; i < n; i++)
-			h = (h ^ buf[i]) * 1099511628211ull;	/* FNV-1a 64 prime */
+		h = hash_fnv64(h, buf, (size_t)n);
 	close(fd);
 	return n < 0 ? 0 : h;
 }

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "log.h"
 #include "master.h"
@@ -156,7 +157,7 @@ workers_spawn(struct master *m, unsigned slot)
 	p->pid = pid;
 	p->slot = slot;
 	p->report = (unsigned)report;
-	p->started_ms = master_clock();
+	p->started_ms = clock_ms();
 	m->slots[slot].restart_at = 0;
 	return 0;
 }
@@ -171,7 +172,7 @@ workers_start(struct master *m)
 		r = workers_spawn(m, slot);
 		if (r != 0) {
 			/* workers_restart_due() tries again; the other slots still start. */
-			m->slots[slot].restart_at = master_clock() + RESTART_BACKOFF_MIN_MS;
+			m->slots[slot].restart_at = clock_ms() + RESTART_BACKOFF_MIN_MS;
 			if (rc == 0)
 				rc = r;
 		}
@@ -184,7 +185,7 @@ static void
 workers_schedule_restart(struct master *m, const struct proc *p, int status)
 {
 	struct slot_state *st = &m->slots[p->slot];
-	uint64_t now = master_clock();
+	uint64_t now = clock_ms();
 
 	if (WIFSIGNALED(status))
 		log_error("worker %u (pid %d) killed by signal %d (%s)", p->slot, (int)p->pid,
@@ -265,7 +266,7 @@ workers_restart_due(struct master *m, uint64_t now)
 void
 workers_retire(struct master *m, int all)
 {
-	uint64_t deadline = master_clock() + m->cfg.settings.drain_ms + STOP_GRACE_MS;
+	uint64_t deadline = clock_ms() + m->cfg.settings.drain_ms + STOP_GRACE_MS;
 
 	for (unsigned i = 0; i < m->proc_count; i++) {
 		struct proc *p = &m->procs[i];

@@ -9,17 +9,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "sock.h"
+#include "tls.h"
 #include "tunables.h"
 #include "worker.h"
-
-/* TLS alert record fields (RFC 8446 6, B.2). */
-#define TLS_CONTENT_ALERT		21
-#define TLS_ALERT_LEVEL_FATAL		2
-#define TLS_ALERT_UNRECOGNIZED_NAME	112
-#define TLS_VERSION_1_0			0x0301
-#define TLS_VERSION_1_2			0x0303
 
 static void conn_hello_read(struct worker *w, struct conn *c);
 static void conn_connect(struct worker *w, struct conn *c);
@@ -298,7 +293,7 @@ conn_route(struct worker *w, struct conn *c, const struct hello_info *info)
 	STATS_SHARED_ADD(w->stats->routes[c->route_sid].connections, 1);
 	STATS_SHARED_ADD(w->stats->routes[c->route_sid].active, 1);
 	c->route = r;
-	c->pin_slot = (uint8_t)(w->current & 0xff);
+	c->pin_slot = (uint8_t)rtshm_word_slot(w->current);
 	worker_pin(w, c->pin_slot, 1);
 	c->backend = (uint16_t)(w->rr++ % r->backend_count);
 	c->tries = 0;
@@ -397,21 +392,9 @@ conn_alert_drain(struct worker *w, struct conn *c)
 static void
 conn_alert(struct worker *w, struct conn *c, const struct hello_info *info)
 {
-	uint16_t v = info->client_version;
-	uint8_t alert[TLS_RECORD_HEADER_BYTES + 2];
+	uint8_t alert[TLS_ALERT_BYTES];
 
-	/* A record version the client surely accepts: its own, within TLS 1.0..1.2. */
-	if (v < TLS_VERSION_1_0)
-		v = TLS_VERSION_1_0;
-	if (v > TLS_VERSION_1_2)
-		v = TLS_VERSION_1_2;
-	alert[0] = TLS_CONTENT_ALERT;
-	alert[1] = (uint8_t)(v >> 8);
-	alert[2] = (uint8_t)v;
-	alert[3] = 0;
-	alert[4] = 2;	/* length of the alert body */
-	alert[5] = TLS_ALERT_LEVEL_FATAL;
-	alert[6] = TLS_ALERT_UNRECOGNIZED_NAME;
+	tls_alert(alert, info->client_version, TLS_ALERT_UNRECOGNIZED_NAME);
 
 	free(c->u.hello.data);
 	c->u.hello.data = NULL;
@@ -470,7 +453,7 @@ conn_connect(struct worker *w, struct conn *c)
 	c->backend_sid = b->stats_id;
 	conn_set_state(w, c, CONN_CONNECTING);
 	c->tries++;
-	c->u.hello.connect_start_us = worker_clock_us();
+	c->u.hello.connect_start_us = clock_us();
 	io_uring_prep_connect(sqe, fd, &a->u.sa, a->len);
 	io_uring_sqe_set_data64(sqe, op_tag(c, OP_CONNECT));
 	sqe->flags |= IOSQE_IO_LINK;
@@ -519,7 +502,7 @@ conn_log_connect_failure(struct worker *w, struct conn *c, int err)
 static void
 conn_count_connect(struct worker *w, struct conn *c)
 {
-	uint64_t us = worker_clock_us() - c->u.hello.connect_start_us;
+	uint64_t us = clock_us() - c->u.hello.connect_start_us;
 	struct stats_backend *b;
 
 	c->connect_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;

@@ -11,7 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
+#include "sig.h"
 #include "sock.h"
 #include "tunables.h"
 #include "worker.h"
@@ -43,28 +45,6 @@ worker_on_signal(int sig)
 	}
 }
 
-uint64_t
-worker_clock_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static uint64_t
-worker_clock(void)
-{
-	struct timespec ts;
-
-	/*
-	 * Not _COARSE: its 4 ms steps made deadlines set from a stale "now"
-	 * fire a few ms early. Both are vDSO reads, once per loop turn.
-	 */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
  * SIGTERM/SIGINT stop the worker, SIGQUIT retires it, SIGUSR1 reopens the
  * log, SIGUSR2 wakes it for a new generation. They stay blocked except
@@ -75,23 +55,11 @@ static void
 worker_signals(sigset_t *waitmask)
 {
 	static const int handled[] = { SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2 };
-	struct sigaction sa;
-	sigset_t block;
+	/* SIGPIPE: splice(2) to a closed socket raises it. SIGHUP: the master reloads, not us. */
+	static const int ignored[] = { SIGPIPE, SIGHUP };
 
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);	/* splice(2) to a closed socket raises it */
-	sigaction(SIGHUP, &sa, NULL);	/* the master reloads, not us */
-	sa.sa_handler = worker_on_signal;
-	sigemptyset(&block);
-	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++) {
-		sigaction(handled[i], &sa, NULL);
-		sigaddset(&block, handled[i]);
-	}
-	sigprocmask(SIG_BLOCK, &block, waitmask);
-	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
-		sigdelset(waitmask, handled[i]);
+	sig_setup(handled, sizeof(handled) / sizeof(handled[0]), ignored,
+	    sizeof(ignored) / sizeof(ignored[0]), worker_on_signal, waitmask);
 }
 
 static int
@@ -130,14 +98,7 @@ worker_ring_init(struct worker *w)
 int
 worker_log_due(const struct worker *w, struct log_limit *l, uint64_t *skipped)
 {
-	if (l->last_ms != 0 && w->now - l->last_ms < LOG_REPEAT_MS) {
-		l->suppressed++;
-		return 0;
-	}
-	*skipped = l->suppressed;
-	l->suppressed = 0;
-	l->last_ms = w->now;
-	return 1;
+	return log_limit_due(l, w->now, LOG_REPEAT_MS, skipped);
 }
 
 struct io_uring_sqe *
@@ -160,7 +121,7 @@ static void
 worker_routes_report(struct worker *w)
 {
 	const struct rtshm_header *hdr = w->spec->routes->hdr;
-	uint64_t oldest = w->current >> 8;
+	uint64_t oldest = rtshm_word_generation(w->current);
 
 	for (unsigned i = 0; i < RTSHM_SLOTS; i++)
 		if (w->pins[i] > 0 && hdr->slots[i].generation < oldest)
@@ -193,10 +154,10 @@ worker_routes_refresh(struct worker *w)
 		return;
 	img = rtshm_image(w->spec->routes, cur);
 	if (img->magic != ROUTES_MAGIC || img->version != ROUTES_VERSION ||
-	    img->generation != cur >> 8) {
+	    img->generation != rtshm_word_generation(cur)) {
 		w->rejected = cur;	/* said once, not at every accept */
 		log_error("route table generation %llu is not a valid image; keeping %llu",
-		    (unsigned long long)(cur >> 8), (unsigned long long)(w->current >> 8));
+		    (unsigned long long)(rtshm_word_generation(cur)), (unsigned long long)(rtshm_word_generation(w->current)));
 		return;
 	}
 	/* Linked timeouts queued but not submitted still point at connect_ts. */
@@ -205,7 +166,7 @@ worker_routes_refresh(struct worker *w)
 	w->img = img;
 	worker_log_configure(img, prev);
 	accesslog_configure(w);
-	atomic_store_explicit(&w->st->generation, cur >> 8, memory_order_relaxed);
+	atomic_store_explicit(&w->st->generation, rtshm_word_generation(cur), memory_order_relaxed);
 	w->connect_ts.tv_sec = img->settings.connect_ms / 1000;
 	w->connect_ts.tv_nsec = (long long)(img->settings.connect_ms % 1000) * 1000000;
 	/* This worker's share of max_connections, within what its fds allow. */
@@ -220,7 +181,7 @@ void
 worker_pin(struct worker *w, uint8_t slot, int delta)
 {
 	w->pins[slot] = (uint32_t)((int)w->pins[slot] + delta);
-	if (w->pins[slot] == 0 && slot != (w->current & 0xff))
+	if (w->pins[slot] == 0 && slot != rtshm_word_slot(w->current))
 		worker_routes_report(w);
 }
 
@@ -311,6 +272,8 @@ worker_accept_pause(struct worker *w)
 static void
 listener_on_accept(struct worker *w, struct listener *l, int res, unsigned flags)
 {
+	uint64_t skipped;
+
 	if (!(flags & IORING_CQE_F_MORE))
 		l->ops &= ~(1u << OP_ACCEPT);
 	if (res >= 0) {
@@ -347,8 +310,9 @@ listener_on_accept(struct worker *w, struct listener *l, int res, unsigned flags
 		break;
 	}
 	STATS_ADD(w->st->c.accept_errors, 1);
-	if (atomic_load_explicit(&w->st->c.accept_errors, memory_order_relaxed) % 1000 == 1)
-		log_error("accept on %d: %s", l->fd, strerror(-res));
+	if (worker_log_due(w, &l->errors_logged, &skipped))
+		log_error("accept on %d: %s (%llu more not logged)", l->fd, strerror(-res),
+		    (unsigned long long)skipped);
 }
 
 static void
@@ -416,7 +380,7 @@ worker_init(struct worker *w, const struct worker_spec *spec)
 	w->spec = spec;
 	w->stats = spec->stats;
 	w->st = &spec->stats->lines[spec->report];
-	w->now = worker_clock();
+	w->now = clock_ms();
 	if ((rc = rtshm_attach_readonly(spec->routes)) != 0) {
 		log_error("mapping the route table read-only: %s", strerror(-rc));
 		return rc;
@@ -452,12 +416,12 @@ worker_init(struct worker *w, const struct worker_spec *spec)
 static void
 worker_reap_while(struct worker *w, int (*busy)(const struct worker *))
 {
-	uint64_t deadline = worker_clock() + EXIT_CANCEL_MS;
+	uint64_t deadline = clock_ms() + EXIT_CANCEL_MS;
 	struct __kernel_timespec ts = { 0, EXIT_CANCEL_MS * 1000000LL };
 	struct io_uring_cqe *cqe;
 	unsigned head, seen;
 
-	while (w->ring_ready && busy(w) && worker_clock() < deadline) {
+	while (w->ring_ready && busy(w) && clock_ms() < deadline) {
 		io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
 		seen = 0;
 		io_uring_for_each_cqe(&w->ring, head, cqe) {
@@ -605,7 +569,7 @@ worker_turn(struct worker *w, sigset_t *waitmask)
 	rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, waitmask);
 	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
 		log_error("io_uring_submit_and_wait_timeout: %s", strerror(-rc));
-	w->now = worker_clock();
+	w->now = clock_ms();
 	io_uring_for_each_cqe(&w->ring, head, cqe) {
 		worker_dispatch(w, cqe);
 		seen++;
@@ -626,7 +590,7 @@ worker_run(const struct worker_spec *spec)
 		return 1;
 	}
 	log_info("started: %u listeners, up to %u connections, route generation %llu",
-	    w.listen_count, w.conn_max, (unsigned long long)(w.current >> 8));
+	    w.listen_count, w.conn_max, (unsigned long long)(rtshm_word_generation(w.current)));
 	worker_accept_resume(&w);
 	atomic_store(&spec->routes->workers[spec->report].ready, 1);
 	while (!worker_stop && !(worker_quit && worker_retire(&w)))

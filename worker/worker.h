@@ -15,6 +15,7 @@
 #include "accesslog.h"
 #include "addr.h"
 #include "clienthello.h"
+#include "log.h"
 #include "routes.h"
 #include "pipe.h"
 #include "rtshm.h"
@@ -132,6 +133,7 @@ struct listener {
 	int fd;
 	uint16_t ops;
 	uint8_t multishot;	/* the accept in flight is multishot */
+	struct log_limit errors_logged;	/* accept errors */
 	struct addr addr;
 } __attribute__((aligned(64)));
 
@@ -187,14 +189,8 @@ struct io_uring_sqe *worker_sqe(struct worker *w);
 void worker_routes_refresh(struct worker *w);
 void worker_pin(struct worker *w, uint8_t slot, int delta);
 
-uint64_t worker_clock_us(void);
 
-/* One place's repeating log line, said at most once per LOG_REPEAT_MS. */
-struct log_limit {
-	uint64_t last_ms;
-	uint64_t suppressed;	/* lines not said since the last one */
-};
-/* 1 when the line may be said now, with *skipped set to how many were not; else 0. */
+/* 1 when a repeating line may be said now (log_limit_due at LOG_REPEAT_MS). */
 int worker_log_due(const struct worker *w, struct log_limit *l, uint64_t *skipped);
 
 /* conn.c */

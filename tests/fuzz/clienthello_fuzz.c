@@ -24,6 +24,7 @@
 
 #include "clienthello.h"
 #include "fuzz.h"
+#include "tls.h"
 #include "tunables.h"
 
 #define INPUT_HEADER_BYTES	3u

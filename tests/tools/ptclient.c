@@ -6,6 +6,7 @@
 
 #include "clienthello.h"
 #include "pttools.h"
+#include "tls.h"
 #include "tunables.h"
 
 #define PROG "ptclient"

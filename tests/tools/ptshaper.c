@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 
 #include "pttools.h"
+#include "tls.h"
 #include "tunables.h"
 
 #define PROG "ptshaper"

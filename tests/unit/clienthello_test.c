@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "clienthello.h"
+#include "tls.h"
 #include "tunables.h"
 
 /* The daemon's default cap; tests parse with it unless they say otherwise. */

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "snapshot.h"
 
 _Static_assert(sizeof(struct stats_header) % sizeof(uint64_t) == 0 &&
@@ -179,7 +180,7 @@ snapshot_take(struct snapshot *snap, const struct stats *seg)
 	rc = snapshot_room(snap, snapshot_count_lines(seg) + SNAPSHOT_LINES_SLACK);
 	if (rc != 0)
 		goto bad;
-	snap->taken_ms = stats_now_ms();
+	snap->taken_ms = clock_wall_ms();
 	snap->taken_mono_ns = snapshot_clock_ns(CLOCK_MONOTONIC);
 	rc = snapshot_copy_folded(snap, seg);
 	if (rc == 0)
