@@ -107,6 +107,19 @@ publish_until_busy(void)
 	return n;
 }
 
+/*
+ * Generation 1, a worker started then that never reports a newer one, and
+ * publishes until -EBUSY. Returns the current generation.
+ */
+static uint64_t
+pinned_at_one_until_busy(void)
+{
+	cr_assert_eq(publish_next(), 1);
+	rtshm_worker_reset(&seg, LINE_A, 1);
+	publish_until_busy();
+	return rtshm_word_generation(rtshm_current(&seg));
+}
+
 Test(rtshm, publish_makes_a_new_generation_current)
 {
 	uint64_t word, first;
@@ -179,13 +192,8 @@ Test(rtshm, busy_while_a_worker_pins_every_other_slot)
 
 Test(rtshm, busy_ends_when_the_worker_reports_the_current_generation)
 {
-	uint64_t g;
+	uint64_t g = pinned_at_one_until_busy();
 
-	cr_assert_eq(publish_next(), 1);
-	rtshm_worker_reset(&seg, LINE_A, 1);
-	publish_until_busy();
-
-	g = rtshm_word_generation(rtshm_current(&seg));
 	rtshm_worker_report(&seg, LINE_A, g);
 	cr_assert_eq(publish_next(), (int64_t)g + 1);
 	assert_image_is(rtshm_current(&seg), g + 1);
@@ -193,13 +201,8 @@ Test(rtshm, busy_ends_when_the_worker_reports_the_current_generation)
 
 Test(rtshm, busy_ends_when_the_worker_is_reset_as_not_running)
 {
-	uint64_t g;
+	uint64_t g = pinned_at_one_until_busy();
 
-	cr_assert_eq(publish_next(), 1);
-	rtshm_worker_reset(&seg, LINE_A, 1);
-	publish_until_busy();
-
-	g = rtshm_word_generation(rtshm_current(&seg));
 	rtshm_worker_reset(&seg, LINE_A, 0);
 	for (uint64_t i = 1; i <= MANY_PUBLISHES; i++)
 		cr_assert_eq(publish_next(), (int64_t)(g + i), "an ended worker pins nothing");
