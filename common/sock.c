@@ -15,83 +15,90 @@ sock_set(int fd, int level, int name, int value)
 	return setsockopt(fd, level, name, &value, sizeof(value)) == 0 ? 0 : -errno;
 }
 
+/* Each option bit, the call that sets it, and the name *what gives it. */
+static const struct sock_option {
+	enum sock_opt opt;
+	int level, name, value;
+	const char *what;
+} sock_options[] = {
+	{ SOCK_OPT_REUSEADDR, SOL_SOCKET, SO_REUSEADDR, 1, "setsockopt(SO_REUSEADDR)" },
+	{ SOCK_OPT_REUSEPORT, SOL_SOCKET, SO_REUSEPORT, 1, "setsockopt(SO_REUSEPORT)" },
+	{ SOCK_OPT_DEFER_ACCEPT, IPPROTO_TCP, TCP_DEFER_ACCEPT, DEFER_ACCEPT_SECONDS,
+	    "setsockopt(TCP_DEFER_ACCEPT)" },
+	{ SOCK_OPT_NODELAY, IPPROTO_TCP, TCP_NODELAY, 1, "setsockopt(TCP_NODELAY)" },
+	{ SOCK_OPT_V6ONLY, IPPROTO_IPV6, IPV6_V6ONLY, 1, "setsockopt(IPV6_V6ONLY)" },
+};
+
 int
-sock_listen(const struct addr *a, const char **what)
+sock_open(int family, unsigned opts, const char **what)
 {
 	int fd, rc;
 
-	fd = socket(a->u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		*what = "socket";
 		return -errno;
 	}
-	*what = "setsockopt(SO_REUSEADDR)";
-	if ((rc = sock_set(fd, SOL_SOCKET, SO_REUSEADDR, 1)) != 0)
-		goto bad;
-	*what = "setsockopt(SO_REUSEPORT)";
-	if ((rc = sock_set(fd, SOL_SOCKET, SO_REUSEPORT, 1)) != 0)
-		goto bad;
-	*what = "setsockopt(TCP_DEFER_ACCEPT)";
-	if ((rc = sock_set(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, DEFER_ACCEPT_SECONDS)) != 0)
-		goto bad;
-	*what = "setsockopt(TCP_NODELAY)";	/* accepted sockets inherit it */
-	if ((rc = sock_set(fd, IPPROTO_TCP, TCP_NODELAY, 1)) != 0)
-		goto bad;
-	if (a->u.sa.sa_family == AF_INET6) {
-		*what = "setsockopt(IPV6_V6ONLY)";
-		if ((rc = sock_set(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1)) != 0)
-			goto bad;
-	}
-	*what = "bind";
-	if (bind(fd, &a->u.sa, a->len) != 0) {
-		rc = -errno;
-		goto bad;
-	}
-	*what = "listen";
-	if (listen(fd, LISTEN_BACKLOG) != 0) {
-		rc = -errno;
-		goto bad;
+	if (family != AF_INET6)
+		opts &= ~(unsigned)SOCK_OPT_V6ONLY;
+	for (size_t i = 0; i < sizeof(sock_options) / sizeof(sock_options[0]); i++) {
+		const struct sock_option *o = &sock_options[i];
+
+		if ((opts & o->opt) == 0)
+			continue;
+		*what = o->what;
+		if ((rc = sock_set(fd, o->level, o->name, o->value)) != 0) {
+			close(fd);
+			return rc;
+		}
 	}
 	return fd;
+}
+
+int
+sock_listen_with(const struct addr *a, unsigned opts, int backlog, const char **what)
+{
+	int fd, rc;
+
+	if ((fd = sock_open(a->u.sa.sa_family, opts, what)) < 0)
+		return fd;
+	*what = "bind";
+	if (bind(fd, &a->u.sa, a->len) != 0)
+		goto bad;
+	*what = "listen";
+	if (listen(fd, backlog) != 0)
+		goto bad;
+	return fd;
 bad:
+	rc = -errno;
 	close(fd);
 	return rc;
+}
+
+int
+sock_listen(const struct addr *a, const char **what)
+{
+	/* TCP_NODELAY on the listener: accepted sockets inherit it. */
+	return sock_listen_with(a, SOCK_OPT_REUSEADDR | SOCK_OPT_REUSEPORT |
+	    SOCK_OPT_DEFER_ACCEPT | SOCK_OPT_NODELAY | SOCK_OPT_V6ONLY,
+	    LISTEN_BACKLOG, what);
 }
 
 int
 sock_listen_plain(const struct addr *a, int backlog)
 {
-	int fd, rc;
+	const char *what;
 
-	fd = socket(a->u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
 	/* A restarted server rebinds at once, TIME_WAIT connections or not. */
-	if ((rc = sock_set(fd, SOL_SOCKET, SO_REUSEADDR, 1)) != 0)
-		goto bad;
-	if (bind(fd, &a->u.sa, a->len) != 0 || listen(fd, backlog) != 0) {
-		rc = -errno;
-		goto bad;
-	}
-	return fd;
-bad:
-	close(fd);
-	return rc;
+	return sock_listen_with(a, SOCK_OPT_REUSEADDR, backlog, &what);
 }
 
 int
 sock_backend(int family)
 {
-	int fd, rc;
+	const char *what;
 
-	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if ((rc = sock_set(fd, IPPROTO_TCP, TCP_NODELAY, 1)) != 0) {
-		close(fd);
-		return rc;
-	}
-	return fd;
+	return sock_open(family, SOCK_OPT_NODELAY, &what);
 }
 
 uint32_t

@@ -6,6 +6,29 @@
 
 #include "addr.h"
 
+/* Options sock_open() sets on a new socket, in this order. */
+enum sock_opt {
+	SOCK_OPT_REUSEADDR = 1 << 0,	/* a restarted server rebinds at once, TIME_WAIT or not */
+	SOCK_OPT_REUSEPORT = 1 << 1,	/* one listener per worker (or thread) on one address */
+	SOCK_OPT_DEFER_ACCEPT = 1 << 2,	/* accept completes when the first bytes came */
+	SOCK_OPT_NODELAY = 1 << 3,	/* no Nagle delay; accepted sockets inherit it */
+	SOCK_OPT_V6ONLY = 1 << 4,	/* IPv6 only (ignored on IPv4): "[::]" and "0.0.0.0" coexist */
+};
+
+/*
+ * A non-blocking, close-on-exec TCP socket of family with the options in
+ * opts (enum sock_opt bits): the one place passthrough and its tools set
+ * socket options. Returns the fd or -errno; *what names the call that failed.
+ */
+int sock_open(int family, unsigned opts, const char **what);
+
+/*
+ * sock_open() for a's family, then bind to a and listen with backlog.
+ * Returns the fd or -errno; *what names the call that failed.
+ */
+int sock_listen_with(const struct addr *a, unsigned opts, int backlog,
+    const char **what);
+
 /*
  * A non-blocking SO_REUSEPORT listening socket bound to a, with
  * TCP_DEFER_ACCEPT (so accept completes when the hello's first bytes came)

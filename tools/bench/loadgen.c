@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "clock.h"
 #include "lat.h"
 #include "net.h"
 #include "wire.h"
@@ -354,7 +355,7 @@ conn_read(struct lg_thread *t, struct lg_conn *c, uint64_t *now)
 			return -1;
 		}
 		if (k == 0) {
-			*now = net_now_ns();
+			*now = clock_read_ns(CLOCK_MONOTONIC);
 			if (cfg.mode == WIRE_DOWNLOAD && c->got == cfg.bytes)
 				conn_complete(t, c, *now);
 			else if (cfg.mode == WIRE_UPLOAD && c->got == WIRE_ACK_BYTES &&
@@ -372,7 +373,7 @@ conn_read(struct lg_thread *t, struct lg_conn *c, uint64_t *now)
 		c->got += (uint64_t)k;
 		budget -= (uint64_t)k < budget ? (uint64_t)k : budget;
 		if ((cfg.mode == WIRE_RATE || cfg.mode == WIRE_PING) && c->got == cfg.msg) {
-			*now = net_now_ns();
+			*now = clock_read_ns(CLOCK_MONOTONIC);
 			conn_complete(t, c, *now);
 			if (c->phase == LP_SENDING)
 				(void)conn_flush(t, c, *now);	/* ping: the next request */
@@ -471,7 +472,7 @@ thread_turn(struct lg_thread *t, int timeout)
 	int n;
 
 	n = epoll_wait(t->ep, evs, LG_EVENTS, timeout);
-	now = net_now_ns();
+	now = clock_read_ns(CLOCK_MONOTONIC);
 	for (int i = 0; i < n; i++)
 		conn_event(t, evs[i].data.ptr, evs[i].events, now);
 	return now;
@@ -484,7 +485,7 @@ thread_run(void *arg)
 	uint64_t now;
 
 	pthread_barrier_wait(&cfg.go);
-	now = net_now_ns();
+	now = clock_read_ns(CLOCK_MONOTONIC);
 	for (unsigned i = 0; i < t->nconns; i++) {
 		if (t->quota == 0)
 			break;
@@ -556,7 +557,7 @@ static void
 idle_run(struct lg_thread *t)
 {
 	long long base = 0, seen = 0, now_seen;
-	uint64_t now = net_now_ns(), next_poll = 0, opened = 0;
+	uint64_t now = clock_read_ns(CLOCK_MONOTONIC), next_poll = 0, opened = 0;
 	int ready = 0;
 
 	if (cfg.nctl > 0 && (base = idle_sink_count()) < 0) {
@@ -812,7 +813,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (cfg.mode == WIRE_IDLE) {
-		cfg.start_ns = net_now_ns();
+		cfg.start_ns = clock_read_ns(CLOCK_MONOTONIC);
 		cfg.deadline_ns = cfg.start_ns + (uint64_t)(cfg.seconds * NS_PER_SEC);
 		idle_run(&threads[0]);
 		return 0;
@@ -824,7 +825,7 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	cfg.start_ns = net_now_ns();
+	cfg.start_ns = clock_read_ns(CLOCK_MONOTONIC);
 	cfg.deadline_ns = cfg.start_ns + (uint64_t)(cfg.seconds * NS_PER_SEC);
 	pthread_barrier_wait(&cfg.go);
 	for (unsigned i = 0; i < cfg.threads; i++)

@@ -1,79 +1,40 @@
-/* net.c -- sockets and the clock for the benchmark tools. */
+/* net.c -- the benchmark tools' sockets, built on common/sock.c. */
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "net.h"
-
-uint64_t
-net_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
-static int
-net_set(int fd, int level, int name, int value)
-{
-	return setsockopt(fd, level, name, &value, sizeof(value)) == 0 ? 0 : -errno;
-}
-
-int
-net_nodelay(int fd)
-{
-	return net_set(fd, IPPROTO_TCP, TCP_NODELAY, 1);
-}
+#include "sock.h"
 
 int
 net_listen(const struct addr *a)
 {
-	int fd, rc;
+	const char *what;
 
-	fd = socket(a->u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if ((rc = net_set(fd, SOL_SOCKET, SO_REUSEADDR, 1)) != 0 ||
-	    (rc = net_set(fd, SOL_SOCKET, SO_REUSEPORT, 1)) != 0 ||
-	    (rc = net_nodelay(fd)) != 0)
-		goto bad;
-	if (bind(fd, &a->u.sa, a->len) != 0 || listen(fd, NET_BACKLOG) != 0) {
-		rc = -errno;
-		goto bad;
-	}
-	return fd;
-bad:
-	close(fd);
-	return rc;
+	return sock_listen_with(a, SOCK_OPT_REUSEADDR | SOCK_OPT_REUSEPORT |
+	    SOCK_OPT_NODELAY, NET_BACKLOG, &what);
 }
 
 int
 net_connect(const struct addr *a, int *fd)
 {
+	const char *what;
 	int s, rc;
 
-	s = socket(a->u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	s = sock_open(a->u.sa.sa_family, SOCK_OPT_NODELAY, &what);
 	if (s < 0)
-		return -errno;
-	if ((rc = net_nodelay(s)) != 0)
-		goto bad;
+		return s;
 	if (connect(s, &a->u.sa, a->len) != 0 && errno != EINPROGRESS) {
 		rc = -errno;
-		goto bad;
+		close(s);
+		return rc;
 	}
 	*fd = s;
 	return 0;
-bad:
-	close(s);
-	return rc;
 }
 
 int

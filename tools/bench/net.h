@@ -1,4 +1,4 @@
-/* net.h -- sockets and the clock for the benchmark tools. */
+/* net.h -- the benchmark tools' sockets, built on common/sock.c. */
 #ifndef BENCH_NET_H
 #define BENCH_NET_H
 
@@ -19,9 +19,6 @@
 /* Longest control command line ("stats", "conns", "reset") with its newline. */
 #define NET_CTL_LINE	64
 
-/* CLOCK_MONOTONIC in nanoseconds. */
-uint64_t net_now_ns(void);
-
 /*
  * A non-blocking listening socket on a with SO_REUSEADDR, SO_REUSEPORT (so
  * each thread can have its own) and TCP_NODELAY. Returns the fd or -errno.
@@ -36,8 +33,6 @@ int net_listen(const struct addr *a);
 int net_connect(const struct addr *a, int *fd);
 /* The result of a finished non-blocking connect: 0 or -errno. */
 int net_connect_result(int fd);
-
-int net_nodelay(int fd);
 
 /* Raises the soft open-files limit to the hard one. Returns the new soft limit. */
 unsigned long net_raise_nofile(void);
