@@ -207,37 +207,43 @@ hello_parse_versions(struct hello_cursor *c, struct hello_info *info)
 	return HELLO_R_NONE;
 }
 
-static enum hello_reason
-hello_parse_session_id(struct hello_cursor *c)
-{
-	uint8_t length;
+/*
+ * The fields between random and extensions: opaque vectors (RFC 8446 3.4)
+ * with a one- or two-byte length, checked and skipped in this order.
+ */
+struct hello_vector {
+	uint8_t length_bytes;		/* 1 or 2 */
+	uint16_t min, max;		/* bytes */
+	uint16_t unit;			/* the length is a whole number of these */
+	enum hello_reason reason;	/* when the vector is not so */
+};
 
-	if (!cursor_u8(c, &length) || length > HELLO_SESSION_ID_MAX ||
-	    !cursor_take(c, length, NULL))
-		return HELLO_R_SESSION_ID;
-	return HELLO_R_NONE;
-}
+static const struct hello_vector hello_skipped[] = {
+	/* legacy_session_id<0..32> */
+	{ 1, 0, HELLO_SESSION_ID_MAX, 1, HELLO_R_SESSION_ID },
+	/* cipher_suites<2..2^16-2>: whole two-byte suites, at least one */
+	{ 2, 2, UINT16_MAX - 1, 2, HELLO_R_CIPHER_SUITES },
+	/* legacy_compression_methods<1..2^8-1> */
+	{ 1, 1, UINT8_MAX, 1, HELLO_R_COMPRESSION },
+};
 
-/* cipher_suites<2..2^16-2>: whole two-byte suites, at least one. */
+/* Checks and skips one of those vectors: HELLO_R_NONE, or its reason. */
 static enum hello_reason
-hello_parse_cipher_suites(struct hello_cursor *c)
+hello_skip_vector(struct hello_cursor *c, const struct hello_vector *v)
 {
 	uint16_t length;
+	uint8_t length8;
 
-	if (!cursor_u16(c, &length) || length < 2 || length % 2 != 0 ||
+	if (v->length_bytes == 1) {
+		if (!cursor_u8(c, &length8))
+			return v->reason;
+		length = length8;
+	} else if (!cursor_u16(c, &length)) {
+		return v->reason;
+	}
+	if (length < v->min || length > v->max || length % v->unit != 0 ||
 	    !cursor_take(c, length, NULL))
-		return HELLO_R_CIPHER_SUITES;
-	return HELLO_R_NONE;
-}
-
-/* legacy_compression_methods<1..2^8-1>. */
-static enum hello_reason
-hello_parse_compression(struct hello_cursor *c)
-{
-	uint8_t length;
-
-	if (!cursor_u8(c, &length) || length < 1 || !cursor_take(c, length, NULL))
-		return HELLO_R_COMPRESSION;
+		return v->reason;
 	return HELLO_R_NONE;
 }
 
@@ -391,12 +397,9 @@ hello_parse_body(const uint8_t *body, size_t len, size_t tail, size_t *overrun,
 	enum hello_reason reason;
 
 	reason = hello_parse_versions(&c, info);
-	if (reason == HELLO_R_NONE)
-		reason = hello_parse_session_id(&c);
-	if (reason == HELLO_R_NONE)
-		reason = hello_parse_cipher_suites(&c);
-	if (reason == HELLO_R_NONE)
-		reason = hello_parse_compression(&c);
+	for (size_t i = 0; i < sizeof(hello_skipped) / sizeof(hello_skipped[0]) &&
+	    reason == HELLO_R_NONE; i++)
+		reason = hello_skip_vector(&c, &hello_skipped[i]);
 	if (reason == HELLO_R_NONE)
 		reason = hello_parse_extensions(&c, tail, overrun, info);
 	return reason;
