@@ -7,8 +7,10 @@
  * line and is its only writer (relaxed atomic loads and stores: no locked
  * instructions, no locks), one cache line apart from its neighbours. Route
  * and backend entries are shared by all workers and count with atomic
- * adds, once per connection. The master writes the header and, when a
- * worker exits, folds its line into `retired` so totals never go back.
+ * adds: connections and failures once per connection or connect attempt,
+ * bytes on every move of relayed bytes (see STATS_ENTRY_COUNTERS). The
+ * master writes the header and, when a worker exits, folds its line into
+ * `retired` so totals never go back.
  */
 #ifndef PASSTHROUGH_STATS_H
 #define PASSTHROUGH_STATS_H
@@ -94,27 +96,34 @@ struct stats_worker {
 	struct stats_counters c;
 } __attribute__((aligned(STATS_CACHELINE)));
 
+/*
+ * The fields a route entry and a backend entry share, in this order (ABI).
+ * The master sets in_use; any worker adds to the rest (STATS_SHARED_ADD):
+ * connections and active when a connection is routed (route) or its
+ * backend connect succeeds (backend), active back down when it closes;
+ * connect_failures once per connection that reached no backend (route) or
+ * per failed connect attempt (backend); bytes_in and bytes_out on every
+ * move of relayed bytes, the hello included, so busy entries are written
+ * all the time, not once per connection.
+ */
+#define STATS_ENTRY_COUNTERS \
+	_Atomic uint32_t in_use;	/* 1 while the current generation has it */ \
+	uint32_t reserved; \
+	_Atomic uint64_t connections; \
+	_Atomic uint64_t active; \
+	_Atomic uint64_t bytes_in;	/* client -> backend */ \
+	_Atomic uint64_t bytes_out;	/* backend -> client */ \
+	_Atomic uint64_t connect_failures
+
 struct stats_route {
 	char pattern[STATS_PATTERN_MAX];	/* written once by the master */
-	_Atomic uint32_t in_use;		/* 1 while the current generation has it */
-	uint32_t reserved;
-	_Atomic uint64_t connections;
-	_Atomic uint64_t active;
-	_Atomic uint64_t bytes_in;
-	_Atomic uint64_t bytes_out;
-	_Atomic uint64_t connect_failures;
+	STATS_ENTRY_COUNTERS;
 } __attribute__((aligned(STATS_CACHELINE)));
 
 struct stats_backend {
 	char addr[STATS_ADDR_MAX];		/* "10.0.0.1:443", written once by the master */
-	_Atomic uint32_t in_use;
-	uint32_t reserved;
-	_Atomic uint64_t connections;
-	_Atomic uint64_t active;
-	_Atomic uint64_t bytes_in;
-	_Atomic uint64_t bytes_out;
-	_Atomic uint64_t connect_failures;
-	_Atomic uint64_t connect_timeouts;
+	STATS_ENTRY_COUNTERS;
+	_Atomic uint64_t connect_timeouts;	/* of connect_failures, the timed-out ones */
 } __attribute__((aligned(STATS_CACHELINE)));
 
 struct stats_header {
