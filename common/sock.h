@@ -17,8 +17,9 @@ enum sock_opt {
 
 /*
  * A non-blocking, close-on-exec TCP socket of family with the options in
- * opts (enum sock_opt bits): the one place passthrough and its tools set
- * socket options. Returns the fd or -errno; *what names the call that failed.
+ * opts (enum sock_opt bits): the one place where passthrough and its bench
+ * tools set up a new socket. Returns the fd or -errno; *what names the
+ * call that failed.
  */
 int sock_open(int family, unsigned opts, const char **what);
 
