@@ -1114,6 +1114,7 @@ Test(stats_tool, prometheus_label_values_are_escaped)
 
 Test(stats_tool, other_entries_show_only_when_counted)
 {
+	struct snapshot_entry e;
 	struct snapshot snap;
 	struct textbuf out;
 
@@ -1121,8 +1122,8 @@ Test(stats_tool, other_entries_show_only_when_counted)
 	STATS_SHARED_ADD(seg.routes[STATS_OTHER].connections, 4);
 	STATS_SHARED_ADD(seg.backends[STATS_OTHER].connect_timeouts, 1);
 	take(&snap);
-	cr_assert(snapshot_route_shown(&snap, STATS_OTHER));
-	cr_assert(snapshot_backend_shown(&snap, STATS_OTHER));
+	cr_assert(snapshot_entry(&snap, SNAPSHOT_ROUTES, STATS_OTHER, &e));
+	cr_assert(snapshot_entry(&snap, SNAPSHOT_BACKENDS, STATS_OTHER, &e));
 	textbuf_init(&out);
 	render_prom(&out, &snap);
 	assert_has(text_of(&out), "passthrough_route_connections_total{route=\"(other)\"} 4\n");

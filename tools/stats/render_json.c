@@ -44,6 +44,7 @@
  * internal_error (close_reason_str(); "none" is never counted).
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -199,12 +200,19 @@ render_json_hist(struct render_json *j, const struct stats_hist *h, enum stats_h
 static void
 render_json_counters(struct render_json *j, const struct stats_counters *c)
 {
-	render_json_u64(j, "accepted", c->accepted);
-	render_json_u64(j, "accept_errors", c->accept_errors);
-	render_json_u64(j, "bytes_in", c->bytes_in);
-	render_json_u64(j, "bytes_out", c->bytes_out);
-	render_json_u64(j, "bytes_spliced", c->bytes_spliced);
-	render_json_u64(j, "bytes_copied", c->bytes_copied);
+#define COUNTER(f) { #f, offsetof(struct stats_counters, f) }
+	static const struct {
+		const char *key;	/* the field's own name */
+		size_t off;		/* of its _Atomic uint64_t */
+	} fields[] = {
+		COUNTER(accepted), COUNTER(accept_errors), COUNTER(bytes_in), COUNTER(bytes_out),
+		COUNTER(bytes_spliced), COUNTER(bytes_copied),
+	};
+#undef COUNTER
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		render_json_u64(j, fields[i].key,
+		    *(const _Atomic uint64_t *)((const char *)c + fields[i].off));
 }
 
 static void
@@ -248,46 +256,30 @@ render_json_workers(struct render_json *j, const struct snapshot *snap)
 	render_json_close(j, ']');
 }
 
+/* "routes" or "backends": one line per entry shown; connect_timeouts only backends count. */
 static void
-render_json_routes(struct render_json *j, const struct snapshot *snap)
+render_json_entries(struct render_json *j, const struct snapshot *snap, enum snapshot_table table)
 {
-	render_json_open(j, "routes", '[', 0);
-	for (uint32_t i = 0; i < snap->route_count; i++) {
-		const struct stats_route *r = &snap->routes[i];
+	static const char *const keys[SNAPSHOT_TABLES][2] = {
+		[SNAPSHOT_ROUTES] = { "routes", "route" },
+		[SNAPSHOT_BACKENDS] = { "backends", "backend" },
+	};
+	struct snapshot_entry e;
 
-		if (!snapshot_route_shown(snap, i))
+	render_json_open(j, keys[table][0], '[', 0);
+	for (uint32_t i = 0; i < snapshot_entry_count(snap, table); i++) {
+		if (!snapshot_entry(snap, table, i, &e))
 			continue;
 		render_json_open(j, NULL, '{', 1);
-		render_json_str(j, "route", r->pattern);
-		render_json_bool(j, "in_use", r->in_use != 0);
-		render_json_u64(j, "connections", r->connections);
-		render_json_u64(j, "active", r->active);
-		render_json_u64(j, "bytes_in", r->bytes_in);
-		render_json_u64(j, "bytes_out", r->bytes_out);
-		render_json_u64(j, "connect_failures", r->connect_failures);
-		render_json_close(j, '}');
-	}
-	render_json_close(j, ']');
-}
-
-static void
-render_json_backends(struct render_json *j, const struct snapshot *snap)
-{
-	render_json_open(j, "backends", '[', 0);
-	for (uint32_t i = 0; i < snap->backend_count; i++) {
-		const struct stats_backend *b = &snap->backends[i];
-
-		if (!snapshot_backend_shown(snap, i))
-			continue;
-		render_json_open(j, NULL, '{', 1);
-		render_json_str(j, "backend", b->addr);
-		render_json_bool(j, "in_use", b->in_use != 0);
-		render_json_u64(j, "connections", b->connections);
-		render_json_u64(j, "active", b->active);
-		render_json_u64(j, "bytes_in", b->bytes_in);
-		render_json_u64(j, "bytes_out", b->bytes_out);
-		render_json_u64(j, "connect_failures", b->connect_failures);
-		render_json_u64(j, "connect_timeouts", b->connect_timeouts);
+		render_json_str(j, keys[table][1], e.name);
+		render_json_bool(j, "in_use", e.in_use != 0);
+		render_json_u64(j, "connections", e.connections);
+		render_json_u64(j, "active", e.active);
+		render_json_u64(j, "bytes_in", e.bytes_in);
+		render_json_u64(j, "bytes_out", e.bytes_out);
+		render_json_u64(j, "connect_failures", e.connect_failures);
+		if (table == SNAPSHOT_BACKENDS)
+			render_json_u64(j, "connect_timeouts", e.connect_timeouts);
 		render_json_close(j, '}');
 	}
 	render_json_close(j, ']');
@@ -330,8 +322,8 @@ render_json(struct textbuf *out, const struct snapshot *snap)
 	render_json_master(&j, snap);
 	render_json_totals(&j, snap);
 	render_json_workers(&j, snap);
-	render_json_routes(&j, snap);
-	render_json_backends(&j, snap);
+	for (unsigned t = 0; t < SNAPSHOT_TABLES; t++)
+		render_json_entries(&j, snap, t);
 	render_json_close(&j, '}');
 	textbuf_puts(out, "\n");
 }

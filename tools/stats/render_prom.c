@@ -42,6 +42,7 @@
 #define RENDER_PROM_GAUGE	"gauge"
 #define RENDER_PROM_HISTOGRAM	"histogram"
 #define RENDER_PROM_LABELS_MAX	2	/* entry name and direction */
+#define RENDER_PROM_NAME_MAX	64	/* "passthrough_backend_connect_failures_total" is 42 */
 #define RENDER_PROM_MS_DIGITS	3	/* milliseconds as fractional seconds */
 #define DECIMAL_BASE		10u
 #define RENDER_PROM_PAIR	2	/* in/out, ok/failed */
@@ -51,24 +52,37 @@ struct render_prom_label {
 	const char *value;
 };
 
-/* One metric of every route or backend entry, read at an offset into the entry. */
-struct render_prom_metric {
-	const char *name, *type, *help;
-	size_t off;		/* of the _Atomic counter (in_use: an _Atomic uint32_t) */
+/*
+ * The families of routes and of backends, in the order they are written:
+ * passthrough_route_<suffix> and passthrough_backend_<suffix>, read from
+ * struct snapshot_entry. A NULL help: that table has no such family.
+ */
+struct render_prom_entry_family {
+	const char *suffix, *type;
+	size_t off;		/* of the value in struct snapshot_entry */
 	size_t off_out;		/* != 0: off counts direction="in", this "out" */
-	int is_u32;
+	const char *help[SNAPSHOT_TABLES];
 };
 
-/* The table of routes or of backends, walked the same way. */
-struct render_prom_entries {
-	const char *label;			/* "route", "backend" */
-	const char *base;
-	size_t stride;				/* bytes per entry; its name is at offset 0 */
-	uint32_t count;
-	int (*shown)(const struct snapshot *snap, uint32_t i);
-	const struct render_prom_metric *metrics;
-	size_t nmetrics;
+#define ENTRY_OFF(f) offsetof(struct snapshot_entry, f)
+static const struct render_prom_entry_family render_prom_entry_families[] = {
+	{ "connections_total", RENDER_PROM_COUNTER, ENTRY_OFF(connections), 0,
+	  { "Client connections routed by a pattern.", "Connections made to a backend." } },
+	{ "active", RENDER_PROM_GAUGE, ENTRY_OFF(active), 0,
+	  { "Client connections open on a pattern.", "Connections open to a backend." } },
+	{ "bytes_total", RENDER_PROM_COUNTER, ENTRY_OFF(bytes_in), ENTRY_OFF(bytes_out),
+	  { "Bytes relayed for a pattern: in is client to backend, out the reverse.",
+	    "Bytes relayed with a backend: in is client to backend, out the reverse." } },
+	{ "connect_failures_total", RENDER_PROM_COUNTER, ENTRY_OFF(connect_failures), 0,
+	  { "Connections of a pattern that no backend accepted.",
+	    "Connects to a backend that failed (refused, unreachable, timed out)." } },
+	{ "connect_timeouts_total", RENDER_PROM_COUNTER, ENTRY_OFF(connect_timeouts), 0,
+	  { NULL, "Connects to a backend that timed out." } },
+	{ "in_use", RENDER_PROM_GAUGE, ENTRY_OFF(in_use), 0,
+	  { "1 if the running configuration has the pattern, 0 if a reload removed it.",
+	    "1 if the running configuration has the backend, 0 if a reload removed it." } },
 };
+#undef ENTRY_OFF
 
 /* A worker slot: its live processes summed. */
 struct render_prom_slot {
@@ -299,103 +313,49 @@ render_prom_workers(struct textbuf *out, const struct snapshot *snap)
 }
 
 static uint64_t
-render_prom_field(const char *entry, size_t off, int is_u32)
+render_prom_entry_value(const struct snapshot_entry *e, size_t off)
 {
-	if (is_u32)
-		return *(const _Atomic uint32_t *)(entry + off);
-	return *(const _Atomic uint64_t *)(entry + off);
+	return *(const uint64_t *)((const char *)e + off);
 }
 
+/* Every family of routes or of backends: a sample (in and out for bytes) per entry shown. */
 static void
-render_prom_entries(struct textbuf *out, const struct snapshot *snap,
-    const struct render_prom_entries *e)
+render_prom_entries(struct textbuf *out, const struct snapshot *snap, enum snapshot_table table)
 {
-	struct render_prom_label l[RENDER_PROM_LABELS_MAX] = { { e->label, NULL }, { "direction", NULL } };
+	static const char *const nouns[SNAPSHOT_TABLES] = {
+		[SNAPSHOT_ROUTES] = "route", [SNAPSHOT_BACKENDS] = "backend",
+	};
+	const size_t nfamilies = sizeof(render_prom_entry_families) /
+	    sizeof(render_prom_entry_families[0]);
+	struct render_prom_label l[RENDER_PROM_LABELS_MAX] = {
+		{ nouns[table], NULL }, { "direction", NULL },
+	};
+	char name[RENDER_PROM_NAME_MAX];
+	struct snapshot_entry e;
 
-	for (size_t m = 0; m < e->nmetrics; m++) {
-		const struct render_prom_metric *pm = &e->metrics[m];
+	for (size_t f = 0; f < nfamilies; f++) {
+		const struct render_prom_entry_family *fam = &render_prom_entry_families[f];
 
-		render_prom_family(out, pm->name, pm->type, pm->help);
-		for (uint32_t i = 0; i < e->count; i++) {
-			const char *entry = e->base + (size_t)i * e->stride;
-
-			if (!e->shown(snap, i))
+		if (fam->help[table] == NULL)
+			continue;
+		snprintf(name, sizeof(name), "passthrough_%s_%s", nouns[table], fam->suffix);
+		render_prom_family(out, name, fam->type, fam->help[table]);
+		for (uint32_t i = 0; i < snapshot_entry_count(snap, table); i++) {
+			if (!snapshot_entry(snap, table, i, &e))
 				continue;
-			l[0].value = entry;
-			if (pm->off_out == 0) {
-				render_prom_sample(out, pm->name, "", l, 1,
-				    render_prom_field(entry, pm->off, pm->is_u32), 0);
+			l[0].value = e.name;
+			if (fam->off_out == 0) {
+				render_prom_sample(out, name, "", l, 1,
+				    render_prom_entry_value(&e, fam->off), 0);
 				continue;
 			}
 			l[1].value = "in";
-			render_prom_sample(out, pm->name, "", l, 2,
-			    render_prom_field(entry, pm->off, 0), 0);
+			render_prom_sample(out, name, "", l, 2, render_prom_entry_value(&e, fam->off), 0);
 			l[1].value = "out";
-			render_prom_sample(out, pm->name, "", l, 2,
-			    render_prom_field(entry, pm->off_out, 0), 0);
+			render_prom_sample(out, name, "", l, 2,
+			    render_prom_entry_value(&e, fam->off_out), 0);
 		}
 	}
-}
-
-static void
-render_prom_routes(struct textbuf *out, const struct snapshot *snap)
-{
-#define ROUTE_OFF(f) offsetof(struct stats_route, f)
-	static const struct render_prom_metric metrics[] = {
-		{ "passthrough_route_connections_total", RENDER_PROM_COUNTER,
-		  "Client connections routed by a pattern.", ROUTE_OFF(connections), 0, 0 },
-		{ "passthrough_route_active", RENDER_PROM_GAUGE,
-		  "Client connections open on a pattern.", ROUTE_OFF(active), 0, 0 },
-		{ "passthrough_route_bytes_total", RENDER_PROM_COUNTER,
-		  "Bytes relayed for a pattern: in is client to backend, out the reverse.",
-		  ROUTE_OFF(bytes_in), ROUTE_OFF(bytes_out), 0 },
-		{ "passthrough_route_connect_failures_total", RENDER_PROM_COUNTER,
-		  "Connections of a pattern that no backend accepted.",
-		  ROUTE_OFF(connect_failures), 0, 0 },
-		{ "passthrough_route_in_use", RENDER_PROM_GAUGE,
-		  "1 if the running configuration has the pattern, 0 if a reload removed it.",
-		  ROUTE_OFF(in_use), 0, 1 },
-	};
-#undef ROUTE_OFF
-	const struct render_prom_entries e = {
-		"route", (const char *)snap->routes, sizeof(*snap->routes), snap->route_count,
-		snapshot_route_shown, metrics, sizeof(metrics) / sizeof(metrics[0]),
-	};
-
-	_Static_assert(offsetof(struct stats_route, pattern) == 0, "the label is at offset 0");
-	render_prom_entries(out, snap, &e);
-}
-
-static void
-render_prom_backends(struct textbuf *out, const struct snapshot *snap)
-{
-#define BACKEND_OFF(f) offsetof(struct stats_backend, f)
-	static const struct render_prom_metric metrics[] = {
-		{ "passthrough_backend_connections_total", RENDER_PROM_COUNTER,
-		  "Connections made to a backend.", BACKEND_OFF(connections), 0, 0 },
-		{ "passthrough_backend_active", RENDER_PROM_GAUGE,
-		  "Connections open to a backend.", BACKEND_OFF(active), 0, 0 },
-		{ "passthrough_backend_bytes_total", RENDER_PROM_COUNTER,
-		  "Bytes relayed with a backend: in is client to backend, out the reverse.",
-		  BACKEND_OFF(bytes_in), BACKEND_OFF(bytes_out), 0 },
-		{ "passthrough_backend_connect_failures_total", RENDER_PROM_COUNTER,
-		  "Connects to a backend that failed (refused, unreachable, timed out).",
-		  BACKEND_OFF(connect_failures), 0, 0 },
-		{ "passthrough_backend_connect_timeouts_total", RENDER_PROM_COUNTER,
-		  "Connects to a backend that timed out.", BACKEND_OFF(connect_timeouts), 0, 0 },
-		{ "passthrough_backend_in_use", RENDER_PROM_GAUGE,
-		  "1 if the running configuration has the backend, 0 if a reload removed it.",
-		  BACKEND_OFF(in_use), 0, 1 },
-	};
-#undef BACKEND_OFF
-	const struct render_prom_entries e = {
-		"backend", (const char *)snap->backends, sizeof(*snap->backends),
-		snap->backend_count, snapshot_backend_shown, metrics,
-		sizeof(metrics) / sizeof(metrics[0]),
-	};
-
-	_Static_assert(offsetof(struct stats_backend, addr) == 0, "the label is at offset 0");
-	render_prom_entries(out, snap, &e);
 }
 
 static void
@@ -433,8 +393,8 @@ render_prom(struct textbuf *out, const struct snapshot *snap)
 	render_prom_master(out, snap);
 	render_prom_totals(out, snap);
 	render_prom_workers(out, snap);
-	render_prom_routes(out, snap);
-	render_prom_backends(out, snap);
+	for (unsigned t = 0; t < SNAPSHOT_TABLES; t++)
+		render_prom_entries(out, snap, t);
 	for (unsigned k = 0; k < STATS_HIST_COUNT; k++)
 		render_prom_hist(out, &snap->totals.hist[k], k);
 }

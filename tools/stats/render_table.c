@@ -131,61 +131,40 @@ render_table_totals(struct textbuf *out, const struct snapshot *snap)
 	render_table_grid_done(&g, out);
 }
 
+/* ROUTES or BACKENDS: one row per entry shown; the TIMEOUTS column only for backends. */
 static void
-render_table_routes(struct textbuf *out, const struct snapshot *snap)
+render_table_entries(struct textbuf *out, const struct snapshot *snap, enum snapshot_table table)
 {
-	static const struct grid_column cols[] = {
-		{ "ROUTE", GRID_LEFT }, { "IN USE", GRID_LEFT }, { "CONNECTIONS", GRID_RIGHT },
-		{ "ACTIVE", GRID_RIGHT }, { "BYTES IN", GRID_RIGHT }, { "BYTES OUT", GRID_RIGHT },
-		{ "CONNECT FAILURES", GRID_RIGHT },
+	static const char *const titles[SNAPSHOT_TABLES][2] = {
+		[SNAPSHOT_ROUTES] = { "\nROUTES\n", "ROUTE" },
+		[SNAPSHOT_BACKENDS] = { "\nBACKENDS\n", "BACKEND" },
 	};
+	struct grid_column cols[] = {
+		{ titles[table][1], GRID_LEFT }, { "IN USE", GRID_LEFT },
+		{ "CONNECTIONS", GRID_RIGHT }, { "ACTIVE", GRID_RIGHT }, { "BYTES IN", GRID_RIGHT },
+		{ "BYTES OUT", GRID_RIGHT }, { "CONNECT FAILURES", GRID_RIGHT },
+		{ "TIMEOUTS", GRID_RIGHT },
+	};
+	/* Routes count no timeouts: their grid stops before the last column. */
+	size_t ncols = sizeof(cols) / sizeof(cols[0]) - (table == SNAPSHOT_ROUTES ? 1 : 0);
 	char in[HUMAN_LEN], outb[HUMAN_LEN];
+	struct snapshot_entry e;
 	struct grid g;
 
-	textbuf_puts(out, "\nROUTES\n");
-	grid_init(&g, cols, sizeof(cols) / sizeof(cols[0]));
-	for (uint32_t i = 0; i < snap->route_count; i++) {
-		const struct stats_route *r = &snap->routes[i];
-
-		if (!snapshot_route_shown(snap, i))
+	textbuf_puts(out, titles[table][0]);
+	grid_init(&g, cols, ncols);
+	for (uint32_t i = 0; i < snapshot_entry_count(snap, table); i++) {
+		if (!snapshot_entry(snap, table, i, &e))
 			continue;
-		grid_cell(&g, "%s", r->pattern);
-		grid_cell(&g, "%s", i == STATS_OTHER ? "-" : r->in_use ? "yes" : "no");
-		grid_cell(&g, "%" PRIu64, r->connections);
-		grid_cell(&g, "%" PRIu64, r->active);
-		grid_cell(&g, "%s", human_bytes((double)r->bytes_in, in, sizeof(in)));
-		grid_cell(&g, "%s", human_bytes((double)r->bytes_out, outb, sizeof(outb)));
-		grid_cell(&g, "%" PRIu64, r->connect_failures);
-	}
-	render_table_grid_done(&g, out);
-}
-
-static void
-render_table_backends(struct textbuf *out, const struct snapshot *snap)
-{
-	static const struct grid_column cols[] = {
-		{ "BACKEND", GRID_LEFT }, { "IN USE", GRID_LEFT }, { "CONNECTIONS", GRID_RIGHT },
-		{ "ACTIVE", GRID_RIGHT }, { "BYTES IN", GRID_RIGHT }, { "BYTES OUT", GRID_RIGHT },
-		{ "CONNECT FAILURES", GRID_RIGHT }, { "TIMEOUTS", GRID_RIGHT },
-	};
-	char in[HUMAN_LEN], outb[HUMAN_LEN];
-	struct grid g;
-
-	textbuf_puts(out, "\nBACKENDS\n");
-	grid_init(&g, cols, sizeof(cols) / sizeof(cols[0]));
-	for (uint32_t i = 0; i < snap->backend_count; i++) {
-		const struct stats_backend *b = &snap->backends[i];
-
-		if (!snapshot_backend_shown(snap, i))
-			continue;
-		grid_cell(&g, "%s", b->addr);
-		grid_cell(&g, "%s", i == STATS_OTHER ? "-" : b->in_use ? "yes" : "no");
-		grid_cell(&g, "%" PRIu64, b->connections);
-		grid_cell(&g, "%" PRIu64, b->active);
-		grid_cell(&g, "%s", human_bytes((double)b->bytes_in, in, sizeof(in)));
-		grid_cell(&g, "%s", human_bytes((double)b->bytes_out, outb, sizeof(outb)));
-		grid_cell(&g, "%" PRIu64, b->connect_failures);
-		grid_cell(&g, "%" PRIu64, b->connect_timeouts);
+		grid_cell(&g, "%s", e.name);
+		grid_cell(&g, "%s", i == STATS_OTHER ? "-" : e.in_use ? "yes" : "no");
+		grid_cell(&g, "%" PRIu64, e.connections);
+		grid_cell(&g, "%" PRIu64, e.active);
+		grid_cell(&g, "%s", human_bytes((double)e.bytes_in, in, sizeof(in)));
+		grid_cell(&g, "%s", human_bytes((double)e.bytes_out, outb, sizeof(outb)));
+		grid_cell(&g, "%" PRIu64, e.connect_failures);
+		if (table == SNAPSHOT_BACKENDS)
+			grid_cell(&g, "%" PRIu64, e.connect_timeouts);
 	}
 	render_table_grid_done(&g, out);
 }
@@ -284,8 +263,8 @@ render_table(struct textbuf *out, const struct snapshot *snap)
 	render_table_header(out, snap);
 	render_table_workers(out, snap);
 	render_table_totals(out, snap);
-	render_table_routes(out, snap);
-	render_table_backends(out, snap);
+	for (unsigned t = 0; t < SNAPSHOT_TABLES; t++)
+		render_table_entries(out, snap, t);
 	render_table_closes(out, snap);
 	render_table_hists(out, snap);
 }

@@ -9,10 +9,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "confpeek.h"
 #include "path.h"
 #include "segment.h"
 
+/*
+ * stats.name is read from the file's text (common/confpeek.c), not with the
+ * daemon's libconfig layer: the tool links neither libconfig nor liburing,
+ * and a file with a syntax error (a failed reload keeps the master running
+ * on the segment it made) still gives its stats.name.
+ */
 int
 segment_name_for_config(char *buf, size_t size, const char *config_path)
 {
@@ -21,7 +27,7 @@ segment_name_for_config(char *buf, size_t size, const char *config_path)
 
 	if (path_absolute(config_path, abs_path, sizeof(abs_path)) == NULL)
 		return -errno;
-	configured = config_stats_name(config_path);
+	configured = confpeek_file(config_path, "stats.name");
 	stats_name(buf, size, configured, abs_path);
 	free(configured);
 	return 0;

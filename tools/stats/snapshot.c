@@ -208,23 +208,29 @@ snapshot_free(struct snapshot *snap)
 	snap->worker_count = snap->worker_room = snap->route_count = snap->backend_count = 0;
 }
 
-int
-snapshot_route_shown(const struct snapshot *snap, uint32_t i)
+uint32_t
+snapshot_entry_count(const struct snapshot *snap, enum snapshot_table table)
 {
-	const struct stats_route *r = &snap->routes[i];
-
-	return i != STATS_OTHER || r->connections != 0 || r->active != 0 ||
-	    r->bytes_in != 0 || r->bytes_out != 0 || r->connect_failures != 0;
+	return table == SNAPSHOT_ROUTES ? snap->route_count : snap->backend_count;
 }
 
 int
-snapshot_backend_shown(const struct snapshot *snap, uint32_t i)
+snapshot_entry(const struct snapshot *snap, enum snapshot_table table, uint32_t i,
+    struct snapshot_entry *e)
 {
-	const struct stats_backend *b = &snap->backends[i];
+	if (table == SNAPSHOT_ROUTES) {
+		const struct stats_route *r = &snap->routes[i];
 
-	return i != STATS_OTHER || b->connections != 0 || b->active != 0 ||
-	    b->bytes_in != 0 || b->bytes_out != 0 || b->connect_failures != 0 ||
-	    b->connect_timeouts != 0;
+		*e = (struct snapshot_entry){ r->pattern, r->in_use, r->connections, r->active,
+		    r->bytes_in, r->bytes_out, r->connect_failures, 0 };
+	} else {
+		const struct stats_backend *b = &snap->backends[i];
+
+		*e = (struct snapshot_entry){ b->addr, b->in_use, b->connections, b->active,
+		    b->bytes_in, b->bytes_out, b->connect_failures, b->connect_timeouts };
+	}
+	return i != STATS_OTHER || e->connections != 0 || e->active != 0 || e->bytes_in != 0 ||
+	    e->bytes_out != 0 || e->connect_failures != 0 || e->connect_timeouts != 0;
 }
 
 const struct stats_worker *
@@ -242,24 +248,27 @@ snapshot_age_ms(const struct snapshot *snap, uint64_t then_ms)
 	return snap->taken_ms > then_ms ? snap->taken_ms - then_ms : 0;
 }
 
-uint64_t
-snapshot_closes(const struct stats_counters *c)
+/* The sum of count shared counters. */
+static uint64_t
+snapshot_add_up(const _Atomic uint64_t *v, unsigned count)
 {
 	uint64_t n = 0;
 
-	for (unsigned r = 0; r < CLOSE_REASON_COUNT; r++)
-		n += c->closes[r];
+	for (unsigned i = 0; i < count; i++)
+		n += v[i];
 	return n;
+}
+
+uint64_t
+snapshot_closes(const struct stats_counters *c)
+{
+	return snapshot_add_up(c->closes, CLOSE_REASON_COUNT);
 }
 
 uint64_t
 snapshot_hist_count(const struct stats_hist *h)
 {
-	uint64_t n = 0;
-
-	for (unsigned i = 0; i < STATS_HIST_BUCKETS; i++)
-		n += h->buckets[i];
-	return n;
+	return snapshot_add_up(h->buckets, STATS_HIST_BUCKETS);
 }
 
 double

@@ -45,9 +45,38 @@ void snapshot_free(struct snapshot *snap);
 /* Nanoseconds of clock (CLOCK_REALTIME, CLOCK_MONOTONIC): what snapshots are stamped with. */
 uint64_t snapshot_clock_ns(clockid_t clock);
 
-/* Entry 0 ("(other)") is shown only when something was counted into it. */
-int snapshot_route_shown(const struct snapshot *snap, uint32_t i);
-int snapshot_backend_shown(const struct snapshot *snap, uint32_t i);
+/* The two tables of per-name counters, which every view shows alike. */
+enum snapshot_table {
+	SNAPSHOT_ROUTES,
+	SNAPSHOT_BACKENDS,
+	SNAPSHOT_TABLES
+};
+
+/*
+ * An entry of either table, read out of its struct (stats_route or
+ * stats_backend) so that one function shows both. All uint64_t, so a view
+ * can pick a field by offset.
+ */
+struct snapshot_entry {
+	const char *name;		/* the pattern or the address; first: offset 0 is no field */
+	uint64_t in_use;		/* 1 while the current generation has it */
+	uint64_t connections;
+	uint64_t active;
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	uint64_t connect_failures;
+	uint64_t connect_timeouts;	/* backends only: always 0 for a route */
+};
+
+/* route_count or backend_count. */
+uint32_t snapshot_entry_count(const struct snapshot *snap, enum snapshot_table table);
+
+/*
+ * Entry i (< snapshot_entry_count) of table into *e. Returns whether the
+ * views show it: entry 0 ("(other)") only when something was counted into it.
+ */
+int snapshot_entry(const struct snapshot *snap, enum snapshot_table table, uint32_t i,
+    struct snapshot_entry *e);
 
 /* The live line of the same process in snap, or NULL (it exited, or is new). */
 const struct stats_worker *snapshot_find_worker(const struct snapshot *snap, uint32_t pid);

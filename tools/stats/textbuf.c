@@ -58,14 +58,30 @@ textbuf_reserve(struct textbuf *b, size_t extra)
 	return 0;
 }
 
+/*
+ * Lengthens the text by len bytes (NUL-terminated after them) and returns
+ * where the caller writes them, or NULL with failed set.
+ */
+static char *
+textbuf_extend(struct textbuf *b, size_t len)
+{
+	char *at;
+
+	if (textbuf_reserve(b, len) != 0)
+		return NULL;
+	at = b->data + b->len;
+	b->len += len;
+	b->data[b->len] = '\0';
+	return at;
+}
+
 void
 textbuf_append(struct textbuf *b, const char *text, size_t len)
 {
-	if (textbuf_reserve(b, len) != 0)
-		return;
-	memcpy(b->data + b->len, text, len);
-	b->len += len;
-	b->data[b->len] = '\0';
+	char *at = textbuf_extend(b, len);
+
+	if (at != NULL)
+		memcpy(at, text, len);
 }
 
 void
@@ -77,11 +93,10 @@ textbuf_puts(struct textbuf *b, const char *text)
 void
 textbuf_repeat(struct textbuf *b, char c, size_t count)
 {
-	if (textbuf_reserve(b, count) != 0)
-		return;
-	memset(b->data + b->len, c, count);
-	b->len += count;
-	b->data[b->len] = '\0';
+	char *at = textbuf_extend(b, count);
+
+	if (at != NULL)
+		memset(at, c, count);
 }
 
 void

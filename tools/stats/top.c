@@ -46,28 +46,30 @@ top_rate(const struct top_span *span, uint64_t cur, uint64_t prev, double *rate)
 	return 1;
 }
 
+/* A rate cell: the rate as human writes it, then unit; "-" when there is none. */
 static void
-top_cell_rate(struct grid *g, const struct top_span *span, uint64_t cur, uint64_t prev)
+top_cell_per_s(struct grid *g, const struct top_span *span, uint64_t cur, uint64_t prev,
+    char *(*human)(double, char *, size_t), const char *unit)
 {
 	char buf[HUMAN_LEN];
 	double rate;
 
 	if (top_rate(span, cur, prev, &rate))
-		grid_cell(g, "%s", human_rate(rate, buf, sizeof(buf)));
+		grid_cell(g, "%s%s", human(rate, buf, sizeof(buf)), unit);
 	else
 		grid_cell(g, "-");
 }
 
 static void
+top_cell_rate(struct grid *g, const struct top_span *span, uint64_t cur, uint64_t prev)
+{
+	top_cell_per_s(g, span, cur, prev, human_rate, "");
+}
+
+static void
 top_cell_bytes(struct grid *g, const struct top_span *span, uint64_t cur, uint64_t prev)
 {
-	char buf[HUMAN_LEN];
-	double rate;
-
-	if (top_rate(span, cur, prev, &rate))
-		grid_cell(g, "%s/s", human_bytes(rate, buf, sizeof(buf)));
-	else
-		grid_cell(g, "-");
+	top_cell_per_s(g, span, cur, prev, human_bytes, "/s");
 }
 
 /* The rate cells of a worker or of the totals: accepted, closed, in, out. */
