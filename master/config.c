@@ -271,22 +271,29 @@ config_get_bool(struct config_ctx *ctx, const config_setting_t *s,
 	memcpy((char *)obj + k->off, &v, sizeof(v));
 }
 
+/* A name (config_get_string) that names no user or group (what): reported. */
+static void
+config_err_unknown(struct config_ctx *ctx, const config_setting_t *s, const char *name,
+    const char *what)
+{
+	char quoted[CONFIG_QUOTE_MAX];
+
+	config_err(ctx, s, "%s names no %s", config_quote(name, quoted, sizeof(quoted)), what);
+}
+
 /* A user that exists: its uid and primary gid are kept (group may override the gid). */
 static void
 config_get_user(struct config_ctx *ctx, const config_setting_t *s,
     const struct config_key *k, void *obj)
 {
 	struct config *cfg = obj;
-	char quoted[CONFIG_QUOTE_MAX];
 	struct passwd *pw;
 
 	config_get_string(ctx, s, k, obj);
 	if (cfg->user == NULL)
 		return;
-	pw = getpwnam(cfg->user);
-	if (pw == NULL) {
-		config_err(ctx, s, "%s names no user", config_quote(cfg->user, quoted,
-		    sizeof(quoted)));
+	if ((pw = getpwnam(cfg->user)) == NULL) {
+		config_err_unknown(ctx, s, cfg->user, "user");
 		return;
 	}
 	cfg->uid = pw->pw_uid;
@@ -300,16 +307,13 @@ config_get_groupname(struct config_ctx *ctx, const config_setting_t *s,
     const struct config_key *k, void *obj)
 {
 	char **name = (char **)(void *)((char *)obj + k->off);
-	char quoted[CONFIG_QUOTE_MAX];
 	struct group *gr;
 
 	config_get_string(ctx, s, k, obj);
 	if (*name == NULL)
 		return;
-	gr = getgrnam(*name);
-	if (gr == NULL) {
-		config_err(ctx, s, "%s names no group", config_quote(*name, quoted,
-		    sizeof(quoted)));
+	if ((gr = getgrnam(*name)) == NULL) {
+		config_err_unknown(ctx, s, *name, "group");
 		return;
 	}
 	config_store_u32(obj, k->id_off, gr->gr_gid);
@@ -413,6 +417,29 @@ config_get_group(struct config_ctx *ctx, const config_setting_t *s,
 }
 
 /*
+ * The length of list s (or array, with array_ok), or 0 after a fault: not
+ * one, or empty. More than max entries is reported ("has n <noun>, more
+ * than max") and the length still returned: every entry gets checked.
+ */
+static uint32_t
+config_list_length(struct config_ctx *ctx, const config_setting_t *s, int array_ok,
+    const char *noun, uint32_t max)
+{
+	uint32_t n;
+
+	if (!config_setting_is_list(s) && !(array_ok && config_setting_is_array(s))) {
+		config_err_type(ctx, s, array_ok ? "an array" : "a list");
+		return 0;
+	}
+	n = (uint32_t)config_setting_length(s);
+	if (n == 0)
+		config_err(ctx, s, "is empty");
+	else if (n > max)
+		config_err(ctx, s, "has %u %s, more than %u", n, noun, max);
+	return n;
+}
+
+/*
  * An array (or list) of 1..k->max "host:port" strings, parsed with
  * k->addr_flags, none twice. Stores the array at k->off, its length at
  * k->count_off.
@@ -427,17 +454,9 @@ config_get_addrs(struct config_ctx *ctx, const config_setting_t *s,
 	const char *why;
 	unsigned i, j, n;
 
-	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
-		config_err_type(ctx, s, "an array");
+	n = config_list_length(ctx, s, 1, "entries", k->max);
+	if (n == 0)
 		return;
-	}
-	n = (unsigned)config_setting_length(s);
-	if (n == 0) {
-		config_err(ctx, s, "is empty");
-		return;
-	}
-	if (n > k->max)
-		config_err(ctx, s, "has %u entries, more than %u", n, k->max);
 	a = calloc(n, sizeof(*a));
 	if (a == NULL) {
 		config_err(ctx, s, "out of memory");
@@ -518,17 +537,9 @@ config_get_routes(struct config_ctx *ctx, const config_setting_t *s,
 	int rc;
 
 	(void)k;
-	if (!config_setting_is_list(s)) {
-		config_err_type(ctx, s, "a list");
+	n = config_list_length(ctx, s, 0, "routes", MAX_ROUTES);
+	if (n == 0)
 		return;
-	}
-	n = (uint32_t)config_setting_length(s);
-	if (n == 0) {
-		config_err(ctx, s, "is empty");
-		return;
-	}
-	if (n > MAX_ROUTES)
-		config_err(ctx, s, "has %u routes, more than %u", n, MAX_ROUTES);
 	cfg->routes = calloc(n, sizeof(*cfg->routes));
 	rc = config_sni_init(&ctx->sni, n);
 	if (cfg->routes == NULL || rc != 0) {
@@ -602,14 +613,19 @@ config_free(struct config *cfg)
 }
 
 void
-config_errors_free(struct config_errors *errs)
+config_strings_free(char **v, uint32_t count)
 {
 	uint32_t i;
 
-	for (i = 0; errs->msg != NULL && i < errs->count; i++)
-		free(errs->msg[i]);
-	free(errs->msg);
+	for (i = 0; v != NULL && i < count; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+config_errors_free(struct config_errors *errs)
+{
+	config_strings_free(errs->msg, errs->count);
 	errs->msg = NULL;
 	errs->count = 0;
 }
-

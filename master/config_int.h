@@ -50,6 +50,11 @@ struct config_ctx {
 	struct config_sni sni;
 };
 
+/* ---- config.c ------------------------------------------------------------ */
+
+/* Frees v[0..count) (NULL entries allowed) and v itself; v may be NULL. */
+void config_strings_free(char **v, uint32_t count);
+
 /* ---- config_err.c: faults as "file:line: setting: message" -------------- */
 
 /* Appends "file:line: setting: message" ("file:line: message" when setting is ""). */

@@ -49,11 +49,7 @@ config_sni_add(struct config_sni *sni, uint32_t index, const char *key, uint32_t
 void
 config_sni_free(struct config_sni *sni)
 {
-	uint32_t i;
-
-	for (i = 0; sni->key != NULL && i < sni->count; i++)
-		free(sni->key[i]);
-	free(sni->key);
+	config_strings_free(sni->key, sni->count);
 	free(sni->slot);
 	memset(sni, 0, sizeof(*sni));
 }
