@@ -9,6 +9,9 @@
 
 #include "addr.h"
 
+/* A host as written: at most 255 characters (DNS allows 253) and the NUL. */
+#define ADDR_HOST_MAX 256
+
 static int
 addr_parse_port(const char *s, uint16_t *port, const char **why)
 {
@@ -61,59 +64,64 @@ addr_resolve(struct addr *a, const char *host, uint16_t port, const char **why)
 	return 0;
 }
 
-int
-addr_parse(struct addr *a, const char *text, int flags, const char **why)
+/*
+ * "[v6addr%scope]:port", text starting at '['. Returns 0, or -EINVAL with
+ * *why set. The scope, when given, must name an interface.
+ */
+static int
+addr_parse_ipv6(struct addr *a, const char *text, const char **why)
 {
-	char host[256];
-	const char *colon, *port_text;
-	size_t hlen;
+	const char *close = strchr(text, ']');
+	char host[ADDR_HOST_MAX], *pct;
 	uint16_t port;
-	char *pct;
+	size_t hlen;
 
-	memset(a, 0, sizeof(*a));
-	*why = NULL;
-
-	if (text[0] == '[') {
-		const char *close = strchr(text, ']');
-
-		if (close == NULL) {
-			*why = "has '[' without ']'";
-			return -EINVAL;
-		}
-		if (close[1] != ':') {
-			*why = "has no port";
-			return -EINVAL;
-		}
-		hlen = (size_t)(close - text - 1);
-		port_text = close + 2;
-		if (hlen == 0 || hlen >= sizeof(host)) {
-			*why = "has an invalid IPv6 address";
-			return -EINVAL;
-		}
-		memcpy(host, text + 1, hlen);
-		host[hlen] = '\0';
-		if (addr_parse_port(port_text, &port, why) != 0)
-			return -EINVAL;
-		a->u.in6.sin6_family = AF_INET6;
-		a->u.in6.sin6_port = htons(port);
-		pct = strchr(host, '%');
-		if (pct != NULL) {
-			*pct++ = '\0';
-			a->u.in6.sin6_scope_id = if_nametoindex(pct);
-			if (a->u.in6.sin6_scope_id == 0) {
-				*why = "names an unknown interface after '%'";
-				return -EINVAL;
-			}
-		}
-		if (inet_pton(AF_INET6, host, &a->u.in6.sin6_addr) != 1) {
-			*why = "has an invalid IPv6 address";
-			return -EINVAL;
-		}
-		a->len = sizeof(a->u.in6);
-		return 0;
+	if (close == NULL) {
+		*why = "has '[' without ']'";
+		return -EINVAL;
 	}
+	if (close[1] != ':') {
+		*why = "has no port";
+		return -EINVAL;
+	}
+	hlen = (size_t)(close - text - 1);
+	if (hlen == 0 || hlen >= sizeof(host)) {
+		*why = "has an invalid IPv6 address";
+		return -EINVAL;
+	}
+	memcpy(host, text + 1, hlen);
+	host[hlen] = '\0';
+	if (addr_parse_port(close + 2, &port, why) != 0)
+		return -EINVAL;
+	a->u.in6.sin6_family = AF_INET6;
+	a->u.in6.sin6_port = htons(port);
+	pct = strchr(host, '%');
+	if (pct != NULL) {
+		*pct++ = '\0';
+		a->u.in6.sin6_scope_id = if_nametoindex(pct);
+		if (a->u.in6.sin6_scope_id == 0) {
+			*why = "names an unknown interface after '%'";
+			return -EINVAL;
+		}
+	}
+	if (inet_pton(AF_INET6, host, &a->u.in6.sin6_addr) != 1) {
+		*why = "has an invalid IPv6 address";
+		return -EINVAL;
+	}
+	a->len = sizeof(a->u.in6);
+	return 0;
+}
 
-	colon = strrchr(text, ':');
+/*
+ * Splits "host:port" at its one colon: host into host (size ADDR_HOST_MAX),
+ * the port into *port. Returns 0, or -EINVAL with *why set.
+ */
+static int
+addr_split_host_port(const char *text, char *host, uint16_t *port, const char **why)
+{
+	const char *colon = strrchr(text, ':');
+	size_t hlen;
+
 	if (colon == NULL) {
 		*why = "has no port";
 		return -EINVAL;
@@ -127,15 +135,27 @@ addr_parse(struct addr *a, const char *text, int flags, const char **why)
 		*why = "has no host";
 		return -EINVAL;
 	}
-	if (hlen >= sizeof(host)) {
+	if (hlen >= ADDR_HOST_MAX) {
 		*why = "has a host name longer than 255 characters";
 		return -EINVAL;
 	}
 	memcpy(host, text, hlen);
 	host[hlen] = '\0';
-	if (addr_parse_port(colon + 1, &port, why) != 0)
-		return -EINVAL;
+	return addr_parse_port(colon + 1, port, why);
+}
 
+/*
+ * "1.2.3.4:port", "*:port" (ADDR_WILDCARD) or "name:port" (ADDR_RESOLVE).
+ * Returns 0, or -EINVAL with *why set.
+ */
+static int
+addr_parse_host(struct addr *a, const char *text, int flags, const char **why)
+{
+	char host[ADDR_HOST_MAX];
+	uint16_t port;
+
+	if (addr_split_host_port(text, host, &port, why) != 0)
+		return -EINVAL;
 	a->u.in.sin_family = AF_INET;
 	a->u.in.sin_port = htons(port);
 	a->len = sizeof(a->u.in);
@@ -150,6 +170,16 @@ addr_parse(struct addr *a, const char *text, int flags, const char **why)
 		return -EINVAL;
 	}
 	return addr_resolve(a, host, port, why);
+}
+
+int
+addr_parse(struct addr *a, const char *text, int flags, const char **why)
+{
+	memset(a, 0, sizeof(*a));
+	*why = NULL;
+	if (text[0] == '[')
+		return addr_parse_ipv6(a, text, why);
+	return addr_parse_host(a, text, flags, why);
 }
 
 char *

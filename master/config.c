@@ -7,61 +7,24 @@
  * setting is one line in the right table. Getters report a fault and move
  * on: one load reports everything wrong with the file, in file order.
  *
- * Two libconfig 1.5 habits are worked around here, both by looking at the
- * text libconfig parsed (kept in struct config_source):
- *  - an integer literal without the L suffix is read into an int and wraps
- *    silently (4294967296 reads as 0): such literals are refused before the
- *    settings are checked;
- *  - a string inside an array or list carries the line of the token after
- *    it, so faults there are reported at the line the string is on.
+ * The other rooms of the loader: config_err.c (messages), config_text.c
+ * (the text libconfig parses, and two libconfig 1.5 habits worked around),
+ * config_sni.c (duplicate sni patterns), config_peek.c (lenient reads of
+ * one setting); config_int.h is what they share.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
-#include <limits.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <libconfig.h>
 
-#include "config.h"
-#include "hash.h"
-#include "rtshm.h"
+#include "config_int.h"
 #include "stats.h"
 #include "tunables.h"
-
-/* Longest setting path in a message: "routes[999999].backends[1023]" and the like. */
-#define CONFIG_PATH_MAX		128
-/* Longest user text echoed in a message; the rest is cut to "...". */
-#define CONFIG_QUOTE_MAX	300
-
-/* One file libconfig read: the main file, or one it @included. */
-struct config_source {
-	const char *name;	/* as messages name it */
-	char *text;		/* NUL-terminated */
-	size_t len;
-	size_t *line_off;	/* start of each line, built on first need */
-	unsigned line_count;
-};
-
-struct config_ctx {
-	struct config *cfg;
-	struct config_errors *errs;
-	const char *path;
-	unsigned faults;	/* counted even when a message could not be kept */
-	struct config_source *src;
-	unsigned src_count;
-	/* Duplicate SNI detection: open addressing over route indices. */
-	uint32_t *sni_slot;	/* route index + 1, or 0 for empty */
-	uint32_t sni_mask;
-	char **sni_key;		/* per route: its lookup key, or NULL */
-};
 
 struct config_key;
 typedef void config_get_fn(struct config_ctx *ctx, const config_setting_t *s,
@@ -79,6 +42,7 @@ struct config_key {
 	config_get_fn *get;
 	size_t off;
 	size_t count_off;		/* lists: where the entry count goes */
+	size_t id_off;			/* group names: where the resolved gid goes */
 	uint32_t min, max;		/* numbers: the range; lists: max entries */
 	int flags;			/* enum config_key_flags */
 	int addr_flags;			/* enum addr_flags, for address lists */
@@ -92,7 +56,7 @@ struct config_key {
 static config_get_fn config_get_uint, config_get_enum, config_get_group,
     config_get_addrs, config_get_routes, config_get_pattern, config_get_string,
     config_get_bool, config_get_user, config_get_groupname, config_get_stats_name,
-    config_get_stats_group, config_get_logdest;
+    config_get_logdest;
 
 /* Enumerations are stored as uint32_t; so is log_level. */
 _Static_assert(sizeof(enum log_level) == sizeof(uint32_t), "log_level is stored as uint32_t");
@@ -160,7 +124,7 @@ static const struct config_key config_log_keys[] = {
 
 static const struct config_key config_stats_keys[] = {
 	{ "name", config_get_stats_name, .off = CONF(stats_name) },
-	{ "group", config_get_stats_group, .off = CONF(stats_group) },
+	{ "group", config_get_groupname, .off = CONF(stats_group), .id_off = CONF(stats_gid) },
 	{ .name = NULL }
 };
 
@@ -178,7 +142,7 @@ static const struct config_key config_keys[] = {
 	{ "workers", config_get_uint, .off = CONF(workers), .min = 0, .max = MAX_WORKERS },
 	{ "pid_file", config_get_string, .off = CONF(pid_file) },
 	{ "user", config_get_user, .off = CONF(user) },
-	{ "group", config_get_groupname, .off = CONF(group) },
+	{ "group", config_get_groupname, .off = CONF(group), .id_off = CONF(gid) },
 	{ "watch_config", config_get_bool, .off = CONF(watch_config) },
 	{ "listen", config_get_addrs, .off = CONF(listen),
 	    .count_off = CONF(listen_count), .max = MAX_LISTEN,
@@ -206,230 +170,6 @@ config_defaults(struct config *cfg)
 	cfg->settings.relay = RELAY_ADAPTIVE;	/* measured: docs/bench/analysis.md */
 	cfg->settings.drain_ms = DEFAULT_DRAIN_MS;
 	cfg->stats_gid = (uint32_t)-1;
-}
-
-/* ---- messages ---------------------------------------------------------- */
-
-static void config_err_at(struct config_ctx *ctx, const char *file, unsigned line,
-    const char *setting, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-/* Appends "file:line: setting: message" ("file:line: message" when setting is ""). */
-static void
-config_err_at(struct config_ctx *ctx, const char *file, unsigned line,
-    const char *setting, const char *fmt, ...)
-{
-	struct config_errors *errs = ctx->errs;
-	char msg[LOG_LINE_MAX], **grown, *full;
-	va_list ap;
-	int n;
-
-	ctx->faults++;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (line == 0)
-		n = asprintf(&full, "%s: %s%s%s", file, setting,
-		    setting[0] != '\0' ? ": " : "", msg);
-	else
-		n = asprintf(&full, "%s:%u: %s%s%s", file, line, setting,
-		    setting[0] != '\0' ? ": " : "", msg);
-	if (n < 0)
-		return;	/* out of memory: the load fails on what it could report */
-	grown = realloc(errs->msg, (errs->count + 1) * sizeof(*grown));
-	if (grown == NULL) {
-		free(full);
-		return;
-	}
-	errs->msg = grown;
-	errs->msg[errs->count++] = full;
-}
-
-static const char *
-config_type_name(const config_setting_t *s)
-{
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_GROUP:	return "a group";
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:	return "an integer";
-	case CONFIG_TYPE_FLOAT:	return "a float";
-	case CONFIG_TYPE_STRING: return "a string";
-	case CONFIG_TYPE_BOOL:	return "a boolean";
-	case CONFIG_TYPE_ARRAY:	return "an array";
-	case CONFIG_TYPE_LIST:	return "a list";
-	default:		return "nothing";
-	}
-}
-
-/* Writes s as a message shows it: "text", with quotes, backslashes and controls escaped. */
-static const char *
-config_quote(const char *s, char *buf, size_t size)
-{
-	size_t n = 0;
-
-	buf[n++] = '"';
-	for (; *s != '\0' && n + 8 < size; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			n += (size_t)snprintf(buf + n, size - n, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			n += (size_t)snprintf(buf + n, size - n, "\\x%02x", c);
-		else
-			buf[n++] = (char)c;
-	}
-	if (*s != '\0')
-		n += (size_t)snprintf(buf + n, size - n, "...");
-	buf[n++] = '"';
-	buf[n] = '\0';
-	return buf;
-}
-
-/* "routes[1].backends[0]"; "" for the root. */
-static char *
-config_path(const config_setting_t *s, char *buf, size_t size)
-{
-	const config_setting_t *parent = config_setting_parent(s);
-	size_t n;
-
-	buf[0] = '\0';
-	if (parent == NULL)
-		return buf;
-	config_path(parent, buf, size);
-	n = strlen(buf);
-	if (config_setting_is_group(parent))
-		snprintf(buf + n, size - n, "%s%s", n != 0 ? "." : "",
-		    config_setting_name(s));
-	else
-		snprintf(buf + n, size - n, "[%d]", config_setting_index(s));
-	return buf;
-}
-
-static const char *
-config_file(const struct config_ctx *ctx, const config_setting_t *s)
-{
-	const char *file = config_setting_source_file(s);
-
-	return file != NULL ? file : ctx->path;
-}
-
-static struct config_source *
-config_source_of(struct config_ctx *ctx, const config_setting_t *s)
-{
-	const char *file = config_setting_source_file(s);
-	unsigned i;
-
-	if (file == NULL)
-		return &ctx->src[0];
-	for (i = 1; i < ctx->src_count; i++)
-		if (strcmp(ctx->src[i].name, file) == 0)
-			return &ctx->src[i];
-	return NULL;
-}
-
-/* Line n (from 1) of src, or NULL; *end is set past its last character. */
-static const char *
-config_source_line(struct config_source *src, unsigned n, const char **end)
-{
-	size_t i;
-
-	if (src->line_off == NULL) {
-		unsigned lines = 1;
-
-		for (i = 0; i < src->len; i++)
-			lines += src->text[i] == '\n';
-		src->line_off = malloc(lines * sizeof(*src->line_off));
-		if (src->line_off == NULL)
-			return NULL;
-		src->line_off[0] = 0;
-		src->line_count = 1;
-		for (i = 0; i < src->len; i++)
-			if (src->text[i] == '\n')
-				src->line_off[src->line_count++] = i + 1;
-	}
-	if (n == 0 || n > src->line_count)
-		return NULL;
-	*end = n < src->line_count ? src->text + src->line_off[n] - 1
-	    : src->text + src->len;
-	return src->text + src->line_off[n - 1];
-}
-
-/* Whether a '"' comes on this line before any comment starts. */
-static int
-config_line_has_string(const char *p, const char *end)
-{
-	for (; p < end; p++) {
-		if (*p == '"')
-			return 1;
-		if (*p == '#' || (*p == '/' && p + 1 < end && (p[1] == '/' || p[1] == '*')))
-			return 0;
-	}
-	return 0;
-}
-
-/*
- * The line a fault in s is reported at. libconfig 1.5 gives a string inside
- * an array or list the line of the token after it (it looks ahead for
- * adjacent strings to join), so in
- *	backends = [
- *	  "a:1",
- *	  "b:2"
- *	];
- * "b:2" claims the line of "];". The string ends on the last line, from the
- * one the previous element ended on to that one, that has a '"' outside a
- * comment: that is the line returned. Other settings carry the line their
- * name (or, in a list, their opening bracket) is on, as libconfig says.
- */
-static unsigned
-config_line(struct config_ctx *ctx, const config_setting_t *s)
-{
-	const config_setting_t *parent = config_setting_parent(s);
-	struct config_source *src;
-	unsigned line = config_setting_source_line(s), low, n;
-	const char *p, *end;
-	int index;
-
-	if (parent == NULL)
-		return 1;	/* the root: the top of the file */
-	if (config_setting_type(s) != CONFIG_TYPE_STRING ||
-	    config_setting_is_group(parent))
-		return line;
-	index = config_setting_index(s);
-	low = index > 0 ? config_setting_source_line(config_setting_get_elem(parent,
-	    (unsigned)index - 1)) : config_setting_source_line(parent);
-	src = config_source_of(ctx, s);
-	if (src == NULL)
-		return line;
-	for (n = line; n >= low && n > 0; n--) {
-		p = config_source_line(src, n, &end);
-		if (p == NULL)
-			break;
-		if (config_line_has_string(p, end))
-			return n;
-	}
-	return line;
-}
-
-static void config_err(struct config_ctx *ctx, const config_setting_t *s,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* A fault in setting s, at its line, named by its path. */
-static void
-config_err(struct config_ctx *ctx, const config_setting_t *s, const char *fmt, ...)
-{
-	char path[CONFIG_PATH_MAX], msg[LOG_LINE_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	config_err_at(ctx, config_file(ctx, s), config_line(ctx, s),
-	    config_path(s, path, sizeof(path)), "%s", msg);
-}
-
-static void
-config_err_type(struct config_ctx *ctx, const config_setting_t *s, const char *want)
-{
-	config_err(ctx, s, "expected %s, got %s", want, config_type_name(s));
 }
 
 /* ---- getters ----------------------------------------------------------- */
@@ -531,22 +271,29 @@ config_get_bool(struct config_ctx *ctx, const config_setting_t *s,
 	memcpy((char *)obj + k->off, &v, sizeof(v));
 }
 
+/* A name (config_get_string) that names no user or group (what): reported. */
+static void
+config_err_unknown(struct config_ctx *ctx, const config_setting_t *s, const char *name,
+    const char *what)
+{
+	char quoted[CONFIG_QUOTE_MAX];
+
+	config_err(ctx, s, "%s names no %s", config_quote(name, quoted, sizeof(quoted)), what);
+}
+
 /* A user that exists: its uid and primary gid are kept (group may override the gid). */
 static void
 config_get_user(struct config_ctx *ctx, const config_setting_t *s,
     const struct config_key *k, void *obj)
 {
 	struct config *cfg = obj;
-	char quoted[CONFIG_QUOTE_MAX];
 	struct passwd *pw;
 
 	config_get_string(ctx, s, k, obj);
 	if (cfg->user == NULL)
 		return;
-	pw = getpwnam(cfg->user);
-	if (pw == NULL) {
-		config_err(ctx, s, "%s names no user", config_quote(cfg->user, quoted,
-		    sizeof(quoted)));
+	if ((pw = getpwnam(cfg->user)) == NULL) {
+		config_err_unknown(ctx, s, cfg->user, "user");
 		return;
 	}
 	cfg->uid = pw->pw_uid;
@@ -554,24 +301,22 @@ config_get_user(struct config_ctx *ctx, const config_setting_t *s,
 		cfg->gid = pw->pw_gid;
 }
 
+/* A group that exists: the name is kept at k->off, its gid at k->id_off. */
 static void
 config_get_groupname(struct config_ctx *ctx, const config_setting_t *s,
     const struct config_key *k, void *obj)
 {
-	struct config *cfg = obj;
-	char quoted[CONFIG_QUOTE_MAX];
+	char **name = (char **)(void *)((char *)obj + k->off);
 	struct group *gr;
 
 	config_get_string(ctx, s, k, obj);
-	if (cfg->group == NULL)
+	if (*name == NULL)
 		return;
-	gr = getgrnam(cfg->group);
-	if (gr == NULL) {
-		config_err(ctx, s, "%s names no group", config_quote(cfg->group, quoted,
-		    sizeof(quoted)));
+	if ((gr = getgrnam(*name)) == NULL) {
+		config_err_unknown(ctx, s, *name, "group");
 		return;
 	}
-	cfg->gid = gr->gr_gid;
+	config_store_u32(obj, k->id_off, gr->gr_gid);
 }
 
 /*
@@ -623,26 +368,6 @@ config_get_stats_name(struct config_ctx *ctx, const config_setting_t *s,
 	}
 }
 
-static void
-config_get_stats_group(struct config_ctx *ctx, const config_setting_t *s,
-    const struct config_key *k, void *obj)
-{
-	struct config *cfg = obj;
-	char quoted[CONFIG_QUOTE_MAX];
-	struct group *gr;
-
-	config_get_string(ctx, s, k, obj);
-	if (cfg->stats_group == NULL)
-		return;
-	gr = getgrnam(cfg->stats_group);
-	if (gr == NULL) {
-		config_err(ctx, s, "%s names no group", config_quote(cfg->stats_group, quoted,
-		    sizeof(quoted)));
-		return;
-	}
-	cfg->stats_gid = gr->gr_gid;
-}
-
 /*
  * Walks the members of group g in file order, then reports required keys
  * missing. The group's path is only worked out for a message:
@@ -665,7 +390,7 @@ config_walk(struct config_ctx *ctx, const config_setting_t *g,
 		if (k->name != NULL)
 			k->get(ctx, m, k, obj);
 		else
-			config_err_at(ctx, config_file(ctx, m), config_line(ctx, m),
+			config_err_at(ctx, config_file(ctx, m), config_text_line(ctx, m),
 			    config_path(g, path, sizeof(path)), "unknown setting %s",
 			    config_quote(config_setting_name(m), quoted, sizeof(quoted)));
 	}
@@ -675,7 +400,7 @@ config_walk(struct config_ctx *ctx, const config_setting_t *g,
 		config_path(g, path, sizeof(path));
 		snprintf(missing, sizeof(missing), "%s%s%s", path,
 		    path[0] != '\0' ? "." : "", k->name);
-		config_err_at(ctx, config_file(ctx, g), config_line(ctx, g), missing,
+		config_err_at(ctx, config_file(ctx, g), config_text_line(ctx, g), missing,
 		    "is required");
 	}
 }
@@ -689,6 +414,29 @@ config_get_group(struct config_ctx *ctx, const config_setting_t *s,
 		return;
 	}
 	config_walk(ctx, s, k->members, obj);
+}
+
+/*
+ * The length of list s (or array, with array_ok), or 0 after a fault: not
+ * one, or empty. More than max entries is reported ("has n <noun>, more
+ * than max") and the length still returned: every entry gets checked.
+ */
+static uint32_t
+config_list_length(struct config_ctx *ctx, const config_setting_t *s, int array_ok,
+    const char *noun, uint32_t max)
+{
+	uint32_t n;
+
+	if (!config_setting_is_list(s) && !(array_ok && config_setting_is_array(s))) {
+		config_err_type(ctx, s, array_ok ? "an array" : "a list");
+		return 0;
+	}
+	n = (uint32_t)config_setting_length(s);
+	if (n == 0)
+		config_err(ctx, s, "is empty");
+	else if (n > max)
+		config_err(ctx, s, "has %u %s, more than %u", n, noun, max);
+	return n;
 }
 
 /*
@@ -706,17 +454,9 @@ config_get_addrs(struct config_ctx *ctx, const config_setting_t *s,
 	const char *why;
 	unsigned i, j, n;
 
-	if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
-		config_err_type(ctx, s, "an array");
+	n = config_list_length(ctx, s, 1, "entries", k->max);
+	if (n == 0)
 		return;
-	}
-	n = (unsigned)config_setting_length(s);
-	if (n == 0) {
-		config_err(ctx, s, "is empty");
-		return;
-	}
-	if (n > k->max)
-		config_err(ctx, s, "has %u entries, more than %u", n, k->max);
 	a = calloc(n, sizeof(*a));
 	if (a == NULL) {
 		config_err(ctx, s, "out of memory");
@@ -743,31 +483,9 @@ config_get_addrs(struct config_ctx *ctx, const config_setting_t *s,
 			first = config_setting_get_elem(s, j);
 			config_err(ctx, e, "%s duplicates %s (line %u)",
 			    config_quote(config_setting_get_string(e), quoted, sizeof(quoted)),
-			    config_path(first, path, sizeof(path)), config_line(ctx, first));
+			    config_path(first, path, sizeof(path)), config_text_line(ctx, first));
 		}
 	}
-}
-
-/*
- * Records route index's lookup key; returns the index of an earlier route
- * with the same key, -1, or -2 when out of memory.
- */
-static long
-config_sni_add(struct config_ctx *ctx, uint32_t index, const char *key)
-{
-	/* FNV-1a: short keys, no adversary (the operator writes the file). */
-	uint32_t h = hash_fnv32_str(key) & ctx->sni_mask, other;
-
-	for (; ctx->sni_slot[h] != 0; h = (h + 1) & ctx->sni_mask) {
-		other = ctx->sni_slot[h] - 1;
-		if (strcmp(ctx->sni_key[other], key) == 0)
-			return (long)other;
-	}
-	ctx->sni_key[index] = strdup(key);
-	if (ctx->sni_key[index] == NULL)
-		return -2;
-	ctx->sni_slot[h] = index + 1;
-	return -1;
 }
 
 /* A route's sni: a pattern routes_pattern_key() accepts, unique across routes. */
@@ -780,7 +498,8 @@ config_get_pattern(struct config_ctx *ctx, const config_setting_t *s,
 	enum route_kind kind;
 	const char *text, *why;
 	char *copy;
-	long other;
+	uint32_t first;
+	int rc;
 
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
 		config_err_type(ctx, s, "a string");
@@ -793,18 +512,18 @@ config_get_pattern(struct config_ctx *ctx, const config_setting_t *s,
 		return;
 	}
 	memcpy((char *)obj + k->off, &copy, sizeof(copy));
-	route->line = (int)config_line(ctx, s);
+	route->line = (int)config_text_line(ctx, s);
 	config_quote(text, quoted, sizeof(quoted));
 	if (routes_pattern_key(text, key, &kind, &why) < 0) {
 		config_err(ctx, s, "%s %s", quoted, why);
 		return;
 	}
-	other = config_sni_add(ctx, (uint32_t)(route - ctx->cfg->routes), key);
-	if (other == -2)
+	rc = config_sni_add(&ctx->sni, (uint32_t)(route - ctx->cfg->routes), key, &first);
+	if (rc == -ENOMEM)
 		config_err(ctx, s, "out of memory");
-	else if (other >= 0)
-		config_err(ctx, s, "%s duplicates routes[%ld] (line %d)", quoted, other,
-		    ctx->cfg->routes[other].line);
+	else if (rc == -EEXIST)
+		config_err(ctx, s, "%s duplicates routes[%lu] (line %d)", quoted,
+		    (unsigned long)first, ctx->cfg->routes[first].line);
 }
 
 /* A list of 1..MAX_ROUTES groups, each walked with config_route_keys. */
@@ -814,30 +533,19 @@ config_get_routes(struct config_ctx *ctx, const config_setting_t *s,
 {
 	struct config *cfg = obj;
 	const config_setting_t *e;
-	uint32_t i, n, slots = 1;
+	uint32_t i, n;
+	int rc;
 
 	(void)k;
-	if (!config_setting_is_list(s)) {
-		config_err_type(ctx, s, "a list");
+	n = config_list_length(ctx, s, 0, "routes", MAX_ROUTES);
+	if (n == 0)
 		return;
-	}
-	n = (uint32_t)config_setting_length(s);
-	if (n == 0) {
-		config_err(ctx, s, "is empty");
-		return;
-	}
-	if (n > MAX_ROUTES)
-		config_err(ctx, s, "has %u routes, more than %u", n, MAX_ROUTES);
-	while (slots < 2 * n)	/* at most half full: probes stay short */
-		slots <<= 1;
 	cfg->routes = calloc(n, sizeof(*cfg->routes));
-	ctx->sni_slot = calloc(slots, sizeof(*ctx->sni_slot));
-	ctx->sni_key = calloc(n, sizeof(*ctx->sni_key));
-	if (cfg->routes == NULL || ctx->sni_slot == NULL || ctx->sni_key == NULL) {
+	rc = config_sni_init(&ctx->sni, n);
+	if (cfg->routes == NULL || rc != 0) {
 		config_err(ctx, s, "out of memory");
 		return;	/* config_load() frees what was made */
 	}
-	ctx->sni_mask = slots - 1;
 	cfg->route_count = n;
 	for (i = 0; i < n; i++) {
 		e = config_setting_get_elem(s, i);
@@ -848,192 +556,13 @@ config_get_routes(struct config_ctx *ctx, const config_setting_t *s,
 	}
 }
 
-/* ---- the text libconfig parses ---------------------------------------- */
-
-/* Reads path into src; 0, or -errno with *what naming the step that failed. */
-static int
-config_source_read(struct config_source *src, const char *path, const char **what)
-{
-	struct stat st;
-	size_t cap;
-	ssize_t n;
-	char *grown;
-	int fd, err;
-
-	*what = "cannot open";
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	*what = "cannot read";
-	cap = fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
-	src->len = 0;
-	src->text = NULL;
-	for (;;) {
-		if (src->len + 1 >= cap || src->text == NULL) {
-			if (src->text != NULL)
-				cap *= 2;
-			grown = realloc(src->text, cap);
-			if (grown == NULL) {
-				err = -ENOMEM;
-				goto bad;
-			}
-			src->text = grown;
-		}
-		n = read(fd, src->text + src->len, cap - src->len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			goto bad;
-		}
-		if (n == 0)
-			break;
-		src->len += (size_t)n;
-	}
-	close(fd);
-	src->text[src->len] = '\0';
-	src->name = path;
-	return 0;
-bad:
-	close(fd);
-	free(src->text);
-	src->text = NULL;
-	return err;
-}
-
-static void
-config_sources_free(struct config_ctx *ctx)
-{
-	unsigned i;
-
-	for (i = 0; i < ctx->src_count; i++) {
-		free(ctx->src[i].text);
-		free(ctx->src[i].line_off);
-	}
-	free(ctx->src);
-	ctx->src = NULL;
-	ctx->src_count = 0;
-}
-
-static int
-config_is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int
-config_is_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || config_is_digit(c);
-}
-
-/* What libconfig's names are made of: [A-Za-z*][-A-Za-z0-9_*]*. */
-static int
-config_is_word(char c)
-{
-	return config_is_alnum(c) || c == '_' || c == '-' || c == '*';
-}
-
-/*
- * Reports each integer literal libconfig 1.5 would wrap: one without the L
- * suffix that does not fit in an int (it reads 4294967296 as 0 and
- * 4294967298 as 2, without a word). Strings and comments are skipped the way
- * libconfig's scanner skips them. Returns how many it reported.
- */
-static unsigned
-config_scan_ints(struct config_ctx *ctx, const struct config_source *src)
-{
-	const char *p = src->text, *end = src->text + src->len, *tok;
-	char number[64];
-	unsigned line = 1, found = 0;
-	int hex, real;
-	long long v;
-
-	while (p < end) {
-		if (*p == '\n') {
-			line++;
-			p++;
-		} else if (*p == '#' || (*p == '/' && p[1] == '/')) {
-			while (p < end && *p != '\n')
-				p++;
-		} else if (*p == '/' && p[1] == '*') {
-			for (p += 2; p < end && !(p[0] == '*' && p[1] == '/'); p++)
-				line += *p == '\n';
-			p = p < end ? p + 2 : end;
-		} else if (*p == '"') {
-			for (p++; p < end && *p != '"'; p++) {
-				if (*p == '\\' && p + 1 < end)
-					p++;
-				line += *p == '\n';
-			}
-			p = p < end ? p + 1 : end;
-		} else if (config_is_word(*p) && !config_is_digit(*p) && *p != '-') {
-			while (p < end && config_is_word(*p))	/* a name, true, false */
-				p++;
-		} else if (config_is_digit(*p) || ((*p == '-' || *p == '+' || *p == '.') &&
-		    config_is_digit(p[1]))) {
-			tok = p++;
-			hex = *tok == '0' && (*p == 'x' || *p == 'X');
-			real = 0;
-			while (p < end && (config_is_alnum(*p) || *p == '.' ||
-			    (!hex && (*p == '+' || *p == '-') && (p[-1] == 'e' || p[-1] == 'E')))) {
-				real |= *p == '.' || (!hex && (*p == 'e' || *p == 'E'));
-				p++;
-			}
-			real |= *tok == '.';
-			if (real || p[-1] == 'L' || (size_t)(p - tok) >= sizeof(number))
-				continue;	/* floats, 64-bit integers, nonsense libconfig refuses */
-			memcpy(number, tok, (size_t)(p - tok));
-			number[p - tok] = '\0';
-			errno = 0;
-			v = strtoll(number, NULL, hex ? 16 : 10);
-			if (errno == 0 && (hex ? v <= INT_MAX : v >= INT_MIN && v <= INT_MAX))
-				continue;
-			config_err_at(ctx, src->name, line, "", "%s does not fit in 32 bits "
-			    "(libconfig 1.5 would wrap it); add L for a 64-bit integer",
-			    number);
-			found++;
-		} else {
-			p++;
-		}
-	}
-	return found;
-}
-
-/*
- * Keeps the text of each file libconfig @included, for config_scan_ints()
- * and config_line(). A file that cannot be read now is skipped: libconfig
- * read it a moment ago, and these checks are only refinements.
- */
-static void
-config_sources_add_includes(struct config_ctx *ctx, const config_t *lc)
-{
-	struct config_source *grown;
-	const char *what;
-	unsigned i;
-
-	grown = realloc(ctx->src, (1 + lc->num_filenames) * sizeof(*grown));
-	if (grown == NULL)
-		return;
-	ctx->src = grown;
-	for (i = 0; i < lc->num_filenames; i++) {
-		memset(&ctx->src[ctx->src_count], 0, sizeof(ctx->src[0]));
-		if (config_source_read(&ctx->src[ctx->src_count], lc->filenames[i], &what) == 0)
-			ctx->src_count++;
-	}
-}
-
 /* ---- loading ----------------------------------------------------------- */
 
 int
 config_load(struct config *cfg, const char *path, struct config_errors *errs)
 {
 	struct config_ctx ctx;
-	const char *what, *nul, *p;
-	unsigned line, wide;
-	uint32_t i;
 	config_t lc;
-	int rc;
 
 	memset(cfg, 0, sizeof(*cfg));
 	memset(&ctx, 0, sizeof(ctx));
@@ -1041,42 +570,9 @@ config_load(struct config *cfg, const char *path, struct config_errors *errs)
 	ctx.errs = errs;
 	ctx.path = path;
 	config_init(&lc);
-
-	ctx.src = calloc(1, sizeof(*ctx.src));
-	if (ctx.src == NULL) {
-		config_err_at(&ctx, path, 0, "", "out of memory");
+	/* A file refused as text is not checked: values read from it mislead. */
+	if (config_text_parse(&ctx, &lc) != 0)
 		goto bad;
-	}
-	rc = config_source_read(&ctx.src[0], path, &what);
-	if (rc != 0) {
-		config_err_at(&ctx, path, 0, "", "%s: %s", what, strerror(-rc));
-		goto bad;
-	}
-	ctx.src_count = 1;
-	/* libconfig stops at a NUL and would ignore the rest of the file. */
-	nul = memchr(ctx.src[0].text, '\0', ctx.src[0].len);
-	if (nul != NULL) {
-		for (line = 1, p = ctx.src[0].text; p < nul; p++)
-			line += *p == '\n';
-		config_err_at(&ctx, path, line, "", "has a NUL byte");
-		goto bad;
-	}
-	/*
-	 * The text read above is what libconfig parses: one read, an exact
-	 * errno, and the text at hand for the checks libconfig 1.5 lacks.
-	 */
-	if (!config_read_string(&lc, ctx.src[0].text)) {
-		config_err_at(&ctx, config_error_file(&lc) != NULL ? config_error_file(&lc)
-		    : path, (unsigned)config_error_line(&lc), "", "%s",
-		    config_error_text(&lc));
-		goto bad;
-	}
-	config_sources_add_includes(&ctx, &lc);
-	for (i = 0, wide = 0; i < ctx.src_count; i++)
-		wide += config_scan_ints(&ctx, &ctx.src[i]);
-	if (wide != 0)
-		goto bad;	/* the values read would be wrong: checking them misleads */
-
 	cfg->path = strdup(path);
 	if (cfg->path == NULL) {
 		config_err_at(&ctx, path, 0, "", "out of memory");
@@ -1084,14 +580,9 @@ config_load(struct config *cfg, const char *path, struct config_errors *errs)
 	}
 	config_defaults(cfg);
 	config_walk(&ctx, config_root_setting(&lc), config_keys, cfg);
-
 bad:
-	if (ctx.sni_key != NULL)
-		for (i = 0; i < cfg->route_count; i++)
-			free(ctx.sni_key[i]);
-	free(ctx.sni_key);
-	free(ctx.sni_slot);
-	config_sources_free(&ctx);
+	config_sni_free(&ctx.sni);
+	config_text_free(&ctx);
 	config_destroy(&lc);
 	if (ctx.faults == 0)
 		return 0;
@@ -1122,79 +613,19 @@ config_free(struct config *cfg)
 }
 
 void
-config_errors_free(struct config_errors *errs)
+config_strings_free(char **v, uint32_t count)
 {
 	uint32_t i;
 
-	for (i = 0; errs->msg != NULL && i < errs->count; i++)
-		free(errs->msg[i]);
-	free(errs->msg);
+	for (i = 0; v != NULL && i < count; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+config_errors_free(struct config_errors *errs)
+{
+	config_strings_free(errs->msg, errs->count);
 	errs->msg = NULL;
 	errs->count = 0;
-}
-
-/*
- * One string setting of path, read leniently; a copy, or NULL. *parsed
- * says whether libconfig could read the file at all.
- */
-static char *
-config_peek_string(const char *path, const char *setting, int *parsed)
-{
-	const char *text = NULL;
-	char *copy = NULL;
-	config_t lc;
-
-	config_init(&lc);
-	*parsed = config_read_file(&lc, path);
-	if (*parsed && config_lookup_string(&lc, setting, &text) && text[0] != '\0')
-		copy = strdup(text);
-	config_destroy(&lc);
-	return copy;
-}
-
-/*
- * pid_file = "..."; found in the text itself, for a file libconfig cannot
- * parse at all (a syntax error is exactly when -s reload must still work).
- */
-static char *
-config_scan_pid_file(const char *path)
-{
-	char line[4096], *p, *end;
-	FILE *f = fopen(path, "re");
-	char *found = NULL;
-
-	if (f == NULL)
-		return NULL;
-	while (found == NULL && fgets(line, sizeof(line), f) != NULL) {
-		p = line + strspn(line, " \t");
-		if (strncmp(p, "pid_file", 8) != 0)
-			continue;
-		p += 8 + strspn(p + 8, " \t");
-		if (*p != '=' && *p != ':')
-			continue;
-		p += 1 + strspn(p + 1, " \t");
-		if (*p++ != '"' || (end = strchr(p, '"')) == NULL || end == p)
-			continue;
-		found = strndup(p, (size_t)(end - p));
-	}
-	fclose(f);
-	return found;
-}
-
-char *
-config_pid_file(const char *path)
-{
-	int parsed;
-	char *v = config_peek_string(path, "pid_file", &parsed);
-
-	/* Only a file libconfig cannot read is scanned: else a comment could name it. */
-	return v != NULL || parsed ? v : config_scan_pid_file(path);
-}
-
-char *
-config_stats_name(const char *path)
-{
-	int parsed;
-
-	return config_peek_string(path, "stats.name", &parsed);
 }

@@ -1,10 +1,10 @@
 /*
  * config.h -- loading passthrough.conf (libconfig) into a struct config.
  *
- * This is the only code that includes <libconfig.h>. Loading checks
- * everything it can without side effects (syntax, keys, types, ranges,
- * addresses, patterns, duplicates) and reports every fault it finds as
- * "file:line: setting: message".
+ * The loader's rooms (config*.c, config_int.h) are the only code that
+ * includes <libconfig.h>. Loading checks everything it can without side
+ * effects (syntax, keys, types, ranges, addresses, patterns, duplicates)
+ * and reports every fault it finds as "file:line: setting: message".
  */
 #ifndef PASSTHROUGH_CONFIG_H
 #define PASSTHROUGH_CONFIG_H

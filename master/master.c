@@ -272,80 +272,87 @@ master_swap_workers(struct master *m, unsigned workers)
 	return 0;
 }
 
-/* SIGHUP, -s reload, or the watched file changed. */
+/* A configuration that did not load: every fault logged, the old one serves on. */
 static void
-master_reload(struct master *m)
+master_reload_refused(struct master *m, const struct config_errors *errs)
 {
-	struct config_errors errs = { 0 };
-	char msg[STATS_MESSAGE_MAX];
-	struct config next, prev;
-	int swapped;
-	unsigned workers;
-	int64_t gen;
+	for (uint32_t i = 0; i < errs->count; i++)
+		log_error("%s", errs->msg[i]);
+	log_error("reload failed: %u error%s in %s; generation %llu keeps serving",
+	    errs->count, errs->count == 1 ? "" : "s", m->path,
+	    (unsigned long long)rtshm_word_generation(rtshm_current(&m->routes)));
+	counters_reload_done(&m->counters, 0, 0, errs->count > 0 ? errs->msg[0] : "");
+	notify_send("READY=1");
+}
+
+/*
+ * A worker still reads every older table: the reload is tried again
+ * shortly. Normal for a moment under rapid reloads; said when it lasts.
+ */
+static void
+master_reload_busy(struct master *m)
+{
+	uint64_t now = clock_ms();
+
+	if (m->reload_busy_since == 0)
+		m->reload_busy_since = m->reload_busy_said = now;
+	if (now - m->reload_busy_said >= RELOAD_BUSY_LOG_MS) {
+		log_warn("reload has waited %llu s: every route table slot is still read "
+		    "by a worker (a stopped or stuck one?); retrying every %u ms",
+		    (unsigned long long)(now - m->reload_busy_since) / 1000, RELOAD_RETRY_MS);
+		m->reload_busy_said = now;
+	}
+	m->reload_at = now + RELOAD_RETRY_MS;
+}
+
+/* Settings a reload reads but only a restart applies: said when they change. */
+static void
+master_reload_warn_restart_only(const struct config *prev, const struct config *next)
+{
+	if ((prev->stats_name == NULL) != (next->stats_name == NULL) ||
+	    (prev->stats_name != NULL && strcmp(prev->stats_name, next->stats_name) != 0))
+		log_warn("stats.name changes take effect at the next start");
+	if (prev->pid_file != NULL && (next->pid_file == NULL ||
+	    strcmp(prev->pid_file, next->pid_file) != 0))
+		log_warn("pid_file changes take effect at the next start");
+}
+
+/*
+ * New listen addresses or worker count of m->cfg (generation gen is
+ * published): sockets and workers swapped. Returns 1 when new workers
+ * were started (they send READY=1 once they accept), else 0.
+ */
+static int
+master_reload_listeners(struct master *m, int64_t gen)
+{
+	unsigned workers = master_worker_count(&m->cfg);
 	int rc;
 
-	notify_reloading();
-	m->config_hash = watch_file_hash(m->path);
-	if (config_load(&next, m->path, &errs) != 0) {
-		for (uint32_t i = 0; i < errs.count; i++)
-			log_error("%s", errs.msg[i]);
-		log_error("reload failed: %u error%s in %s; generation %llu keeps serving",
-		    errs.count, errs.count == 1 ? "" : "s", m->path,
-		    (unsigned long long)rtshm_word_generation(rtshm_current(&m->routes)));
-		counters_reload_done(&m->counters, 0, 0, errs.count > 0 ? errs.msg[0] : "");
-		config_errors_free(&errs);
-		notify_send("READY=1");
-		return;
-	}
-	config_errors_free(&errs);
-	gen = master_publish(m, &next);
-	if (gen == -EBUSY) {
-		/*
-		 * A worker still reads every older table: try again shortly.
-		 * Normal for a moment under rapid reloads; said when it lasts.
-		 */
-		uint64_t now = clock_ms();
+	if (listeners_same(&m->listeners, workers, m->cfg.listen, m->cfg.listen_count))
+		return 0;
+	rc = master_swap_workers(m, workers);
+	if (rc != 0)
+		log_error("reload: listen/workers unchanged (%s); routes are generation %lld",
+		    strerror(-rc), (long long)gen);
+	else
+		log_info("reload: %u workers on %u addresses; the old workers drain",
+		    workers, m->cfg.listen_count);
+	return 1;
+}
 
-		if (m->reload_busy_since == 0)
-			m->reload_busy_since = m->reload_busy_said = now;
-		if (now - m->reload_busy_said >= RELOAD_BUSY_LOG_MS) {
-			log_warn("reload has waited %llu s: every route table slot is still read "
-			    "by a worker (a stopped or stuck one?); retrying every %u ms",
-			    (unsigned long long)(now - m->reload_busy_since) / 1000, RELOAD_RETRY_MS);
-			m->reload_busy_said = now;
-		}
-		m->reload_at = now + RELOAD_RETRY_MS;
-		config_free(&next);
-		return;
-	}
-	m->reload_busy_since = 0;
-	if (gen < 0) {
-		counters_reload_done(&m->counters, 0, 0, "the route table could not be published");
-		config_free(&next);
-		notify_send("READY=1");
-		return;
-	}
-	prev = m->cfg;
-	m->cfg = next;
-	if ((prev.stats_name == NULL) != (next.stats_name == NULL) || (prev.stats_name != NULL &&
-	    strcmp(prev.stats_name, next.stats_name) != 0))
-		log_warn("stats.name changes take effect at the next start");
-	if (prev.pid_file != NULL && (next.pid_file == NULL ||
-	    strcmp(prev.pid_file, next.pid_file) != 0))
-		log_warn("pid_file changes take effect at the next start");
+/* next is published as generation gen: it becomes m->cfg and is applied. */
+static void
+master_reload_apply(struct master *m, struct config *next, int64_t gen)
+{
+	char msg[STATS_MESSAGE_MAX];
+	struct config prev = m->cfg;
+	int swapped;
+
+	m->cfg = *next;
+	master_reload_warn_restart_only(&prev, &m->cfg);
 	log_set_level(m->cfg.settings.log_level);
 	master_open_log(m, &m->cfg);
-	workers = master_worker_count(&m->cfg);
-	swapped = !listeners_same(&m->listeners, workers, m->cfg.listen, m->cfg.listen_count);
-	if (swapped) {
-		rc = master_swap_workers(m, workers);
-		if (rc != 0)
-			log_error("reload: listen/workers unchanged (%s); routes are generation %lld",
-			    strerror(-rc), (long long)gen);
-		else
-			log_info("reload: %u workers on %u addresses; the old workers drain",
-			    workers, m->cfg.listen_count);
-	}
+	swapped = master_reload_listeners(m, gen);
 	config_free(&prev);
 	master_warn_capacity(m);
 	master_watch_reopen(m);
@@ -359,6 +366,38 @@ master_reload(struct master *m)
 	/* New workers: READY=1 once they accept (the loop sends it). */
 	if (!swapped)
 		notify_send("READY=1");
+}
+
+/* SIGHUP, -s reload, or the watched file changed. */
+static void
+master_reload(struct master *m)
+{
+	struct config_errors errs = { 0 };
+	struct config next;
+	int64_t gen;
+
+	notify_reloading();
+	m->config_hash = watch_file_hash(m->path);
+	if (config_load(&next, m->path, &errs) != 0) {
+		master_reload_refused(m, &errs);
+		config_errors_free(&errs);
+		return;
+	}
+	config_errors_free(&errs);
+	gen = master_publish(m, &next);
+	if (gen == -EBUSY) {
+		master_reload_busy(m);
+		config_free(&next);
+		return;
+	}
+	m->reload_busy_since = 0;
+	if (gen < 0) {
+		counters_reload_done(&m->counters, 0, 0, "the route table could not be published");
+		config_free(&next);
+		notify_send("READY=1");
+		return;
+	}
+	master_reload_apply(m, &next, gen);
 }
 
 /* Stops accepting everywhere, lets connections finish (drain_ms), then exits. */

@@ -1,0 +1,110 @@
+/*
+ * config_int.h -- what the rooms of the config loader share, and nobody
+ * else includes: the load's context, the fault messages (config_err.c),
+ * the text libconfig parses (config_text.c) and the duplicate-SNI hash
+ * (config_sni.c). config.h is the public face: config.c, config_peek.c.
+ */
+#ifndef PASSTHROUGH_CONFIG_INT_H
+#define PASSTHROUGH_CONFIG_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libconfig.h>
+
+#include "config.h"
+
+/* Longest setting path in a message: "routes[999999].backends[1023]" and the like. */
+#define CONFIG_PATH_MAX		128
+/* Longest user text echoed in a message; the rest is cut to "...". */
+#define CONFIG_QUOTE_MAX	300
+
+/* One file libconfig read: the main file, or one it @included. */
+struct config_source {
+	const char *name;	/* as messages name it */
+	char *text;		/* NUL-terminated */
+	size_t len;
+	size_t *line_off;	/* start of each line, built on first need */
+	unsigned line_count;
+};
+
+/*
+ * Duplicate SNI detection: open addressing over route indices, at most
+ * half full so probes stay short.
+ */
+struct config_sni {
+	uint32_t *slot;		/* route index + 1, or 0 for empty */
+	uint32_t mask;
+	char **key;		/* per route: its lookup key, or NULL */
+	uint32_t count;		/* routes key has room for */
+};
+
+/* One config_load(): where faults go, and what it read. */
+struct config_ctx {
+	struct config *cfg;
+	struct config_errors *errs;
+	const char *path;
+	unsigned faults;	/* counted even when a message could not be kept */
+	struct config_source *src;	/* [0] the main file, then its @includes */
+	unsigned src_count;
+	struct config_sni sni;
+};
+
+/* ---- config.c ------------------------------------------------------------ */
+
+/* Frees v[0..count) (NULL entries allowed) and v itself; v may be NULL. */
+void config_strings_free(char **v, uint32_t count);
+
+/* ---- config_err.c: faults as "file:line: setting: message" -------------- */
+
+/* Appends "file:line: setting: message" ("file:line: message" when setting is ""). */
+void config_err_at(struct config_ctx *ctx, const char *file, unsigned line,
+    const char *setting, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* A fault in setting s, at its line, named by its path. */
+void config_err(struct config_ctx *ctx, const config_setting_t *s,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* "expected <want>, got <what s is>" at s. */
+void config_err_type(struct config_ctx *ctx, const config_setting_t *s, const char *want);
+
+/* Writes s as a message shows it: "text", with quotes, backslashes and controls escaped. */
+const char *config_quote(const char *s, char *buf, size_t size);
+
+/* "routes[1].backends[0]"; "" for the root. */
+char *config_path(const config_setting_t *s, char *buf, size_t size);
+
+/* The file s was read from, as messages name it. */
+const char *config_file(const struct config_ctx *ctx, const config_setting_t *s);
+
+/* ---- config_text.c: the text libconfig parses ---------------------------- */
+
+/*
+ * Reads ctx->path and has libconfig parse that text into lc, keeping the
+ * text of every file read for config_text_line(). Refuses a NUL byte and
+ * integer literals libconfig 1.5 would wrap. Returns 0, or -errno with
+ * every fault reported (the settings are then not worth checking).
+ */
+int config_text_parse(struct config_ctx *ctx, config_t *lc);
+
+/* The line a fault in s is reported at (see config_text.c for why not always libconfig's). */
+unsigned config_text_line(struct config_ctx *ctx, const config_setting_t *s);
+
+/* Frees the text config_text_parse() kept; tolerates a partial parse. */
+void config_text_free(struct config_ctx *ctx);
+
+/* ---- config_sni.c: routes whose sni patterns share a lookup key --------- */
+
+/* Room for count routes. Returns 0 or -ENOMEM. */
+int config_sni_init(struct config_sni *sni, uint32_t count);
+
+/*
+ * Records route index's lookup key. Returns 0; -EEXIST with *first set to
+ * the index of the earlier route with the same key; or -ENOMEM.
+ */
+int config_sni_add(struct config_sni *sni, uint32_t index, const char *key, uint32_t *first);
+
+/* Frees what config_sni_init() and config_sni_add() made; tolerates a failed init. */
+void config_sni_free(struct config_sni *sni);
+
+#endif
