@@ -58,10 +58,8 @@ conn_hello_grow(struct hello_buf *h)
 	uint32_t cap = h->cap * 2 < h->parser.limit ? h->cap * 2 : h->parser.limit;
 	uint8_t *p;
 
-	if (cap <= h->cap)
-		return -ENOMEM;
-	p = realloc(h->data, cap);
-	if (p == NULL)
+	/* At the limit already, or no memory: the caller tells the two apart by h->cap. */
+	if (cap <= h->cap || (p = realloc(h->data, cap)) == NULL)
 		return -ENOMEM;
 	h->data = p;
 	h->cap = cap;
