@@ -1,30 +1,27 @@
-/* accesslog.c -- one line per connection when it ends, written through the ring. */
+/* accesslog.c -- one line per connection when it ends, written through the event engine. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "accesslog.h"
-#include "clienthello.h"
+#include "clock.h"
+#include "engine.h"
 #include "log.h"
-#include "worker.h"
+#include "tunables.h"
 
-/* Longest line: addresses, a 255-byte SNI, an ALPN list cut to fit. */
-#define ACCESSLOG_LINE_MAX 2048u
-
-static struct accesslog *
-accesslog_of(struct worker *w)
+/* 1 when a repeating line may be said now. */
+static int
+accesslog_log_due(struct log_limit *l, uint64_t *skipped)
 {
-	return &w->access;
+	return log_limit_due(l, clock_ms(), LOG_REPEAT_MS, skipped);
 }
 
 static void
@@ -70,17 +67,16 @@ accesslog_lose(struct accesslog *a, const char *buf, uint32_t n)
 }
 
 void
-accesslog_configure(struct worker *w)
+accesslog_configure(struct accesslog *a, struct engine *e, const char *access,
+    uint32_t format)
 {
-	const struct routes_settings *st = &w->img->settings;
-	struct accesslog *a = accesslog_of(w);
 	struct stat st_fd;
 
-	if (a->buf[0] != NULL && a->format == st->access_format &&
-	    strcmp(a->setting, st->access) == 0)
+	if (a->buf[0] != NULL && a->format == format && strcmp(a->setting, access) == 0)
 		return;
-	snprintf(a->setting, sizeof(a->setting), "%s", st->access);
-	a->format = st->access_format;
+	snprintf(a->setting, sizeof(a->setting), "%s", access);
+	a->format = format;
+	a->engine = e;
 	if (a->buf[0] == NULL) {
 		a->fd = -1;
 		a->buf[0] = malloc(ACCESSLOG_BUF_BYTES);
@@ -95,14 +91,14 @@ accesslog_configure(struct worker *w)
 		}
 	}
 	/* Lines already buffered go to the new destination (or are dropped when it is off). */
-	if (st->access[0] == '\0' || strcmp(st->access, "off") == 0) {
+	if (access[0] == '\0' || strcmp(access, "off") == 0) {
 		accesslog_close_fd(a);
 		a->dest = ACCESS_OFF;
-	} else if (strcmp(st->access, "syslog") == 0) {
+	} else if (strcmp(access, "syslog") == 0) {
 		accesslog_close_fd(a);
 		log_open_syslog();
 		a->dest = ACCESS_SYSLOG;
-	} else if (strcmp(st->access, "stderr") == 0) {
+	} else if (strcmp(access, "stderr") == 0) {
 		accesslog_close_fd(a);
 		a->fd = STDERR_FILENO;
 		a->pipe_like = fstat(a->fd, &st_fd) == 0 && !S_ISREG(st_fd.st_mode);
@@ -113,10 +109,8 @@ accesslog_configure(struct worker *w)
 }
 
 void
-accesslog_reopen(struct worker *w)
+accesslog_reopen(struct accesslog *a)
 {
-	struct accesslog *a = accesslog_of(w);
-
 	/* A write in flight holds the old file; it finishes there. */
 	if (a->dest == ACCESS_FD && a->fd > STDERR_FILENO)
 		(void)accesslog_open_file(a);
@@ -139,50 +133,40 @@ accesslog_chunk(const struct accesslog *a, const char *buf, uint32_t len)
  * for POLLOUT (the file said EAGAIN: a non-blocking pipe that is full).
  */
 static void
-accesslog_submit(struct worker *w, int wait_first)
+accesslog_submit(struct accesslog *a, int wait_first)
 {
-	struct accesslog *a = accesslog_of(w);
 	int b = !a->filling;
-	struct io_uring_sqe *sqe = worker_sqe(w);
+	const char *from = a->buf[b] + a->off;
+	int rc;
 
-	if (sqe == NULL) {
-		/* Stalled: the next flush takes this buffer up again from off. */
-		a->in_flight = 0;
-		return;
-	}
-	if (wait_first) {
-		io_uring_prep_poll_add(sqe, a->fd, POLLOUT);
-		io_uring_sqe_set_data64(sqe, op_tag(a, OP_LOG_POLL));
-	} else {
-		io_uring_prep_write(sqe, a->fd, a->buf[b] + a->off,
-		    accesslog_chunk(a, a->buf[b] + a->off, a->len[b] - a->off), (uint64_t)-1);
-		io_uring_sqe_set_data64(sqe, op_tag(a, OP_LOG_WRITE));
-	}
-	a->in_flight = 1;
+	if (wait_first)
+		rc = engine_log_wait(a->engine, a, a->fd);
+	else
+		rc = engine_log_write(a->engine, a, a->fd, from,
+		    accesslog_chunk(a, from, a->len[b] - a->off));
+	/* Stalled when the engine had no room: the next flush takes this buffer up again from off. */
+	a->in_flight = rc == 0;
 }
 
 void
-accesslog_flush(struct worker *w)
+accesslog_flush(struct accesslog *a)
 {
-	struct accesslog *a = accesslog_of(w);
-
 	if (a->dest != ACCESS_FD || a->in_flight)
 		return;
 	if (a->len[!a->filling] > 0) {
-		accesslog_submit(w, 0);		/* a stalled buffer goes on where it stopped */
+		accesslog_submit(a, 0);		/* a stalled buffer goes on where it stopped */
 		return;
 	}
 	if (a->len[a->filling] == 0)
 		return;
 	a->filling = !a->filling;
 	a->off = 0;
-	accesslog_submit(w, 0);
+	accesslog_submit(a, 0);
 }
 
 void
-accesslog_on_write(struct worker *w, int res)
+accesslog_on_write(struct accesslog *a, int res)
 {
-	struct accesslog *a = accesslog_of(w);
 	int b = !a->filling;
 
 	a->in_flight = 0;
@@ -192,7 +176,7 @@ accesslog_on_write(struct worker *w, int res)
 		uint64_t skipped;
 
 		accesslog_lose(a, a->buf[b] + a->off, a->len[b] - a->off);
-		if (res < 0 && a->dest == ACCESS_FD && worker_log_due(w, &limit, &skipped))
+		if (res < 0 && a->dest == ACCESS_FD && accesslog_log_due(&limit, &skipped))
 			log_error("log.access: write: %s (%llu lines dropped so far)",
 			    strerror(-res), (unsigned long long)a->dropped);
 		a->len[b] = 0;
@@ -202,37 +186,33 @@ accesslog_on_write(struct worker *w, int res)
 	if (res > 0)
 		a->off += (uint32_t)res;
 	if (a->off < a->len[b]) {
-		accesslog_submit(w, res == -EAGAIN);	/* the rest, or the next PIPE_BUF of it */
+		accesslog_submit(a, res == -EAGAIN);	/* the rest, or the next PIPE_BUF of it */
 		return;
 	}
 	a->len[b] = 0;
 	a->off = 0;
-	accesslog_flush(w);
+	accesslog_flush(a);
 }
 
 void
-accesslog_on_poll(struct worker *w)
+accesslog_on_writable(struct accesslog *a)
 {
-	struct accesslog *a = accesslog_of(w);
-
 	a->in_flight = 0;
 	if (a->dest == ACCESS_FD)
-		accesslog_submit(w, 0);
+		accesslog_submit(a, 0);
 	else
-		accesslog_on_write(w, -EBADF);
+		accesslog_on_write(a, -EBADF);
 }
 
 int
-accesslog_busy(const struct worker *w)
+accesslog_busy(const struct accesslog *a)
 {
-	return w->access.in_flight;
+	return a->in_flight;
 }
 
 void
-accesslog_close(struct worker *w)
+accesslog_close(struct accesslog *a)
 {
-	struct accesslog *a = accesslog_of(w);
-
 	/*
 	 * At exit, after the ring is gone: write what is left directly. A
 	 * buffer whose write never completed may be partly written already:
@@ -268,42 +248,6 @@ accesslog_close(struct worker *w)
 	free(a->buf[1]);
 	a->buf[0] = a->buf[1] = NULL;
 	a->dest = ACCESS_OFF;
-}
-
-void
-accesslog_accept(struct worker *w, struct conn *c)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (w->access.dest == ACCESS_OFF)
-		return;
-	c->meta = calloc(1, sizeof(*c->meta));
-	if (c->meta != NULL && getpeername(c->cfd, (struct sockaddr *)&ss, &len) == 0)
-		addr_from_sockaddr(&c->meta->client, (struct sockaddr *)&ss, len);
-}
-
-void
-accesslog_hello(struct worker *w, struct conn *c, const struct hello_info *info)
-{
-	char alpn[ACCESSLOG_LINE_MAX / 4];
-	struct access_meta *m;
-	size_t alen;
-
-	if (c->meta == NULL || w->access.dest == ACCESS_OFF)
-		return;
-	hello_alpn_format(info, alpn, sizeof(alpn));
-	alen = strlen(alpn);
-	m = realloc(c->meta, sizeof(*m) + info->sni_len + alen + 2);
-	if (m == NULL)
-		return;
-	if (info->sni_len > 0)		/* no SNI: info->sni is NULL */
-		memcpy(m->text, info->sni, info->sni_len);
-	m->text[info->sni_len] = '\0';
-	memcpy(m->text + info->sni_len + 1, alpn, alen + 1);
-	m->sni_len = info->sni_len;
-	m->alpn_len = (uint16_t)alen;
-	c->meta = m;
 }
 
 /* Appends "text" with JSON escapes (the ALPN names are the client's bytes). */
@@ -355,51 +299,50 @@ accesslog_json_alpn(char *out, size_t size, const char *list)
 		snprintf(out + n, size - n, "]");
 }
 
-static int
-accesslog_format(struct worker *w, const struct conn *c, char *line, size_t size)
+/* The time of the line: "2026-11-26T12:00:00.123Z"; the date part changes once a second. */
+static void
+accesslog_when(struct accesslog *a, char *when, size_t size)
 {
-	struct accesslog *a = accesslog_of(w);
-	const struct access_meta *m = c->meta;
-	char client[ADDR_STRLEN], listen[ADDR_STRLEN], when[40], connect[24];
-	char alpn[ACCESSLOG_LINE_MAX / 2];
-	const char *sni = m != NULL && m->sni_len > 0 ? m->text : NULL;
-	const char *alpn_list = m != NULL && m->alpn_len > 0 ? m->text + m->sni_len + 1 : NULL;
-	const char *route = c->flags & CONN_ROUTED ? w->stats->routes[c->route_sid].pattern : NULL;
-	const char *backend = c->tries > 0 ? w->stats->backends[c->backend_sid].addr
-	    : NULL;
-	uint64_t in = c->state == CONN_RELAY ? c->u.dir[0].bytes : 0;
-	uint64_t out = c->state == CONN_RELAY ? c->u.dir[1].bytes : 0;
 	struct timespec ts;
 	struct tm tm;
-	int json = a->format == ACCESS_JSON;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (ts.tv_sec != a->second) {	/* the date and time of day change once a second */
+	if (ts.tv_sec != a->second) {
 		a->second = ts.tv_sec;
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(a->second_text, sizeof(a->second_text), "%Y-%m-%dT%H:%M:%S", &tm);
 	}
-	snprintf(when, sizeof(when), "%s.%03ldZ", a->second_text, ts.tv_nsec / 1000000);
-	if (m != NULL)
-		addr_format(&m->client, client, sizeof(client));
+	snprintf(when, size, "%s.%03ldZ", a->second_text, ts.tv_nsec / 1000000);
+}
+
+static int
+accesslog_format(struct accesslog *a, const struct access_record *r, char *line, size_t size)
+{
+	char client[ADDR_STRLEN], listen[ADDR_STRLEN], when[40], connect[24];
+	char alpn[ACCESSLOG_LINE_MAX / 2];
+	const char *sni = r->sni, *route = r->route, *backend = r->backend;
+	int json = a->format == ACCESS_JSON;
+
+	accesslog_when(a, when, sizeof(when));
+	if (r->client != NULL)
+		addr_format(r->client, client, sizeof(client));
 	else
 		snprintf(client, sizeof(client), "-");
-	addr_format(&w->listeners[c->listener].addr, listen, sizeof(listen));
-	if (c->flags & CONN_CONNECTED)
-		snprintf(connect, sizeof(connect), "%u.%03u", c->connect_us / 1000,
-		    c->connect_us % 1000);
+	addr_format(r->listen, listen, sizeof(listen));
+	if (r->connected)
+		snprintf(connect, sizeof(connect), "%u.%03u", r->connect_us / 1000,
+		    r->connect_us % 1000);
 	else
 		snprintf(connect, sizeof(connect), json ? "null" : "-");
 	if (!json)
 		return snprintf(line, size, "%s client=%s listen=%s sni=%s alpn=%s route=%s "
 		    "backend=%s bytes_in=%llu bytes_out=%llu connect_ms=%s duration_ms=%llu "
 		    "reason=%s\n", when, client, listen, sni ? sni : "-",
-		    alpn_list ? alpn_list : "-", route ? route : "-", backend ? backend : "-",
-		    (unsigned long long)in, (unsigned long long)out, connect,
-		    (unsigned long long)(w->now - c->accepted_ms),
-		    close_reason_str((enum close_reason)c->reason));
-	if (alpn_list != NULL)
-		accesslog_json_alpn(alpn, sizeof(alpn), alpn_list);
+		    r->alpn ? r->alpn : "-", route ? route : "-", backend ? backend : "-",
+		    (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, connect,
+		    (unsigned long long)r->duration_ms, close_reason_str(r->reason));
+	if (r->alpn != NULL)
+		accesslog_json_alpn(alpn, sizeof(alpn), r->alpn);
 	else
 		snprintf(alpn, sizeof(alpn), "[]");
 	/* sni, route and backend hold no byte that needs escaping: checked on the way in. */
@@ -410,32 +353,30 @@ accesslog_format(struct worker *w, const struct conn *c, char *line, size_t size
 	    sni ? "\"" : "", sni ? sni : "null", sni ? "\"" : "", alpn,
 	    route ? "\"" : "", route ? route : "null", route ? "\"" : "",
 	    backend ? "\"" : "", backend ? backend : "null", backend ? "\"" : "",
-	    (unsigned long long)in, (unsigned long long)out, connect,
-	    (unsigned long long)(w->now - c->accepted_ms),
-	    close_reason_str((enum close_reason)c->reason));
+	    (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, connect,
+	    (unsigned long long)r->duration_ms, close_reason_str(r->reason));
 }
 
 static void
-accesslog_drop_report(struct worker *w)
+accesslog_drop_report(const struct accesslog *a)
 {
 	static struct log_limit limit;
 	uint64_t skipped;
 
-	if (worker_log_due(w, &limit, &skipped))
+	if (accesslog_log_due(&limit, &skipped))
 		log_warn("log.access: %llu lines dropped so far: the log cannot keep up",
-		    (unsigned long long)w->access.dropped);
+		    (unsigned long long)a->dropped);
 }
 
 void
-accesslog_conn(struct worker *w, const struct conn *c)
+accesslog_add(struct accesslog *a, const struct access_record *r)
 {
-	struct accesslog *a = accesslog_of(w);
 	char line[ACCESSLOG_LINE_MAX];
 	int n;
 
 	if (a->dest == ACCESS_OFF)
 		return;
-	n = accesslog_format(w, c, line, sizeof(line));
+	n = accesslog_format(a, r, line, sizeof(line));
 	if (n <= 0)
 		return;
 	if ((size_t)n >= sizeof(line)) {
@@ -448,13 +389,13 @@ accesslog_conn(struct worker *w, const struct conn *c)
 	}
 	if (a->len[a->filling] + (uint32_t)n > ACCESSLOG_BUF_BYTES) {
 		/*
-		 * This buffer is full: hand it to the ring. Still full when the
-		 * other one is being written, or no submission entry was free.
+		 * This buffer is full: hand it to the engine. Still full when the
+		 * other one is being written, or the engine had no room.
 		 */
-		accesslog_flush(w);
+		accesslog_flush(a);
 		if (a->len[a->filling] + (uint32_t)n > ACCESSLOG_BUF_BYTES) {
 			a->dropped++;
-			accesslog_drop_report(w);
+			accesslog_drop_report(a);
 			return;
 		}
 	}

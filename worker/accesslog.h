@@ -1,12 +1,14 @@
 /*
  * accesslog.h -- one line per connection when it ends (log.access).
  *
- * Lines are formatted into a per-worker buffer and written through the
- * ring (IORING_OP_WRITE) once per loop turn, so a slow disk or a full pipe
- * never stalls the relay. Each write holds whole lines, and on a pipe at
- * most PIPE_BUF bytes, so lines from different workers never interleave
- * mid-line (files are opened O_APPEND). Two buffers alternate: one in
- * flight, one filling; when both are full, lines are dropped and counted.
+ * The log formats a plain struct access_record that the connection fills
+ * at its close, and knows nothing of workers or connections. Lines are
+ * formatted into a buffer and written through the event engine once per
+ * loop turn, so a slow disk or a full pipe never stalls the relay. Each
+ * write holds whole lines, and on a pipe at most PIPE_BUF bytes, so lines
+ * from different workers never interleave mid-line (files are opened
+ * O_APPEND). Two buffers alternate: one in flight, one filling; when both
+ * are full, lines are dropped and counted.
  */
 #ifndef PASSTHROUGH_ACCESSLOG_H
 #define PASSTHROUGH_ACCESSLOG_H
@@ -17,18 +19,30 @@
 
 #include "addr.h"
 #include "routes.h"
+#include "stats.h"
 
-struct worker;
-struct conn;
-struct hello_info;
+struct engine;
 
-/* What a connection remembers for its line; allocated only when logging. */
-struct access_meta {
-	struct addr client;
-	uint16_t sni_len;	/* 0: no SNI */
-	uint16_t alpn_len;	/* 0: no ALPN */
-	char text[];		/* the SNI, then the ALPN list as "h2,http/1.1" */
+/* One connection's line. NULL strings and addresses print as "-" (text) or null (JSON). */
+struct access_record {
+	const struct addr *client;
+	const struct addr *listen;
+	const char *sni;
+	const char *alpn;		/* the client's list, "h2,http/1.1" */
+	const char *route;		/* the route's pattern */
+	const char *backend;		/* the last backend tried, "10.0.0.1:443" */
+	uint64_t bytes_in;		/* client -> backend */
+	uint64_t bytes_out;
+	int connected;			/* connect_us holds the backend's connect time */
+	uint32_t connect_us;
+	uint64_t duration_ms;
+	enum close_reason reason;
 };
+
+/* Longest line: addresses, a 255-byte SNI, an ALPN list cut to fit. */
+#define ACCESSLOG_LINE_MAX 2048u
+/* The longest ALPN list a connection keeps for its line. */
+#define ACCESSLOG_ALPN_MAX (ACCESSLOG_LINE_MAX / 4)
 
 #define ACCESSLOG_BUF_BYTES (64u * 1024)	/* per buffer; two per worker */
 
@@ -43,10 +57,11 @@ struct accesslog {
 	int fd;
 	int pipe_like;		/* writes are capped at PIPE_BUF */
 	uint32_t format;	/* enum access_format */
+	struct engine *engine;	/* writes go through it */
 	char *buf[2];
 	uint32_t len[2];
 	int filling;		/* index of the buffer lines go to */
-	int in_flight;		/* 1 while buf[!filling] is being written */
+	int in_flight;		/* 1 while buf[!filling] is being written (or waited on) */
 	uint32_t off;		/* bytes of the in-flight buffer already written */
 	uint64_t dropped;
 	char setting[ROUTES_ACCESS_MAX];	/* log.access in use */
@@ -54,24 +69,31 @@ struct accesslog {
 	char second_text[24];		/* "2026-11-26T12:00:00" */
 } __attribute__((aligned(64)));
 
-/* Applies the settings published with the route table, if they changed. */
-void accesslog_configure(struct worker *w);
+/*
+ * Applies log.access and log.format (from the loop, never from an event
+ * handler), if they changed; the first call also sets the engine writes
+ * go through.
+ */
+void accesslog_configure(struct accesslog *a, struct engine *e, const char *access,
+    uint32_t format);
 /* SIGUSR1: reopens a file (logrotate moved it). */
-void accesslog_reopen(struct worker *w);
+void accesslog_reopen(struct accesslog *a);
+/* 1 when lines are kept: a connection then remembers what its line needs. */
+static inline int
+accesslog_on(const struct accesslog *a)
+{
+	return a->dest != ACCESS_OFF;
+}
+/* Appends one line; when it is off, nothing. */
+void accesslog_add(struct accesslog *a, const struct access_record *r);
 /* Flushes: starts a write of what the filling buffer holds, if none is in flight. */
-void accesslog_flush(struct worker *w);
-/* The write's completion. */
-void accesslog_on_write(struct worker *w, int res);
-void accesslog_on_poll(struct worker *w);
-/* 1 while a write (or its poll) is in flight. */
-int accesslog_busy(const struct worker *w);
-/* At exit: writes what is left, synchronously. */
-void accesslog_close(struct worker *w);
-
-/* At accept (client address) and at routing (SNI, ALPN): fill c->meta. */
-void accesslog_accept(struct worker *w, struct conn *c);
-void accesslog_hello(struct worker *w, struct conn *c, const struct hello_info *info);
-/* At the end of c: appends its line. */
-void accesslog_conn(struct worker *w, const struct conn *c);
+void accesslog_flush(struct accesslog *a);
+/* The engine's EV_LOG_WRITE and EV_LOG_WRITABLE. */
+void accesslog_on_write(struct accesslog *a, int res);
+void accesslog_on_writable(struct accesslog *a);
+/* 1 while a write (or its wait) is in flight. */
+int accesslog_busy(const struct accesslog *a);
+/* At exit, with the engine gone: writes what is left, synchronously. */
+void accesslog_close(struct accesslog *a);
 
 #endif

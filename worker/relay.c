@@ -9,7 +9,7 @@
  * thread.
  *
  * The move itself is relay_move(): an inline splice(2) (RELAY_SPLICE) or
- * an IORING_OP_SPLICE whose completion resumes the loop (RELAY_SPLICE_RING).
+ * the engine's ring splice whose event resumes the loop (RELAY_SPLICE_RING).
  * RELAY_ADAPTIVE starts each direction copying (recv into the worker's
  * scratch, send on): for the small records of handshakes and
  * request/response traffic that is cheaper than splice, whose pipe must
@@ -17,30 +17,28 @@
  * read that fills RELAY_COPY_BYTES shows the direction streams: it splices
  * from then on. EOF from a source is passed on as shutdown(SHUT_WR) of its
  * sink; the connection ends when both directions did that, or on an error.
+ *
+ * The relay never closes the connection itself: every step returns an
+ * enum relay_status, and RELAY_CLOSE with its reason goes back to conn.c.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "conn.h"
 #include "log.h"
+#include "relay.h"
 #include "tunables.h"
-#include "worker.h"
-
-/* Readable, and tell us when the peer shut down its side (then a short read means EOF). */
-#define RELAY_POLL_IN (POLLIN | POLLRDHUP)
+#include "worker-t.h"
 
 /*
  * Adaptive relay: a read of this many bytes or more means the direction
  * streams. 16 KiB is HAProxy's buffer; a TLS record is at most ~16.4 KiB.
  */
 #define RELAY_COPY_BYTES (16u * 1024)
-
-/* relay_move() result when the move went to the ring and completes later. */
-#define MOVE_PENDING ((ssize_t)INT_MIN)
 
 enum move_side { MOVE_IN, MOVE_OUT };
 
@@ -82,10 +80,38 @@ relay_count(struct worker *w, struct conn *c, int d, uint64_t n, int spliced)
 	}
 }
 
-void
-relay_start(struct worker *w, struct conn *c)
+static enum relay_status
+relay_close(enum close_reason *why, enum close_reason reason)
+{
+	*why = reason;
+	return RELAY_CLOSE;
+}
+
+/* A socket of c failed with err: the connection ends as that side's reset. */
+static enum relay_status
+relay_abort(const struct conn *c, int failed_fd, int err, enum close_reason *why)
+{
+	log_debug("relay: %s side: %s", failed_fd == c->cfd ? "client" : "backend",
+	    strerror(err));
+	return relay_close(why, failed_fd == c->cfd ? CLOSE_CLIENT_RESET : CLOSE_BACKEND_RESET);
+}
+
+/* Waits until direction d's source is readable (EV_READABLE) or its sink writable. */
+static enum relay_status
+relay_wait(struct worker *w, struct conn *c, enum engine_op op, int d, enum close_reason *why)
+{
+	int fd = op == EV_READABLE ? dir_src(c, d) : dir_dst(c, d);
+
+	if (engine_wait(w->engine, c, op, d, fd) != 0)
+		return relay_close(why, CLOSE_INTERNAL);
+	return RELAY_WAITING;
+}
+
+enum relay_status
+relay_start(struct worker *w, struct conn *c, enum close_reason *why)
 {
 	uint32_t hello_len = c->u.hello.len;
+	enum relay_status st;
 
 	free(c->u.hello.data);
 	memset(&c->u.dir, 0, sizeof(c->u.dir));
@@ -95,10 +121,10 @@ relay_start(struct worker *w, struct conn *c)
 			c->u.dir[d].pipe.rd = c->u.dir[d].pipe.wr = -1;
 	}
 	relay_count(w, c, 0, hello_len, 0);
-	conn_set_state(w, c, CONN_RELAY);
-	c->active_ms = w->now;
-	conn_poll(w, c, OP_POLL_IN0, c->cfd, RELAY_POLL_IN);
-	conn_poll(w, c, OP_POLL_IN1, c->bfd, RELAY_POLL_IN);
+	st = relay_wait(w, c, EV_READABLE, 0, why);
+	if (st != RELAY_WAITING)
+		return st;
+	return relay_wait(w, c, EV_READABLE, 1, why);
 }
 
 void
@@ -116,52 +142,45 @@ relay_release(struct worker *w, struct conn *c)
 	}
 }
 
-void
-relay_abort(struct worker *w, struct conn *c, int failed_fd, int err)
-{
-	log_debug("relay: %s side: %s", failed_fd == c->cfd ? "client" : "backend",
-	    strerror(err));
-	conn_close(w, c, failed_fd == c->cfd ? CLOSE_CLIENT_RESET : CLOSE_BACKEND_RESET);
-}
-
 /*
- * Moves bytes source -> pipe (MOVE_IN) or pipe -> sink (MOVE_OUT). Returns
- * the bytes moved, 0 at EOF, -errno, or MOVE_PENDING when it went to the ring
- * (or could not, and the connection is closing).
+ * Moves bytes source -> pipe (MOVE_IN) or pipe -> sink (MOVE_OUT) with an
+ * inline splice(2). Returns the bytes moved, 0 at EOF, or -errno.
  */
 static ssize_t
-relay_move(struct worker *w, struct conn *c, int d, enum move_side side)
+relay_move(struct conn *c, int d, enum move_side side)
 {
 	struct dir *dir = &c->u.dir[d];
 	int from = side == MOVE_IN ? dir_src(c, d) : dir->pipe.rd;
 	int to = side == MOVE_IN ? dir->pipe.wr : dir_dst(c, d);
 	size_t len = side == MOVE_IN ? dir->pipe.size - dir->queued : dir->queued;
-	unsigned flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
-	struct io_uring_sqe *sqe;
-	enum op op;
 	ssize_t n;
 
-	if (c->relay == RELAY_SPLICE_RING) {
-		sqe = worker_sqe(w);
-		if (sqe == NULL) {
-			conn_close(w, c, CLOSE_INTERNAL);
-			return MOVE_PENDING;	/* nothing more to do here */
-		}
-		op = (enum op)((side == MOVE_IN ? OP_SPLICE_IN0 : OP_SPLICE_OUT0) + d);
-		io_uring_prep_splice(sqe, from, -1, to, -1, (unsigned)len, flags);
-		io_uring_sqe_set_data64(sqe, op_tag(c, op));
-		c->ops |= (uint16_t)(1u << op);
-		return MOVE_PENDING;
-	}
 	do
-		n = splice(from, NULL, to, NULL, len, flags);
+		n = splice(from, NULL, to, NULL, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
 }
 
-/* Source -> pipe result. Returns 1 to go on pumping, 0 when waiting or closed. */
-static int
-relay_after_in(struct worker *w, struct conn *c, int d, ssize_t n)
+/* RELAY_SPLICE_RING: the same move through the engine; its event resumes the direction. */
+static enum relay_status
+relay_ring_move(struct worker *w, struct conn *c, int d, enum move_side side,
+    enum close_reason *why)
+{
+	struct dir *dir = &c->u.dir[d];
+	int rc;
+
+	if (side == MOVE_IN)
+		rc = engine_splice(w->engine, c, EV_SPLICE_IN, d, dir_src(c, d), dir->pipe.wr,
+		    dir->pipe.size - dir->queued);
+	else
+		rc = engine_splice(w->engine, c, EV_SPLICE_OUT, d, dir->pipe.rd, dir_dst(c, d),
+		    dir->queued);
+	return rc == 0 ? RELAY_WAITING : relay_close(why, CLOSE_INTERNAL);
+}
+
+/* Source -> pipe result n (bytes, 0 at EOF, -errno). */
+static enum relay_status
+relay_after_in(struct worker *w, struct conn *c, int d, ssize_t n, enum close_reason *why)
 {
 	struct dir *dir = &c->u.dir[d];
 
@@ -176,25 +195,23 @@ relay_after_in(struct worker *w, struct conn *c, int d, ssize_t n)
 		dir->drained = (uint32_t)n < dir->pipe.size && !dir->hup;
 		dir->queued += (uint32_t)n;
 		c->active_ms = w->now;
-		return 1;
+		return RELAY_GO_ON;
 	}
 	if (n == 0) {
 		dir->eof = 1;
-		return 1;
+		return RELAY_GO_ON;
 	}
 	if (n == -EAGAIN) {
 		/* Drained: the pipe goes back to the pool while we wait. */
 		pipe_put(&w->pipes, &dir->pipe, 0);
-		conn_poll(w, c, (enum op)(OP_POLL_IN0 + d), dir_src(c, d), RELAY_POLL_IN);
-		return 0;
+		return relay_wait(w, c, EV_READABLE, d, why);
 	}
-	relay_abort(w, c, dir_src(c, d), (int)-n);
-	return 0;
+	return relay_abort(c, dir_src(c, d), (int)-n, why);
 }
 
-/* Pipe -> sink result. Returns 1 to go on pumping, 0 when waiting or closed. */
-static int
-relay_after_out(struct worker *w, struct conn *c, int d, ssize_t n)
+/* Pipe -> sink result n (bytes, -errno). */
+static enum relay_status
+relay_after_out(struct worker *w, struct conn *c, int d, ssize_t n, enum close_reason *why)
 {
 	struct dir *dir = &c->u.dir[d];
 
@@ -203,30 +220,23 @@ relay_after_out(struct worker *w, struct conn *c, int d, ssize_t n)
 		relay_count(w, c, d, (uint64_t)n, 1);
 		c->active_ms = w->now;
 		if (dir->queued == 0)
-			return 1;
+			return RELAY_GO_ON;
 		/* A short write: the sink's buffer is full. */
 	} else if (n != -EAGAIN && n != 0) {
-		relay_abort(w, c, dir_dst(c, d), (int)-n);
-		return 0;
+		return relay_abort(c, dir_dst(c, d), (int)-n, why);
 	}
-	conn_poll(w, c, (enum op)(OP_POLL_OUT0 + d), dir_dst(c, d), POLLOUT);
-	return 0;
+	return relay_wait(w, c, EV_WRITABLE, d, why);
 }
 
-/*
- * Copying: sends what a short send left. Returns 1 when all of it went
- * (go on pumping), 0 when waiting or closed.
- */
-static int
-relay_copy_out(struct worker *w, struct conn *c, int d)
+/* Copying: sends what a short send left. RELAY_GO_ON once all of it went. */
+static enum relay_status
+relay_copy_out(struct worker *w, struct conn *c, int d, enum close_reason *why)
 {
 	struct dir *dir = &c->u.dir[d];
 	ssize_t n = send(dir_dst(c, d), dir->pending, dir->queued, MSG_NOSIGNAL);
 
-	if (n < 0 && errno != EAGAIN && errno != EINTR) {
-		relay_abort(w, c, dir_dst(c, d), errno);
-		return 0;
-	}
+	if (n < 0 && errno != EAGAIN && errno != EINTR)
+		return relay_abort(c, dir_dst(c, d), errno, why);
 	if (n > 0) {
 		relay_count(w, c, d, (uint64_t)n, 0);
 		dir->queued -= (uint32_t)n;
@@ -234,20 +244,34 @@ relay_copy_out(struct worker *w, struct conn *c, int d)
 		if (dir->queued == 0) {
 			free(dir->pending);
 			dir->pending = NULL;
-			return 1;
+			return RELAY_GO_ON;
 		}
 		memmove(dir->pending, dir->pending + n, dir->queued);
 	}
-	conn_poll(w, c, (enum op)(OP_POLL_OUT0 + d), dir_dst(c, d), POLLOUT);
-	return 0;
+	return relay_wait(w, c, EV_WRITABLE, d, why);
+}
+
+/* Copying: the sink took m of the n bytes in the scratch; keep the rest until it drains. */
+static enum relay_status
+relay_copy_keep(struct worker *w, struct conn *c, int d, ssize_t n, ssize_t m,
+    enum close_reason *why)
+{
+	struct dir *dir = &c->u.dir[d];
+
+	dir->pending = malloc((size_t)(n - m));
+	if (dir->pending == NULL)
+		return relay_close(why, CLOSE_LIMIT_REACHED);
+	memcpy(dir->pending, w->scratch + m, (size_t)(n - m));
+	dir->queued = (uint32_t)(n - m);
+	return relay_wait(w, c, EV_WRITABLE, d, why);
 }
 
 /*
- * Copying: one recv into the worker's scratch and one send. Returns 1 to
- * go on pumping, 0 when waiting or closed; *got is what was read.
+ * Copying: one recv into the worker's scratch and one send. RELAY_GO_ON
+ * when the direction may move more; *got is what was read.
  */
-static int
-relay_copy(struct worker *w, struct conn *c, int d, uint32_t *got)
+static enum relay_status
+relay_copy(struct worker *w, struct conn *c, int d, uint32_t *got, enum close_reason *why)
 {
 	struct dir *dir = &c->u.dir[d];
 	ssize_t n, m;
@@ -256,51 +280,37 @@ relay_copy(struct worker *w, struct conn *c, int d, uint32_t *got)
 	do
 		n = recv(dir_src(c, d), w->scratch, RELAY_COPY_BYTES, 0);
 	while (n < 0 && errno == EINTR);
-	if (n <= 0) {
-		if (n == 0)
-			dir->eof = 1;
-		else if (errno == EAGAIN)
-			conn_poll(w, c, (enum op)(OP_POLL_IN0 + d), dir_src(c, d), RELAY_POLL_IN);
-		else
-			relay_abort(w, c, dir_src(c, d), errno);
-		return n == 0;
+	if (n == 0) {
+		dir->eof = 1;
+		return RELAY_GO_ON;
 	}
+	if (n < 0)
+		return errno == EAGAIN ? relay_wait(w, c, EV_READABLE, d, why) :
+		    relay_abort(c, dir_src(c, d), errno, why);
 	*got = (uint32_t)n;
 	c->active_ms = w->now;
 	dir->drained = n < RELAY_COPY_BYTES && !dir->hup;
 	do
 		m = send(dir_dst(c, d), w->scratch, (size_t)n, MSG_NOSIGNAL);
 	while (m < 0 && errno == EINTR);
-	if (m < 0 && errno != EAGAIN) {
-		relay_abort(w, c, dir_dst(c, d), errno);
-		return 0;
-	}
+	if (m < 0 && errno != EAGAIN)
+		return relay_abort(c, dir_dst(c, d), errno, why);
 	if (m < 0)
 		m = 0;
 	relay_count(w, c, d, (uint64_t)m, 0);
-	if (m < n) {
-		/* The sink is full: keep the rest, wait until it drains. */
-		dir->pending = malloc((size_t)(n - m));
-		if (dir->pending == NULL) {
-			conn_close(w, c, CLOSE_LIMIT_REACHED);
-			return 0;
-		}
-		memcpy(dir->pending, w->scratch + m, (size_t)(n - m));
-		dir->queued = (uint32_t)(n - m);
-		conn_poll(w, c, (enum op)(OP_POLL_OUT0 + d), dir_dst(c, d), POLLOUT);
-		return 0;
-	}
+	if (m < n)
+		return relay_copy_keep(w, c, d, n, m, why);
 	/* A full read: this direction streams; splice from now on (nothing is queued). */
 	if (n == RELAY_COPY_BYTES) {
 		dir->copying = 0;
 		dir->pipe.rd = dir->pipe.wr = -1;
 	}
-	return 1;
+	return RELAY_GO_ON;
 }
 
 /* The source said EOF and nothing is queued: pass the EOF on. */
-static void
-relay_finish(struct worker *w, struct conn *c, int d)
+static enum relay_status
+relay_finish(struct worker *w, struct conn *c, int d, enum close_reason *why)
 {
 	struct dir *dir = &c->u.dir[d];
 
@@ -311,39 +321,77 @@ relay_finish(struct worker *w, struct conn *c, int d)
 	 * The other way ended too: close(2) sends this FIN itself, cleanly,
 	 * since both receive queues were read to their EOF.
 	 */
-	if (c->u.dir[!d].done) {
-		conn_close(w, c, CLOSE_NORMAL);
-		return;
-	}
+	if (c->u.dir[!d].done)
+		return relay_close(why, CLOSE_NORMAL);
 	/* ENOTCONN: the peer is gone already; the other direction will see it. */
 	(void)shutdown(dir_dst(c, d), SHUT_WR);
+	return RELAY_WAITING;
 }
 
+/* Sends what direction d has queued: its pipe, or what a short send left. */
+static enum relay_status
+relay_pump_out(struct worker *w, struct conn *c, int d, enum close_reason *why)
+{
+	if (c->u.dir[d].copying)
+		return relay_copy_out(w, c, d, why);
+	if (c->relay == RELAY_SPLICE_RING)
+		return relay_ring_move(w, c, d, MOVE_OUT, why);
+	return relay_after_out(w, c, d, relay_move(c, d, MOVE_OUT), why);
+}
+
+/* Takes a pipe for direction d; out of fds or pipe memory, it copies until its next full read. */
 static void
-relay_pump(struct worker *w, struct conn *c, int d)
+relay_take_pipe(struct worker *w, struct dir *dir)
+{
+	static struct log_limit limit;
+	uint64_t skipped;
+	int rc = pipe_get(&w->pipes, &dir->pipe, w->img->settings.pipe_bytes);
+
+	if (rc == 0)
+		return;
+	if (worker_log_due(w, &limit, &skipped))
+		log_warn("pipe: %s: copying instead of splicing (%llu more not logged)",
+		    strerror(-rc), (unsigned long long)skipped);
+	dir->copying = 1;
+	dir->pending = NULL;	/* the union held the empty pipe's fds */
+}
+
+/* Reads direction d's source once (copy or splice) and takes the bytes off the budget. */
+static enum relay_status
+relay_pump_in(struct worker *w, struct conn *c, int d, uint32_t *budget,
+    enum close_reason *why)
+{
+	struct dir *dir = &c->u.dir[d];
+	enum relay_status st;
+	uint32_t got;
+	ssize_t n;
+
+	if (dir->copying) {
+		st = relay_copy(w, c, d, &got, why);
+		*budget = got >= *budget ? 0 : *budget - got;
+		return st;
+	}
+	if (c->relay == RELAY_SPLICE_RING)
+		return relay_ring_move(w, c, d, MOVE_IN, why);
+	n = relay_move(c, d, MOVE_IN);
+	if (n > 0)
+		*budget = (uint32_t)n >= *budget ? 0 : *budget - (uint32_t)n;
+	return relay_after_in(w, c, d, n, why);
+}
+
+static enum relay_status
+relay_pump(struct worker *w, struct conn *c, int d, enum close_reason *why)
 {
 	struct dir *dir = &c->u.dir[d];
 	uint32_t budget = RELAY_BUDGET_BYTES;
-	ssize_t n;
-	int rc;
+	enum relay_status st = RELAY_GO_ON;
 
-	for (;;) {
+	while (st == RELAY_GO_ON) {
 		if (dir->queued > 0) {
-			if (dir->copying) {
-				if (!relay_copy_out(w, c, d))
-					return;
-				continue;
-			}
-			n = relay_move(w, c, d, MOVE_OUT);
-			if (n == MOVE_PENDING || !relay_after_out(w, c, d, n))
-				return;
-			continue;
-		}
-		if (dir->eof) {
-			relay_finish(w, c, d);
-			return;
-		}
-		if (budget == 0 || dir->drained) {
+			st = relay_pump_out(w, c, d, why);
+		} else if (dir->eof) {
+			return relay_finish(w, c, d, why);
+		} else if (budget == 0 || dir->drained) {
 			/*
 			 * Budget spent (fair to the others: come back next turn), or
 			 * the last read was short, so the socket is most likely
@@ -353,70 +401,36 @@ relay_pump(struct worker *w, struct conn *c, int d)
 			dir->drained = 0;
 			if (!dir->copying)
 				pipe_put(&w->pipes, &dir->pipe, 0);
-			conn_poll(w, c, (enum op)(OP_POLL_IN0 + d), dir_src(c, d), RELAY_POLL_IN);
-			return;
+			return relay_wait(w, c, EV_READABLE, d, why);
+		} else if (!dir->copying && dir->pipe.rd < 0) {
+			relay_take_pipe(w, dir);
+		} else {
+			st = relay_pump_in(w, c, d, &budget, why);
 		}
-		if (dir->copying) {
-			uint32_t got;
-
-			if (!relay_copy(w, c, d, &got))
-				return;
-			budget = got >= budget ? 0 : budget - got;
-			continue;
-		}
-		if (dir->pipe.rd < 0 && (rc = pipe_get(&w->pipes, &dir->pipe,
-		    w->img->settings.pipe_bytes)) != 0) {
-			/* Out of fds or pipe memory: this direction copies until its next full read. */
-			static struct log_limit limit;
-			uint64_t skipped;
-
-			if (worker_log_due(w, &limit, &skipped))
-				log_warn("pipe: %s: copying instead of splicing (%llu more not logged)",
-				    strerror(-rc), (unsigned long long)skipped);
-			dir->copying = 1;
-			dir->pending = NULL;	/* the union held the empty pipe's fds */
-			continue;
-		}
-		n = relay_move(w, c, d, MOVE_IN);
-		if (n == MOVE_PENDING)
-			return;
-		if (n > 0)
-			budget = (uint32_t)n >= budget ? 0 : budget - (uint32_t)n;
-		if (!relay_after_in(w, c, d, n))
-			return;
 	}
+	return st;
 }
 
-void
-relay_on_cqe(struct worker *w, struct conn *c, enum op op, int res)
+enum relay_status
+relay_on_event(struct worker *w, struct conn *c, enum engine_op op, int d, int res,
+    enum close_reason *why)
 {
-	int d;
+	enum relay_status st;
 
 	switch (op) {
-	case OP_POLL_IN0:
-	case OP_POLL_IN1:
-		d = op - OP_POLL_IN0;
+	case EV_READABLE:
 		if (res & POLLRDHUP)
 			c->u.dir[d].hup = 1;
-		relay_pump(w, c, d);
-		return;
-	case OP_POLL_OUT0:
-	case OP_POLL_OUT1:
-		relay_pump(w, c, op - OP_POLL_OUT0);
-		return;
-	case OP_SPLICE_IN0:
-	case OP_SPLICE_IN1:
-		d = op - OP_SPLICE_IN0;
-		if (relay_after_in(w, c, d, res))
-			relay_pump(w, c, d);
-		return;
-	case OP_SPLICE_OUT0:
-	case OP_SPLICE_OUT1:
-		d = op - OP_SPLICE_OUT0;
-		if (relay_after_out(w, c, d, res))
-			relay_pump(w, c, d);
-		return;
+		return relay_pump(w, c, d, why);
+	case EV_WRITABLE:
+		return relay_pump(w, c, d, why);
+	case EV_SPLICE_IN:
+		st = relay_after_in(w, c, d, res, why);
+		return st == RELAY_GO_ON ? relay_pump(w, c, d, why) : st;
+	case EV_SPLICE_OUT:
+		st = relay_after_out(w, c, d, res, why);
+		return st == RELAY_GO_ON ? relay_pump(w, c, d, why) : st;
 	default:
-		return;		/* a linked connect timeout's late completion */
+		return RELAY_WAITING;	/* a connect timeout's late event */
 	}
 }

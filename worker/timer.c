@@ -1,9 +1,8 @@
-/* timer.c -- a binary min-heap of connection deadlines. */
+/* timer.c -- a binary min-heap of deadlines, one entry per embedded node. */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "timer.h"
-#include "worker.h"
 
 int
 timer_heap_init(struct timer_heap *h, uint32_t cap)
@@ -29,7 +28,7 @@ static void
 timer_place(struct timer_heap *h, uint32_t i, struct timer_entry e)
 {
 	h->v[i] = e;
-	e.conn->timer_index = i;
+	e.t->index = i;
 }
 
 static void
@@ -69,48 +68,46 @@ timer_down(struct timer_heap *h, uint32_t i)
 }
 
 void
-timer_set(struct timer_heap *h, struct conn *c, uint64_t deadline)
+timer_set(struct timer_heap *h, struct timer *t, uint64_t deadline)
 {
-	uint32_t i = c->timer_index;
+	uint32_t i = t->index;
 
-	c->deadline = deadline;
 	if (i == TIMER_NONE) {
 		i = h->len++;
-		timer_place(h, i, (struct timer_entry){ deadline, c });
+		timer_place(h, i, (struct timer_entry){ deadline, t });
 		timer_up(h, i);
 		return;
 	}
 	h->v[i].deadline = deadline;
 	timer_up(h, i);
-	timer_down(h, c->timer_index);
+	timer_down(h, t->index);
 }
 
 void
-timer_clear(struct timer_heap *h, struct conn *c)
+timer_clear(struct timer_heap *h, struct timer *t)
 {
-	uint32_t i = c->timer_index;
-	struct conn *moved;
+	uint32_t i = t->index;
+	struct timer *moved;
 
 	if (i == TIMER_NONE)
 		return;
-	c->timer_index = TIMER_NONE;
-	c->deadline = UINT64_MAX;
+	t->index = TIMER_NONE;
 	if (--h->len == i)
 		return;
-	moved = h->v[h->len].conn;
+	moved = h->v[h->len].t;
 	timer_place(h, i, h->v[h->len]);
 	timer_up(h, i);
-	timer_down(h, moved->timer_index);
+	timer_down(h, moved->index);
 }
 
-struct conn *
+struct timer *
 timer_pop_expired(struct timer_heap *h, uint64_t now)
 {
-	struct conn *c;
+	struct timer *t;
 
 	if (h->len == 0 || h->v[0].deadline > now)
 		return NULL;
-	c = h->v[0].conn;
-	timer_clear(h, c);
-	return c;
+	t = h->v[0].t;
+	timer_clear(h, t);
+	return t;
 }

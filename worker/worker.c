@@ -1,6 +1,7 @@
 /*
- * worker.c -- the worker process: its io_uring, its loop, accepting and
- * routing table generations. Connections live in conn.c and relay.c.
+ * worker.c -- the worker process: start, the loop turn, the route table
+ * generation it routes with, retiring and exit. The engine is in uring.c,
+ * accepting in listener.c, connections in conn.c, conn_hello.c and relay.c.
  */
 #include <errno.h>
 #include <signal.h>
@@ -12,16 +13,17 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "conn.h"
+#include "engine.h"
+#include "listener.h"
 #include "log.h"
 #include "sig.h"
 #include "sock.h"
 #include "tunables.h"
-#include "worker.h"
+#include "worker-t.h"
 
 /* The longest the loop sleeps: it re-reads the route generation at least this often. */
 #define WORKER_TICK_MS 1000u
-/* After EMFILE/ENFILE/ENOMEM on accept, wait this long before accepting again. */
-#define ACCEPT_RETRY_MS 100u
 
 static volatile sig_atomic_t worker_stop;	/* SIGTERM, SIGINT: now */
 static volatile sig_atomic_t worker_quit;	/* SIGQUIT: after the connections end */
@@ -62,60 +64,13 @@ worker_signals(sigset_t *waitmask)
 	    sizeof(ignored) / sizeof(ignored[0]), worker_on_signal, waitmask);
 }
 
-static int
-worker_ring_init(struct worker *w)
-{
-	static const unsigned flag_sets[] = {
-		IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
-		    IORING_SETUP_DEFER_TASKRUN,
-		IORING_SETUP_SUBMIT_ALL,
-		0,
-	};
-	unsigned iowq[2] = { RING_IOWQ_MAX_WORKERS, RING_IOWQ_MAX_WORKERS };
-	struct io_uring_params p;
-	int rc = -EINVAL;
-
-	/* Newest flags first; an older kernel says EINVAL and we try less. */
-	for (size_t i = 0; i < sizeof(flag_sets) / sizeof(flag_sets[0]); i++) {
-		memset(&p, 0, sizeof(p));
-		p.flags = flag_sets[i] | IORING_SETUP_CQSIZE;
-		p.cq_entries = RING_CQ_ENTRIES;
-		rc = io_uring_queue_init_params(RING_SQ_ENTRIES, &w->ring, &p);
-		if (rc != -EINVAL)
-			break;
-	}
-	if (rc < 0) {
-		log_error("io_uring_queue_init: %s", strerror(-rc));
-		return rc;
-	}
-	/* Every fd is non-blocking, so io-wq threads never park: a small cap is safe. */
-	rc = io_uring_register_iowq_max_workers(&w->ring, iowq);
-	if (rc < 0)
-		log_warn("io_uring_register_iowq_max_workers: %s", strerror(-rc));
-	return 0;
-}
-
 int
 worker_log_due(const struct worker *w, struct log_limit *l, uint64_t *skipped)
 {
 	return log_limit_due(l, w->now, LOG_REPEAT_MS, skipped);
 }
 
-struct io_uring_sqe *
-worker_sqe(struct worker *w)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
-
-	if (sqe == NULL) {
-		/* The SQ is full: hand it to the kernel and take a fresh entry. */
-		io_uring_submit(&w->ring);
-		sqe = io_uring_get_sqe(&w->ring);
-		if (sqe == NULL)
-			log_error("io_uring: no submission entry free after submit");
-	}
-	return sqe;
-}
-
+/* Reports the oldest image generation this worker may still read. */
 /* Reports the oldest image generation this worker may still read. */
 static void
 worker_routes_report(struct worker *w)
@@ -144,7 +99,29 @@ worker_log_configure(const struct routes_image *img, const struct routes_image *
 		log_error("log.error: cannot open %s: %s", dest, strerror(-rc));
 }
 
-void
+/* A new generation's settings: logs, the access log, timeouts, the connection limit. */
+static void
+worker_settings_apply(struct worker *w, const struct routes_image *prev)
+{
+	const struct routes_settings *st = &w->img->settings;
+
+	worker_log_configure(w->img, prev);
+	accesslog_configure(&w->access, w->engine, st->access, st->access_format);
+	atomic_store_explicit(&w->st->generation, rtshm_word_generation(w->current),
+	    memory_order_relaxed);
+	engine_connect_timeout(w->engine, st->connect_ms);
+	/* This worker's share of max_connections, within what its fds allow. */
+	w->conn_max = (st->max_connections + w->spec->workers - 1) / w->spec->workers;
+	if (w->conn_max > w->conn_cap)
+		w->conn_max = w->conn_cap;
+}
+
+/*
+ * Once per loop turn, before its events: takes the generation the master
+ * published last, if its image is valid, and applies its settings here,
+ * never from inside an event handler. Connections routed this turn take it.
+ */
+static void
 worker_routes_refresh(struct worker *w)
 {
 	uint64_t cur = rtshm_current(w->spec->routes);
@@ -155,25 +132,15 @@ worker_routes_refresh(struct worker *w)
 	img = rtshm_image(w->spec->routes, cur);
 	if (img->magic != ROUTES_MAGIC || img->version != ROUTES_VERSION ||
 	    img->generation != rtshm_word_generation(cur)) {
-		w->rejected = cur;	/* said once, not at every accept */
+		w->rejected = cur;	/* said once, not at every turn */
 		log_error("route table generation %llu is not a valid image; keeping %llu",
-		    (unsigned long long)(rtshm_word_generation(cur)), (unsigned long long)(rtshm_word_generation(w->current)));
+		    (unsigned long long)rtshm_word_generation(cur),
+		    (unsigned long long)rtshm_word_generation(w->current));
 		return;
 	}
-	/* Linked timeouts queued but not submitted still point at connect_ts. */
-	io_uring_submit(&w->ring);
 	w->current = cur;
 	w->img = img;
-	worker_log_configure(img, prev);
-	accesslog_configure(w);
-	atomic_store_explicit(&w->st->generation, rtshm_word_generation(cur), memory_order_relaxed);
-	w->connect_ts.tv_sec = img->settings.connect_ms / 1000;
-	w->connect_ts.tv_nsec = (long long)(img->settings.connect_ms % 1000) * 1000000;
-	/* This worker's share of max_connections, within what its fds allow. */
-	w->conn_max = (img->settings.max_connections + w->spec->workers - 1) /
-	    w->spec->workers;
-	if (w->conn_max > w->conn_cap)
-		w->conn_max = w->conn_cap;
+	worker_settings_apply(w, prev);
 	worker_routes_report(w);
 }
 
@@ -186,174 +153,10 @@ worker_pin(struct worker *w, uint8_t slot, int delta)
 }
 
 /*
- * Multishot accept takes every connection waiting in the backlog in one
- * go: with little room left under the limit, one accept at a time, so no
- * client is accepted only to be closed.
- */
-static void
-listener_arm(struct worker *w, struct listener *l, int multishot)
-{
-	struct io_uring_sqe *sqe = worker_sqe(w);
-
-	if (sqe == NULL) {
-		w->accept_retry_at = w->now + ACCEPT_RETRY_MS;
-		return;
-	}
-	if (multishot)
-		io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL,
-		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-	else
-		io_uring_prep_accept(sqe, l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, op_tag(l, OP_ACCEPT));
-	l->ops |= 1u << OP_ACCEPT;
-	l->multishot = (uint8_t)multishot;
-}
-
-/* Connections this worker may still accept. */
-static uint32_t
-worker_accept_room(const struct worker *w)
-{
-	return w->conn_max > w->conn_count ? w->conn_max - w->conn_count : 0;
-}
-
-static void
-listener_cancel(struct worker *w, struct listener *l)
-{
-	struct io_uring_sqe *sqe;
-
-	if (!(l->ops & (1u << OP_ACCEPT)) || (sqe = worker_sqe(w)) == NULL)
-		return;
-	io_uring_prep_cancel64(sqe, op_tag(l, OP_ACCEPT), 0);
-	io_uring_sqe_set_data64(sqe, 0);
-	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-}
-
-/* Arms every listener that is not accepting, unless at the limit or backing off. */
-static void
-worker_accept_resume(struct worker *w)
-{
-	uint32_t room, armed = 0;
-
-	if (w->drain_deadline != 0)
-		return;		/* retiring: never accept again */
-	if (w->accept_paused && w->conn_count < w->conn_max) {
-		w->accept_paused = 0;
-		log_info("below the connection limit (%u): accepting again", w->conn_max);
-	}
-	if (w->accept_paused || w->now < w->accept_retry_at)
-		return;
-	room = worker_accept_room(w);
-	for (unsigned i = 0; i < w->listen_count; i++)
-		armed += (w->listeners[i].ops & (1u << OP_ACCEPT)) != 0;
-	for (unsigned i = 0; i < w->listen_count; i++) {
-		if (w->listeners[i].ops & (1u << OP_ACCEPT))
-			continue;
-		if (room >= ACCEPT_MULTISHOT_ROOM) {
-			listener_arm(w, &w->listeners[i], 1);
-		} else if (armed < room) {
-			listener_arm(w, &w->listeners[i], 0);
-			armed++;
-		}
-	}
-}
-
-/* At the connection limit: stop accepting; new clients wait in the backlog. */
-static void
-worker_accept_pause(struct worker *w)
-{
-	if (w->accept_paused)
-		return;
-	log_warn("at the connection limit (%u): accepting paused", w->conn_max);
-	w->accept_paused = 1;
-	for (unsigned i = 0; i < w->listen_count; i++)
-		listener_cancel(w, &w->listeners[i]);
-}
-
-static void
-listener_on_accept(struct worker *w, struct listener *l, int res, unsigned flags)
-{
-	uint64_t skipped;
-
-	if (!(flags & IORING_CQE_F_MORE))
-		l->ops &= ~(1u << OP_ACCEPT);
-	if (res >= 0) {
-		if (w->conn_count >= w->conn_max) {
-			/* Accepted before the pause took effect, or a reload lowered the limit. */
-			close(res);
-			STATS_ADD(w->st->c.accepted, 1);
-			STATS_ADD(w->st->c.closes[CLOSE_LIMIT_REACHED], 1);
-			worker_accept_pause(w);
-			return;
-		}
-		conn_accept(w, res, (unsigned)(l - w->listeners));
-		if (w->conn_count >= w->conn_max) {
-			worker_accept_pause(w);
-		} else if (l->multishot && (l->ops & (1u << OP_ACCEPT)) &&
-		    worker_accept_room(w) < ACCEPT_MULTISHOT_ROOM) {
-			/* Near the limit: single accepts from here (re-armed next turn). */
-			listener_cancel(w, l);
-		}
-		return;
-	}
-	switch (-res) {
-	case ECANCELED:
-	case EAGAIN:
-	case EINTR:
-	case ECONNABORTED:
-		return;
-	default:
-		/*
-		 * EMFILE, ENOBUFS, ENOMEM and the unexpected: retrying at once
-		 * would spin, the condition outlasts a loop turn.
-		 */
-		w->accept_retry_at = w->now + ACCEPT_RETRY_MS;
-		break;
-	}
-	STATS_ADD(w->st->c.accept_errors, 1);
-	if (worker_log_due(w, &l->errors_logged, &skipped))
-		log_error("accept on %d: %s (%llu more not logged)", l->fd, strerror(-res),
-		    (unsigned long long)skipped);
-}
-
-static void
-worker_dispatch(struct worker *w, const struct io_uring_cqe *cqe)
-{
-	uint64_t ud = io_uring_cqe_get_data64(cqe);
-	enum op op = (enum op)(ud & OP_MASK);
-	void *owner = (void *)(uintptr_t)(ud & ~(uint64_t)OP_MASK);
-
-	switch (op) {
-	case OP_NONE:
-		return;
-	case OP_ACCEPT:
-		listener_on_accept(w, owner, cqe->res, cqe->flags);
-		return;
-	case OP_LOG_WRITE:
-		accesslog_on_write(w, cqe->res);
-		return;
-	case OP_LOG_POLL:
-		accesslog_on_poll(w);
-		return;
-	default:
-		conn_on_cqe(w, owner, op, cqe->res);
-		return;
-	}
-}
-
-static void
-worker_expire(struct worker *w)
-{
-	struct conn *c;
-
-	while ((c = timer_pop_expired(&w->timers, w->now)) != NULL)
-		conn_on_timer(w, c);
-}
-
-/*
  * Zeroed, page-aligned memory for arrays of 64-byte-aligned owners (malloc
- * only promises 16, and user_data keeps the op in the low bits). The pages
- * are only backed once touched, so reserving for every possible connection
- * costs nothing until they come.
+ * only promises 16, and the engine keeps the op in the low bits of their
+ * addresses). The pages are only backed once touched, so reserving for
+ * every possible connection costs nothing until they come.
  */
 static void *
 worker_zalloc(size_t size)
@@ -372,7 +175,7 @@ worker_zfree(void *p, size_t size)
 }
 
 static int
-worker_init(struct worker *w, const struct worker_spec *spec)
+worker_init(struct worker *w, const struct worker_spec *spec, const sigset_t *waitmask)
 {
 	int rc;
 
@@ -385,9 +188,8 @@ worker_init(struct worker *w, const struct worker_spec *spec)
 		log_error("mapping the route table read-only: %s", strerror(-rc));
 		return rc;
 	}
-	if ((rc = worker_ring_init(w)) != 0)
+	if ((rc = engine_init(&w->engine, w, waitmask)) != 0)
 		return rc;
-	w->ring_ready = 1;
 	w->conn_cap = sock_conn_capacity();
 	worker_routes_refresh(w);
 	if (w->img == NULL) {
@@ -412,67 +214,45 @@ worker_init(struct worker *w, const struct worker_spec *spec)
 	return 0;
 }
 
-/* At exit: dispatches completions while busy(w), for up to EXIT_CANCEL_MS. */
+/* At exit: hands events over while busy(w), for up to EXIT_CANCEL_MS. */
 static void
 worker_reap_while(struct worker *w, int (*busy)(const struct worker *))
 {
 	uint64_t deadline = clock_ms() + EXIT_CANCEL_MS;
-	struct __kernel_timespec ts = { 0, EXIT_CANCEL_MS * 1000000LL };
-	struct io_uring_cqe *cqe;
-	unsigned head, seen;
 
-	while (w->ring_ready && busy(w) && clock_ms() < deadline) {
-		io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
-		seen = 0;
-		io_uring_for_each_cqe(&w->ring, head, cqe) {
-			worker_dispatch(w, cqe);
-			seen++;
-		}
-		io_uring_cq_advance(&w->ring, seen);
+	while (w->engine != NULL && busy(w) && clock_ms() < deadline) {
+		engine_sleep(w->engine, EXIT_CANCEL_MS);
+		engine_dispatch(w->engine);
 	}
 }
 
 static int
-worker_accepting(const struct worker *w)
+worker_log_busy(const struct worker *w)
 {
-	for (unsigned i = 0; i < w->listen_count; i++)
-		if (w->listeners[i].ops & (1u << OP_ACCEPT))
-			return 1;
-	return 0;
+	return accesslog_busy(&w->access);
 }
 
 /*
- * Cancels every accept and waits for the last completion of each. A
- * request in flight holds its listening socket: if the ring were torn down
- * with it, the kernel would release the socket only later, asynchronously,
- * and a dead socket would still take connections from its SO_REUSEPORT
- * group meanwhile.
+ * Cancels every accept and waits for the last event of each. A request in
+ * flight holds its listening socket: if the engine were torn down with it,
+ * the kernel would release the socket only later, asynchronously, and a
+ * dead socket would still take connections from its SO_REUSEPORT group
+ * meanwhile.
  */
 static void
 worker_release_listeners(struct worker *w)
 {
-	if (!w->ring_ready)
+	if (w->engine == NULL)
 		return;
-	for (unsigned i = 0; i < w->listen_count; i++)
-		listener_cancel(w, &w->listeners[i]);
-	worker_reap_while(w, worker_accepting);
-}
-
-/* Closes every connection (counted as shutdown); they are freed in worker_fini(). */
-static void
-worker_close_all(struct worker *w)
-{
-	for (uint32_t i = 0; i < w->conn_used; i++)
-		if (w->conns[i].state != CONN_FREE)
-			conn_close(w, &w->conns[i], CLOSE_SHUTDOWN);
+	listener_cancel_all(w);
+	worker_reap_while(w, listener_busy);
 }
 
 static void
 worker_fini(struct worker *w)
 {
-	/* Tearing the ring down cancels and reaps whatever is still in flight. */
-	if (w->ring_ready)
-		io_uring_queue_exit(&w->ring);
+	engine_fini(w->engine);
+	w->engine = NULL;
 	for (uint32_t i = 0; i < w->conn_used; i++)
 		conn_release(w, &w->conns[i]);	/* closes fds, frees buffers */
 	if (w->pipes.free != NULL)
@@ -516,12 +296,7 @@ worker_retire(struct worker *w)
 		w->drain_deadline = w->now + w->img->settings.drain_ms;
 		if (w->drain_deadline == 0)
 			w->drain_deadline = 1;
-		w->accept_paused = 1;
-		for (unsigned i = 0; i < w->listen_count; i++) {
-			listener_cancel(w, &w->listeners[i]);
-			close(w->listeners[i].fd);
-			w->listeners[i].fd = -1;
-		}
+		listener_retire(w);
 		log_info("retiring: %u connections may finish within %u ms", w->conn_count,
 		    w->img->settings.drain_ms);
 	}
@@ -535,46 +310,36 @@ worker_retire(struct worker *w)
 	return 0;
 }
 
-/* One turn: expire timers, sleep until a completion or the next deadline, dispatch. */
-static void
-worker_turn(struct worker *w, sigset_t *waitmask)
+/* How long the turn may sleep: until the next deadline, at most WORKER_TICK_MS. */
+static uint64_t
+worker_wait_ms(const struct worker *w)
 {
-	struct __kernel_timespec ts;
-	struct io_uring_cqe *cqe;
-	uint64_t wait_ms, next;
-	unsigned head, seen = 0;
-	int rc;
+	uint64_t next = timer_next(&w->timers);
 
-	worker_expire(w);
-	worker_routes_refresh(w);
-	worker_accept_resume(w);
-	if (worker_reopen) {
-		worker_reopen = 0;
-		(void)log_reopen();
-		accesslog_reopen(w);
-	}
-
-	next = timer_next(&w->timers);
 	if (w->accept_retry_at > w->now && w->accept_retry_at < next)
 		next = w->accept_retry_at;
 	if (w->drain_deadline != 0 && w->drain_deadline < next)
 		next = w->drain_deadline;
-	wait_ms = next > w->now ? next - w->now : 0;
-	if (wait_ms > WORKER_TICK_MS)
-		wait_ms = WORKER_TICK_MS;
-	ts.tv_sec = (long long)(wait_ms / 1000);
-	ts.tv_nsec = (long long)(wait_ms % 1000) * 1000000;
+	next = next > w->now ? next - w->now : 0;
+	return next < WORKER_TICK_MS ? next : WORKER_TICK_MS;
+}
 
-	accesslog_flush(w);
-	rc = io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, waitmask);
-	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
-		log_error("io_uring_submit_and_wait_timeout: %s", strerror(-rc));
-	w->now = clock_ms();
-	io_uring_for_each_cqe(&w->ring, head, cqe) {
-		worker_dispatch(w, cqe);
-		seen++;
+/* One turn of the worker's loop. */
+static void
+worker_turn(struct worker *w)
+{
+	conn_expire(w);
+	listener_resume(w);
+	if (worker_reopen) {
+		worker_reopen = 0;
+		(void)log_reopen();
+		accesslog_reopen(&w->access);
 	}
-	io_uring_cq_advance(&w->ring, seen);
+	accesslog_flush(&w->access);
+	engine_sleep(w->engine, worker_wait_ms(w));
+	w->now = clock_ms();
+	worker_routes_refresh(w);	/* once per turn, before the events */
+	engine_dispatch(w->engine);
 }
 
 int
@@ -582,26 +347,25 @@ worker_run(const struct worker_spec *spec)
 {
 	static struct worker w;		/* one per process */
 	sigset_t waitmask;
-	int rc;
 
 	worker_signals(&waitmask);
-	if ((rc = worker_init(&w, spec)) != 0) {
+	if (worker_init(&w, spec, &waitmask) != 0) {
 		worker_fini(&w);
 		return 1;
 	}
 	log_info("started: %u listeners, up to %u connections, route generation %llu",
-	    w.listen_count, w.conn_max, (unsigned long long)(rtshm_word_generation(w.current)));
-	worker_accept_resume(&w);
+	    w.listen_count, w.conn_max, (unsigned long long)rtshm_word_generation(w.current));
+	listener_resume(&w);
 	atomic_store(&spec->routes->workers[spec->report].ready, 1);
 	while (!worker_stop && !(worker_quit && worker_retire(&w)))
-		worker_turn(&w, &waitmask);
+		worker_turn(&w);
 	worker_release_listeners(&w);
-	worker_close_all(&w);
-	/* The last lines: a write in flight finishes, the rest go after the ring is gone. */
-	accesslog_flush(&w);
-	worker_reap_while(&w, accesslog_busy);
+	conn_close_all(&w);
+	/* The last lines: a write in flight finishes, the rest go after the engine is gone. */
+	accesslog_flush(&w.access);
+	worker_reap_while(&w, worker_log_busy);
 	worker_log_totals(&w);
 	worker_fini(&w);
-	accesslog_close(&w);
+	accesslog_close(&w.access);
 	return 0;
 }

@@ -1,0 +1,66 @@
+/*
+ * worker-t.h -- the state of one worker process, shared by its rooms
+ * (listener.c, conn.c, relay.c; uring.c hands events back with it).
+ * worker.h is the process's interface to the master.
+ */
+#ifndef PASSTHROUGH_WORKER_T_H
+#define PASSTHROUGH_WORKER_T_H
+
+#include <stdint.h>
+
+#include "accesslog.h"
+#include "log.h"
+#include "pipe.h"
+#include "routes.h"
+#include "rtshm.h"
+#include "stats.h"
+#include "timer.h"
+#include "worker.h"
+
+struct conn;
+struct engine;
+struct listener;
+
+struct worker {
+	struct engine *engine;
+	const struct worker_spec *spec;
+	uint64_t now;			/* ms, CLOCK_MONOTONIC, per loop turn */
+
+	/*
+	 * The route table generation this turn routes with: read once per
+	 * turn, taken by a connection when it is routed.
+	 */
+	uint64_t current;		/* rtshm current word we route with */
+	uint64_t rejected;		/* an rtshm current whose image was invalid */
+	const struct routes_image *img;
+	uint32_t pins[RTSHM_SLOTS];	/* connecting conns per image slot */
+
+	struct listener *listeners;
+	unsigned listen_count;
+	uint64_t drain_deadline;	/* ms; 0 unless retiring (SIGQUIT) */
+	int accept_paused;		/* at the connection limit */
+	uint64_t accept_retry_at;	/* ms; after EMFILE and the like */
+
+	struct conn *conns;		/* [conn_cap] */
+	struct conn *free_conns;
+	uint32_t conn_used;		/* high-water mark into conns */
+	uint32_t conn_count;		/* live */
+	uint32_t conn_cap;		/* what the open-files limit allows */
+	uint32_t conn_max;		/* this worker's share of max_connections, <= conn_cap */
+
+	struct timer_heap timers;
+	struct pipe_pool pipes;
+	uint8_t *scratch;		/* MAX_HELLO_BYTES: hello reassembly, discards */
+	uint32_t rr;			/* round-robin over a route's backends */
+	struct stats_worker *st;	/* this worker's line in the statistics segment */
+	struct stats *stats;
+	struct accesslog access;
+};
+
+/* A connection routed under the image in slot takes (+1) or drops (-1) a pin on it. */
+void worker_pin(struct worker *w, uint8_t slot, int delta);
+
+/* 1 when a repeating line may be said now (log_limit_due at LOG_REPEAT_MS). */
+int worker_log_due(const struct worker *w, struct log_limit *l, uint64_t *skipped);
+
+#endif
