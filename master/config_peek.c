@@ -4,13 +4,13 @@
  * daemon even through a syntax error) and stats.name for
  * passthrough-stats -c.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libconfig.h>
 
 #include "config.h"
+#include "confpeek.h"
 
 /*
  * One string setting of path, read leniently; a copy, or NULL. *parsed
@@ -32,48 +32,27 @@ config_peek_string(const char *path, const char *setting, int *parsed)
 }
 
 /*
- * pid_file = "..."; found in the text itself, for a file libconfig cannot
- * parse at all (a syntax error is exactly when -s reload must still work).
+ * A setting of path: libconfig's reading when it can parse the file (it
+ * follows @include), else the lenient text reader passthrough-stats uses
+ * (a syntax error is exactly when -s reload must still reach the daemon).
  */
 static char *
-config_scan_pid_file(const char *path)
+config_peek(const char *path, const char *setting)
 {
-	char line[4096], *p, *end;
-	FILE *f = fopen(path, "re");
-	char *found = NULL;
+	int parsed;
+	char *v = config_peek_string(path, setting, &parsed);
 
-	if (f == NULL)
-		return NULL;
-	while (found == NULL && fgets(line, sizeof(line), f) != NULL) {
-		p = line + strspn(line, " \t");
-		if (strncmp(p, "pid_file", 8) != 0)
-			continue;
-		p += 8 + strspn(p + 8, " \t");
-		if (*p != '=' && *p != ':')
-			continue;
-		p += 1 + strspn(p + 1, " \t");
-		if (*p++ != '"' || (end = strchr(p, '"')) == NULL || end == p)
-			continue;
-		found = strndup(p, (size_t)(end - p));
-	}
-	fclose(f);
-	return found;
+	return v != NULL || parsed ? v : confpeek_file(path, setting);
 }
 
 char *
 config_pid_file(const char *path)
 {
-	int parsed;
-	char *v = config_peek_string(path, "pid_file", &parsed);
-
-	/* Only a file libconfig cannot read is scanned: else a comment could name it. */
-	return v != NULL || parsed ? v : config_scan_pid_file(path);
+	return config_peek(path, "pid_file");
 }
 
 char *
 config_stats_name(const char *path)
 {
-	int parsed;
-
-	return config_peek_string(path, "stats.name", &parsed);
+	return config_peek(path, "stats.name");
 }
