@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define HASH_FNV32_BASIS 2166136261u
 #define HASH_FNV32_PRIME 16777619u
@@ -29,21 +30,15 @@ hash_fnv32(uint32_t h, const void *data, size_t n)
 static inline uint32_t
 hash_fnv32_str(const char *s)
 {
-	uint32_t h = HASH_FNV32_BASIS;
-
-	while (*s != '\0')
-		h = (h ^ (uint8_t)*s++) * HASH_FNV32_PRIME;
-	return h;
+	return hash_fnv32(HASH_FNV32_BASIS, s, strlen(s));
 }
 
 /* Continues a 64-bit FNV-1a hash h over n bytes (start with HASH_FNV64_BASIS). */
 static inline uint64_t
 hash_fnv64(uint64_t h, const void *data, size_t n)
 {
-	const uint8_t *p = data;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * HASH_FNV64_PRIME;
+	for (const uint8_t *p = data, *end = p + n; p < end; p++)
+		h = (h ^ *p) * HASH_FNV64_PRIME;
 	return h;
 }
 

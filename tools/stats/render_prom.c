@@ -390,11 +390,11 @@ render_prom_hist(struct textbuf *out, const struct stats_hist *h, enum stats_his
 void
 render_prom(struct textbuf *out, const struct snapshot *snap)
 {
+	/* Families in the order a scrape lists them: process, totals, slots, entries, histograms. */
 	render_prom_master(out, snap);
 	render_prom_totals(out, snap);
 	render_prom_workers(out, snap);
-	for (unsigned t = 0; t < SNAPSHOT_TABLES; t++)
-		render_prom_entries(out, snap, t);
+	render_each_table(out, snap, render_prom_entries);
 	for (unsigned k = 0; k < STATS_HIST_COUNT; k++)
 		render_prom_hist(out, &snap->totals.hist[k], k);
 }
