@@ -5,7 +5,7 @@
  * slots. Publishing generation N+1 writes the whole image into a slot no
  * worker can be reading, then stores `current` with release semantics.
  * Workers map the segment read-only, load `current` with acquire semantics
- * for each new connection, and report in their own cache line the oldest
+ * once per loop turn (a connection takes it when it is routed), and report in their own cache line the oldest
  * generation they may still read. A slot is reused only when every worker
  * reported a newer generation than the slot's.
  *
@@ -124,11 +124,18 @@ rtshm_current(const struct rtshm *s)
 	return atomic_load_explicit(&s->hdr->current, memory_order_acquire);
 }
 
+/* The image in slot (0 .. RTSHM_SLOTS-1). */
+static inline const struct routes_image *
+rtshm_slot_image(const struct rtshm *s, unsigned slot)
+{
+	return (const struct routes_image *)(s->base + RTSHM_SLOTS_OFF +
+	    (uint64_t)slot * RTSHM_SLOT_BYTES);
+}
+
 static inline const struct routes_image *
 rtshm_image(const struct rtshm *s, uint64_t current)
 {
-	return (const struct routes_image *)(s->base + RTSHM_SLOTS_OFF +
-	    rtshm_word_slot(current) * RTSHM_SLOT_BYTES);
+	return rtshm_slot_image(s, rtshm_word_slot(current));
 }
 
 /* Worker: reports the oldest generation it may still read. */

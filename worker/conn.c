@@ -257,7 +257,7 @@ conn_route(struct worker *w, struct conn *c, const struct routes_route *r,
 static const struct routes_backend *
 conn_backend(const struct worker *w, const struct conn *c)
 {
-	return &routes_backends(rtshm_image(w->spec->routes, c->pin_slot), c->route)[c->backend];
+	return &routes_backends(rtshm_slot_image(w->spec->routes, c->pin_slot), c->route)[c->backend];
 }
 
 static void
