@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,18 +31,84 @@ static const int log_syslog_prio[] = {
 	[LOG_LVL_DEBUG] = LOG_DEBUG,
 };
 
-int
-log_open_file(const char *path, int flags)
-{
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | flags, 0640);
+/*
+ * O_NONBLOCK: opening a FIFO never waits for a reader, and writes to one
+ * never block (a stalled reader costs lines, not the process). No
+ * O_CREAT on the second try: a name that exists is taken as it is, never
+ * re-created or chowned, and O_NOFOLLOW refuses it when it is a symlink.
+ */
+#define LOG_OPEN_FLAGS (O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
 
-	return fd < 0 ? -errno : fd;
+int
+log_open_file(const char *path, int *created)
+{
+	struct stat st;
+	int fd = -1;
+
+	if (created != NULL)
+		*created = 0;
+	/* Twice: a file removed between the two opens is then made afresh. */
+	for (int tries = 0; tries < 2 && fd < 0; tries++) {
+		fd = open(path, LOG_OPEN_FLAGS | O_CREAT | O_EXCL, LOG_FILE_MODE);
+		if (fd >= 0) {
+			if (created != NULL)
+				*created = 1;
+			return fd;
+		}
+		if (errno != EEXIST)
+			return -errno;
+		fd = open(path, LOG_OPEN_FLAGS);
+		if (fd < 0 && errno != ENOENT)
+			return -errno;
+	}
+	if (fd < 0)
+		return -ENOENT;
+	if (fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISFIFO(st.st_mode)) ||
+	    (S_ISREG(st.st_mode) && st.st_nlink != 1)) {
+		int rc = S_ISREG(st.st_mode) ? -EMLINK : -EINVAL;
+
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+const char *
+log_file_error(int rc)
+{
+	switch (rc) {
+	case -ELOOP:
+		return "it is a symbolic link (log files are opened without following one)";
+	case -ENXIO:
+		return "it is a FIFO that no process reads (start its reader first)";
+	case -EINVAL:
+		return "it is neither a regular file nor a FIFO";
+	case -EMLINK:
+		return "it is a file with other hard links";
+	default:
+		return strerror(-rc);
+	}
 }
 
 void
 log_open_syslog(void)
 {
 	openlog("passthrough", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_adopt(int fd, const char *path)
+{
+	if (log_fd > STDERR_FILENO && log_fd != fd)
+		close(log_fd);
+	log_fd = fd;
+	snprintf(log_path, sizeof(log_path), "%s", path != NULL ? path : "");
+}
+
+int
+log_file_fd(void)
+{
+	return log_path[0] != '\0' || log_fd > STDERR_FILENO ? log_fd : -1;
 }
 
 int
@@ -59,7 +126,7 @@ log_open(const char *dest)
 	} else {
 		if (strlen(dest) >= sizeof(log_path))
 			return -ENAMETOOLONG;
-		if ((fd = log_open_file(dest, 0)) < 0)
+		if ((fd = log_open_file(dest, NULL)) < 0)
 			return fd;
 		strcpy(log_path, dest);
 	}
@@ -76,7 +143,7 @@ log_reopen(void)
 
 	if (log_path[0] == '\0')
 		return 0;
-	if ((fd = log_open_file(log_path, 0)) < 0)
+	if ((fd = log_open_file(log_path, NULL)) < 0)
 		return fd;
 	/* dup2 keeps the number: a record written meanwhile goes to one file or the other. */
 	if (dup2(fd, log_fd) < 0) {

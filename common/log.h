@@ -25,15 +25,36 @@ enum access_format {
 	ACCESS_FORMAT_COUNT
 };
 
+/* Log files are created with this mode (and never chmod-ed or chowned here). */
+#define LOG_FILE_MODE 0640
+
 /*
  * Where records go: "stderr", "syslog" (facility daemon) or a file path
- * (appended, created 0640). Returns 0 or -errno; on error nothing changes.
+ * (opened as log_open_file() does). Returns 0 or -errno; on error nothing
+ * changes.
  */
 int log_open(const char *dest);
-/* Reopens a log file (SIGUSR1, after logrotate moved it). 0 or -errno. */
+/* Reopens a log file by its path (SIGUSR1, after logrotate moved it). 0 or -errno. */
 int log_reopen(void);
-/* Opens a log file for appending (created 0640) with open(2) flags added: the fd or -errno. */
-int log_open_file(const char *path, int flags);
+/*
+ * Opens a log file for appending, non-blocking, as the master hands it to
+ * workers: created LOG_FILE_MODE when missing (*created = 1, if created is
+ * not NULL: only then may the caller chown it); an existing name is
+ * taken only when it is a regular file with one link or a FIFO, never
+ * through a symlink (-ELOOP). A FIFO with no reader is -ENXIO. Returns the
+ * fd or -errno (log_file_error() says what it means).
+ */
+int log_open_file(const char *path, int *created);
+/* What a log_open_file() failure means, for the one line that reports it. */
+const char *log_file_error(int rc);
+/*
+ * Writes records to fd (a log file another process opened; taken over,
+ * the previous one closed). path: the name log_reopen() opens again, or
+ * NULL when this process never opens the file itself (a worker).
+ */
+void log_adopt(int fd, const char *path);
+/* The log file's descriptor, or -1 when records go to stderr or syslog. */
+int log_file_fd(void);
 /* Connects to syslog as passthrough, facility daemon. */
 void log_open_syslog(void);
 

@@ -89,59 +89,6 @@ master_worker_count(const struct config *cfg)
 	return n > (long)MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
 }
 
-/*
- * Makes a log file (log.access, log.error) exist and, when workers switch
- * user, belong to that user: they open it themselves (after a reload, and
- * again on SIGUSR1 once logrotate moved it), as that user.
- */
-static void
-master_log_file(const struct config *cfg, const char *path, const char *setting)
-{
-	struct stat st;
-	int fd;
-
-	if (path == NULL || path[0] != '/')
-		return;
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0) {
-		log_error("%s: cannot open %s: %s", setting, path, strerror(errno));
-		return;
-	}
-	if (cfg->user != NULL && fstat(fd, &st) == 0 && st.st_uid != cfg->uid &&
-	    fchown(fd, cfg->uid, cfg->gid) != 0)
-		log_warn("%s: cannot give %s to user %s: %s", setting, path, cfg->user,
-		    strerror(errno));
-	close(fd);
-}
-
-static void
-master_log_files(const struct config *cfg)
-{
-	master_log_file(cfg, cfg->access_log, "log.access");
-	master_log_file(cfg, cfg->error_log, "log.error");
-}
-
-/* log.error, else syslog for a daemon and stderr in the foreground. */
-static const char *
-master_error_dest(const struct master *m, const struct config *cfg)
-{
-	if (cfg->error_log != NULL)
-		return cfg->error_log;
-	return m->detached ? "syslog" : "stderr";
-}
-
-static int
-master_open_log(const struct master *m, const struct config *cfg)
-{
-	const char *dest = master_error_dest(m, cfg);
-	int rc;
-
-	rc = log_open(dest);
-	if (rc != 0)
-		log_error("log.error: cannot open %s: %s", dest, strerror(-rc));
-	return rc;
-}
-
 /* Compiles cfg's routes into the next generation. Returns it, or -errno (logged). */
 static int64_t
 master_publish(struct master *m, const struct config *cfg)
@@ -161,11 +108,10 @@ master_publish(struct master *m, const struct config *cfg)
 		goto out;
 	}
 	counters_assign(&m->counters, cfg, route_ids, backend_ids);
-	/* The access log settings travel with the generation: workers switch with it. */
-	master_log_files(cfg);
+	/* The access log settings travel with the generation; its file comes from us. */
 	snprintf(settings.access, sizeof(settings.access), "%s",
 	    cfg->access_log != NULL ? cfg->access_log : "off");
-	snprintf(settings.error_log, sizeof(settings.error_log), "%s", master_error_dest(m, cfg));
+	snprintf(settings.error_log, sizeof(settings.error_log), "%s", logs_error_dest(m, cfg));
 	backends = 0;
 	for (uint32_t i = 0; i < cfg->route_count; i++) {
 		specs[i].pattern = cfg->routes[i].pattern;
@@ -351,7 +297,8 @@ master_reload_apply(struct master *m, struct config *next, int64_t gen)
 	m->cfg = *next;
 	master_reload_warn_restart_only(&prev, &m->cfg);
 	log_set_level(m->cfg.settings.log_level);
-	master_open_log(m, &m->cfg);
+	logs_open_error(m, &m->cfg);
+	logs_reload(m, &prev);
 	swapped = master_reload_listeners(m, gen);
 	config_free(&prev);
 	master_warn_capacity(m);
@@ -488,7 +435,7 @@ static void
 master_loop(struct master *m, const sigset_t *waitmask)
 {
 	uint64_t now;
-	int restart_ms, rc;
+	int restart_ms;
 
 	while (!flag_stop && !flag_quit) {
 		if (flag_child) {
@@ -497,10 +444,7 @@ master_loop(struct master *m, const sigset_t *waitmask)
 		}
 		if (flag_reopen) {
 			flag_reopen = 0;
-			if ((rc = log_reopen()) != 0)
-				log_error("reopening the log: %s", strerror(-rc));
-			master_log_files(&m->cfg);	/* new files the workers can open */
-			workers_signal(m, SIGUSR1);
+			logs_reopen(m);
 		}
 		now = clock_ms();
 		if (flag_reload) {
@@ -531,6 +475,8 @@ master_fini(struct master *m)
 {
 	if (m->watch_fd >= 0)
 		close(m->watch_fd);
+	if (m->access_fd >= 0)
+		close(m->access_fd);
 	listeners_close(&m->listeners);
 	workers_free(m);
 	free(m->slots);
@@ -578,7 +524,7 @@ master_start(struct master *m)
 		/* -s reload waits for the outcome only when this is the pid it signals. */
 		m->counters.seg.hdr->master_pid = (uint32_t)getpid();
 		/* From here on a daemon logs where it will keep logging. */
-		if (master_open_log(m, &m->cfg) != 0)
+		if (logs_open_error(m, &m->cfg) != 0)
 			return -1;
 	}
 	if (m->cfg.pid_file != NULL && (pidfile_check(m->cfg.pid_file) != 0 ||
@@ -588,6 +534,7 @@ master_start(struct master *m)
 		return -1;
 	}
 	master_warn_capacity(m);
+	logs_open_access(m, 0);	/* handed to each worker as it starts */
 	if (workers_start(m) != 0)
 		log_error("not every worker started; retrying");
 	master_watch_reopen(m);
@@ -611,10 +558,11 @@ master_run(struct config *cfg, const char *path, int flags)
 	m.routes.fd = -1;
 	m.watch_fd = -1;
 	m.ready_fd = -1;
+	m.access_fd = -1;
 	m.workers = master_worker_count(&m.cfg);
 	prctl(PR_SET_NAME, "passthrough");
 	log_set_role("master");
-	if (master_open_log(&m, &m.cfg) != 0)
+	if (logs_open_error(&m, &m.cfg) != 0)
 		goto out;
 	/* Until a daemon serves, its errors belong on the terminal too. */
 	if (flags & MASTER_DAEMON)

@@ -28,6 +28,7 @@ struct proc {
 	int retiring;		/* told to finish its connections and exit */
 	uint64_t started_ms;
 	uint64_t kill_at;	/* retiring: SIGKILL once this passes (ms) */
+	int chan;		/* our end of its control channel (fdpass.h) */
 };
 
 /* What a slot remembers across its worker's deaths. */
@@ -54,6 +55,7 @@ struct master {
 	int ready_sent;			/* systemd READY=1 sent since the last (re)start */
 	int watch_fd;			/* inotify, or -1 */
 	int ready_fd;			/* -d: tells the starting process we serve; or -1 */
+	int access_fd;			/* log.access when it is a file, for the workers; or -1 */
 	int detached;			/* -d and past the fork: log to syslog by default */
 	uint64_t reload_at;		/* ms; a debounced or retried reload is due */
 	uint64_t reload_busy_since;	/* ms; a reload waits for a free slot since */
@@ -63,6 +65,26 @@ struct master {
 
 /* Runs the proxy; takes cfg over. Returns the process exit status. */
 int master_run(struct config *cfg, const char *path, int flags);
+
+/* logs.c */
+/* log.error, else syslog for a daemon and stderr in the foreground. */
+const char *logs_error_dest(const struct master *m, const struct config *cfg);
+/* The master's own log (log.error): 0, or -errno (logged) with the one before kept. */
+int logs_open_error(const struct master *m, const struct config *cfg);
+/*
+ * log.access of m->cfg opened into m->access_fd (-1 when it is not a
+ * file). On failure, with keep, the open one stays; without, it is off.
+ */
+void logs_open_access(struct master *m, int keep);
+/*
+ * Sends the log files (log.error and log.access, those that are files) on
+ * a worker's control channel (fdpass.h). 0 or -errno.
+ */
+int logs_send(const struct master *m, int chan);
+/* SIGUSR1: both logs opened again by name (logrotate moved them), handed on. */
+void logs_reopen(struct master *m);
+/* A reload (m->cfg new, prev the old) that moves a log: the workers get the new files. */
+void logs_reload(struct master *m, const struct config *prev);
 
 /* workers.c */
 int workers_start(struct master *m);

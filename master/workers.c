@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,7 +70,7 @@ workers_drop_privileges(const struct config *cfg)
 
 /* In the child: keep only this slot's sockets, drop privileges, run. */
 static void __attribute__((noreturn))
-workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pid)
+workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pid, int chan)
 {
 	struct worker_spec spec;
 	char name[32];
@@ -84,6 +85,11 @@ workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pi
 		close(m->watch_fd);
 	if (m->ready_fd >= 0)
 		close(m->ready_fd);	/* only the master may say the daemon is ready */
+	/* Other workers' channels are the master's to write; the logs come on ours. */
+	for (unsigned i = 0; i < m->proc_count; i++)
+		close(m->procs[i].chan);
+	if (m->access_fd >= 0)
+		close(m->access_fd);
 	if (m->detached)
 		daemon_null_stdio(config_logs_to_stderr(&m->cfg));
 	if (workers_drop_privileges(&m->cfg) != 0)
@@ -113,7 +119,31 @@ workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pi
 	spec.listen_count = m->listeners.count;
 	spec.routes = &m->routes;
 	spec.stats = &m->counters.seg;
+	spec.channel = chan;
 	_exit(worker_run(&spec));
+}
+
+/*
+ * A worker's control channel: sv[0] the master's end, sv[1] the worker's,
+ * with the log files already waiting on it (the worker takes them at
+ * start). 0 or -errno (logged).
+ */
+static int
+workers_channel_open(struct master *m, unsigned slot, int sv[2])
+{
+	int rc;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		rc = -errno;
+		log_error("worker %u: control channel: %s", slot, strerror(errno));
+		return rc;
+	}
+	if ((rc = logs_send(m, sv[0])) != 0) {
+		log_error("worker %u: cannot hand it the log files: %s", slot, strerror(-rc));
+		close(sv[0]);
+		close(sv[1]);
+	}
+	return rc;
 }
 
 static int
@@ -121,7 +151,7 @@ workers_spawn(struct master *m, unsigned slot)
 {
 	pid_t master_pid = getpid(), pid;
 	struct proc *p;
-	int report;
+	int report, rc, sv[2];
 
 	if (m->proc_count == m->proc_cap) {
 		unsigned cap = m->proc_cap ? 2 * m->proc_cap : 2 * m->workers;
@@ -137,19 +167,29 @@ workers_spawn(struct master *m, unsigned slot)
 		log_error("worker %u: too many workers still draining; not started", slot);
 		return report;
 	}
+	if ((rc = workers_channel_open(m, slot, sv)) != 0) {
+		m->report_used[report] = 0;
+		return rc;
+	}
 	rtshm_worker_reset(&m->routes, (unsigned)report, 1);
 	/* Before the fork: the child writes its line from its first instant. */
 	counters_worker_start(&m->counters, (unsigned)report, 0, slot, m->slots[slot].restarts);
 	pid = fork();
 	if (pid < 0) {
+		rc = -errno;
 		log_error("fork worker %u: %s", slot, strerror(errno));
 		rtshm_worker_reset(&m->routes, (unsigned)report, 0);
 		counters_worker_exit(&m->counters, (unsigned)report);
 		m->report_used[report] = 0;
-		return -errno;
+		close(sv[0]);
+		close(sv[1]);
+		return rc;
 	}
-	if (pid == 0)
-		workers_become(m, slot, (unsigned)report, master_pid);
+	if (pid == 0) {
+		close(sv[0]);
+		workers_become(m, slot, (unsigned)report, master_pid, sv[1]);
+	}
+	close(sv[1]);
 	atomic_store_explicit(&m->counters.seg.lines[report].pid, (uint32_t)pid,
 	    memory_order_release);
 	p = &m->procs[m->proc_count++];
@@ -157,6 +197,7 @@ workers_spawn(struct master *m, unsigned slot)
 	p->pid = pid;
 	p->slot = slot;
 	p->report = (unsigned)report;
+	p->chan = sv[0];
 	p->started_ms = clock_ms();
 	m->slots[slot].restart_at = 0;
 	return 0;
@@ -219,6 +260,7 @@ workers_reap(struct master *m)
 			continue;
 		p = m->procs[i];
 		m->procs[i] = m->procs[--m->proc_count];
+		close(p.chan);
 		rtshm_worker_reset(&m->routes, p.report, 0);
 		counters_worker_exit(&m->counters, p.report);
 		m->report_used[p.report] = 0;
@@ -327,6 +369,8 @@ workers_kill_late(struct master *m, uint64_t now)
 void
 workers_free(struct master *m)
 {
+	for (unsigned i = 0; i < m->proc_count; i++)
+		close(m->procs[i].chan);
 	free(m->procs);
 	m->procs = NULL;
 	m->proc_count = m->proc_cap = 0;

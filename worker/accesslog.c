@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,37 +25,50 @@ accesslog_log_due(struct log_limit *l, uint64_t *skipped)
 	return log_limit_due(l, clock_ms(), LOG_REPEAT_MS, skipped);
 }
 
+/* Writes go to fd (a file, stderr, or -1: held until the master sends the file). */
 static void
-accesslog_close_fd(struct accesslog *a)
+accesslog_use(struct accesslog *a, int fd)
 {
-	if (a->fd > STDERR_FILENO)	/* a file opened here, not the inherited stderr */
-		close(a->fd);
-	a->fd = -1;
+	struct stat st;
+
+	a->fd = fd;
+	a->pipe_like = fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
 }
 
 /*
- * Opens the file a->setting names for appending; the master made it
- * writable for this user. O_NONBLOCK only for the open (a FIFO without a
- * reader would block it): the writes go through the ring, which waits for
- * a blocking file itself.
+ * Takes the file the master sent last, once no write is in flight or
+ * waiting on the old one: a write the ring holds (submitted or not) never
+ * sees its fd closed under it, and a buffer goes whole to one file.
  */
-static int
-accesslog_open_file(struct accesslog *a)
+static void
+accesslog_swap(struct accesslog *a)
 {
-	struct stat st;
-	int fd = log_open_file(a->setting, O_NONBLOCK);
+	if (!a->swap_due || a->in_flight)
+		return;
+	if (a->file >= 0)
+		close(a->file);
+	a->file = a->next;
+	a->next = -1;
+	a->swap_due = 0;
+	if (a->to_file)
+		accesslog_use(a, a->file);
+}
 
-	if (fd < 0) {
-		log_error("log.access: cannot open %s: %s%s", a->setting, strerror(-fd),
-		    fd == -EACCES && geteuid() != 0 ? " (workers open it as the configured user: "
-		    "its directories must let that user through)" : "");
-		return fd;
-	}
-	(void)fcntl(fd, F_SETFL, O_APPEND);
-	accesslog_close_fd(a);
-	a->fd = fd;
-	a->pipe_like = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
-	return 0;
+void
+accesslog_init(struct accesslog *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->fd = a->file = a->next = -1;
+}
+
+void
+accesslog_adopt(struct accesslog *a, int fd)
+{
+	if (a->swap_due && a->next >= 0)
+		close(a->next);
+	a->next = fd;
+	a->swap_due = 1;
+	accesslog_swap(a);
 }
 
 /* The lines in n bytes of buffered log: they are lost, and counted. */
@@ -70,15 +84,12 @@ void
 accesslog_configure(struct accesslog *a, struct engine *e, const char *access,
     uint32_t format)
 {
-	struct stat st_fd;
-
 	if (a->buf[0] != NULL && a->format == format && strcmp(a->setting, access) == 0)
 		return;
 	snprintf(a->setting, sizeof(a->setting), "%s", access);
 	a->format = format;
 	a->engine = e;
 	if (a->buf[0] == NULL) {
-		a->fd = -1;
 		a->buf[0] = malloc(ACCESSLOG_BUF_BYTES);
 		a->buf[1] = malloc(ACCESSLOG_BUF_BYTES);
 		if (a->buf[0] == NULL || a->buf[1] == NULL) {
@@ -90,30 +101,27 @@ accesslog_configure(struct accesslog *a, struct engine *e, const char *access,
 			return;
 		}
 	}
-	/* Lines already buffered go to the new destination (or are dropped when it is off). */
+	/*
+	 * Lines already buffered go to the new destination (or are dropped
+	 * when it is off). A file is the one the master sent (accesslog_adopt):
+	 * it may be the old path's until the new one comes, a moment later.
+	 */
+	a->to_file = 0;
 	if (access[0] == '\0' || strcmp(access, "off") == 0) {
-		accesslog_close_fd(a);
+		accesslog_use(a, -1);
 		a->dest = ACCESS_OFF;
 	} else if (strcmp(access, "syslog") == 0) {
-		accesslog_close_fd(a);
+		accesslog_use(a, -1);
 		log_open_syslog();
 		a->dest = ACCESS_SYSLOG;
 	} else if (strcmp(access, "stderr") == 0) {
-		accesslog_close_fd(a);
-		a->fd = STDERR_FILENO;
-		a->pipe_like = fstat(a->fd, &st_fd) == 0 && !S_ISREG(st_fd.st_mode);
+		accesslog_use(a, STDERR_FILENO);
 		a->dest = ACCESS_FD;
 	} else {
-		a->dest = accesslog_open_file(a) == 0 ? ACCESS_FD : ACCESS_OFF;
+		a->to_file = 1;
+		accesslog_use(a, a->file);
+		a->dest = ACCESS_FD;
 	}
-}
-
-void
-accesslog_reopen(struct accesslog *a)
-{
-	/* A write in flight holds the old file; it finishes there. */
-	if (a->dest == ACCESS_FD && a->fd > STDERR_FILENO)
-		(void)accesslog_open_file(a);
 }
 
 /* The bytes of buf to hand to one write: whole lines, at most PIPE_BUF on a pipe. */
@@ -151,7 +159,9 @@ accesslog_submit(struct accesslog *a, int wait_first)
 void
 accesslog_flush(struct accesslog *a)
 {
-	if (a->dest != ACCESS_FD || a->in_flight)
+	accesslog_swap(a);
+	/* No file yet (the master's is on its way): the lines wait in the buffers. */
+	if (a->dest != ACCESS_FD || a->in_flight || a->fd < 0)
 		return;
 	if (a->len[!a->filling] > 0) {
 		accesslog_submit(a, 0);		/* a stalled buffer goes on where it stopped */
@@ -210,9 +220,42 @@ accesslog_busy(const struct accesslog *a)
 	return a->in_flight;
 }
 
+/*
+ * At exit: writes buf[b] from off directly, waiting for a full pipe until
+ * deadline (ms) at most; what is not written by then is counted lost.
+ * The fd stays non-blocking (the master opened it so), so a reader that
+ * stopped reading costs lines, never the worker's exit.
+ */
+static void
+accesslog_write_rest(struct accesslog *a, int b, uint32_t off, uint64_t deadline)
+{
+	struct pollfd pfd = { .fd = a->fd, .events = POLLOUT };
+	uint64_t now;
+	ssize_t n;
+
+	while (off < a->len[b]) {
+		n = write(a->fd, a->buf[b] + off, accesslog_chunk(a, a->buf[b] + off,
+		    a->len[b] - off));
+		if (n > 0) {
+			off += (uint32_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && (now = clock_ms()) < deadline &&
+		    poll(&pfd, 1, (int)(deadline - now)) >= 0)
+			continue;
+		accesslog_lose(a, a->buf[b] + off, a->len[b] - off);
+		break;
+	}
+	a->len[b] = 0;
+}
+
 void
 accesslog_close(struct accesslog *a)
 {
+	uint64_t deadline = clock_ms() + ACCESSLOG_EXIT_MS;
+
 	/*
 	 * At exit, after the ring is gone: write what is left directly. A
 	 * buffer whose write never completed may be partly written already:
@@ -225,25 +268,22 @@ accesslog_close(struct accesslog *a)
 		a->len[b] = 0;
 		a->in_flight = 0;
 	}
-	if (a->dest == ACCESS_FD) {
+	accesslog_swap(a);
+	if (a->dest == ACCESS_FD && a->fd >= 0) {
 		for (int i = 0; i < 2; i++) {
 			int b = (a->filling + 1 + i) % 2;	/* the older buffer first */
-			uint32_t off = b == !a->filling ? a->off : 0;
 
-			while (off < a->len[b]) {
-				ssize_t n = write(a->fd, a->buf[b] + off, accesslog_chunk(a,
-				    a->buf[b] + off, a->len[b] - off));
-
-				if (n <= 0)
-					break;
-				off += (uint32_t)n;
-			}
+			accesslog_write_rest(a, b, b == !a->filling ? a->off : 0, deadline);
 		}
 	}
 	if (a->dropped > 0)
 		log_warn("log.access: %llu lines were dropped (the log could not keep up)",
 		    (unsigned long long)a->dropped);
-	accesslog_close_fd(a);
+	if (a->file >= 0)
+		close(a->file);
+	if (a->next >= 0)
+		close(a->next);
+	a->fd = a->file = a->next = -1;
 	free(a->buf[0]);
 	free(a->buf[1]);
 	a->buf[0] = a->buf[1] = NULL;

@@ -52,9 +52,16 @@ enum accesslog_dest {
 	ACCESS_SYSLOG,
 };
 
+/* At exit, how long the last lines may wait for a full pipe (a slow reader). ms */
+#define ACCESSLOG_EXIT_MS 1000u
+
 struct accesslog {
 	enum accesslog_dest dest;
-	int fd;
+	int fd;			/* writes go here: file, STDERR_FILENO, or -1 */
+	int file;		/* log.access's file, as the master sent it; or -1 */
+	int next;		/* the master's newer file (or -1: none), taken between writes */
+	int swap_due;		/* next is waiting for the write in flight to end */
+	int to_file;		/* log.access names a file: fd is file */
 	int pipe_like;		/* writes are capped at PIPE_BUF */
 	uint32_t format;	/* enum access_format */
 	struct engine *engine;	/* writes go through it */
@@ -69,6 +76,8 @@ struct accesslog {
 	char second_text[24];		/* "2026-11-26T12:00:00" */
 } __attribute__((aligned(64)));
 
+/* Before anything else: no file, nothing buffered, off. */
+void accesslog_init(struct accesslog *a);
 /*
  * Applies log.access and log.format (from the loop, never from an event
  * handler), if they changed; the first call also sets the engine writes
@@ -76,8 +85,12 @@ struct accesslog {
  */
 void accesslog_configure(struct accesslog *a, struct engine *e, const char *access,
     uint32_t format);
-/* SIGUSR1: reopens a file (logrotate moved it). */
-void accesslog_reopen(struct accesslog *a);
+/*
+ * The file for log.access the master opened (SIGUSR1, a reload that moved
+ * it; -1: none): taken over, and used once no write is in flight on the
+ * one before (which is closed then). Workers never open a log path.
+ */
+void accesslog_adopt(struct accesslog *a, int fd);
 /* 1 when lines are kept: a connection then remembers what its line needs. */
 static inline int
 accesslog_on(const struct accesslog *a)

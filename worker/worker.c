@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "conn.h"
 #include "engine.h"
+#include "fdpass.h"
 #include "listener.h"
 #include "log.h"
 #include "sig.h"
@@ -27,7 +28,7 @@
 
 static volatile sig_atomic_t worker_stop;	/* SIGTERM, SIGINT: now */
 static volatile sig_atomic_t worker_quit;	/* SIGQUIT: after the connections end */
-static volatile sig_atomic_t worker_reopen;	/* SIGUSR1: reopen the log file */
+static volatile sig_atomic_t worker_mail;	/* SIGUSR1, SIGUSR2: the master may have sent files */
 
 static void
 worker_on_signal(int sig)
@@ -36,11 +37,10 @@ worker_on_signal(int sig)
 	case SIGQUIT:
 		worker_quit = 1;
 		break;
-	case SIGUSR1:
-		worker_reopen = 1;
+	case SIGUSR1:		/* the master reopened the logs and sent them */
+	case SIGUSR2:		/* it published a generation (and may have sent logs) */
+		worker_mail = 1;
 		break;
-	case SIGUSR2:
-		break;		/* the master published a generation: just wake up */
 	default:
 		worker_stop = 1;
 		break;
@@ -48,8 +48,8 @@ worker_on_signal(int sig)
 }
 
 /*
- * SIGTERM/SIGINT stop the worker, SIGQUIT retires it, SIGUSR1 reopens the
- * log, SIGUSR2 wakes it for a new generation. They stay blocked except
+ * SIGTERM/SIGINT stop the worker, SIGQUIT retires it, SIGUSR1 (new log
+ * files) and SIGUSR2 (a new generation) wake it to read its channel. They stay blocked except
  * while the ring waits (the wait's sigmask unblocks them), so a signal can
  * never slip in between checking the flags and going to sleep.
  */
@@ -92,11 +92,47 @@ worker_log_configure(const struct routes_image *img, const struct routes_image *
 	int rc;
 
 	log_set_level((enum log_level)img->settings.log_level);
-	/* At start the master's log is inherited; after a reload it may have moved. */
-	if (prev == NULL || strcmp(prev->settings.error_log, dest) == 0)
+	/*
+	 * At start the master's log is inherited; after a reload it may have
+	 * moved. A file comes from the master (worker_channel_read), never
+	 * opened here: only stderr and syslog are taken by name.
+	 */
+	if (prev == NULL || strcmp(prev->settings.error_log, dest) == 0 || dest[0] == '/')
 		return;
 	if ((rc = log_open(dest)) != 0)
 		log_error("log.error: cannot open %s: %s", dest, strerror(-rc));
+}
+
+/*
+ * Takes what the master sent on the control channel: the log files
+ * (log.error, log.access) it opened. A message of a kind this worker does
+ * not know is dropped with its descriptors.
+ */
+static void
+worker_channel_read(struct worker *w)
+{
+	struct fdpass_msg msg;
+	int fds[FDPASS_MAX_FDS], rc;
+	unsigned n, i;
+
+	while ((rc = fdpass_recv(w->spec->channel, &msg, fds, &n)) != -EAGAIN) {
+		if (rc == -EBADMSG)
+			continue;
+		if (rc != 0) {
+			if (rc != -EPIPE)	/* the master is gone: PDEATHSIG follows */
+				log_error("control channel: %s", strerror(-rc));
+			return;
+		}
+		i = 0;
+		if (msg.type == FDPASS_LOGS) {
+			if ((msg.flags & FDPASS_LOG_ERROR) && i < n)
+				log_adopt(fds[i++], NULL);
+			accesslog_adopt(&w->access, (msg.flags & FDPASS_LOG_ACCESS) && i < n ?
+			    fds[i++] : -1);
+		}
+		while (i < n)
+			close(fds[i++]);
+	}
 }
 
 /* A new generation's settings: logs, the access log, timeouts, the connection limit. */
@@ -180,6 +216,7 @@ worker_init(struct worker *w, const struct worker_spec *spec, const sigset_t *wa
 	int rc;
 
 	memset(w, 0, sizeof(*w));
+	accesslog_init(&w->access);
 	w->spec = spec;
 	w->stats = spec->stats;
 	w->st = &spec->stats->lines[spec->report];
@@ -196,6 +233,7 @@ worker_init(struct worker *w, const struct worker_spec *spec, const sigset_t *wa
 		log_error("no valid route table in shared memory");
 		return -EINVAL;
 	}
+	worker_channel_read(w);		/* the log files, queued before our fork */
 	/* Both arrays are reserved whole but only touched as connections come. */
 	w->conns = worker_zalloc((size_t)w->conn_cap * sizeof(*w->conns));
 	w->scratch = malloc(MAX_HELLO_BYTES);
@@ -330,10 +368,9 @@ worker_turn(struct worker *w)
 {
 	conn_expire(w);
 	listener_resume(w);
-	if (worker_reopen) {
-		worker_reopen = 0;
-		(void)log_reopen();
-		accesslog_reopen(&w->access);
+	if (worker_mail) {
+		worker_mail = 0;
+		worker_channel_read(w);
 	}
 	accesslog_flush(&w->access);
 	engine_sleep(w->engine, worker_wait_ms(w));

@@ -19,6 +19,7 @@ struct worker_spec {
 	unsigned listen_count;
 	struct rtshm *routes;
 	struct stats *stats;		/* the segment; this worker writes lines[report] */
+	int channel;			/* the master's messages (fdpass.h): the log files */
 };
 
 /* Runs the worker until it is told to stop; the process's exit status. */
