@@ -16,7 +16,8 @@ nginx_start a b
 sink_start E --echo
 sink_start H --hold
 HOLD_SINK_PID=$BG_PID
-# The workers open the access log themselves, as nobody: the way to it must let them through.
+# The master opens the access log and hands it to the workers; the directory stays
+# readable so the test can check what the master created for nobody.
 chmod 755 "$T"
 ACCESS=$T/access.log
 PROXY_LOG_EXTRA="access = \"$ACCESS\";" proxy_start -w 2 "user = \"nobody\";
