@@ -28,6 +28,20 @@ nginx_start a
 ACCESS=$T/access.log
 STATS_NAME=pt-unitcaps-$$
 
+# A master short of a capability may leave workers behind (orphans that keep
+# listening) and, killed, its segment: neither outlives the test.
+cleanup_leftovers() {
+	local rc=$? p
+	for p in /proc/[0-9]*; do
+		tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "-c $T/pt.conf" &&
+		    kill -KILL "${p#/proc/}" 2>/dev/null
+	done
+	rm -f /dev/shm/*"$STATS_NAME"*
+	(exit "$rc")
+	cleanup
+}
+trap cleanup_leftovers EXIT
+
 # conf_write FILE PORT: user nobody, stats.group, log.access, one route.
 conf_write() {
 	printf '%s\n' "workers = 2;
@@ -131,8 +145,4 @@ check_eq "the workers are gone within 2 s" yes "$(none_alive $workers && echo "y
 echo "     they went in $(( $(now_ms) - t0 )) ms"
 check_eq "the port stopped accepting" yes "$(WAIT_S=1 wait_until port_closed "$P3" && echo yes || echo no)"
 wait "$PROXY_PID" 2>/dev/null
-# shellcheck disable=SC2086
-for pid in $workers; do pid_alive "$pid" && kill -KILL "$pid"; done
-# The master died without removing its segment.
-rm -f "/dev/shm/$seg"
 finish
