@@ -15,11 +15,12 @@ routes = ( { sni = \"*\"; backends = [ \"127.0.0.1:${SINK_PORT[A]}\" ]; } );"
 # link goes in at exactly the name it will use.
 start_planted() {
 	: >"$PROXY_LOG"
+	# shellcheck disable=SC2016  # expanded by the inner shell
 	spawn bash -c 'ln -s "$1" "$2.$$.tmp" && exec "$3" -f -c "$4"' planter \
 	    "$1" "$PIDF" "$PT" "$T/pt.conf" 2>>"$PROXY_LOG"
 	PROXY_PID=$BG_PID
-	PROXY_WORKERS=1
-	PROXY_PORT=$P
+	# shellcheck disable=SC2034  # proxy_ready and proxy_stop read them
+	PROXY_WORKERS=1 PROXY_PORT=$P
 	WAIT_S=10 wait_until proxy_ready
 	pid_alive "$PROXY_PID" || { cat "$PROXY_LOG"; die "the proxy did not start"; }
 }
@@ -29,7 +30,7 @@ start_planted "$T/victim"
 check_eq "the link's target keeps its bytes" precious "$(cat "$T/victim")"
 check_eq "the pid file names the master" "$PROXY_PID" "$(cat "$PIDF" 2>&1)"
 check_eq "the pid file is a plain file" "regular file" "$(stat -c %F "$PIDF" 2>&1)"
-check_eq "temporary names left" "" "$(ls "$T/run" | grep -v '^pt.pid$')"
+check_eq "temporary names left" "" "$(find "$T/run" -mindepth 1 ! -name pt.pid)"
 proxy_stop
 check_eq "exit status" 0 "$PROXY_RC"
 

@@ -37,8 +37,10 @@ routes = ( { sni = \"*\"; backends = [ \"127.0.0.1:$SINK_P\" ]; } );"
 	spawn "$LOADGEN" -m ping -a "127.0.0.1:$PROXY_PORT" -c "$CONNS" -t 2 -S 64 -d 15 >"$T/lg.out" 2>&1
 	LG_PID=$BG_PID
 	WAIT_S=10 wait_until conns_up || die "the $CONNS ping connections did not come up"
+	# shellcheck disable=SC2086  # a list of pids
 	c0=$(cpu_ticks $PROXY_WORKER_PIDS)
 	sleep 1
+	# shellcheck disable=SC2086
 	echo "     the workers' CPU over the last second: $(( $(cpu_ticks $PROXY_WORKER_PIDS) - c0 )) ticks of $(getconf CLK_TCK) per worker-second x $WORKERS"
 	t0=$(now_ms)
 	kill -QUIT "$PROXY_PID"

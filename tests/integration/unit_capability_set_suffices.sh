@@ -17,6 +17,7 @@ echo "     the unit's bounding set: $caps"
 # test a smaller set than the unit's.
 for c in $caps; do
 	c=${c#CAP_}
+	# shellcheck disable=SC2016  # awk's $2
 	[ "$(setpriv --bounding-set="-all,+${c,,}" awk '/^CapBnd:/ { print $2 }' /proc/self/status)" != 0000000000000000 ] || {
 		echo "SKIP: this machine's capability bounding set lacks CAP_$c"
 		exit 77
@@ -93,8 +94,7 @@ check_eq "workers run as nobody" "65534 " "$(worker_uids)"
 check_eq "curl through the proxy" backend-a "$(curl_get a.example.com "$P1" whoami 2>&1)"
 WAIT_S=5 wait_until access_has 1
 check_eq "access log lines" 1 "$(access_lines)"
-seg=$(ls /dev/shm | grep -F "$STATS_NAME" | head -n 1)
-check_eq "the stats segment's group" nogroup "$(stat -c %G "/dev/shm/$seg" 2>&1)"
+check_eq "the stats segment's group" nogroup "$(stat -c %G "/dev/shm/$STATS_NAME" 2>&1)"
 check_no_match "no permission failure in the log" "Operation not permitted|Permission denied|cannot" "$(cat "$PROXY_LOG")"
 
 echo "--- a reload that moves listen"
@@ -123,8 +123,8 @@ check_no_match "no permission failure in the log" "Operation not permitted|Permi
     "$(cat "$PROXY_LOG")"
 
 echo "--- SIGTERM"
-PROXY_PORT=$P2
-PROXY_WORKERS=4	# the retired ones logged their totals too
+# shellcheck disable=SC2034  # proxy_stop reads them
+PROXY_PORT=$P2 PROXY_WORKERS=4	# the retired ones logged their totals too
 proxy_stop
 check_eq "exit status" 0 "$PROXY_RC"
 check_range "ms until everything stopped" 0 10000 "$PROXY_STOP_MS"
