@@ -19,12 +19,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libconfig.h>
 
 #include "config_int.h"
 #include "stats.h"
 #include "tunables.h"
+
+/* Workers of a root start without user run as this user, as nginx's do. */
+#define CONFIG_DEFAULT_USER "nobody"
 
 struct config_key;
 typedef void config_get_fn(struct config_ctx *ctx, const config_setting_t *s,
@@ -299,6 +303,38 @@ config_get_user(struct config_ctx *ctx, const config_setting_t *s,
 	cfg->uid = pw->pw_uid;
 	if (cfg->group == NULL)
 		cfg->gid = pw->pw_gid;
+}
+
+/*
+ * Who the workers run as, once every setting is read. group without user
+ * is a fault: it would change the gid and leave the uid 0. A root start
+ * without user runs the workers as CONFIG_DEFAULT_USER (as nginx does); a
+ * start as anyone else keeps them as that user (no switch is possible).
+ */
+static void
+config_check_user(struct config_ctx *ctx, const config_setting_t *root, struct config *cfg)
+{
+	const config_setting_t *g = config_setting_get_member(root, "group");
+	struct passwd *pw;
+
+	if (g != NULL && config_setting_get_member(root, "user") == NULL) {
+		config_err(ctx, g, "needs user: workers switch to a user, and to a group only with it");
+		return;
+	}
+	if (cfg->user != NULL || config_setting_get_member(root, "user") != NULL ||
+	    geteuid() != 0)
+		return;
+	if ((pw = getpwnam(CONFIG_DEFAULT_USER)) == NULL) {
+		config_err_at(ctx, ctx->path, 0, "user", "not set, and the default \"%s\" "
+		    "names no user: name the user the workers run as", CONFIG_DEFAULT_USER);
+		return;
+	}
+	if ((cfg->user = strdup(CONFIG_DEFAULT_USER)) == NULL) {
+		config_err_at(ctx, ctx->path, 0, "user", "out of memory");
+		return;
+	}
+	cfg->uid = pw->pw_uid;
+	cfg->gid = pw->pw_gid;
 }
 
 /* A group that exists: the name is kept at k->off, its gid at k->id_off. */
@@ -580,6 +616,7 @@ config_load(struct config *cfg, const char *path, struct config_errors *errs)
 	}
 	config_defaults(cfg);
 	config_walk(&ctx, config_root_setting(&lc), config_keys, cfg);
+	config_check_user(&ctx, config_root_setting(&lc), cfg);
 bad:
 	config_sni_free(&ctx.sni);
 	config_text_free(&ctx);

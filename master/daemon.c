@@ -146,6 +146,9 @@ pidfile_check(const char *path)
 	return 0;
 }
 
+/* The pid file's temporary name: made by us, now, or not at all. */
+#define PIDFILE_TMP_FLAGS (O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC)
+
 int
 pidfile_write(const char *path)
 {
@@ -155,7 +158,15 @@ pidfile_write(const char *path)
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >=
 	    sizeof(tmp))
 		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/*
+	 * A name that exists is never opened: it may be a link planted to make
+	 * root write through it. It is removed (a link, not what it points to)
+	 * and the name made anew, once: a stale one is left by a master that
+	 * died here with this pid (pid 1 in a container, every time).
+	 */
+	fd = open(tmp, PIDFILE_TMP_FLAGS, 0644);
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp, PIDFILE_TMP_FLAGS, 0644);
 	if (fd < 0)
 		return -errno;
 	/* The umask must not hide the pid from the tools that read it. */

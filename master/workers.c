@@ -39,30 +39,43 @@ workers_report_take(struct master *m)
 	return -ENOSPC;
 }
 
-/*
- * Switches to cfg's group and user for good. Returns 0, or -1 (logged):
- * a worker that was told to run as someone else never runs as root.
- */
+/* workers_drop_privileges' switch to cfg's user and gid: 0, or -1 (logged). */
 static int
-workers_drop_privileges(const struct config *cfg)
+workers_switch_user(const struct config *cfg)
 {
 	gid_t gid = cfg->gid;
 
-	if (cfg->user == NULL && cfg->group == NULL)
-		return 0;
 	if (setgroups(1, &gid) != 0 || setgid(gid) != 0) {
 		log_error("cannot switch to group %u: %s; refusing to run", (unsigned)gid,
 		    strerror(errno));
 		return -1;
 	}
-	if (cfg->user != NULL && setuid(cfg->uid) != 0) {
+	if (setuid(cfg->uid) != 0) {
 		log_error("cannot switch to user %s: %s; refusing to run", cfg->user,
 		    strerror(errno));
 		return -1;
 	}
-	if (cfg->user != NULL && cfg->uid != 0 && (getuid() == 0 || geteuid() == 0 ||
-	    setuid(0) == 0)) {
+	if (cfg->uid != 0 && (getuid() == 0 || geteuid() == 0 || setuid(0) == 0)) {
 		log_error("still root after switching to user %s; refusing to run", cfg->user);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Switches to cfg's group and user for good, then forbids gaining any
+ * privilege back (PR_SET_NO_NEW_PRIVS: no setuid or file-capability exec).
+ * user is NULL only in a start as non-root (config_load names "nobody" for
+ * a root one): the worker stays who started it. Returns 0, or -1 (logged):
+ * a worker that was told to run as someone else never runs as root.
+ */
+static int
+workers_drop_privileges(const struct config *cfg)
+{
+	if (cfg->user != NULL && workers_switch_user(cfg) != 0)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		log_error("cannot set no_new_privs: %s; refusing to run", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -209,6 +222,9 @@ workers_start(struct master *m)
 	int rc = 0, r;
 
 	m->ready_sent = 0;
+	if (m->cfg.user != NULL && m->cfg.uid == 0 && geteuid() == 0)
+		log_warn("workers run as root (user = \"%s\"): the code that parses what "
+		    "clients send holds every privilege of the master", m->cfg.user);
 	for (unsigned slot = 0; slot < m->workers; slot++) {
 		r = workers_spawn(m, slot);
 		if (r != 0) {

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <liburing.h>
@@ -266,6 +267,26 @@ engine_log_wait(struct engine *e, struct accesslog *a, int fd)
 	return 0;
 }
 
+/*
+ * True if a signal the wait's mask lets in is pending. The ring's wait
+ * applies that mask only when it sleeps: the kernel returns at once, mask
+ * untouched, when completions are ready (and under load they always are),
+ * so without this a busy worker would never run its handlers, and SIGQUIT
+ * would wait for the master's SIGKILL. One sigpending() a turn, not an event.
+ */
+static int
+uring_signal_waiting(const struct engine *e)
+{
+	sigset_t pending;
+
+	if (sigpending(&pending) != 0)
+		return 0;
+	for (int sig = 1; sig < SIGRTMIN; sig++)
+		if (sigismember(&pending, sig) == 1 && sigismember(&e->waitmask, sig) == 0)
+			return 1;
+	return 0;
+}
+
 void
 engine_sleep(struct engine *e, uint64_t wait_ms)
 {
@@ -279,6 +300,13 @@ engine_sleep(struct engine *e, uint64_t wait_ms)
 	rc = io_uring_submit_and_wait_timeout(&e->ring, &cqe, 1, &ts, &e->waitmask);
 	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
 		log_error("io_uring_submit_and_wait_timeout: %s", strerror(-rc));
+	/* Slept (EINTR, ETIME): the mask was open. Else open it for a moment. */
+	if (rc != -EINTR && rc != -ETIME && uring_signal_waiting(e)) {
+		sigset_t mask;
+
+		sigprocmask(SIG_SETMASK, &e->waitmask, &mask);	/* the handlers run here */
+		sigprocmask(SIG_SETMASK, &mask, NULL);
+	}
 }
 
 /* One completion to its owner; the engine's bookkeeping first. */

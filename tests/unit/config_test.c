@@ -894,11 +894,32 @@ Test(config, lifecycle_defaults)
 {
 	expect_ok(LISTEN_OK ROUTES_OK);
 	cr_assert_null(cfg.pid_file);
-	cr_assert_null(cfg.user);
+	/* As root the workers default to nobody (below); otherwise they stay who started them. */
+	if (geteuid() != 0)
+		cr_assert_null(cfg.user);
 	cr_assert_null(cfg.group);
 	cr_assert_null(cfg.error_log);
 	cr_assert_eq(cfg.watch_config, 0);
 	cr_assert_eq(cfg.settings.drain_ms, DEFAULT_DRAIN_MS);
+}
+
+/* As nginx: a root start that names no user runs its workers as nobody, never root. */
+Test(config, root_without_user_runs_workers_as_nobody)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root: as anyone else the workers stay that user");
+	expect_ok(LISTEN_OK ROUTES_OK);
+	cr_assert_str_eq(cfg.user, "nobody");
+	cr_assert_eq(cfg.uid, 65534);
+	cr_assert_eq(cfg.gid, 65534);
+}
+
+/* group alone would change the gid and leave the workers' uid 0. */
+Test(config, group_without_user_is_a_fault)
+{
+	expect_errors(LISTEN_OK ROUTES_OK "\ngroup = \"nogroup\";\n",
+	    ":4: group: needs user: workers switch to a user, and to a group only with it",
+	    NULL);
 }
 
 Test(config, user_without_group_takes_its_primary_group)
