@@ -34,8 +34,13 @@ instance_dir_open(const char *dir, const char **why)
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		return -errno;
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR)) {
+		*why = lstat(dir, &st) == 0 && S_ISLNK(st.st_mode) ? "is a symbolic link" :
+		    "is not a directory";
+		return -EPERM;
+	}
 	if (fd < 0)
-		return errno == ELOOP ? (*why = "is a symbolic link", -EPERM) : -errno;
+		return -errno;
 	if (fstat(fd, &st) != 0) {
 		int rc = -errno;
 
