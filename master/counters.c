@@ -1,15 +1,17 @@
 /* counters.c -- the master's side of the statistics segment. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "counters.h"
-#include "daemon.h"
 #include "hash.h"
 #include "log.h"
 #include "routes.h"
@@ -20,27 +22,84 @@ _Static_assert(STATS_ROUTES == STATS_BACKENDS, "one index size serves both table
 _Static_assert((COUNTERS_INDEX_SIZE & (COUNTERS_INDEX_SIZE - 1)) == 0, "a power of two");
 
 /*
- * -EEXIST (logged) when the segment name belongs to a running passthrough:
- * the same configuration started twice must not take the first one's
- * statistics away. A segment left by a process that died is replaced.
+ * The pid a running master wrote into its segment, for the message only
+ * (the lock decided): 0 unless the segment is this user's, mode 0640 at
+ * most, with the magic. A worker may still write the header: the pid is
+ * not acted on.
+ */
+static uint32_t
+counters_holder_pid(const char *name)
+{
+	struct stats_header h;
+	struct stat st;
+	int fd = shm_open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+	uint32_t pid = 0;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 07777 & ~0640u) == 0 &&
+	    pread(fd, &h, sizeof(h), 0) == (ssize_t)sizeof(h) && h.magic == STATS_MAGIC)
+		pid = h.master_pid;
+	close(fd);
+	return pid;
+}
+
+/*
+ * 0 when this process now holds the lock of name: no other master of this
+ * configuration runs. -EEXIST (logged) when one does: the same
+ * configuration started twice must not take the first one's statistics
+ * away. A segment found under the name proves nothing either way.
  */
 static int
-counters_in_use(const char *name)
+counters_lock(struct counters *k, const char *name)
 {
-	struct stats old;
 	const char *why;
 	uint32_t pid;
+	int rc = instance_lock(&k->lock, name, &why);
 
-	if (stats_open_readonly(&old, name, &why) != 0)
+	if (rc == -EEXIST) {
+		pid = counters_holder_pid(name);
+		if (pid != 0)
+			log_error("statistics segment %s is in use by passthrough pid %" PRIu32
+			    " (this configuration already runs; stop it first, or give this one another stats.name)",
+			    name, pid);
+		else
+			log_error("statistics segment %s is in use by another passthrough (it holds %s; "
+			    "stop it first, or give this one another stats.name)", name, k->lock.path);
+	} else if (rc != 0 && why != NULL) {
+		log_error("instance lock %s %s: it must be this user's and writable by no one else",
+		    k->lock.path, why);
+	} else if (rc != 0) {
+		log_error("instance lock %s: %s", k->lock.path, strerror(-rc));
+	}
+	return rc;
+}
+
+/*
+ * With the lock held, whatever holds name is stale or forged: remove it.
+ * 0, or -errno (logged) when it cannot be (not ours and no CAP_FOWNER in
+ * the sticky /dev/shm): the segment could not be created either.
+ */
+static int
+counters_clear(const char *name)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (shm_unlink(name) == 0 || errno == ENOENT)
 		return 0;
-	pid = old.hdr->master_pid;
-	stats_close(&old);
-	if (pid == 0 || pid == (uint32_t)getpid() || !pid_is_passthrough((long)pid))
-		return 0;
-	log_error("statistics segment %s is in use by passthrough pid %" PRIu32
-	    " (this configuration already runs; stop it first, or give this one another stats.name)",
-	    name, pid);
-	return -EEXIST;
+	rc = -errno;
+	fd = shm_open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+	if (fd >= 0 && fstat(fd, &st) == 0)
+		log_error("statistics segment %s: a stale or forged object of uid %lu holds the name "
+		    "and cannot be removed (%s); remove /dev/shm%s", name, (unsigned long)st.st_uid,
+		    strerror(-rc), name);
+	else
+		log_error("statistics segment %s: cannot remove what holds the name: %s", name,
+		    strerror(-rc));
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 int
@@ -56,7 +115,7 @@ counters_open(struct counters *k, const struct config *cfg, const char *abs_path
 	k->backend_index = calloc(COUNTERS_INDEX_SIZE, sizeof(uint32_t));
 	if (k->route_index == NULL || k->backend_index == NULL) {
 		rc = -ENOMEM;
-	} else if ((rc = counters_in_use(name)) != 0) {
+	} else if ((rc = counters_lock(k, name)) != 0 || (rc = counters_clear(name)) != 0) {
 		counters_close(k);
 		return rc;
 	} else {
@@ -75,6 +134,7 @@ void
 counters_close(struct counters *k)
 {
 	stats_close(&k->seg);
+	instance_unlock(&k->lock);
 	free(k->route_index);
 	free(k->backend_index);
 	k->route_index = k->backend_index = NULL;

@@ -10,15 +10,22 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "instance.h"
 #include "stats.h"
 
 struct counters {
 	struct stats seg;
+	struct instance lock;		/* held while this master owns seg's name */
 	uint32_t *route_index;		/* open addressing: entry id, 0 = empty */
 	uint32_t *backend_index;
 };
 
-/* Creates the segment named for cfg and path. 0 or -errno (logged). */
+/*
+ * Takes the instance lock of the segment's name (master/instance.h), then
+ * creates the segment, replacing whatever held the name before (a segment
+ * of a master that died, or one anyone forged). -EEXIST when another master
+ * holds the lock; 0 or -errno, logged.
+ */
 int counters_open(struct counters *k, const struct config *cfg, const char *abs_path,
     unsigned workers);
 void counters_close(struct counters *k);

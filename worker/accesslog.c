@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "log.h"
+#include "token.h"
 #include "tunables.h"
 
 /* 1 when a repeating line may be said now. */
@@ -290,7 +291,11 @@ accesslog_close(struct accesslog *a)
 	a->dest = ACCESS_OFF;
 }
 
-/* Appends "text" with JSON escapes (the ALPN names are the client's bytes). */
+/*
+ * Appends "text" with JSON escapes (the ALPN names are the client's bytes):
+ * a byte outside printable ASCII becomes \u00XX, so the line is valid JSON
+ * (UTF-8) whatever the client sent.
+ */
 static size_t
 accesslog_json_string(char *out, size_t size, const char *s)
 {
@@ -301,7 +306,7 @@ accesslog_json_string(char *out, size_t size, const char *s)
 
 		if (ch == '"' || ch == '\\')
 			n += (size_t)snprintf(out + n, size - n, "\\%c", ch);
-		else if (ch < 0x20)
+		else if (ch < 0x20 || ch >= 0x7f)	/* a stray byte stays valid JSON */
 			n += (size_t)snprintf(out + n, size - n, "\\u%04x", ch);
 		else
 			out[n++] = (char)ch;
@@ -359,7 +364,7 @@ static int
 accesslog_format(struct accesslog *a, const struct access_record *r, char *line, size_t size)
 {
 	char client[ADDR_STRLEN], listen[ADDR_STRLEN], when[40], connect[24];
-	char alpn[ACCESSLOG_LINE_MAX / 2];
+	char alpn[ACCESSLOG_LINE_MAX / 2], sni_text[ACCESSLOG_SNI_MAX];
 	const char *sni = r->sni, *route = r->route, *backend = r->backend;
 	int json = a->format == ACCESS_JSON;
 
@@ -374,18 +379,30 @@ accesslog_format(struct accesslog *a, const struct access_record *r, char *line,
 		    r->connect_us % 1000);
 	else
 		snprintf(connect, sizeof(connect), json ? "null" : "-");
-	if (!json)
+	if (!json) {
+		/* What the client sent is one token each: it cannot forge a field. */
+		if (sni != NULL && token_escape(sni_text, sizeof(sni_text), sni, NULL) > 0)
+			sni = sni_text;
+		else
+			sni = NULL;
+		if (r->alpn == NULL || token_escape(alpn, sizeof(alpn), r->alpn, ",") == 0)
+			snprintf(alpn, sizeof(alpn), "-");
 		return snprintf(line, size, "%s client=%s listen=%s sni=%s alpn=%s route=%s "
 		    "backend=%s bytes_in=%llu bytes_out=%llu connect_ms=%s duration_ms=%llu "
 		    "reason=%s\n", when, client, listen, sni ? sni : "-",
-		    r->alpn ? r->alpn : "-", route ? route : "-", backend ? backend : "-",
+		    alpn, route ? route : "-", backend ? backend : "-",
 		    (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, connect,
 		    (unsigned long long)r->duration_ms, close_reason_str(r->reason));
+	}
 	if (r->alpn != NULL)
 		accesslog_json_alpn(alpn, sizeof(alpn), r->alpn);
 	else
 		snprintf(alpn, sizeof(alpn), "[]");
-	/* sni, route and backend hold no byte that needs escaping: checked on the way in. */
+	if (sni != NULL) {
+		accesslog_json_string(sni_text, sizeof(sni_text), sni);
+		sni = sni_text;
+	}
+	/* route and backend hold no byte that needs escaping: checked on the way in. */
 	return snprintf(line, size, "{\"time\":\"%s\",\"client\":\"%s\",\"listen\":\"%s\","
 	    "\"sni\":%s%s%s,\"alpn\":%s,\"route\":%s%s%s,\"backend\":%s%s%s,"
 	    "\"bytes_in\":%llu,\"bytes_out\":%llu,\"connect_ms\":%s,\"duration_ms\":%llu,"

@@ -23,7 +23,12 @@
 
 struct engine;
 
-/* One connection's line. NULL strings and addresses print as "-" (text) or null (JSON). */
+/*
+ * One connection's line. NULL strings and addresses print as "-" (text) or
+ * null (JSON). In the text format the client's sni and alpn are printed as
+ * tokens (common/token.h: percent-encoded outside [A-Za-z0-9._~/:-], the
+ * ALPN list keeps its commas); JSON escapes them as JSON strings.
+ */
 struct access_record {
 	const struct addr *client;
 	const struct addr *listen;
@@ -43,6 +48,8 @@ struct access_record {
 #define ACCESSLOG_LINE_MAX 2048u
 /* The longest ALPN list a connection keeps for its line. */
 #define ACCESSLOG_ALPN_MAX (ACCESSLOG_LINE_MAX / 4)
+/* An SNI (at most 255 bytes) as a token: each byte may become "%XX". */
+#define ACCESSLOG_SNI_MAX (3u * 255 + 1)
 
 #define ACCESSLOG_BUF_BYTES (64u * 1024)	/* per buffer; two per worker */
 

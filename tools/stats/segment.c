@@ -45,22 +45,52 @@ segment_name_from_arg(char *buf, size_t size, const char *arg)
 	return 0;
 }
 
-/* The identity of the object name holds now. 0 or -errno. */
+/*
+ * Whose a segment must be to be believed: the master's, which is root (or
+ * the user that runs this tool, who trusts a master of its own), mode 0640
+ * at most. Anyone may create a name in /dev/shm: a segment of another
+ * owner, or one its group or others may write, is a forgery or a leftover.
+ * 0, or -EPROTO with *why set.
+ */
 static int
-segment_identity(const char *name, dev_t *dev, ino_t *ino)
+segment_trusted(const struct stat *st, const char **why)
+{
+	static char text[160];
+
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		snprintf(text, sizeof(text), "is owned by uid %lu, not by root: refused "
+		    "(passthrough's master makes its segment as root; this one may be forged)",
+		    (unsigned long)st->st_uid);
+		*why = text;
+		return -EPROTO;
+	}
+	if ((st->st_mode & 07777 & ~(mode_t)0640) != 0) {
+		snprintf(text, sizeof(text), "has mode %04o, not 0640 or less: refused "
+		    "(passthrough's master makes its segment 0640; this one may be forged)",
+		    (unsigned)(st->st_mode & 07777));
+		*why = text;
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* The identity of the object name holds now, if it is trusted. 0 or -errno (see above). */
+static int
+segment_identity(const char *name, dev_t *dev, ino_t *ino, const char **why)
 {
 	struct stat st;
-	int fd = shm_open(name, O_RDONLY | O_CLOEXEC, 0);
+	int fd = shm_open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+	int rc = 0;
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) != 0) {
-		int rc = -errno;
-
-		close(fd);
-		return rc;
-	}
+	if (fstat(fd, &st) != 0)
+		rc = -errno;
 	close(fd);
+	if (rc == 0)
+		rc = segment_trusted(&st, why);
+	if (rc != 0)
+		return rc;
 	*dev = st.st_dev;
 	*ino = st.st_ino;
 	return 0;
@@ -69,6 +99,8 @@ segment_identity(const char *name, dev_t *dev, ino_t *ino)
 int
 segment_open(struct segment *seg, const char *name, const char **why)
 {
+	dev_t dev;
+	ino_t ino;
 	int rc;
 
 	memset(seg, 0, sizeof(*seg));
@@ -76,9 +108,16 @@ segment_open(struct segment *seg, const char *name, const char **why)
 	if (strlen(name) >= sizeof(seg->name))
 		return -ENAMETOOLONG;
 	snprintf(seg->name, sizeof(seg->name), "%s", name);
-	rc = segment_identity(seg->name, &seg->dev, &seg->ino);
+	rc = segment_identity(seg->name, &seg->dev, &seg->ino, why);
 	if (rc == 0)
 		rc = stats_open_readonly(&seg->stats, seg->name, why);
+	/* What was mapped is what was checked: the name did not move in between. */
+	if (rc == 0 && (segment_identity(seg->name, &dev, &ino, why) != 0 ||
+	    dev != seg->dev || ino != seg->ino)) {
+		stats_close(&seg->stats);
+		*why = "changed while it was being opened; try again";
+		rc = -EPROTO;
+	}
 	return rc;
 }
 
@@ -91,7 +130,7 @@ segment_refresh(struct segment *seg, const char **why)
 	int rc;
 
 	*why = NULL;
-	rc = segment_identity(seg->name, &dev, &ino);
+	rc = segment_identity(seg->name, &dev, &ino, why);
 	if (rc == 0 && seg->stats.hdr != NULL && dev == seg->dev && ino == seg->ino)
 		return 0;
 	snprintf(name, sizeof(name), "%s", seg->name);
