@@ -98,6 +98,8 @@ workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pi
 		close(m->watch_fd);
 	if (m->ready_fd >= 0)
 		close(m->ready_fd);	/* only the master may say the daemon is ready */
+	if (m->counters.lock.held)
+		close(m->counters.lock.fd);	/* a worker must not be able to flock(LOCK_UN) it */
 	/* Other workers' channels are the master's to write; the logs come on ours. */
 	for (unsigned i = 0; i < m->proc_count; i++)
 		close(m->procs[i].chan);
