@@ -169,8 +169,9 @@ listener_next_close(const struct worker *w)
 {
 	uint64_t next = UINT64_MAX;
 
+	/* Past its time, a socket waits for its accept's last completion: an event. */
 	for (unsigned i = 0; i < w->listen_count; i++)
-		if (w->listeners[i].fd >= 0 && w->listeners[i].close_at != 0 &&
+		if (listener_open(w, &w->listeners[i]) && w->listeners[i].close_at != 0 &&
 		    w->listeners[i].close_at < next)
 			next = w->listeners[i].close_at;
 	return next;

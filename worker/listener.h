@@ -37,7 +37,7 @@ void listener_retire(struct worker *w);
  * every connection still queued on it. 1 once no socket is open.
  */
 int listener_linger(struct worker *w);
-/* The earliest time a lingering socket closes (ms), or UINT64_MAX. */
+/* The earliest time a lingering socket is due to close (ms), or UINT64_MAX. */
 uint64_t listener_next_close(const struct worker *w);
 /* 1 while an accept of any listener is in flight. */
 int listener_busy(const struct worker *w);
