@@ -18,13 +18,14 @@
 #define ACCEPT_RETRY_MS 100u
 /*
  * How long a retiring worker keeps accepting on a socket no slot keeps,
- * once it refuses new SYNs: the handshakes begun on it before (a client
- * sends its hello one round trip after its SYN, TCP_DEFER_ACCEPT holds it
- * until then) complete into its queue instead of being reset at close.
- * Under the 1 s a refused SYN waits for its retry, so that retry finds the
- * socket closed (an address no longer served then refuses it at once).
+ * once it refuses new SYNs: until every handshake begun on it before has
+ * come into its queue, so none is reset at close. TCP_DEFER_ACCEPT holds
+ * a handshake until the hello comes or, for a silent client, for
+ * DEFER_ACCEPT_SECONDS; then the SYN-ACK is resent and the client's ACK,
+ * one round trip later (LISTEN_LINGER_RTT_MS), queues it all the same.
  */
-#define LISTEN_LINGER_MS 500u
+#define LISTEN_LINGER_RTT_MS 300u
+#define LISTEN_LINGER_MS (DEFER_ACCEPT_SECONDS * 1000u + LISTEN_LINGER_RTT_MS)
 
 /*
  * Multishot accept takes every connection waiting in the backlog in one
