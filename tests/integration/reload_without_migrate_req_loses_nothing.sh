@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards "0 lost on reload" without net.ipv4.tcp_migrate_req: in a fresh network namespace (the sysctl at its default 0), under a continuous stream of connections plus clients whose hello comes 300 ms after their handshake (so some are always queued on every listening socket), reloads that lower workers 2 -> 1 and that move listen from 127.0.0.1:P to 0.0.0.0:P answer every connection (no reset, refusal or timeout), and the sysctl is still 0.
+# Guards "0 lost on reload" without net.ipv4.tcp_migrate_req: in a fresh network namespace (the sysctl at its default 0), under a continuous stream of connections plus clients whose hello comes 300 ms after their handshake (so some are always queued on every listening socket) and silent ones whose hello comes 2 s after the reload, reloads that lower workers 2 -> 1 and that move listen from 127.0.0.1:P to 0.0.0.0:P answer every connection (no reset, refusal or timeout), and the sysctl is still 0.
 [ -n "${PT_NETNS:-}" ] || ! unshare -n true 2>/dev/null || PT_NETNS=1 exec unshare -n "$BASH" "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 need_tools "$PTLOOP"
@@ -71,10 +71,28 @@ WAIT_S=10 wait_until slow_has 12 || die "the slow clients get no answers"
 check_eq "sockets listening on 127.0.0.1:$P at the start" 2 \
     "$(ss -Htln "( sport = :$P )" | wc -l)"
 
+# Silent clients: connected before reload 1, their hello only 2 s after it.
+# TCP_DEFER_ACCEPT keeps each a handshake on its socket for 1 s, then the
+# resent SYN-ACK's answer queues it: a retiring socket must be open till then.
+SILENT=16
+silent_fds=()
+for ((i = 0; i < SILENT; i++)); do
+	exec {fd}<>"/dev/tcp/127.0.0.1/$P" || die "cannot connect a silent client"
+	silent_fds+=("$fd")
+done
+
 echo "--- reload 1: workers 2 -> 1"
 proxy_conf_write "$PROXY_CONF" 1 "\"127.0.0.1:$P\"" "$body"
 kill -HUP "$PROXY_PID"
 proxy_wait_generation 2 || fail "reload 1: generation 2 not published"
+sleep 2
+for fd in "${silent_fds[@]}"; do cat "$HELLO" >&"$fd" 2>/dev/null; done
+silent_ok=0
+for fd in "${silent_fds[@]}"; do	# closed once answered: the old worker may then leave
+	[ "$(timeout 8 cat <&"$fd" 2>/dev/null | wc -c)" = 1111 ] && silent_ok=$((silent_ok + 1))
+	exec {fd}>&-
+done
+check_eq "reload 1: silent clients answered in full" "$SILENT" "$silent_ok"
 settle "reload 1" 1
 echo "     connections so far: $(loop_count stream); taken from retiring sockets' queues: $(drained)"
 
@@ -115,5 +133,5 @@ total=$(field total "$LOOP_SUMMARY")
 PROXY_WORKERS=4	# exit lines: 2 first workers, 1 of reload 1, 1 of reload 2
 proxy_stop
 check_eq "proxy exit status" 0 "$PROXY_RC"
-check_counters "normal=$((total + slow))"
+check_counters "normal=$((total + slow + SILENT))"
 finish
