@@ -42,7 +42,7 @@ slow_client() {
 	local fd
 	exec {fd}<>"/dev/tcp/127.0.0.1/$P" || { echo refused; return; }
 	sleep "0.$SLOW_MS"
-	cat "$HELLO" >&"$fd" 2>/dev/null
+	cat "$HELLO" 1>&"$fd" 2>/dev/null
 	timeout 8 cat <&"$fd" 2>/dev/null | wc -c
 	exec {fd}>&-
 }
@@ -86,7 +86,7 @@ proxy_conf_write "$PROXY_CONF" 1 "\"127.0.0.1:$P\"" "$body"
 kill -HUP "$PROXY_PID"
 proxy_wait_generation 2 || fail "reload 1: generation 2 not published"
 sleep 2
-for fd in "${silent_fds[@]}"; do cat "$HELLO" >&"$fd" 2>/dev/null; done
+for fd in "${silent_fds[@]}"; do cat "$HELLO" 1>&"$fd" 2>/dev/null; done
 silent_ok=0
 for fd in "${silent_fds[@]}"; do	# closed once answered: the old worker may then leave
 	[ "$(timeout 8 cat <&"$fd" 2>/dev/null | wc -c)" = 1111 ] && silent_ok=$((silent_ok + 1))
