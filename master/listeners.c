@@ -36,9 +36,10 @@ listeners_find(struct listeners *old, unsigned slot, const struct addr *a)
  * older than new ones, while the sockets of retiring slots (the higher
  * ones) come after and, closing, only move among themselves. Only when a
  * reload re-adds sockets to an address whose retiring sockets are still
- * open (a reload within LISTEN_LINGER_MS of the last one) may a new
- * connection meet a retiring socket: its SYN is dropped and the client's
- * retry, a second later, lands on a socket that stays.
+ * open (a reload within LISTEN_LINGER_MS, 1.3 s, of the last one, see
+ * worker/listener.c) may a new connection meet a retiring socket: its SYN
+ * is dropped and the client's retry, 1 or 3 s later, finds a socket that
+ * stays.
  */
 static void
 listeners_steer(const struct listeners *set, struct listeners *old)
