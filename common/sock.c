@@ -1,5 +1,6 @@
 /* sock.c -- every socket passthrough makes, with all its options in one place. */
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
@@ -82,6 +83,55 @@ sock_listen(const struct addr *a, const char **what)
 	return sock_listen_with(a, SOCK_OPT_REUSEADDR | SOCK_OPT_REUSEPORT |
 	    SOCK_OPT_DEFER_ACCEPT | SOCK_OPT_NODELAY | SOCK_OPT_V6ONLY,
 	    LISTEN_BACKLOG, what);
+}
+
+int
+sock_listen_steer(int fd, unsigned count)
+{
+	/* A = random; A %= count; return A: an index below count, spread evenly. */
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_RANDOM)),
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, count),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	struct sock_fprog prog = { sizeof(code) / sizeof(code[0]), code };
+
+	if (count == 0)
+		return -EINVAL;
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) == 0 ?
+	    0 : -errno;
+}
+
+/* The TCP flags byte, from the start of the TCP header (where a TCP socket filter starts). */
+#define SOCK_TCP_FLAGS_OFFSET 13
+#define SOCK_TCP_SYN 0x02
+#define SOCK_TCP_ACK 0x10
+
+int
+sock_listen_refuse(int fd)
+{
+	/* A SYN without ACK (a new connection) is dropped; everything else passes whole. */
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, SOCK_TCP_FLAGS_OFFSET),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, SOCK_TCP_SYN | SOCK_TCP_ACK),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_TCP_SYN, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+	};
+	struct sock_fprog prog = { sizeof(code) / sizeof(code[0]), code };
+
+	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) == 0 ? 0 : -errno;
+}
+
+int
+sock_listen_refusing(int fd)
+{
+	socklen_t len = 0;
+
+	/* With length 0 the kernel answers the filter's instruction count (0: none). */
+	if (getsockopt(fd, SOL_SOCKET, SO_GET_FILTER, NULL, &len) != 0)
+		return -errno;
+	return len > 0;
 }
 
 int

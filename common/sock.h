@@ -44,6 +44,26 @@ int sock_listen(const struct addr *a, const char **what);
  */
 int sock_listen_plain(const struct addr *a, int backlog);
 
+/*
+ * Steers the new connections of fd's SO_REUSEPORT group (every socket
+ * listening on its address) to the first count sockets of the group, at
+ * random: a classic BPF reuseport program (SO_ATTACH_REUSEPORT_CBPF) that
+ * returns an index into the group's sockets, in the order they started
+ * listening. Sockets past count get no new connection. 0 or -errno.
+ */
+int sock_listen_steer(int fd, unsigned count);
+
+/*
+ * Marks a listening socket as retiring: a socket filter drops the SYNs
+ * that would open new connections on it (the client retries them, on a
+ * socket that stays or, once this one is closed, to a refusal), while the
+ * handshakes already begun complete into its accept queue. 0 or -errno.
+ */
+int sock_listen_refuse(int fd);
+
+/* 1 when sock_listen_refuse() marked fd, 0 when not, or -errno. */
+int sock_listen_refusing(int fd);
+
 /* A non-blocking, close-on-exec TCP socket for a backend connection, with TCP_NODELAY. */
 int sock_backend(int family);
 

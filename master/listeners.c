@@ -20,6 +20,49 @@ listeners_find(struct listeners *old, unsigned slot, const struct addr *a)
 	return NULL;
 }
 
+/*
+ * Without net.ipv4.tcp_migrate_req (a host-wide setting passthrough leaves
+ * alone), closing a listening socket resets the connections queued on it.
+ * So the sockets no slot keeps are not closed with their queues full: new
+ * connections to each address are steered to the set's sockets only, the
+ * sockets left in old refuse new SYNs, and their retiring workers keep
+ * accepting until the handshakes begun before the steering came in, then
+ * close them (worker/listener.c).
+ *
+ * The steering program picks an index below set->slots in the group's
+ * socket array, which is in listen() order and where a closing socket's
+ * place goes to the last one. The set's sockets are the first set->slots
+ * ones: slot s's socket was opened after slot s-1's and kept sockets are
+ * older than new ones, while the sockets of retiring slots (the higher
+ * ones) come after and, closing, only move among themselves. Only when a
+ * reload re-adds sockets to an address whose retiring sockets are still
+ * open (a reload within LISTEN_LINGER_MS, 1.3 s, of the last one, see
+ * worker/listener.c) may a new connection meet a retiring socket: its SYN
+ * is dropped and the client's retry, 1 or 3 s later, finds a socket that
+ * stays.
+ */
+static void
+listeners_steer(const struct listeners *set, struct listeners *old)
+{
+	char text[ADDR_STRLEN];
+	int rc;
+
+	for (unsigned i = 0; i < set->count; i++)
+		if ((rc = sock_listen_steer(set->fds[i], set->slots)) != 0)
+			log_warn("listen %s: cannot steer new connections to the current "
+			    "workers: %s; a retiring worker may reset some",
+			    addr_format(&set->addrs[i], text, sizeof(text)), strerror(-rc));
+	if (old == NULL)
+		return;
+	for (unsigned s = 0; s < old->slots; s++)
+		for (unsigned i = 0; i < old->count; i++)
+			if (old->fds[s * old->count + i] >= 0 &&
+			    (rc = sock_listen_refuse(old->fds[s * old->count + i])) != 0)
+				log_warn("listen %s: cannot make the retiring socket refuse "
+				    "new connections: %s", addr_format(&old->addrs[i], text,
+				    sizeof(text)), strerror(-rc));
+}
+
 int
 listeners_open(struct listeners *set, unsigned slots, const struct addr *addrs,
     unsigned count, struct listeners *old)
@@ -66,6 +109,7 @@ listeners_open(struct listeners *set, unsigned slots, const struct addr *addrs,
 			}
 		}
 	}
+	listeners_steer(set, old);
 	return 0;
 }
 

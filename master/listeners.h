@@ -19,7 +19,10 @@ struct listeners {
 /*
  * Builds the set for slots x addrs, taking sockets over from old (may be
  * NULL) where slot and address match, opening the rest. Taken sockets are
- * set to -1 in old. Returns 0 or -errno (logged, with the address).
+ * set to -1 in old. On success, new connections to each address go only to
+ * the set's sockets, and those left in old refuse new connections (their
+ * retiring workers accept what is queued, then close them; nothing else
+ * may use them). Returns 0 or -errno (logged, with the address).
  */
 int listeners_open(struct listeners *set, unsigned slots, const struct addr *addrs,
     unsigned count, struct listeners *old);

@@ -32,8 +32,6 @@
 #define RELOAD_BUSY_LOG_MS 10000u
 /* How often the master looks whether new workers accept yet (for READY=1). ms */
 #define READY_POLL_MS 10u
-/* The sysctl that moves connections queued on a closing listener to its siblings. */
-#define MIGRATE_REQ_SYSCTL "/proc/sys/net/ipv4/tcp_migrate_req"
 
 static volatile sig_atomic_t flag_stop;		/* SIGTERM, SIGINT */
 static volatile sig_atomic_t flag_quit;		/* SIGQUIT */
@@ -141,30 +139,6 @@ master_warn_capacity(const struct master *m)
 		log_info("max_connections %u is more than the open-files limit allows "
 		    "%u worker(s): each takes at most %u", m->cfg.settings.max_connections,
 		    m->workers, cap);
-}
-
-/*
- * With net.ipv4.tcp_migrate_req, connections queued on a listening socket
- * that closes (a slot removed by a reload) move to its SO_REUSEPORT
- * siblings instead of being reset.
- */
-static void
-master_enable_migration(void)
-{
-	char v = '0';
-	int fd = open(MIGRATE_REQ_SYSCTL, O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	if (read(fd, &v, 1) == 1 && v == '0') {
-		if (pwrite(fd, "1", 1, 0) == 1)
-			log_info("set net.ipv4.tcp_migrate_req = 1: connections queued on a "
-			    "closing listener move to its siblings");
-		else
-			log_warn("cannot set net.ipv4.tcp_migrate_req: %s; removing worker "
-			    "slots on reload may reset queued connections", strerror(errno));
-	}
-	close(fd);
 }
 
 static void
@@ -509,7 +483,6 @@ master_start(struct master *m)
 		return -1;
 	atomic_store(&m->counters.seg.hdr->generation, (uint64_t)gen);
 	m->config_hash = watch_file_hash(m->path);
-	master_enable_migration();
 	if (listeners_open(&m->listeners, m->workers, m->cfg.listen, m->cfg.listen_count,
 	    NULL) != 0)
 		return -1;

@@ -323,9 +323,10 @@ worker_log_totals(const struct worker *w)
 }
 
 /*
- * SIGQUIT: stop accepting and close our listening sockets (the master or
- * a new worker keeps the ones that stay), then let the connections end by
- * themselves until drain_ms. Returns 1 when the worker may exit.
+ * SIGQUIT: close our listening sockets (the master or a new worker keeps
+ * the ones that stay; one no slot keeps is first drained of its queue, see
+ * listener_retire), then let the connections end by themselves until
+ * drain_ms. Returns 1 when the worker may exit.
  */
 static int
 worker_retire(struct worker *w)
@@ -338,7 +339,8 @@ worker_retire(struct worker *w)
 		log_info("retiring: %u connections may finish within %u ms", w->conn_count,
 		    w->img->settings.drain_ms);
 	}
-	if (w->conn_count == 0)
+	/* A socket no new worker keeps is drained of its queue before it closes. */
+	if (listener_linger(w) && w->conn_count == 0)
 		return 1;
 	if (w->now >= w->drain_deadline) {
 		log_info("retiring: closing %u connections at the drain deadline",
@@ -358,6 +360,8 @@ worker_wait_ms(const struct worker *w)
 		next = w->accept_retry_at;
 	if (w->drain_deadline != 0 && w->drain_deadline < next)
 		next = w->drain_deadline;
+	if (listener_next_close(w) < next)
+		next = listener_next_close(w);
 	next = next > w->now ? next - w->now : 0;
 	return next < WORKER_TICK_MS ? next : WORKER_TICK_MS;
 }
