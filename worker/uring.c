@@ -36,7 +36,16 @@ struct engine {
 	struct worker *w;			/* whose handlers get the events */
 	sigset_t waitmask;
 	struct __kernel_timespec connect_ts;	/* for linked connect timeouts */
+	unsigned busy_waits;			/* waits that returned without sleeping */
 };
+
+/*
+ * A busy worker looks for pending signals once per this many waits that did
+ * not sleep (a power of two): a sigpending() every turn cost a syscall per
+ * turn under load; a turn lasts well under a millisecond, so a SIGQUIT still
+ * starts the drain within a few ms.
+ */
+#define URING_SIGNAL_CHECK_WAITS 8u
 
 static inline uint64_t
 uring_tag(const void *owner, enum engine_op op, int d)
@@ -272,7 +281,7 @@ engine_log_wait(struct engine *e, struct accesslog *a, int fd)
  * applies that mask only when it sleeps: the kernel returns at once, mask
  * untouched, when completions are ready (and under load they always are),
  * so without this a busy worker would never run its handlers, and SIGQUIT
- * would wait for the master's SIGKILL. One sigpending() a turn, not an event.
+ * would wait for the master's SIGKILL. Called every URING_SIGNAL_CHECK_WAITS busy turns.
  */
 static int
 uring_signal_waiting(const struct engine *e)
@@ -300,8 +309,9 @@ engine_sleep(struct engine *e, uint64_t wait_ms)
 	rc = io_uring_submit_and_wait_timeout(&e->ring, &cqe, 1, &ts, &e->waitmask);
 	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
 		log_error("io_uring_submit_and_wait_timeout: %s", strerror(-rc));
-	/* Slept (EINTR, ETIME): the mask was open. Else open it for a moment. */
-	if (rc != -EINTR && rc != -ETIME && uring_signal_waiting(e)) {
+	/* Slept (EINTR, ETIME): the mask was open. Else, now and then, open it for a moment. */
+	if (rc != -EINTR && rc != -ETIME &&
+	    (++e->busy_waits & (URING_SIGNAL_CHECK_WAITS - 1)) == 0 && uring_signal_waiting(e)) {
 		sigset_t mask;
 
 		sigprocmask(SIG_SETMASK, &e->waitmask, &mask);	/* the handlers run here */
