@@ -12,11 +12,3 @@ const struct render_hist_info render_hists[STATS_HIST_COUNT] = {
 	    "passthrough_connection_duration_seconds",
 	    "Lifetime of a client connection from accept to close, in seconds.", 3 },	/* milliseconds */
 };
-
-void
-render_each_table(struct textbuf *out, const struct snapshot *snap,
-    void (*each)(struct textbuf *, const struct snapshot *, enum snapshot_table))
-{
-	for (unsigned t = 0; t < SNAPSHOT_TABLES; t++)
-		each(out, snap, (enum snapshot_table)t);
-}

@@ -16,10 +16,6 @@ void render_table(struct textbuf *out, const struct snapshot *snap);
 void render_json(struct textbuf *out, const struct snapshot *snap);
 void render_prom(struct textbuf *out, const struct snapshot *snap);
 
-/* Calls each(out, snap, table) for the routes, then the backends table. */
-void render_each_table(struct textbuf *out, const struct snapshot *snap,
-    void (*each)(struct textbuf *, const struct snapshot *, enum snapshot_table));
-
 /* A JSON string literal, quotes included; invalid UTF-8 becomes U+FFFD. */
 void render_json_string(struct textbuf *out, const char *s);
 

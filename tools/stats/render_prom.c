@@ -394,7 +394,8 @@ render_prom(struct textbuf *out, const struct snapshot *snap)
 	render_prom_master(out, snap);
 	render_prom_totals(out, snap);
 	render_prom_workers(out, snap);
-	render_each_table(out, snap, render_prom_entries);
+	for (unsigned t = 0; t < SNAPSHOT_TABLES; t++)
+		render_prom_entries(out, snap, (enum snapshot_table)t);
 	for (unsigned k = 0; k < STATS_HIST_COUNT; k++)
 		render_prom_hist(out, &snap->totals.hist[k], k);
 }

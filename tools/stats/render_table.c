@@ -263,7 +263,8 @@ render_table(struct textbuf *out, const struct snapshot *snap)
 	render_table_header(out, snap);
 	render_table_workers(out, snap);
 	render_table_totals(out, snap);
-	render_each_table(out, snap, render_table_entries);
+	for (unsigned t = 0; t < SNAPSHOT_TABLES; t++)
+		render_table_entries(out, snap, (enum snapshot_table)t);
 	render_table_closes(out, snap);
 	render_table_hists(out, snap);
 }

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "render.h"
 #include "serve.h"
@@ -80,7 +81,7 @@ static volatile sig_atomic_t serve_stop;
 static uint64_t
 serve_now_ms(void)
 {
-	return snapshot_clock_ns(CLOCK_MONOTONIC) / NS_PER_MS;
+	return clock_read_ns(CLOCK_MONOTONIC) / NS_PER_MS;
 }
 
 static void serve_log(const struct serve_client *c, const char *fmt, ...)

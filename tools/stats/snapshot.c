@@ -32,15 +32,6 @@ snapshot_copy(void *dst, const void *src, size_t bytes)
 	}
 }
 
-uint64_t
-snapshot_clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
 /* Live lines now; more may start while they are copied. */
 static uint32_t
 snapshot_count_lines(const struct stats *seg)
@@ -181,7 +172,7 @@ snapshot_take(struct snapshot *snap, const struct stats *seg)
 	if (rc != 0)
 		goto bad;
 	snap->taken_ms = clock_wall_ms();
-	snap->taken_mono_ns = snapshot_clock_ns(CLOCK_MONOTONIC);
+	snap->taken_mono_ns = clock_read_ns(CLOCK_MONOTONIC);
 	rc = snapshot_copy_folded(snap, seg);
 	if (rc == 0)
 		rc = snapshot_copy_entries(snap, seg);

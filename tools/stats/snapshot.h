@@ -42,9 +42,6 @@ struct snapshot {
 int snapshot_take(struct snapshot *snap, const struct stats *seg);
 void snapshot_free(struct snapshot *snap);
 
-/* Nanoseconds of clock (CLOCK_REALTIME, CLOCK_MONOTONIC): what snapshots are stamped with. */
-uint64_t snapshot_clock_ns(clockid_t clock);
-
 /* The two tables of per-name counters, which every view shows alike. */
 enum snapshot_table {
 	SNAPSHOT_ROUTES,

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "grid.h"
 #include "human.h"
 #include "top.h"
@@ -276,7 +277,7 @@ top_terminal_leave(struct top *t)
 static uint64_t
 top_now_ns(void)
 {
-	return snapshot_clock_ns(CLOCK_MONOTONIC);
+	return clock_read_ns(CLOCK_MONOTONIC);
 }
 
 /* The frame of this moment into t->frame; the new snapshot becomes the current one. */
