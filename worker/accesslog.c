@@ -348,16 +348,16 @@ accesslog_json_alpn(char *out, size_t size, const char *list)
 static void
 accesslog_when(struct accesslog *a, char *when, size_t size)
 {
-	struct timespec ts;
+	uint64_t ms = clock_wall_ms();
+	time_t sec = (time_t)(ms / 1000);
 	struct tm tm;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	if (ts.tv_sec != a->second) {
-		a->second = ts.tv_sec;
-		gmtime_r(&ts.tv_sec, &tm);
+	if (sec != a->second) {
+		a->second = sec;
+		gmtime_r(&sec, &tm);
 		strftime(a->second_text, sizeof(a->second_text), "%Y-%m-%dT%H:%M:%S", &tm);
 	}
-	snprintf(when, size, "%s.%03ldZ", a->second_text, ts.tv_nsec / 1000000);
+	snprintf(when, size, "%s.%03uZ", a->second_text, (unsigned)(ms % 1000));
 }
 
 static int

@@ -356,7 +356,7 @@ conn_count_connect(struct worker *w, struct conn *c)
 static void
 conn_count_connect_failure(struct worker *w, struct conn *c, int timed_out)
 {
-	struct stats_backend *b = &w->stats->backends[conn_backend(w, c)->stats_id];
+	struct stats_backend *b = &w->stats->backends[c->backend_sid];	/* set by conn_connect */
 
 	STATS_SHARED_ADD(b->connect_failures, 1);
 	if (timed_out)

@@ -191,17 +191,16 @@ listener_busy(const struct worker *w)
 static void
 listener_accepted(struct worker *w, struct listener *l, int fd)
 {
+	l->lingered += l->close_at != 0;
 	if (w->conn_count >= w->conn_max) {
 		/* Accepted before the pause took effect, or a reload lowered the limit. */
 		close(fd);
-		l->lingered += l->close_at != 0;
 		STATS_ADD(w->st->c.accepted, 1);
 		STATS_ADD(w->st->c.closes[CLOSE_LIMIT_REACHED], 1);
 		listener_pause(w);
 		return;
 	}
 	conn_accept(w, fd, (unsigned)(l - w->listeners));
-	l->lingered += l->close_at != 0;
 	if (w->conn_count >= w->conn_max) {
 		listener_pause(w);
 	} else if (l->multishot && l->accepting &&

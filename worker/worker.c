@@ -354,14 +354,14 @@ worker_retire(struct worker *w)
 static uint64_t
 worker_wait_ms(const struct worker *w)
 {
-	uint64_t next = timer_next(&w->timers);
+	uint64_t next = timer_next(&w->timers), close_at = listener_next_close(w);
 
 	if (w->accept_retry_at > w->now && w->accept_retry_at < next)
 		next = w->accept_retry_at;
 	if (w->drain_deadline != 0 && w->drain_deadline < next)
 		next = w->drain_deadline;
-	if (listener_next_close(w) < next)
-		next = listener_next_close(w);
+	if (close_at < next)
+		next = close_at;
 	next = next > w->now ? next - w->now : 0;
 	return next < WORKER_TICK_MS ? next : WORKER_TICK_MS;
 }
