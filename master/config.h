@@ -66,6 +66,13 @@ char *config_pid_file(const char *path);
 char *config_stats_name(const char *path);
 void config_errors_free(struct config_errors *errs);
 
+/* 1 when two string settings differ (NULL: not set). */
+static inline int
+config_string_changed(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
 /* 1 when log.error says "stderr" explicitly: a daemon then keeps its stderr open. */
 static inline int
 config_logs_to_stderr(const struct config *cfg)

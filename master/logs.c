@@ -105,12 +105,6 @@ logs_broadcast(struct master *m, int sig)
 		workers_signal(m, sig);
 }
 
-static int
-logs_changed(const char *a, const char *b)
-{
-	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
-}
-
 /* The master's own log (log.error): 0, or -errno (logged) with the one before kept. */
 int
 logs_open_error(const struct master *m, const struct config *cfg)
@@ -146,9 +140,9 @@ logs_reopen(struct master *m)
 void
 logs_reload(struct master *m, const struct config *prev)
 {
-	int access = logs_changed(prev->access_log, m->cfg.access_log);
+	int access = config_string_changed(prev->access_log, m->cfg.access_log);
 
-	if (!access && !logs_changed(prev->error_log, m->cfg.error_log))
+	if (!access && !config_string_changed(prev->error_log, m->cfg.error_log))
 		return;
 	if (access)
 		logs_open_access(m, 0);

@@ -229,8 +229,7 @@ master_reload_busy(struct master *m)
 static void
 master_reload_warn_restart_only(const struct config *prev, const struct config *next)
 {
-	if ((prev->stats_name == NULL) != (next->stats_name == NULL) ||
-	    (prev->stats_name != NULL && strcmp(prev->stats_name, next->stats_name) != 0))
+	if (config_string_changed(prev->stats_name, next->stats_name))
 		log_warn("stats.name changes take effect at the next start");
 	if (prev->pid_file != NULL && (next->pid_file == NULL ||
 	    strcmp(prev->pid_file, next->pid_file) != 0))
