@@ -5,20 +5,22 @@
  * One message is one datagram: a fixed header naming what it is and the
  * generation it belongs to, plus up to FDPASS_MAX_FDS descriptors. The
  * master only sends; a worker only receives (the master never reads what a
- * worker writes on it). Other kinds (a route table memfd) can travel the
- * same way as new types.
+ * worker writes on it). The log files and the route table generations
+ * travel this way.
  */
 #ifndef PASSTHROUGH_FDPASS_H
 #define PASSTHROUGH_FDPASS_H
 
 #include <stdint.h>
 
-/* Descriptors one message may carry: today the two logs. */
+/* Descriptors one message may carry: at most the two logs. */
 #define FDPASS_MAX_FDS 4u
 
 enum fdpass_type {
 	/* The log files: fds in the order of the set bits of flags (enum fdpass_log). */
 	FDPASS_LOGS = 1,
+	/* A route table generation (rtshm.h): one sealed memfd; generation names it. */
+	FDPASS_ROUTES = 2,
 };
 
 /* FDPASS_LOGS flags: which logs travel; a log not named here is not a file. */

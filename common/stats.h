@@ -89,6 +89,8 @@ struct stats_worker {
 	uint32_t restarts;			/* of its slot before it */
 	uint32_t retiring;			/* 1: draining after a reload or quit */
 	/* Written by the worker only. */
+	_Atomic uint32_t ready;			/* 1 once it accepts */
+	uint32_t reserved;
 	_Atomic uint64_t generation;		/* route table in use */
 	_Atomic uint64_t active;		/* connections open */
 	_Atomic uint64_t in_hello;		/* ... still reading the ClientHello */

@@ -76,7 +76,7 @@ int
 logs_send(const struct master *m, int chan)
 {
 	struct fdpass_msg msg = { .type = FDPASS_LOGS,
-	    .generation = rtshm_word_generation(rtshm_current(&m->routes)) };
+	    .generation = m->routes.generation };
 	int fds[2], fd = log_file_fd();
 	unsigned n = 0;
 

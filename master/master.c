@@ -26,10 +26,6 @@
 
 /* How long a burst of file events settles before a watch_config reload. ms */
 #define WATCH_DEBOUNCE_MS 200u
-/* How soon a reload is retried when every route table slot is still pinned. ms */
-#define RELOAD_RETRY_MS 100u
-/* A reload that keeps waiting for a free slot is logged this often. ms */
-#define RELOAD_BUSY_LOG_MS 10000u
 /* How often the master looks whether new workers accept yet (for READY=1). ms */
 #define READY_POLL_MS 10u
 
@@ -124,9 +120,9 @@ out:
 	free(specs);
 	free(route_ids);
 	free(backend_ids);
-	if (gen < 0 && gen != -EBUSY)
+	if (gen < 0)
 		log_error("publishing the route table: %s", gen == -E2BIG ?
-		    "the table is larger than a shared-memory slot" : strerror((int)-gen));
+		    "the table is larger than 256 MiB" : strerror((int)-gen));
 	return gen;
 }
 
@@ -200,29 +196,9 @@ master_reload_refused(struct master *m, const struct config_errors *errs)
 		log_error("%s", errs->msg[i]);
 	log_error("reload failed: %u error%s in %s; generation %llu keeps serving",
 	    errs->count, errs->count == 1 ? "" : "s", m->path,
-	    (unsigned long long)rtshm_word_generation(rtshm_current(&m->routes)));
+	    (unsigned long long)m->routes.generation);
 	counters_reload_done(&m->counters, 0, 0, errs->count > 0 ? errs->msg[0] : "");
 	notify_send("READY=1");
-}
-
-/*
- * A worker still reads every older table: the reload is tried again
- * shortly. Normal for a moment under rapid reloads; said when it lasts.
- */
-static void
-master_reload_busy(struct master *m)
-{
-	uint64_t now = clock_ms();
-
-	if (m->reload_busy_since == 0)
-		m->reload_busy_since = m->reload_busy_said = now;
-	if (now - m->reload_busy_said >= RELOAD_BUSY_LOG_MS) {
-		log_warn("reload has waited %llu s: every route table slot is still read "
-		    "by a worker (a stopped or stuck one?); retrying every %u ms",
-		    (unsigned long long)(now - m->reload_busy_since) / 1000, RELOAD_RETRY_MS);
-		m->reload_busy_said = now;
-	}
-	m->reload_at = now + RELOAD_RETRY_MS;
 }
 
 /* Settings a reload reads but only a restart applies: said when they change. */
@@ -276,7 +252,13 @@ master_reload_apply(struct master *m, struct config *next, int64_t gen)
 	config_free(&prev);
 	master_warn_capacity(m);
 	master_watch_reopen(m);
-	/* Wake the workers: they report the new generation and free the old one sooner. */
+	/*
+	 * The new generation on every channel, then the word workers look at
+	 * every turn and the signal that wakes a sleeping one to take it.
+	 */
+	(void)workers_send_routes(m);
+	atomic_store_explicit(&m->counters.seg.hdr->generation, (uint64_t)gen,
+	    memory_order_release);
 	workers_signal(m, SIGUSR2);
 	log_info("reloaded %s: generation %lld, %u routes", m->path, (long long)gen,
 	    m->cfg.route_count);
@@ -305,12 +287,6 @@ master_reload(struct master *m)
 	}
 	config_errors_free(&errs);
 	gen = master_publish(m, &next);
-	if (gen == -EBUSY) {
-		master_reload_busy(m);
-		config_free(&next);
-		return;
-	}
-	m->reload_busy_since = 0;
 	if (gen < 0) {
 		counters_reload_done(&m->counters, 0, 0, "the route table could not be published");
 		config_free(&next);
@@ -407,8 +383,8 @@ master_wait(struct master *m, const sigset_t *waitmask, int restart_ms)
 static void
 master_loop(struct master *m, const sigset_t *waitmask)
 {
+	int restart_ms, routes_ms;
 	uint64_t now;
-	int restart_ms;
 
 	while (!flag_stop && !flag_quit) {
 		if (flag_child) {
@@ -429,6 +405,9 @@ master_loop(struct master *m, const sigset_t *waitmask)
 			master_reload(m);
 		}
 		restart_ms = workers_restart_due(m, now);
+		routes_ms = workers_send_routes(m);
+		if (routes_ms >= 0 && (restart_ms < 0 || routes_ms < restart_ms))
+			restart_ms = routes_ms;
 		workers_kill_late(m, now);
 		if (!m->ready_sent && workers_ready(m)) {
 			m->ready_sent = 1;
@@ -467,10 +446,9 @@ master_start(struct master *m)
 	int rc = 0;
 
 	m->slots = calloc(m->workers, sizeof(*m->slots));
-	m->report_used = calloc(RTSHM_REPORTS, 1);
-	rc = m->slots == NULL || m->report_used == NULL ? -ENOMEM : rtshm_create(&m->routes);
-	if (rc != 0) {
-		log_error("creating the route table segment: %s", strerror(-rc));
+	m->report_used = calloc(STATS_LINES, 1);
+	if (m->slots == NULL || m->report_used == NULL) {
+		log_error("starting: %s", strerror(ENOMEM));
 		return -1;
 	}
 	/* A live instance named by the pid file: refuse before touching its segments or ports. */

@@ -24,7 +24,9 @@ enum master_flags {
 struct proc {
 	pid_t pid;
 	unsigned slot;
-	unsigned report;	/* its rtshm report line */
+	unsigned report;	/* its line in the statistics segment */
+	uint64_t routes_sent;	/* the route table generation it was last sent */
+	int routes_said;	/* a failed send was logged */
 	int retiring;		/* told to finish its connections and exit */
 	uint64_t started_ms;
 	uint64_t kill_at;	/* retiring: SIGKILL once this passes (ms) */
@@ -42,7 +44,7 @@ struct master {
 	struct config cfg;		/* the configuration in force */
 	const char *path;
 	int flags;			/* enum master_flags */
-	struct rtshm routes;
+	struct rtshm routes;		/* the current route table generation */
 	struct counters counters;	/* the statistics segment */
 	struct listeners listeners;	/* of the current workers */
 	unsigned workers;		/* slots of the current set */
@@ -50,7 +52,7 @@ struct master {
 	struct proc *procs;		/* live worker processes */
 	unsigned proc_count;
 	unsigned proc_cap;
-	uint8_t *report_used;		/* [RTSHM_REPORTS] */
+	uint8_t *report_used;		/* [STATS_LINES] */
 	int stopping;			/* no restarts from here on */
 	int ready_sent;			/* systemd READY=1 sent since the last (re)start */
 	int watch_fd;			/* inotify, or -1 */
@@ -58,8 +60,6 @@ struct master {
 	int access_fd;			/* log.access when it is a file, for the workers; or -1 */
 	int detached;			/* -d and past the fork: log to syslog by default */
 	uint64_t reload_at;		/* ms; a debounced or retried reload is due */
-	uint64_t reload_busy_since;	/* ms; a reload waits for a free slot since */
-	uint64_t reload_busy_said;	/* ms; when that was last logged */
 	uint64_t config_hash;		/* of the file text last loaded */
 };
 
@@ -95,6 +95,12 @@ void workers_signal(struct master *m, int sig);
 unsigned workers_alive(const struct master *m);
 int workers_ready(const struct master *m);
 void workers_kill_late(struct master *m, uint64_t now);
+/*
+ * Sends the current route table generation to every worker that does not
+ * have it yet. Returns -1 when all have it, else the ms until the next try
+ * (a worker that has not read what it was sent before gets nothing more).
+ */
+int workers_send_routes(struct master *m);
 void workers_free(struct master *m);
 
 

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -16,21 +18,21 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "fdpass.h"
 #include "log.h"
 #include "master.h"
 #include "tunables.h"
 #include "worker.h"
 
+/* How often a route table generation a worker has not taken is sent again. ms */
+#define ROUTES_RETRY_MS 100u
 /* Exit status of a worker that could not switch to the configured user. */
 #define WORKER_EXIT_PRIVILEGES 3
-
-/* A worker's report line indexes both segments. */
-_Static_assert(RTSHM_REPORTS <= STATS_LINES, "every report line has a statistics line");
 
 static int
 workers_report_take(struct master *m)
 {
-	for (unsigned i = 0; i < RTSHM_REPORTS; i++) {
+	for (unsigned i = 0; i < STATS_LINES; i++) {
 		if (!m->report_used[i]) {
 			m->report_used[i] = 1;
 			return (int)i;
@@ -105,6 +107,8 @@ workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pi
 		close(m->procs[i].chan);
 	if (m->access_fd >= 0)
 		close(m->access_fd);
+	if (m->routes.fd >= 0)
+		close(m->routes.fd);	/* the generation came on the channel */
 	if (m->detached)
 		daemon_null_stdio(config_logs_to_stderr(&m->cfg));
 	if (workers_drop_privileges(&m->cfg) != 0)
@@ -132,16 +136,60 @@ workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pi
 	spec.listen_fds = listeners_slot(&m->listeners, slot);
 	spec.listen_addrs = m->listeners.addrs;
 	spec.listen_count = m->listeners.count;
-	spec.routes = &m->routes;
 	spec.stats = &m->counters.seg;
 	spec.channel = chan;
 	_exit(worker_run(&spec));
 }
 
+/* The current route table generation on a channel. 0 or -errno. */
+static int
+workers_routes_send(const struct master *m, int chan)
+{
+	struct fdpass_msg msg = { .type = FDPASS_ROUTES, .generation = m->routes.generation };
+
+	return fdpass_send(chan, &msg, &m->routes.fd, 1);
+}
+
+int
+workers_send_routes(struct master *m)
+{
+	int late = 0, rc, queued;
+
+	for (unsigned i = 0; i < m->proc_count; i++) {
+		struct proc *p = &m->procs[i];
+
+		if (p->routes_sent == m->routes.generation)
+			continue;
+		/*
+		 * Only to a worker that took everything sent before: one that
+		 * does not read (stuck, or hostile) holds one generation in
+		 * its queue at most, not one per reload.
+		 */
+		if (ioctl(p->chan, SIOCOUTQ, &queued) != 0 || queued > 0)
+			rc = -EAGAIN;
+		else
+			rc = workers_routes_send(m, p->chan);
+		if (rc == 0) {
+			p->routes_sent = m->routes.generation;
+			p->routes_said = 0;
+			continue;
+		}
+		late = 1;
+		if (!p->routes_said && !p->retiring)
+			log_warn("worker %u (pid %d) has not taken route table generation %llu yet "
+			    "(%s); retrying every %u ms", p->slot, (int)p->pid,
+			    (unsigned long long)m->routes.generation,
+			    rc == -EAGAIN ? "it has not read what it was sent before" :
+			    strerror(-rc), ROUTES_RETRY_MS);
+		p->routes_said = 1;
+	}
+	return late ? (int)ROUTES_RETRY_MS : -1;
+}
+
 /*
  * A worker's control channel: sv[0] the master's end, sv[1] the worker's,
- * with the log files already waiting on it (the worker takes them at
- * start). 0 or -errno (logged).
+ * with the current route table generation and the log files already
+ * waiting on it (the worker takes them at start). 0 or -errno (logged).
  */
 static int
 workers_channel_open(struct master *m, unsigned slot, int sv[2])
@@ -153,8 +201,11 @@ workers_channel_open(struct master *m, unsigned slot, int sv[2])
 		log_error("worker %u: control channel: %s", slot, strerror(errno));
 		return rc;
 	}
-	if ((rc = logs_send(m, sv[0])) != 0) {
+	if ((rc = workers_routes_send(m, sv[0])) != 0)
+		log_error("worker %u: cannot hand it the route table: %s", slot, strerror(-rc));
+	else if ((rc = logs_send(m, sv[0])) != 0)
 		log_error("worker %u: cannot hand it the log files: %s", slot, strerror(-rc));
+	if (rc != 0) {
 		close(sv[0]);
 		close(sv[1]);
 	}
@@ -186,14 +237,12 @@ workers_spawn(struct master *m, unsigned slot)
 		m->report_used[report] = 0;
 		return rc;
 	}
-	rtshm_worker_reset(&m->routes, (unsigned)report, 1);
 	/* Before the fork: the child writes its line from its first instant. */
 	counters_worker_start(&m->counters, (unsigned)report, 0, slot, m->slots[slot].restarts);
 	pid = fork();
 	if (pid < 0) {
 		rc = -errno;
 		log_error("fork worker %u: %s", slot, strerror(errno));
-		rtshm_worker_reset(&m->routes, (unsigned)report, 0);
 		counters_worker_exit(&m->counters, (unsigned)report);
 		m->report_used[report] = 0;
 		close(sv[0]);
@@ -213,6 +262,7 @@ workers_spawn(struct master *m, unsigned slot)
 	p->slot = slot;
 	p->report = (unsigned)report;
 	p->chan = sv[0];
+	p->routes_sent = m->routes.generation;
 	p->started_ms = clock_ms();
 	m->slots[slot].restart_at = 0;
 	return 0;
@@ -279,7 +329,6 @@ workers_reap(struct master *m)
 		p = m->procs[i];
 		m->procs[i] = m->procs[--m->proc_count];
 		close(p.chan);
-		rtshm_worker_reset(&m->routes, p.report, 0);
 		counters_worker_exit(&m->counters, p.report);
 		m->report_used[p.report] = 0;
 		if (p.retiring || m->stopping)
@@ -360,7 +409,7 @@ workers_ready(const struct master *m)
 	for (unsigned i = 0; i < m->proc_count; i++) {
 		const struct proc *p = &m->procs[i];
 
-		if (!p->retiring && !atomic_load(&m->routes.workers[p->report].ready))
+		if (!p->retiring && !atomic_load(&m->counters.seg.lines[p->report].ready))
 			return 0;
 	}
 	for (unsigned slot = 0; slot < m->workers; slot++)

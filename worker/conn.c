@@ -247,7 +247,7 @@ conn_route(struct worker *w, struct conn *c, const struct routes_route *r,
 	STATS_SHARED_ADD(w->stats->routes[c->route_sid].active, 1);
 	/* The connection takes this turn's generation: it pins its image until connected. */
 	c->route = r;
-	c->pin_slot = (uint8_t)rtshm_word_slot(w->current);
+	c->pin_slot = w->cur;
 	worker_pin(w, c->pin_slot, 1);
 	c->backend = (uint16_t)(w->rr++ % r->backend_count);
 	c->tries = 0;
@@ -257,7 +257,7 @@ conn_route(struct worker *w, struct conn *c, const struct routes_route *r,
 static const struct routes_backend *
 conn_backend(const struct worker *w, const struct conn *c)
 {
-	return &routes_backends(rtshm_slot_image(w->spec->routes, c->pin_slot), c->route)[c->backend];
+	return &routes_backends(w->images[c->pin_slot].img, c->route)[c->backend];
 }
 
 static void

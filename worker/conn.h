@@ -64,7 +64,7 @@ struct conn {
 	uint64_t accepted_ms;
 	uint64_t active_ms;	/* last time bytes moved */
 	const struct routes_route *route;	/* while connecting: pinned image */
-	uint8_t pin_slot;	/* image slot pinned while route is set */
+	uint8_t pin_slot;	/* w->images entry pinned while route is set */
 	uint8_t tries;		/* backends tried; > 0: backend_sid names the last one */
 	uint16_t backend;	/* index within the route of the current one */
 	uint32_t idle_ms;	/* of the generation it was accepted under */

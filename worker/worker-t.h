@@ -21,19 +21,31 @@ struct conn;
 struct engine;
 struct listener;
 
+/* Route table generations mapped at once (connecting connections pin theirs). */
+#define WORKER_IMAGES 8u
+
+struct worker_image {
+	const struct routes_image *img;	/* NULL: a free entry */
+	size_t size;
+	uint32_t pins;			/* connecting connections routed by it */
+};
+
 struct worker {
 	struct engine *engine;
 	const struct worker_spec *spec;
 	uint64_t now;			/* ms, CLOCK_MONOTONIC, per loop turn */
 
 	/*
-	 * The route table generation this turn routes with: read once per
-	 * turn, taken by a connection when it is routed.
+	 * The route table generations this worker maps: the one this turn
+	 * routes with (images[cur]) and older ones connecting connections
+	 * still use. A newer one waits in pending_fd while every entry is taken.
 	 */
-	uint64_t current;		/* rtshm current word we route with */
-	uint64_t rejected;		/* an rtshm current whose image was invalid */
-	const struct routes_image *img;
-	uint32_t pins[RTSHM_SLOTS];	/* connecting conns per image slot */
+	struct worker_image images[WORKER_IMAGES];
+	uint8_t cur;			/* index into images */
+	const struct routes_image *img;	/* images[cur].img */
+	int pending_fd;			/* a newer generation's memfd, or -1 */
+	uint64_t pending_gen;
+	uint64_t channel_at;		/* ms; the channel is read at least this often */
 
 	struct listener *listeners;
 	unsigned listen_count;
@@ -57,8 +69,8 @@ struct worker {
 	struct accesslog access;
 };
 
-/* A connection routed under the image in slot takes (+1) or drops (-1) a pin on it. */
-void worker_pin(struct worker *w, uint8_t slot, int delta);
+/* A connection routed by images[i] takes (+1) or drops (-1) a pin on it. */
+void worker_pin(struct worker *w, uint8_t i, int delta);
 
 /* 1 when a repeating line may be said now (log_limit_due at LOG_REPEAT_MS). */
 int worker_log_due(const struct worker *w, struct log_limit *l, uint64_t *skipped);

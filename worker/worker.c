@@ -70,20 +70,6 @@ worker_log_due(const struct worker *w, struct log_limit *l, uint64_t *skipped)
 	return log_limit_due(l, w->now, LOG_REPEAT_MS, skipped);
 }
 
-/* Reports the oldest image generation this worker may still read. */
-/* Reports the oldest image generation this worker may still read. */
-static void
-worker_routes_report(struct worker *w)
-{
-	const struct rtshm_header *hdr = w->spec->routes->hdr;
-	uint64_t oldest = rtshm_word_generation(w->current);
-
-	for (unsigned i = 0; i < RTSHM_SLOTS; i++)
-		if (w->pins[i] > 0 && hdr->slots[i].generation < oldest)
-			oldest = hdr->slots[i].generation;
-	rtshm_worker_report(w->spec->routes, w->spec->report, oldest);
-}
-
 /* log.level and log.error of a new generation (prev: the one before, NULL at start). */
 static void
 worker_log_configure(const struct routes_image *img, const struct routes_image *prev)
@@ -103,10 +89,93 @@ worker_log_configure(const struct routes_image *img, const struct routes_image *
 		log_error("log.error: cannot open %s: %s", dest, strerror(-rc));
 }
 
+/* A new generation's settings: logs, the access log, timeouts, the connection limit. */
+static void
+worker_settings_apply(struct worker *w, const struct routes_image *prev)
+{
+	const struct routes_settings *st = &w->img->settings;
+
+	worker_log_configure(w->img, prev);
+	accesslog_configure(&w->access, w->engine, st->access, st->access_format);
+	atomic_store_explicit(&w->st->generation, w->img->generation, memory_order_relaxed);
+	engine_connect_timeout(w->engine, st->connect_ms);
+	/* This worker's share of max_connections, within what its fds allow. */
+	w->conn_max = (st->max_connections + w->spec->workers - 1) / w->spec->workers;
+	if (w->conn_max > w->conn_cap)
+		w->conn_max = w->conn_cap;
+}
+
+/* Unmaps images[i] once it is neither the current one nor pinned. */
+static void
+worker_image_release(struct worker *w, unsigned i)
+{
+	struct worker_image *e = &w->images[i];
+
+	if (e->img == NULL || i == w->cur || e->pins > 0)
+		return;
+	rtshm_unmap(e->img, e->size);
+	memset(e, 0, sizeof(*e));
+}
+
+static int
+worker_image_free(const struct worker *w)
+{
+	for (unsigned i = 0; i < WORKER_IMAGES; i++)
+		if (w->images[i].img == NULL)
+			return (int)i;
+	return -1;
+}
+
 /*
- * Takes what the master sent on the control channel: the log files
- * (log.error, log.access) it opened. A message of a kind this worker does
- * not know is dropped with its descriptors.
+ * The generation in fd (sent by the master) becomes the one this worker
+ * routes by, if it is sealed, valid and newer than ours; its settings are
+ * applied here, never from inside an event handler. fd is taken over:
+ * closed, or kept as pending while every entry is pinned.
+ */
+static void
+worker_routes_take(struct worker *w, int fd, uint64_t generation)
+{
+	const struct routes_image *img, *prev = w->img;
+	unsigned old = w->cur;
+	size_t size;
+	int i, rc;
+
+	if (prev != NULL && generation <= prev->generation) {
+		close(fd);
+		return;
+	}
+	if ((i = worker_image_free(w)) < 0) {
+		if (w->pending_fd < 0)
+			log_warn("route table generation %llu waits: the %u older ones mapped "
+			    "are still used by connecting connections", (unsigned long long)generation,
+			    WORKER_IMAGES);
+		else
+			close(w->pending_fd);
+		w->pending_fd = fd;
+		w->pending_gen = generation;
+		return;
+	}
+	rc = rtshm_map(fd, generation, &img, &size);
+	close(fd);
+	if (rc != 0) {
+		log_error("route table generation %llu refused (%s); keeping %llu",
+		    (unsigned long long)generation, rc == -EPERM ? "it is not sealed" :
+		    strerror(-rc), (unsigned long long)(prev != NULL ? prev->generation : 0));
+		return;
+	}
+	w->images[i] = (struct worker_image){ .img = img, .size = size };
+	w->cur = (uint8_t)i;
+	w->img = img;
+	worker_settings_apply(w, prev);
+	if (prev != NULL)
+		worker_image_release(w, old);
+}
+
+/*
+ * Takes what the master sent on the control channel: route table
+ * generations and the log files (log.error, log.access) it opened. A
+ * message of a kind this worker does not know is dropped with its
+ * descriptors.
  */
 static void
 worker_channel_read(struct worker *w)
@@ -124,6 +193,8 @@ worker_channel_read(struct worker *w)
 			return;
 		}
 		i = 0;
+		if (msg.type == FDPASS_ROUTES && n > 0)
+			worker_routes_take(w, fds[i++], msg.generation);
 		if (msg.type == FDPASS_LOGS) {
 			if ((msg.flags & FDPASS_LOG_ERROR) && i < n)
 				log_adopt(fds[i++], NULL);
@@ -135,57 +206,49 @@ worker_channel_read(struct worker *w)
 	}
 }
 
-/* A new generation's settings: logs, the access log, timeouts, the connection limit. */
-static void
-worker_settings_apply(struct worker *w, const struct routes_image *prev)
+void
+worker_pin(struct worker *w, uint8_t i, int delta)
 {
-	const struct routes_settings *st = &w->img->settings;
-
-	worker_log_configure(w->img, prev);
-	accesslog_configure(&w->access, w->engine, st->access, st->access_format);
-	atomic_store_explicit(&w->st->generation, rtshm_word_generation(w->current),
-	    memory_order_relaxed);
-	engine_connect_timeout(w->engine, st->connect_ms);
-	/* This worker's share of max_connections, within what its fds allow. */
-	w->conn_max = (st->max_connections + w->spec->workers - 1) / w->spec->workers;
-	if (w->conn_max > w->conn_cap)
-		w->conn_max = w->conn_cap;
+	w->images[i].pins = (uint32_t)((int)w->images[i].pins + delta);
+	worker_image_release(w, i);	/* the turn takes a pending generation */
 }
 
 /*
- * Once per loop turn, before its events: takes the generation the master
- * published last, if its image is valid, and applies its settings here,
- * never from inside an event handler. Connections routed this turn take it.
+ * Once per turn, before its events: the channel when the master signalled,
+ * published a generation newer than ours (its header says so at once, the
+ * signal may wait while the ring is busy), or once a tick; then a waiting
+ * generation if an entry came free.
  */
 static void
 worker_routes_refresh(struct worker *w)
 {
-	uint64_t cur = rtshm_current(w->spec->routes);
-	const struct routes_image *img, *prev = w->img;
+	uint64_t published = atomic_load_explicit(&w->stats->hdr->generation,
+	    memory_order_acquire);
+	int fd;
 
-	if (cur == w->current || cur == w->rejected)
-		return;
-	img = rtshm_image(w->spec->routes, cur);
-	if (img->magic != ROUTES_MAGIC || img->version != ROUTES_VERSION ||
-	    img->generation != rtshm_word_generation(cur)) {
-		w->rejected = cur;	/* said once, not at every turn */
-		log_error("route table generation %llu is not a valid image; keeping %llu",
-		    (unsigned long long)rtshm_word_generation(cur),
-		    (unsigned long long)rtshm_word_generation(w->current));
-		return;
+	if (worker_mail || published > w->img->generation || w->now >= w->channel_at) {
+		worker_mail = 0;
+		w->channel_at = w->now + WORKER_TICK_MS;
+		worker_channel_read(w);
 	}
-	w->current = cur;
-	w->img = img;
-	worker_settings_apply(w, prev);
-	worker_routes_report(w);
+	if (w->pending_fd >= 0 && worker_image_free(w) >= 0) {
+		fd = w->pending_fd;
+		w->pending_fd = -1;
+		worker_routes_take(w, fd, w->pending_gen);
+	}
 }
 
-void
-worker_pin(struct worker *w, uint8_t slot, int delta)
+/* At exit: every mapped generation and the waiting one. */
+static void
+worker_routes_free(struct worker *w)
 {
-	w->pins[slot] = (uint32_t)((int)w->pins[slot] + delta);
-	if (w->pins[slot] == 0 && slot != rtshm_word_slot(w->current))
-		worker_routes_report(w);
+	for (unsigned i = 0; i < WORKER_IMAGES; i++)
+		rtshm_unmap(w->images[i].img, w->images[i].size);
+	memset(w->images, 0, sizeof(w->images));
+	w->img = NULL;
+	if (w->pending_fd >= 0)
+		close(w->pending_fd);
+	w->pending_fd = -1;
 }
 
 /*
@@ -221,19 +284,15 @@ worker_init(struct worker *w, const struct worker_spec *spec, const sigset_t *wa
 	w->stats = spec->stats;
 	w->st = &spec->stats->lines[spec->report];
 	w->now = clock_ms();
-	if ((rc = rtshm_attach_readonly(spec->routes)) != 0) {
-		log_error("mapping the route table read-only: %s", strerror(-rc));
-		return rc;
-	}
+	w->pending_fd = -1;
 	if ((rc = engine_init(&w->engine, w, waitmask)) != 0)
 		return rc;
 	w->conn_cap = sock_conn_capacity();
-	worker_routes_refresh(w);
+	worker_channel_read(w);		/* the route table and log files, queued before our fork */
 	if (w->img == NULL) {
-		log_error("no valid route table in shared memory");
+		log_error("no valid route table from the master");
 		return -EINVAL;
 	}
-	worker_channel_read(w);		/* the log files, queued before our fork */
 	/* Both arrays are reserved whole but only touched as connections come. */
 	w->conns = worker_zalloc((size_t)w->conn_cap * sizeof(*w->conns));
 	w->scratch = malloc(MAX_HELLO_BYTES);
@@ -299,6 +358,7 @@ worker_fini(struct worker *w)
 	worker_zfree(w->conns, (size_t)w->conn_cap * sizeof(*w->conns));
 	worker_zfree(w->listeners, w->spec->listen_count * sizeof(*w->listeners));
 	free(w->scratch);
+	worker_routes_free(w);
 }
 
 static void
@@ -372,10 +432,6 @@ worker_turn(struct worker *w)
 {
 	conn_expire(w);
 	listener_resume(w);
-	if (worker_mail) {
-		worker_mail = 0;
-		worker_channel_read(w);
-	}
 	accesslog_flush(&w->access);
 	engine_sleep(w->engine, worker_wait_ms(w));
 	w->now = clock_ms();
@@ -395,9 +451,9 @@ worker_run(const struct worker_spec *spec)
 		return 1;
 	}
 	log_info("started: %u listeners, up to %u connections, route generation %llu",
-	    w.listen_count, w.conn_max, (unsigned long long)rtshm_word_generation(w.current));
+	    w.listen_count, w.conn_max, (unsigned long long)w.img->generation);
 	listener_resume(&w);
-	atomic_store(&spec->routes->workers[spec->report].ready, 1);
+	atomic_store(&w.st->ready, 1);
 	while (!worker_stop && !(worker_quit && worker_retire(&w)))
 		worker_turn(&w);
 	worker_release_listeners(&w);

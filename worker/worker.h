@@ -6,20 +6,18 @@
 #define PASSTHROUGH_WORKER_H
 
 #include "addr.h"
-#include "rtshm.h"
 #include "stats.h"
 
 /* What the master hands a worker process. */
 struct worker_spec {
 	unsigned slot;			/* 0 .. workers-1 */
-	unsigned report;		/* rtshm report line of this process */
+	unsigned report;		/* its line in the statistics segment */
 	unsigned workers;		/* how many slots there are */
 	const int *listen_fds;		/* this slot's listening sockets */
 	const struct addr *listen_addrs;
 	unsigned listen_count;
-	struct rtshm *routes;
 	struct stats *stats;		/* the segment; this worker writes lines[report] */
-	int channel;			/* the master's messages (fdpass.h): the log files */
+	int channel;			/* the master's messages (fdpass.h): route tables, log files */
 };
 
 /* Runs the worker until it is told to stop; the process's exit status. */

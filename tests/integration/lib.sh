@@ -121,7 +121,7 @@ cleanup() {
 		[ -s "$SINK_LOG" ] && { echo "--- sink log (tail)"; tail -n 15 "$SINK_LOG"; } >&2
 		[ -s "$T/nginx/error.log" ] && { echo "--- nginx error log (tail)"; tail -n 10 "$T/nginx/error.log"; } >&2
 	fi
-	rm -rf "$T"
+	[ -n "${PT_KEEP:-}" ] && [ "$rc" -ne 0 ] && cp -r "$T" /tmp/kept-$TEST_NAME; rm -rf "$T"
 	exit "$rc"
 }
 trap cleanup EXIT
