@@ -18,7 +18,8 @@ struct worker_spec {
 	const struct addr *listen_addrs;
 	unsigned listen_count;
 	struct rtshm *routes;
-	struct stats *stats;		/* the segment; this worker writes lines[report] */
+	const struct stats *stats;	/* the segment, mapped read-only: route and backend names */
+	struct stats_area *area;	/* this worker's own area: all it writes */
 	int channel;			/* the master's messages (fdpass.h): the log files */
 };
 

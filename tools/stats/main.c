@@ -194,12 +194,13 @@ main_print(const struct main_args *args, struct segment *seg)
 	struct snapshot snap;
 	struct textbuf out;
 	const char *text;
-	int rc = snapshot_take(&snap, &seg->stats);
+	int rc = snapshot_take(&snap, seg);
 
 	if (rc != 0) {
 		fprintf(stderr, "passthrough-stats: %s: %s\n", seg->name, rc == -EAGAIN ?
 		    "the master kept folding worker counters (did it die mid-update?)" :
-		    strerror(-rc));
+		    rc == -EPROTO ? "a live worker's statistics area is missing or not the one "
+		    "the segment names (refused)" : strerror(-rc));
 		return TOOL_EXIT_FAIL;
 	}
 	textbuf_init(&out);
