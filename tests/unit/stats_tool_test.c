@@ -229,6 +229,17 @@ fill_workers(void)
 	STATS_ADD(area(LINE_GHOST)->routes[ROUTE_APP].connections, GHOST_COUNT);
 }
 
+/* Adds to an entry: connections, bytes in and out, connect failures. */
+static void
+entry_count(struct stats_entry *e, uint64_t connections, uint64_t in, uint64_t out,
+    uint64_t failures)
+{
+	STATS_ADD(e->connections, connections);
+	STATS_ADD(e->bytes_in, in);
+	STATS_ADD(e->bytes_out, out);
+	STATS_ADD(e->connect_failures, failures);
+}
+
 static void
 fill_entries(void)
 {
@@ -240,15 +251,10 @@ fill_entries(void)
 	r = &seg.routes[ROUTE_APP];
 	snprintf(r->pattern, sizeof(r->pattern), "app.example.com");
 	atomic_store(&r->in_use, 1);
-	STATS_ADD(r->retired.connections, 5);
-	STATS_ADD(r->retired.bytes_in, 200);
-	STATS_ADD(r->retired.bytes_out, 400);
-	STATS_ADD(r->retired.connect_failures, 1);
+	entry_count(&r->retired, 5, 200, 400, 1);
 	e = &area(LINE_A)->routes[ROUTE_APP];
-	STATS_ADD(e->connections, 4);
+	entry_count(e, 4, 300, 500, 0);
 	STATS_ADD(e->active, 2);
-	STATS_ADD(e->bytes_in, 300);
-	STATS_ADD(e->bytes_out, 500);
 	STATS_ADD(area(LINE_B)->routes[ROUTE_APP].connections, 2);	/* 11 in all */
 	r = &seg.routes[ROUTE_WEIRD];
 	snprintf(r->pattern, sizeof(r->pattern), "%s", ROUTE_WEIRD_PATTERN);
@@ -260,12 +266,9 @@ fill_entries(void)
 	b = &seg.backends[BACKEND_V4];
 	snprintf(b->addr, sizeof(b->addr), "127.0.0.1:9443");
 	atomic_store(&b->in_use, 1);
-	STATS_ADD(b->retired.connections, 6);
-	STATS_ADD(b->retired.bytes_in, 450);
-	STATS_ADD(b->retired.bytes_out, 850);
-	STATS_ADD(b->retired.connect_failures, 1);
+	entry_count(&b->retired, 6, 450, 850, 1);
 	e = &area(LINE_OLD)->backends[BACKEND_V4];
-	STATS_ADD(e->connections, 4);
+	entry_count(e, 4, 0, 0, 0);
 	STATS_ADD(e->active, 2);
 	STATS_ADD(e->connect_timeouts, 1);
 	b = &seg.backends[BACKEND_V6];
