@@ -199,8 +199,7 @@ main_print(const struct main_args *args, struct segment *seg)
 	if (rc != 0) {
 		fprintf(stderr, "passthrough-stats: %s: %s\n", seg->name, rc == -EAGAIN ?
 		    "the master kept folding worker counters (did it die mid-update?)" :
-		    rc == -EPROTO ? "a live worker's statistics area is missing or not the one "
-		    "the segment names (refused)" : strerror(-rc));
+		    strerror(-rc));
 		return TOOL_EXIT_FAIL;
 	}
 	textbuf_init(&out);

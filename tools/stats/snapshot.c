@@ -143,14 +143,16 @@ snapshot_copy_worker(struct snapshot *snap, struct segment *seg, uint32_t i, uin
 }
 
 /*
- * The live lines and their areas into snap->workers. 0, -ENOSPC when more
- * started than it has room for, or -EPROTO (snapshot_copy_worker).
+ * The live lines and their areas into snap->workers. A line whose area
+ * cannot be mapped is left out and counted in areas_refused: if a fold
+ * removed it meanwhile, fold_seq moved and the copy is taken again; if
+ * not, its counts are not believable. 0, or -ENOSPC when more started than
+ * snap->workers has room for.
  */
 static int
 snapshot_copy_lines(struct snapshot *snap, struct segment *seg)
 {
 	uint32_t n = 0, pid;
-	int rc;
 
 	for (uint32_t i = 0; i < STATS_LINES; i++) {
 		pid = atomic_load_explicit(&seg->stats.lines[i].pid, memory_order_acquire);
@@ -160,9 +162,10 @@ snapshot_copy_lines(struct snapshot *snap, struct segment *seg)
 		}
 		if (n == snap->worker_room)
 			return -ENOSPC;
-		if ((rc = snapshot_copy_worker(snap, seg, i, pid, &snap->workers[n])) != 0)
-			return rc;
-		n++;
+		if (snapshot_copy_worker(snap, seg, i, pid, &snap->workers[n]) == 0)
+			n++;
+		else
+			snap->areas_refused++;
 	}
 	snap->worker_count = n;
 	return 0;
@@ -172,42 +175,35 @@ snapshot_copy_lines(struct snapshot *snap, struct segment *seg)
  * The header (with `retired`), the entries, the live lines and their
  * areas, copied while no exited worker was being folded: then every count
  * is either in its area or in `retired`, never in both or neither. 0,
- * -EAGAIN, -EPROTO or -ENOMEM.
+ * -EAGAIN or -ENOMEM.
  */
 static int
 snapshot_copy_folded(struct snapshot *snap, struct segment *seg)
 {
 	const struct stats_header *hdr = seg->stats.hdr;
-	int rc = -EAGAIN;
 	uint32_t seq;
 
 	for (int try = 0; try < SNAPSHOT_TRIES; try++) {
 		if (try > 0)
 			usleep(SNAPSHOT_RETRY_US);
 		seq = atomic_load_explicit(&hdr->fold_seq, memory_order_acquire);
-		if (seq & 1) {
-			rc = -EAGAIN;
+		if (seq & 1)
 			continue;
-		}
 		snapshot_copy(&snap->hdr, hdr, sizeof(snap->hdr));
+		snap->areas_refused = 0;
 		atomic_thread_fence(memory_order_acquire);	/* names before their counts */
 		if (snapshot_copy_entries(snap, &seg->stats) != 0)
 			return -ENOMEM;
-		rc = snapshot_copy_lines(snap, seg);
-		if (rc == -ENOSPC) {
+		if (snapshot_copy_lines(snap, seg) != 0) {
 			if (snapshot_room(snap, STATS_LINES) != 0)
 				return -ENOMEM;
-			rc = -EAGAIN;	/* workers started meanwhile: copy again with room for all */
-			continue;
+			continue;	/* workers started meanwhile: copy again with room for all */
 		}
-		if (rc != 0)
-			continue;	/* an area gone with a fold, or not ours: try again */
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&hdr->fold_seq, memory_order_relaxed) == seq)
 			return 0;
-		rc = -EAGAIN;
 	}
-	return rc;
+	return -EAGAIN;
 }
 
 /* By slot; in a slot the oldest first (a retiring worker, then its successor). */

@@ -49,15 +49,17 @@ struct snapshot {
 	struct stats_counters totals;
 	uint64_t active, in_hello, relaying;	/* gauges: the sum of live lines */
 	uint32_t retiring;		/* live lines draining after a reload */
+	uint32_t areas_refused;		/* live lines left out: area missing or not the master's */
 };
 
 /*
  * Copies seg into snap (which it overwrites; snapshot_free it after). The
  * header, the entries, the live lines and their areas are copied while
  * hdr->fold_seq is even and unchanged across the copy, retried
- * SNAPSHOT_TRIES times. Returns 0, -EAGAIN when the master kept folding (or
- * died mid-fold), -EPROTO when a live line's area could not be mapped
- * (missing, or not the object the line names), or -ENOMEM.
+ * SNAPSHOT_TRIES times. A live line whose area cannot be mapped (missing,
+ * not trusted, or not the object the line names) is left out and counted
+ * in areas_refused. Returns 0, -EAGAIN when the master kept folding (or
+ * died mid-fold), or -ENOMEM.
  */
 int snapshot_take(struct snapshot *snap, struct segment *seg);
 void snapshot_free(struct snapshot *snap);
