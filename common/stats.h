@@ -32,7 +32,7 @@
 #define STATS_ADDR_MAX		64u		/* ADDR_STRLEN */
 #define STATS_MESSAGE_MAX	256u
 #define STATS_NAME_MAX		48u		/* stats.name, without the leading '/' */
-#define STATS_AREA_NAME_MAX	80u		/* struct stats's name[64] + ".w1023" + NUL, rounded */
+#define STATS_AREA_NAME_MAX	80u		/* struct stats's name[64] + ".w1023", rounded */
 #define STATS_HIST_BUCKETS	24u		/* log2 buckets, the last one is +Inf */
 #define STATS_CACHELINE		64u
 #define STATS_OTHER		0u		/* entry 0 of routes and backends: the overflow */

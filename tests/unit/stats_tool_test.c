@@ -72,8 +72,8 @@
 #define WAIT_STEP_US	1000u
 
 static struct stats seg;
-static struct stats_area *areas[STATS_LINES];	/* made as the master makes them, mapped read-write */
-static struct segment reader;			/* passthrough-stats' view of seg; hdr NULL until used */
+static struct stats_area *areas[STATS_LINES];	/* made as the master makes them, read-write */
+static struct segment reader;			/* the tool's view of seg (hdr NULL: unused) */
 static char seg_name[SEGMENT_NAME_MAX];
 static char extra_name[SEGMENT_NAME_MAX];	/* a hand-made segment to unlink */
 static int seg_seq;

@@ -1,4 +1,4 @@
-/* segment.c -- finding and mapping the statistics segment and worker areas of a running passthrough. */
+/* segment.c -- finding and mapping a running passthrough's statistics segment and worker areas. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -1,4 +1,4 @@
-/* snapshot.c -- a consistent private copy of the statistics segment and areas (a seqlock reader). */
+/* snapshot.c -- a consistent private copy of the statistics and worker areas (a seqlock reader). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,7 +157,10 @@ snapshot_copy_lines(struct snapshot *snap, struct segment *seg)
 	for (uint32_t i = 0; i < STATS_LINES; i++) {
 		pid = atomic_load_explicit(&seg->stats.lines[i].pid, memory_order_acquire);
 		if (pid == 0) {
-			segment_area_drop(seg, i);	/* its worker is gone: let its area go */
+			/* Its worker is gone (the master clears area_ino): let its area go. */
+			if (seg->areas[i].map != NULL &&
+			    seg->areas[i].ino != seg->stats.lines[i].area_ino)
+				segment_area_drop(seg, i);
 			continue;
 		}
 		if (n == snap->worker_room)
