@@ -1,4 +1,4 @@
-/* stats.c -- the statistics segment: naming, creating, mapping, histograms. */
+/* stats.c -- the statistics segment and worker areas: naming, creating, mapping, histograms. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -56,11 +56,55 @@ stats_name(char *buf, size_t size, const char *configured, const char *abs_path)
 	snprintf(buf, size, "/passthrough-%08x", hash_fnv32_str(abs_path));
 }
 
+void
+stats_area_name(char *buf, size_t size, const char *name, unsigned line)
+{
+	snprintf(buf, size, "%s.w%u", name, line);
+}
+
+int
+stats_reopen_readonly(int fd)
+{
+	char path[32];
+	int rd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	rd = open(path, O_RDONLY | O_CLOEXEC);
+	return rd < 0 ? -errno : rd;
+}
+
+/*
+ * A new shm object named name for the master: whatever held the name is
+ * removed first (a stale object of a master that died, or a forgery: the
+ * caller holds the instance lock), then created exclusively, mode 0640,
+ * group gid unless (uint32_t)-1, size bytes (sparse). The O_RDWR descriptor
+ * or -errno.
+ */
+static int
+stats_shm_create(const char *name, uint32_t gid, uint64_t size)
+{
+	int fd, rc;
+
+	shm_unlink(name);
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	/* shm_open applies the umask: set the mode (and group) the operator expects. */
+	if (fchmod(fd, 0640) != 0 || (gid != (uint32_t)-1 && fchown(fd, (uid_t)-1, gid) != 0) ||
+	    ftruncate(fd, (off_t)size) != 0) {
+		rc = -errno;
+		close(fd);
+		shm_unlink(name);
+		return rc;
+	}
+	return fd;
+}
+
 static void
 stats_layout(struct stats *s, void *base)
 {
 	s->hdr = base;
-	s->lines = (struct stats_worker *)((char *)base + sizeof(struct stats_header));
+	s->lines = (struct stats_line *)((char *)base + sizeof(struct stats_header));
 	s->routes = (struct stats_route *)(s->lines + STATS_LINES);
 	s->backends = (struct stats_backend *)(s->routes + STATS_ROUTES);
 }
@@ -73,25 +117,27 @@ stats_create(struct stats *s, const char *name, uint32_t gid)
 	int fd, rc;
 
 	memset(s, 0, sizeof(*s));
+	s->rdonly_fd = -1;
 	snprintf(s->name, sizeof(s->name), "%s", name);
-	shm_unlink(s->name);	/* a stale segment of a process that died */
-	fd = shm_open(s->name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	fd = stats_shm_create(s->name, gid, STATS_SIZE);
 	if (fd < 0)
-		return -errno;
-	/* shm_open applies the umask: set the mode (and group) the operator expects. */
-	if (fchmod(fd, 0640) != 0 || (gid != (uint32_t)-1 && fchown(fd, (uid_t)-1, gid) != 0) ||
-	    ftruncate(fd, (off_t)STATS_SIZE) != 0)
-		goto bad;
+		return fd;
 	base = mmap(NULL, STATS_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
 	if (base == MAP_FAILED)
 		goto bad;
+	/* Workers get the segment from this descriptor: read-only for good. */
+	if ((s->rdonly_fd = stats_reopen_readonly(fd)) < 0) {
+		errno = -s->rdonly_fd;
+		munmap(base, STATS_SIZE);
+		goto bad;
+	}
 	close(fd);
 	stats_layout(s, base);
 	s->owner = 1;
 	h = s->hdr;
 	h->size = STATS_SIZE;
 	h->header_size = sizeof(struct stats_header);
-	h->line_size = sizeof(struct stats_worker);
+	h->line_size = sizeof(struct stats_line);
 	h->route_size = sizeof(struct stats_route);
 	h->backend_size = sizeof(struct stats_backend);
 	h->lines = STATS_LINES;
@@ -101,6 +147,7 @@ stats_create(struct stats *s, const char *name, uint32_t gid)
 	h->lines_off = (uint64_t)((char *)s->lines - (char *)base);
 	h->routes_off = (uint64_t)((char *)s->routes - (char *)base);
 	h->backends_off = (uint64_t)((char *)s->backends - (char *)base);
+	h->area_size = STATS_AREA_SIZE;
 	h->master_pid = (uint32_t)getpid();
 	h->started_ms = clock_wall_ms();
 	snprintf(s->routes[STATS_OTHER].pattern, STATS_PATTERN_MAX, "(other)");
@@ -116,6 +163,7 @@ bad:
 	rc = -errno;
 	close(fd);
 	shm_unlink(s->name);
+	s->rdonly_fd = -1;
 	return rc;
 }
 
@@ -128,6 +176,7 @@ stats_open_readonly(struct stats *s, const char *name, const char **why)
 	int fd;
 
 	memset(s, 0, sizeof(*s));
+	s->rdonly_fd = -1;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	*why = NULL;
 	fd = shm_open(s->name, O_RDONLY | O_CLOEXEC, 0);
@@ -145,7 +194,8 @@ stats_open_readonly(struct stats *s, const char *name, const char **why)
 		return -EPROTO;
 	}
 	if (h.version != STATS_VERSION || h.header_size != sizeof(struct stats_header) ||
-	    h.line_size != sizeof(struct stats_worker) || h.size != STATS_SIZE ||
+	    h.line_size != sizeof(struct stats_line) || h.size != STATS_SIZE ||
+	    h.area_size != STATS_AREA_SIZE ||
 	    (uint64_t)st.st_size < STATS_SIZE) {
 		close(fd);
 		*why = "has another layout version than this passthrough-stats";
@@ -159,14 +209,85 @@ stats_open_readonly(struct stats *s, const char *name, const char **why)
 	return 0;
 }
 
+int
+stats_remap_readonly(struct stats *s)
+{
+	void *base;
+	int rc = 0;
+
+	munmap(s->hdr, STATS_SIZE);
+	base = mmap(NULL, STATS_SIZE, PROT_READ, MAP_SHARED, s->rdonly_fd, 0);
+	if (base == MAP_FAILED) {
+		rc = -errno;
+		base = NULL;
+	}
+	close(s->rdonly_fd);
+	s->rdonly_fd = -1;
+	s->owner = 0;
+	if (base == NULL) {
+		s->hdr = NULL;
+		s->lines = NULL;
+		s->routes = NULL;
+		s->backends = NULL;
+		return rc;
+	}
+	stats_layout(s, base);
+	return 0;
+}
+
 void
 stats_close(struct stats *s)
 {
 	if (s->hdr != NULL)
 		munmap(s->hdr, STATS_SIZE);
-	if (s->owner)
+	if (s->owner) {
 		shm_unlink(s->name);
+		close(s->rdonly_fd);
+	}
 	memset(s, 0, sizeof(*s));
+	s->rdonly_fd = -1;
+}
+
+int
+stats_area_create(const char *name, unsigned line, uint32_t gid, uint64_t *ino)
+{
+	char area[STATS_AREA_NAME_MAX];
+	struct stats_area *a;
+	struct stat st;
+	int fd, rc;
+
+	stats_area_name(area, sizeof(area), name, line);
+	fd = stats_shm_create(area, gid, STATS_AREA_SIZE);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) != 0 || (a = stats_area_map(fd, 1)) == NULL) {
+		rc = -errno;
+		close(fd);
+		shm_unlink(area);
+		return rc;
+	}
+	a->version = STATS_VERSION;
+	a->line = line;
+	a->magic = STATS_AREA_MAGIC;
+	stats_area_unmap(a);
+	*ino = (uint64_t)st.st_ino;
+	return fd;
+}
+
+struct stats_area *
+stats_area_map(int fd, int writable)
+{
+	void *a = mmap(NULL, STATS_AREA_SIZE, writable ? PROT_READ | PROT_WRITE : PROT_READ,
+	    MAP_SHARED | MAP_NORESERVE, fd, 0);
+
+	return a == MAP_FAILED ? NULL : a;
+}
+
+void
+stats_area_unmap(const struct stats_area *a)
+{
+	if (a != NULL)
+		munmap((void *)(uintptr_t)a, STATS_AREA_SIZE);
 }
 
 uint64_t
@@ -208,4 +329,16 @@ stats_counters_fold(struct stats_counters *into, const struct stats_counters *fr
 	    "stats_counters holds only 64-bit counters");
 	for (size_t i = 0; i < sizeof(*from) / sizeof(uint64_t); i++)
 		stats_fold_u64(&t[i], &f[i]);
+}
+
+void
+stats_entry_fold(struct stats_entry *into, const struct stats_entry *from, int with_active)
+{
+	stats_fold_u64(&into->connections, &from->connections);
+	if (with_active)
+		stats_fold_u64(&into->active, &from->active);
+	stats_fold_u64(&into->bytes_in, &from->bytes_in);
+	stats_fold_u64(&into->bytes_out, &from->bytes_out);
+	stats_fold_u64(&into->connect_failures, &from->connect_failures);
+	stats_fold_u64(&into->connect_timeouts, &from->connect_timeouts);
 }

@@ -1,16 +1,19 @@
 /*
- * stats.h -- the statistics segment: a named shared-memory object the
- * workers count into and passthrough-stats reads.
+ * stats.h -- the statistics: a named shared-memory segment the master
+ * writes and passthrough-stats reads, and one area object per worker
+ * process that only that worker writes.
  *
- * The layout is an ABI: a magic, a version, sizes and offsets in the
- * header, _Static_asserts on every struct. Each worker process owns one
- * line and is its only writer (relaxed atomic loads and stores: no locked
- * instructions, no locks), one cache line apart from its neighbours. Route
- * and backend entries are shared by all workers and count with atomic
- * adds: connections and failures once per connection or connect attempt,
- * bytes on every move of relayed bytes (see STATS_ENTRY_COUNTERS). The
- * master writes the header and, when a worker exits, folds its line into
- * `retired` so totals never go back.
+ * The layouts are an ABI: a magic, a version, sizes and offsets in the
+ * header, _Static_asserts on every struct. The segment ("/passthrough-HASH")
+ * is written by the master alone: the header, `retired` (what exited
+ * workers counted, folded in), one line per worker process describing it
+ * (pid, slot, the identity of its area) and the route and backend entries
+ * (names, in use, retired counts). Each worker counts into its own area
+ * ("/passthrough-HASH.wLINE", see stats_area_name) with single-writer
+ * relaxed stores: no locked instructions, no locks, no line shared with
+ * another writer. Readers sum: retired + every live line's area. A worker
+ * maps the segment read-only (for the names) and its own area read-write,
+ * nothing else (master/counters.c, counters_worker_attach).
  */
 #ifndef PASSTHROUGH_STATS_H
 #define PASSTHROUGH_STATS_H
@@ -20,7 +23,8 @@
 #include <stdint.h>
 
 #define STATS_MAGIC		0x54535450u	/* "PTST" little-endian */
-#define STATS_VERSION		1u
+#define STATS_AREA_MAGIC	0x41535450u	/* "PTSA": a worker's area */
+#define STATS_VERSION		2u		/* 2: per-worker areas */
 #define STATS_LINES		1024u		/* worker processes at once (= RTSHM_REPORTS) */
 #define STATS_ROUTES		65536u		/* route patterns ever seen; the rest count as "(other)" */
 #define STATS_BACKENDS		65536u		/* backend addresses ever seen; likewise */
@@ -28,6 +32,7 @@
 #define STATS_ADDR_MAX		64u		/* ADDR_STRLEN */
 #define STATS_MESSAGE_MAX	256u
 #define STATS_NAME_MAX		48u		/* stats.name, without the leading '/' */
+#define STATS_AREA_NAME_MAX	80u		/* struct stats's name[64] + ".w1023", rounded */
 #define STATS_HIST_BUCKETS	24u		/* log2 buckets, the last one is +Inf */
 #define STATS_CACHELINE		64u
 #define STATS_OTHER		0u		/* entry 0 of routes and backends: the overflow */
@@ -81,51 +86,51 @@ struct stats_counters {
 	struct stats_hist hist[STATS_HIST_COUNT];
 };
 
-struct stats_worker {
-	/* Written by the master before the process runs, cleared when it exits. */
+/*
+ * A worker process's line in the segment: written by the master only,
+ * before the process runs and when it retires or exits.
+ */
+struct stats_line {
 	_Atomic uint32_t pid;			/* 0: a free line */
 	uint32_t slot;
 	uint64_t started_ms;			/* unix time */
 	uint32_t restarts;			/* of its slot before it */
 	uint32_t retiring;			/* 1: draining after a reload or quit */
-	/* Written by the worker only. */
-	_Atomic uint32_t ready;			/* 1 once it accepts */
-	uint32_t reserved;
-	_Atomic uint64_t generation;		/* route table in use */
-	_Atomic uint64_t active;		/* connections open */
-	_Atomic uint64_t in_hello;		/* ... still reading the ClientHello */
-	_Atomic uint64_t relaying;		/* ... moving bytes */
-	struct stats_counters c;
-} __attribute__((aligned(STATS_CACHELINE)));
+	uint64_t area_ino;			/* st_ino of the area the master made for it */
+};
 
 /*
- * The fields a route entry and a backend entry share, in this order (ABI).
- * The master sets in_use; any worker adds to the rest (STATS_SHARED_ADD):
- * connections and active when a connection is routed (route) or its
- * backend connect succeeds (backend), active back down when it closes;
- * connect_failures once per connection that reached no backend (route) or
- * per failed connect attempt (backend); bytes_in and bytes_out on every
- * move of relayed bytes, the hello included, so busy entries are written
- * all the time, not once per connection.
+ * What one route or backend counted: per worker in its area, and folded
+ * (what exited workers counted) in the segment's entries, whose `active`
+ * stays 0: a gauge dies with its worker. connections when a connection is
+ * routed (route) or its backend connect succeeds (backend); active back
+ * down when it closes; connect_failures once per connection that reached
+ * no backend (route) or per failed connect attempt (backend), of which
+ * connect_timeouts timed out (backends only); bytes_in and bytes_out on
+ * every move of relayed bytes, the hello included.
  */
-#define STATS_ENTRY_COUNTERS \
-	_Atomic uint32_t in_use;	/* 1 while the current generation has it */ \
-	uint32_t reserved; \
-	_Atomic uint64_t connections; \
-	_Atomic uint64_t active; \
-	_Atomic uint64_t bytes_in;	/* client -> backend */ \
-	_Atomic uint64_t bytes_out;	/* backend -> client */ \
-	_Atomic uint64_t connect_failures
+struct stats_entry {
+	_Atomic uint64_t connections;
+	_Atomic uint64_t active;
+	_Atomic uint64_t bytes_in;		/* client -> backend */
+	_Atomic uint64_t bytes_out;		/* backend -> client */
+	_Atomic uint64_t connect_failures;
+	_Atomic uint64_t connect_timeouts;
+};
 
+/* The segment's route and backend entries: the master's. */
 struct stats_route {
-	char pattern[STATS_PATTERN_MAX];	/* written once by the master */
-	STATS_ENTRY_COUNTERS;
+	char pattern[STATS_PATTERN_MAX];	/* written once */
+	_Atomic uint32_t in_use;		/* 1 while the current generation has it */
+	uint32_t reserved;
+	struct stats_entry retired;
 } __attribute__((aligned(STATS_CACHELINE)));
 
 struct stats_backend {
-	char addr[STATS_ADDR_MAX];		/* "10.0.0.1:443", written once by the master */
-	STATS_ENTRY_COUNTERS;
-	_Atomic uint64_t connect_timeouts;	/* of connect_failures, the timed-out ones */
+	char addr[STATS_ADDR_MAX];		/* "10.0.0.1:443", written once */
+	_Atomic uint32_t in_use;
+	uint32_t reserved;
+	struct stats_entry retired;
 } __attribute__((aligned(STATS_CACHELINE)));
 
 struct stats_header {
@@ -136,7 +141,7 @@ struct stats_header {
 	uint32_t lines, routes, backends;	/* capacities */
 	uint32_t hist_buckets;
 	uint64_t lines_off, routes_off, backends_off;
-	/* Written by the master. */
+	uint64_t area_size;			/* bytes of each worker's area */
 	uint32_t master_pid;
 	uint32_t workers;			/* slots configured */
 	uint64_t started_ms;			/* unix time */
@@ -147,31 +152,59 @@ struct stats_header {
 	_Atomic uint64_t reloads_failed;
 	_Atomic uint64_t last_reload_ms;	/* unix time; 0: never */
 	_Atomic uint32_t last_reload_ok;
-	_Atomic uint32_t fold_seq;		/* odd while a line is folded into retired */
+	_Atomic uint32_t fold_seq;		/* odd while a worker is folded into retired */
 	char last_reload_message[STATS_MESSAGE_MAX];
 	struct stats_counters retired;		/* exited workers, folded in */
 } __attribute__((aligned(STATS_CACHELINE)));
 
-_Static_assert(sizeof(struct stats_worker) % STATS_CACHELINE == 0, "worker lines never share a cache line");
+/*
+ * A worker's area: everything that worker writes, and nothing anyone else
+ * writes once it runs. The master fills the first four words when it makes
+ * the area (readers check them as a sanity mark, not as proof: the worker
+ * could rewrite them).
+ */
+struct stats_area {
+	uint32_t magic;				/* STATS_AREA_MAGIC */
+	uint32_t version;
+	uint32_t line;				/* its line in the segment */
+	uint32_t reserved;
+	_Atomic uint64_t generation;		/* route table in use */
+	_Atomic uint64_t active;		/* connections open */
+	_Atomic uint64_t in_hello;		/* ... still reading the ClientHello */
+	_Atomic uint64_t relaying;		/* ... moving bytes */
+	_Atomic uint32_t ready;			/* 1: started and accepting (workers_ready) */
+	uint32_t reserved2;
+	struct stats_counters c;
+	/* By route entry id; cache-aligned so the busiest words sit in few lines. */
+	struct stats_entry routes[STATS_ROUTES] __attribute__((aligned(STATS_CACHELINE)));
+	struct stats_entry backends[STATS_BACKENDS];	/* by backend entry id */
+} __attribute__((aligned(STATS_CACHELINE)));
+
+_Static_assert(sizeof(struct stats_line) == 32, "stats_line is ABI");
+_Static_assert(sizeof(struct stats_entry) == 48, "stats_entry is ABI");
 _Static_assert(sizeof(struct stats_route) == 320, "stats_route is ABI");
 _Static_assert(sizeof(struct stats_backend) == 128, "stats_backend is ABI");
 _Static_assert(sizeof(struct stats_hist) == 8 * (2 + STATS_HIST_BUCKETS), "stats_hist is ABI");
+_Static_assert(offsetof(struct stats_area, routes) % STATS_CACHELINE == 0,
+    "the entry arrays start on a cache line");
 _Static_assert(CLOSE_REASON_COUNT == 16, "close reasons are ABI: bump STATS_VERSION");
 _Static_assert(sizeof(_Atomic uint64_t) == 8, "lock-free 64-bit counters");
 
 #define STATS_SIZE (sizeof(struct stats_header) + \
-	(uint64_t)STATS_LINES * sizeof(struct stats_worker) + \
+	(uint64_t)STATS_LINES * sizeof(struct stats_line) + \
 	(uint64_t)STATS_ROUTES * sizeof(struct stats_route) + \
 	(uint64_t)STATS_BACKENDS * sizeof(struct stats_backend))
+#define STATS_AREA_SIZE ((uint64_t)sizeof(struct stats_area))
 
 /* A mapped segment. */
 struct stats {
 	struct stats_header *hdr;
-	struct stats_worker *lines;
+	struct stats_line *lines;
 	struct stats_route *routes;
 	struct stats_backend *backends;
 	char name[64];				/* "/passthrough-1a2b3c4d" */
 	int owner;				/* the master: unlinks at close */
+	int rdonly_fd;				/* owner: an O_RDONLY descriptor, for workers */
 };
 
 /*
@@ -180,9 +213,13 @@ struct stats {
  */
 void stats_name(char *buf, size_t size, const char *configured, const char *abs_path);
 
+/* The name of line's area of the segment called name: "NAME.wLINE". */
+void stats_area_name(char *buf, size_t size, const char *name, unsigned line);
+
 /*
  * Master: creates the segment (replacing a stale one), mode 0640, group gid
- * when gid != (uint32_t)-1. Returns 0 or -errno.
+ * when gid != (uint32_t)-1, mapped read-write, with an O_RDONLY descriptor
+ * of it kept in rdonly_fd. Returns 0 or -errno.
  */
 int stats_create(struct stats *s, const char *name, uint32_t gid);
 
@@ -192,21 +229,43 @@ int stats_create(struct stats *s, const char *name, uint32_t gid);
  */
 int stats_open_readonly(struct stats *s, const char *name, const char **why);
 
+/*
+ * A forked worker: the owner's read-write mapping replaced by a read-only
+ * one made from rdonly_fd, which is then closed; the segment is no longer
+ * its to unlink. 0 or -errno (the mapping is then gone).
+ */
+int stats_remap_readonly(struct stats *s);
+
 void stats_close(struct stats *s);
+
+/*
+ * Master: creates line's area of the segment name (replacing a stale one:
+ * the caller holds the instance lock), mode 0640, group gid like the
+ * segment, zero-filled (sparse), its magic, version and line set. Returns
+ * its O_RDWR descriptor, or -errno; *ino its st_ino.
+ */
+int stats_area_create(const char *name, unsigned line, uint32_t gid, uint64_t *ino);
+
+/*
+ * Maps an area descriptor whole, read-write or read-only (PROT_READ from an
+ * O_RDONLY descriptor: it can never be made writable). NULL on failure.
+ */
+struct stats_area *stats_area_map(int fd, int writable);
+void stats_area_unmap(const struct stats_area *a);
+
+/* An O_RDONLY descriptor of the object fd is open on (via /proc/self/fd). */
+int stats_reopen_readonly(int fd);
 
 /* Single-writer add: a plain load and store, no locked instruction. */
 #ifndef PASSTHROUGH_NO_COUNTERS
 #define STATS_ADD(field, n) atomic_store_explicit(&(field), \
 	atomic_load_explicit(&(field), memory_order_relaxed) + (n), memory_order_relaxed)
-/* Shared add (routes, backends): any worker may write. */
-#define STATS_SHARED_ADD(field, n) atomic_fetch_add_explicit(&(field), (n), memory_order_relaxed)
 #else
 /*
  * Benchmark builds only (CPPFLAGS=-DPASSTHROUGH_NO_COUNTERS, the bench's
  * pt_bare system): counting compiled out, to measure what it costs.
  */
 #define STATS_ADD(field, n) ((void)sizeof(field), (void)(n))
-#define STATS_SHARED_ADD(field, n) ((void)sizeof(field), (void)(n))
 #endif
 #define STATS_SUB(field, n) STATS_ADD(field, -(uint64_t)(n))
 
@@ -218,5 +277,8 @@ uint64_t stats_hist_bound(enum stats_hist_kind kind, unsigned i);
 
 /* Adds every counter of from into into (the master folding an exited worker). */
 void stats_counters_fold(struct stats_counters *into, const struct stats_counters *from);
+
+/* Adds from's counters into into; active only when with_active (gauges are not folded). */
+void stats_entry_fold(struct stats_entry *into, const struct stats_entry *from, int with_active);
 
 #endif

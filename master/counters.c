@@ -1,4 +1,4 @@
-/* counters.c -- the master's side of the statistics segment. */
+/* counters.c -- the master's side of the statistics: the segment and the worker areas. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -83,9 +83,15 @@ counters_lock(struct counters *k, const char *name)
 static int
 counters_clear(const char *name)
 {
+	char area[STATS_AREA_NAME_MAX];
 	struct stat st;
 	int fd, rc;
 
+	/* Areas a master that died left behind (each is replaced anyway when its line is used). */
+	for (unsigned i = 0; i < STATS_LINES; i++) {
+		stats_area_name(area, sizeof(area), name, i);
+		shm_unlink(area);
+	}
 	if (shm_unlink(name) == 0 || errno == ENOENT)
 		return 0;
 	rc = -errno;
@@ -110,10 +116,14 @@ counters_open(struct counters *k, const struct config *cfg, const char *abs_path
 	int rc;
 
 	memset(k, 0, sizeof(*k));
+	k->seg.rdonly_fd = -1;
 	stats_name(name, sizeof(name), cfg->stats_name, abs_path);
 	k->route_index = calloc(COUNTERS_INDEX_SIZE, sizeof(uint32_t));
 	k->backend_index = calloc(COUNTERS_INDEX_SIZE, sizeof(uint32_t));
-	if (k->route_index == NULL || k->backend_index == NULL) {
+	k->areas = calloc(STATS_LINES, sizeof(*k->areas));
+	for (unsigned i = 0; k->areas != NULL && i < STATS_LINES; i++)
+		k->areas[i].fd = -1;
+	if (k->route_index == NULL || k->backend_index == NULL || k->areas == NULL) {
 		rc = -ENOMEM;
 	} else if ((rc = counters_lock(k, name)) != 0 || (rc = counters_clear(name)) != 0) {
 		counters_close(k);
@@ -127,12 +137,36 @@ counters_open(struct counters *k, const struct config *cfg, const char *abs_path
 		return rc;
 	}
 	k->seg.hdr->workers = workers;
+	k->route_count = k->backend_count = 1;	/* "(other)", made by stats_create */
+	k->gid = cfg->stats_gid;		/* the areas' group: the segment's, set at start */
 	return 0;
+}
+
+/* Line's area gone: unmapped, its descriptor closed, its name removed. */
+static void
+counters_area_drop(struct counters *k, unsigned line)
+{
+	struct counters_area *a = &k->areas[line];
+	char name[STATS_AREA_NAME_MAX];
+
+	if (a->map == NULL && a->fd < 0)
+		return;
+	stats_area_unmap(a->map);
+	a->map = NULL;
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
+	stats_area_name(name, sizeof(name), k->seg.name, line);
+	shm_unlink(name);
 }
 
 void
 counters_close(struct counters *k)
 {
+	for (unsigned i = 0; k->areas != NULL && i < STATS_LINES; i++)
+		counters_area_drop(k, i);
+	free(k->areas);
+	k->areas = NULL;
 	stats_close(&k->seg);
 	instance_unlock(&k->lock);
 	free(k->route_index);
@@ -142,11 +176,13 @@ counters_close(struct counters *k)
 
 /*
  * The entry named text in a table of names (each name at base + id * stride),
- * added when new. Returns STATS_OTHER when the table is full.
+ * added when new: *count is the master's own count of entries used, and
+ * published is where readers find it. Returns STATS_OTHER when the table
+ * is full.
  */
 static uint32_t
 counters_entry(uint32_t *index, char *base, size_t stride, size_t name_size,
-    _Atomic uint32_t *count, uint32_t capacity, const char *text)
+    uint32_t *count, _Atomic uint32_t *published, uint32_t capacity, const char *text)
 {
 	uint32_t mask = COUNTERS_INDEX_SIZE - 1, i = hash_fnv32_str(text) & mask, id;
 
@@ -157,12 +193,14 @@ counters_entry(uint32_t *index, char *base, size_t stride, size_t name_size,
 		if (strcmp(base + (size_t)id * stride, text) == 0)
 			return id;
 	}
-	id = atomic_load(count);
+	id = *count;
 	if (id >= capacity)
 		return STATS_OTHER;
 	snprintf(base + (size_t)id * stride, name_size, "%s", text);
 	index[i] = id;
-	atomic_store(count, id + 1);
+	*count = id + 1;
+	/* Release: a reader that sees the count sees the name. */
+	atomic_store_explicit(published, id + 1, memory_order_release);
 	return id;
 }
 
@@ -190,37 +228,99 @@ counters_assign(struct counters *k, const struct config *cfg, uint32_t *route_id
 	char text[STATS_PATTERN_MAX];
 	uint32_t n = 0;
 
-	for (uint32_t i = 0; i < atomic_load(&h->route_count); i++)
+	/* Our own counts bound every loop: nothing in shared memory does. */
+	for (uint32_t i = 0; i < k->route_count; i++)
 		atomic_store(&k->seg.routes[i].in_use, 0);
-	for (uint32_t i = 0; i < atomic_load(&h->backend_count); i++)
+	for (uint32_t i = 0; i < k->backend_count; i++)
 		atomic_store(&k->seg.backends[i].in_use, 0);
 	for (uint32_t r = 0; r < cfg->route_count; r++) {
 		counters_pattern(cfg->routes[r].pattern, text, sizeof(text));
 		route_ids[r] = counters_entry(k->route_index, k->seg.routes[0].pattern,
-		    sizeof(struct stats_route), STATS_PATTERN_MAX, &h->route_count,
-		    STATS_ROUTES, text);
+		    sizeof(struct stats_route), STATS_PATTERN_MAX, &k->route_count,
+		    &h->route_count, STATS_ROUTES, text);
 		atomic_store(&k->seg.routes[route_ids[r]].in_use, 1);
 		for (uint32_t b = 0; b < cfg->routes[r].backend_count; b++, n++) {
 			addr_format(&cfg->routes[r].backends[b], text, sizeof(text));
 			backend_ids[n] = counters_entry(k->backend_index,
 			    k->seg.backends[0].addr, sizeof(struct stats_backend),
-			    STATS_ADDR_MAX, &h->backend_count, STATS_BACKENDS, text);
+			    STATS_ADDR_MAX, &k->backend_count, &h->backend_count, STATS_BACKENDS,
+			    text);
 			atomic_store(&k->seg.backends[backend_ids[n]].in_use, 1);
 		}
 	}
 }
 
-void
-counters_worker_start(struct counters *k, unsigned line, pid_t pid, unsigned slot,
-    unsigned restarts)
+int
+counters_worker_start(struct counters *k, unsigned line, unsigned slot, unsigned restarts)
 {
-	struct stats_worker *w = &k->seg.lines[line];
+	struct counters_area *a = &k->areas[line];
+	struct stats_line *l = &k->seg.lines[line];
+	uint64_t ino;
+	int fd, rd;
 
-	memset(w, 0, sizeof(*w));
-	w->slot = slot;
-	w->started_ms = clock_wall_ms();
-	w->restarts = restarts;
-	atomic_store_explicit(&w->pid, (uint32_t)pid, memory_order_release);
+	counters_area_drop(k, line);	/* nothing, unless a spawn failed half-way */
+	fd = stats_area_create(k->seg.name, line, k->gid, &ino);
+	if (fd < 0)
+		return fd;
+	a->fd = fd;
+	/* Ours is read-only from a read-only descriptor: we only ever fold it. */
+	rd = stats_reopen_readonly(fd);
+	if (rd >= 0) {
+		a->map = stats_area_map(rd, 0);
+		close(rd);
+	}
+	if (rd < 0 || a->map == NULL) {
+		counters_area_drop(k, line);
+		return rd < 0 ? rd : -ENOMEM;
+	}
+	atomic_store_explicit(&l->pid, 0, memory_order_relaxed);
+	l->slot = slot;
+	l->started_ms = clock_wall_ms();
+	l->restarts = restarts;
+	l->retiring = 0;
+	l->area_ino = ino;
+	return 0;
+}
+
+void
+counters_worker_forked(struct counters *k, unsigned line, pid_t pid)
+{
+	struct counters_area *a = &k->areas[line];
+
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
+	/* Release: a reader that sees the pid sees the rest of the line. */
+	atomic_store_explicit(&k->seg.lines[line].pid, (uint32_t)pid, memory_order_release);
+}
+
+struct stats_area *
+counters_worker_attach(struct counters *k, unsigned line)
+{
+	struct stats_area *own = NULL;
+	int rc = stats_remap_readonly(&k->seg);
+
+	for (unsigned i = 0; i < STATS_LINES; i++) {
+		struct counters_area *a = &k->areas[i];
+
+		stats_area_unmap(a->map);
+		a->map = NULL;
+		if (a->fd < 0)
+			continue;
+		if (i == line && rc == 0)
+			own = stats_area_map(a->fd, 1);
+		close(a->fd);
+		a->fd = -1;
+	}
+	return own;
+}
+
+int
+counters_worker_ready(const struct counters *k, unsigned line)
+{
+	const struct stats_area *a = k->areas[line].map;
+
+	return a != NULL && atomic_load_explicit(&a->ready, memory_order_relaxed) != 0;
 }
 
 void
@@ -229,21 +329,35 @@ counters_worker_retiring(struct counters *k, unsigned line)
 	k->seg.lines[line].retiring = 1;
 }
 
+/*
+ * Adds what the area counted into the retired counts: the totals, and the
+ * entries below our own counts (what the area holds past them was never
+ * an entry). Gauges are not folded: they die with the worker.
+ */
+static void
+counters_fold(struct counters *k, const struct stats_area *a)
+{
+	stats_counters_fold(&k->seg.hdr->retired, &a->c);
+	for (uint32_t i = 0; i < k->route_count; i++)
+		stats_entry_fold(&k->seg.routes[i].retired, &a->routes[i], 0);
+	for (uint32_t i = 0; i < k->backend_count; i++)
+		stats_entry_fold(&k->seg.backends[i].retired, &a->backends[i], 0);
+}
+
 void
 counters_worker_exit(struct counters *k, unsigned line)
 {
 	struct stats_header *h = k->seg.hdr;
-	struct stats_worker *w = &k->seg.lines[line];
+	struct stats_line *l = &k->seg.lines[line];
 
 	/* A seqlock: readers retry a snapshot taken while fold_seq was odd or moved. */
 	atomic_fetch_add_explicit(&h->fold_seq, 1, memory_order_acq_rel);
-	stats_counters_fold(&h->retired, &w->c);
-	atomic_store_explicit(&w->pid, 0, memory_order_relaxed);
-	memset(&w->c, 0, sizeof(w->c));
-	atomic_store(&w->active, 0);
-	atomic_store(&w->in_hello, 0);
-	atomic_store(&w->relaying, 0);
+	if (k->areas[line].map != NULL)
+		counters_fold(k, k->areas[line].map);
+	atomic_store_explicit(&l->pid, 0, memory_order_relaxed);
+	l->area_ino = 0;
 	atomic_fetch_add_explicit(&h->fold_seq, 1, memory_order_acq_rel);
+	counters_area_drop(k, line);
 }
 
 void

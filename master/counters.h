@@ -1,8 +1,10 @@
 /*
- * counters.h -- the master's side of the statistics segment: it creates
- * it, gives each route pattern and backend address a stable entry (the
- * same across reloads, so counters accumulate), opens and folds worker
- * lines, and records reload results.
+ * counters.h -- the master's side of the statistics: it creates the
+ * segment, gives each route pattern and backend address a stable entry
+ * (the same across reloads, so counters accumulate), makes each worker's
+ * area and folds it into `retired` when the worker exits, and records
+ * reload results. It reads areas, which workers write, only as counts: no
+ * bound, size, index or pid is ever taken from one.
  */
 #ifndef PASSTHROUGH_COUNTERS_H
 #define PASSTHROUGH_COUNTERS_H
@@ -13,11 +15,21 @@
 #include "instance.h"
 #include "stats.h"
 
+/* A worker process's area as the master holds it. */
+struct counters_area {
+	const struct stats_area *map;	/* read-only; NULL: no worker on the line */
+	int fd;				/* O_RDWR from its creation until the fork; else -1 */
+};
+
 struct counters {
 	struct stats seg;
 	struct instance lock;		/* held while this master owns seg's name */
 	uint32_t *route_index;		/* open addressing: entry id, 0 = empty */
 	uint32_t *backend_index;
+	uint32_t route_count;		/* entries used: ours, published to the header */
+	uint32_t backend_count;
+	uint32_t gid;			/* stats.group at start, or (uint32_t)-1 */
+	struct counters_area *areas;	/* [STATS_LINES] */
 };
 
 /*
@@ -38,10 +50,28 @@ void counters_close(struct counters *k);
 void counters_assign(struct counters *k, const struct config *cfg, uint32_t *route_ids,
     uint32_t *backend_ids);
 
-void counters_worker_start(struct counters *k, unsigned line, pid_t pid, unsigned slot,
-    unsigned restarts);
+/*
+ * Before the fork of a worker on line: makes its area (mapped read-only
+ * here, its O_RDWR descriptor kept for the child) and fills its line but
+ * the pid. 0 or -errno; on failure nothing is left to undo.
+ */
+int counters_worker_start(struct counters *k, unsigned line, unsigned slot, unsigned restarts);
+/* After the fork, in the master: the area's writable descriptor closed, the pid published. */
+void counters_worker_forked(struct counters *k, unsigned line, pid_t pid);
+/*
+ * In the forked child, before it runs: the segment mapped read-only from
+ * the O_RDONLY descriptor (then closed), every other area unmapped, line's
+ * own mapped read-write and its descriptor closed. The area, or NULL.
+ */
+struct stats_area *counters_worker_attach(struct counters *k, unsigned line);
+/* 1 once the worker on line said it accepts connections. */
+int counters_worker_ready(const struct counters *k, unsigned line);
 void counters_worker_retiring(struct counters *k, unsigned line);
-/* The worker exited: its counters join `retired`, its line is free. */
+/*
+ * The worker exited (or never forked): its area's counts join `retired`
+ * and the retired counts of the entries (not its gauges), its line is free
+ * and its area removed.
+ */
 void counters_worker_exit(struct counters *k, unsigned line);
 
 void counters_reload_done(struct counters *k, int ok, uint64_t generation,

@@ -88,6 +88,7 @@ static void __attribute__((noreturn))
 workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pid, int chan)
 {
 	struct worker_spec spec;
+	struct stats_area *area;
 	char name[32];
 	sigset_t mask;
 
@@ -111,6 +112,12 @@ workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pi
 		close(m->routes.fd);	/* the generation came on the channel */
 	if (m->detached)
 		daemon_null_stdio(config_logs_to_stderr(&m->cfg));
+	/* The statistics: the segment read-only, no other area, ours read-write. */
+	area = counters_worker_attach(&m->counters, report);
+	if (area == NULL) {
+		log_error("mapping the statistics area: %s", strerror(errno));
+		_exit(1);
+	}
 	if (workers_drop_privileges(&m->cfg) != 0)
 		_exit(WORKER_EXIT_PRIVILEGES);
 	/* Set after the credential change, which clears it. If the master dies, so do we. */
@@ -137,6 +144,7 @@ workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pi
 	spec.listen_addrs = m->listeners.addrs;
 	spec.listen_count = m->listeners.count;
 	spec.stats = &m->counters.seg;
+	spec.area = area;
 	spec.channel = chan;
 	_exit(worker_run(&spec));
 }
@@ -237,8 +245,15 @@ workers_spawn(struct master *m, unsigned slot)
 		m->report_used[report] = 0;
 		return rc;
 	}
-	/* Before the fork: the child writes its line from its first instant. */
-	counters_worker_start(&m->counters, (unsigned)report, 0, slot, m->slots[slot].restarts);
+	/* Before the fork: the child writes its area from its first instant. */
+	if ((rc = counters_worker_start(&m->counters, (unsigned)report, slot,
+	    m->slots[slot].restarts)) != 0) {
+		log_error("worker %u: statistics area: %s", slot, strerror(-rc));
+		m->report_used[report] = 0;
+		close(sv[0]);
+		close(sv[1]);
+		return rc;
+	}
 	pid = fork();
 	if (pid < 0) {
 		rc = -errno;
@@ -254,8 +269,7 @@ workers_spawn(struct master *m, unsigned slot)
 		workers_become(m, slot, (unsigned)report, master_pid, sv[1]);
 	}
 	close(sv[1]);
-	atomic_store_explicit(&m->counters.seg.lines[report].pid, (uint32_t)pid,
-	    memory_order_release);
+	counters_worker_forked(&m->counters, (unsigned)report, pid);
 	p = &m->procs[m->proc_count++];
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
@@ -409,7 +423,7 @@ workers_ready(const struct master *m)
 	for (unsigned i = 0; i < m->proc_count; i++) {
 		const struct proc *p = &m->procs[i];
 
-		if (!p->retiring && !atomic_load(&m->counters.seg.lines[p->report].ready))
+		if (!p->retiring && !counters_worker_ready(&m->counters, p->report))
 			return 0;
 	}
 	for (unsigned slot = 0; slot < m->workers; slot++)

@@ -127,14 +127,14 @@ conn_count_close(struct worker *w, struct conn *c, enum close_reason reason)
 	stats_hist_add(&w->st->c.hist[STATS_HIST_DURATION_MS], STATS_HIST_DURATION_MS,
 	    w->now - c->accepted_ms);
 	if (c->flags & CONN_ROUTED) {
-		struct stats_route *r = &w->stats->routes[c->route_sid];
+		struct stats_entry *r = &w->st->routes[c->route_sid];
 
-		STATS_SHARED_ADD(r->active, -1);
+		STATS_SUB(r->active, 1);
 		if (reason == CLOSE_CONNECT_REFUSED || reason == CLOSE_CONNECT_TIMEOUT)
-			STATS_SHARED_ADD(r->connect_failures, 1);
+			STATS_ADD(r->connect_failures, 1);
 	}
 	if (c->flags & CONN_CONNECTED)
-		STATS_SHARED_ADD(w->stats->backends[c->backend_sid].active, -1);
+		STATS_SUB(w->st->backends[c->backend_sid].active, 1);
 }
 
 /* The access log line of a connection that just ended. */
@@ -243,8 +243,8 @@ conn_route(struct worker *w, struct conn *c, const struct routes_route *r,
 	    info->hello_end);
 	c->route_sid = r->stats_id;
 	c->flags |= CONN_ROUTED;
-	STATS_SHARED_ADD(w->stats->routes[c->route_sid].connections, 1);
-	STATS_SHARED_ADD(w->stats->routes[c->route_sid].active, 1);
+	STATS_ADD(w->st->routes[c->route_sid].connections, 1);
+	STATS_ADD(w->st->routes[c->route_sid].active, 1);
 	/* The connection takes this turn's generation: it pins its image until connected. */
 	c->route = r;
 	c->pin_slot = w->cur;
@@ -343,24 +343,24 @@ static void
 conn_count_connect(struct worker *w, struct conn *c)
 {
 	uint64_t us = clock_us() - c->u.hello.connect_start_us;
-	struct stats_backend *b;
+	struct stats_entry *b;
 
 	c->connect_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 	stats_hist_add(&w->st->c.hist[STATS_HIST_CONNECT_US], STATS_HIST_CONNECT_US, us);
 	c->flags |= CONN_CONNECTED;
-	b = &w->stats->backends[c->backend_sid];
-	STATS_SHARED_ADD(b->connections, 1);
-	STATS_SHARED_ADD(b->active, 1);
+	b = &w->st->backends[c->backend_sid];
+	STATS_ADD(b->connections, 1);
+	STATS_ADD(b->active, 1);
 }
 
 static void
 conn_count_connect_failure(struct worker *w, struct conn *c, int timed_out)
 {
-	struct stats_backend *b = &w->stats->backends[c->backend_sid];	/* set by conn_connect */
+	struct stats_entry *b = &w->st->backends[c->backend_sid];	/* set by conn_connect */
 
-	STATS_SHARED_ADD(b->connect_failures, 1);
+	STATS_ADD(b->connect_failures, 1);
 	if (timed_out)
-		STATS_SHARED_ADD(b->connect_timeouts, 1);
+		STATS_ADD(b->connect_timeouts, 1);
 }
 
 static void

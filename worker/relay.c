@@ -61,8 +61,8 @@ dir_dst(const struct conn *c, int d)
 static void
 relay_count(struct worker *w, struct conn *c, int d, uint64_t n, int spliced)
 {
-	struct stats_route *r = &w->stats->routes[c->route_sid];
-	struct stats_backend *b = &w->stats->backends[c->backend_sid];
+	struct stats_entry *r = &w->st->routes[c->route_sid];
+	struct stats_entry *b = &w->st->backends[c->backend_sid];
 
 	c->u.dir[d].bytes += n;
 	if (spliced)
@@ -71,12 +71,12 @@ relay_count(struct worker *w, struct conn *c, int d, uint64_t n, int spliced)
 		STATS_ADD(w->st->c.bytes_copied, n);
 	if (d == 0) {
 		STATS_ADD(w->st->c.bytes_in, n);
-		STATS_SHARED_ADD(r->bytes_in, n);
-		STATS_SHARED_ADD(b->bytes_in, n);
+		STATS_ADD(r->bytes_in, n);
+		STATS_ADD(b->bytes_in, n);
 	} else {
 		STATS_ADD(w->st->c.bytes_out, n);
-		STATS_SHARED_ADD(r->bytes_out, n);
-		STATS_SHARED_ADD(b->bytes_out, n);
+		STATS_ADD(r->bytes_out, n);
+		STATS_ADD(b->bytes_out, n);
 	}
 }
 

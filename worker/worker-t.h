@@ -64,8 +64,8 @@ struct worker {
 	struct pipe_pool pipes;
 	uint8_t *scratch;		/* MAX_HELLO_BYTES: hello reassembly, discards */
 	uint32_t rr;			/* round-robin over a route's backends */
-	struct stats_worker *st;	/* this worker's line in the statistics segment */
-	struct stats *stats;
+	struct stats_area *st;		/* this worker's statistics area, its only writable one */
+	const struct stats *stats;	/* the segment, read-only: entry names */
 	struct accesslog access;
 };
 

@@ -282,7 +282,7 @@ worker_init(struct worker *w, const struct worker_spec *spec, const sigset_t *wa
 	accesslog_init(&w->access);
 	w->spec = spec;
 	w->stats = spec->stats;
-	w->st = &spec->stats->lines[spec->report];
+	w->st = spec->area;
 	w->now = clock_ms();
 	w->pending_fd = -1;
 	if ((rc = engine_init(&w->engine, w, waitmask)) != 0)
@@ -453,7 +453,7 @@ worker_run(const struct worker_spec *spec)
 	log_info("started: %u listeners, up to %u connections, route generation %llu",
 	    w.listen_count, w.conn_max, (unsigned long long)w.img->generation);
 	listener_resume(&w);
-	atomic_store(&w.st->ready, 1);
+	atomic_store_explicit(&spec->area->ready, 1, memory_order_relaxed);
 	while (!worker_stop && !(worker_quit && worker_retire(&w)))
 		worker_turn(&w);
 	worker_release_listeners(&w);

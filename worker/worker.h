@@ -16,7 +16,8 @@ struct worker_spec {
 	const int *listen_fds;		/* this slot's listening sockets */
 	const struct addr *listen_addrs;
 	unsigned listen_count;
-	struct stats *stats;		/* the segment; this worker writes lines[report] */
+	const struct stats *stats;	/* the segment, mapped read-only: route and backend names */
+	struct stats_area *area;	/* this worker's own area: all it writes */
 	int channel;			/* the master's messages (fdpass.h): route tables, log files */
 };
 

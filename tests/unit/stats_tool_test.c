@@ -1,7 +1,8 @@
 /*
  * stats_tool_test.c -- guards passthrough-stats (tools/stats/): a real
- * segment filled through the fields the workers and the master write, then
- * the snapshot (totals = retired + live lines, the seqlock), the JSON, the
+ * segment and real worker areas filled through the fields the master and
+ * the workers write, then the snapshot (totals = retired + live areas, the
+ * seqlock, areas that are not the ones their lines name), the JSON, the
  * Prometheus text (checked by a grammar checker below), the --watch rates,
  * the refusal of foreign segments, and --serve over a real socket.
  */
@@ -71,6 +72,8 @@
 #define WAIT_STEP_US	1000u
 
 static struct stats seg;
+static struct stats_area *areas[STATS_LINES];	/* made as the master makes them, read-write */
+static struct segment reader;			/* the tool's view of seg (hdr NULL: unused) */
 static char seg_name[SEGMENT_NAME_MAX];
 static char extra_name[SEGMENT_NAME_MAX];	/* a hand-made segment to unlink */
 static int seg_seq;
@@ -89,9 +92,45 @@ setup(void)
 	    strerror(errno));
 }
 
+/* Line's area, made (as counters_worker_start does) the first time it is asked for. */
+static struct stats_area *
+area(uint32_t line)
+{
+	uint64_t ino;
+	int fd;
+
+	if (areas[line] != NULL)
+		return areas[line];
+	fd = stats_area_create(seg_name, line, (uint32_t)-1, &ino);
+	cr_assert(fd >= 0, "stats_area_create: %s", strerror(-fd));
+	areas[line] = stats_area_map(fd, 1);
+	close(fd);
+	cr_assert_not_null(areas[line]);
+	seg.lines[line].area_ino = ino;
+	return areas[line];
+}
+
+/* Line's area gone, as the master removes it after the fold. */
+static void
+area_drop(uint32_t line)
+{
+	char name[STATS_AREA_NAME_MAX];
+
+	if (areas[line] == NULL)
+		return;
+	stats_area_unmap(areas[line]);
+	areas[line] = NULL;
+	stats_area_name(name, sizeof(name), seg_name, line);
+	shm_unlink(name);
+}
+
 static void
 teardown(void)
 {
+	if (reader.stats.hdr != NULL)
+		segment_close(&reader);
+	for (uint32_t i = 0; i < STATS_LINES; i++)
+		area_drop(i);
 	stats_close(&seg);
 	if (extra_name[0] != '\0')
 		shm_unlink(extra_name);
@@ -101,15 +140,17 @@ TestSuite(stats_tool, .init = setup, .fini = teardown, .timeout = 60);
 
 /* --- filling the segment as the master and the workers do --- */
 
-static struct stats_worker *
+/* A worker on line: its area made, its line filled, the pid last (counters_worker_forked). */
+static struct stats_area *
 line_start(uint32_t line, uint32_t pid, uint32_t slot, uint64_t started_ms)
 {
-	struct stats_worker *w = &seg.lines[line];
+	struct stats_line *l = &seg.lines[line];
+	struct stats_area *a = area(line);
 
-	w->slot = slot;
-	w->started_ms = started_ms;
-	atomic_store_explicit(&w->pid, pid, memory_order_release);
-	return w;
+	l->slot = slot;
+	l->started_ms = started_ms;
+	atomic_store_explicit(&l->pid, pid, memory_order_release);
+	return a;
 }
 
 static void
@@ -147,10 +188,10 @@ fill_master(void)
 static void
 fill_workers(void)
 {
-	struct stats_worker *w;
+	struct stats_area *w;
 
 	w = line_start(LINE_A, PID_A, 0, STARTED_MS + 50000);
-	w->restarts = 1;
+	seg.lines[LINE_A].restarts = 1;
 	STATS_ADD(w->generation, 7);
 	STATS_ADD(w->active, 3);
 	STATS_ADD(w->in_hello, 1);
@@ -176,15 +217,27 @@ fill_workers(void)
 	STATS_ADD(w->c.closes[CLOSE_CLIENT_RESET], 5);
 
 	w = line_start(LINE_OLD, PID_OLD, 0, STARTED_MS + 10000);
-	w->retiring = 1;
+	seg.lines[LINE_OLD].retiring = 1;
 	STATS_ADD(w->generation, 6);
 	STATS_ADD(w->active, 1);
 	STATS_ADD(w->relaying, 1);
 	count(&w->c, 7, 70, 140);
 	STATS_ADD(w->c.closes[CLOSE_NORMAL], 6);
 
-	/* A free line: whatever it holds is not a worker's. */
-	STATS_ADD(seg.lines[LINE_GHOST].c.accepted, GHOST_COUNT);
+	/* A free line: whatever its area holds is not a worker's. */
+	STATS_ADD(area(LINE_GHOST)->c.accepted, GHOST_COUNT);
+	STATS_ADD(area(LINE_GHOST)->routes[ROUTE_APP].connections, GHOST_COUNT);
+}
+
+/* Adds to an entry: connections, bytes in and out, connect failures. */
+static void
+entry_count(struct stats_entry *e, uint64_t connections, uint64_t in, uint64_t out,
+    uint64_t failures)
+{
+	STATS_ADD(e->connections, connections);
+	STATS_ADD(e->bytes_in, in);
+	STATS_ADD(e->bytes_out, out);
+	STATS_ADD(e->connect_failures, failures);
 }
 
 static void
@@ -192,33 +245,36 @@ fill_entries(void)
 {
 	struct stats_route *r;
 	struct stats_backend *b;
+	struct stats_entry *e;
 
+	/* Each entry: what exited workers counted (the master's) + what live areas count. */
 	r = &seg.routes[ROUTE_APP];
 	snprintf(r->pattern, sizeof(r->pattern), "app.example.com");
 	atomic_store(&r->in_use, 1);
-	STATS_SHARED_ADD(r->connections, 11);
-	STATS_SHARED_ADD(r->active, 2);
-	STATS_SHARED_ADD(r->bytes_in, 500);
-	STATS_SHARED_ADD(r->bytes_out, 900);
-	STATS_SHARED_ADD(r->connect_failures, 1);
+	entry_count(&r->retired, 5, 200, 400, 1);
+	e = &area(LINE_A)->routes[ROUTE_APP];
+	entry_count(e, 4, 300, 500, 0);
+	STATS_ADD(e->active, 2);
+	STATS_ADD(area(LINE_B)->routes[ROUTE_APP].connections, 2);	/* 11 in all */
 	r = &seg.routes[ROUTE_WEIRD];
 	snprintf(r->pattern, sizeof(r->pattern), "%s", ROUTE_WEIRD_PATTERN);
-	STATS_SHARED_ADD(r->connections, 2);
+	STATS_ADD(r->retired.connections, 2);
+	/* Past the entries in use: never read. */
+	STATS_ADD(area(LINE_A)->routes[3].connections, GHOST_COUNT);
 	atomic_store(&seg.hdr->route_count, 3);
 
 	b = &seg.backends[BACKEND_V4];
 	snprintf(b->addr, sizeof(b->addr), "127.0.0.1:9443");
 	atomic_store(&b->in_use, 1);
-	STATS_SHARED_ADD(b->connections, 10);
-	STATS_SHARED_ADD(b->active, 2);
-	STATS_SHARED_ADD(b->bytes_in, 450);
-	STATS_SHARED_ADD(b->bytes_out, 850);
-	STATS_SHARED_ADD(b->connect_failures, 1);
-	STATS_SHARED_ADD(b->connect_timeouts, 1);
+	entry_count(&b->retired, 6, 450, 850, 1);
+	e = &area(LINE_OLD)->backends[BACKEND_V4];
+	entry_count(e, 4, 0, 0, 0);
+	STATS_ADD(e->active, 2);
+	STATS_ADD(e->connect_timeouts, 1);
 	b = &seg.backends[BACKEND_V6];
 	snprintf(b->addr, sizeof(b->addr), "[::1]:9444");
 	atomic_store(&b->in_use, 1);
-	STATS_SHARED_ADD(b->connections, 3);
+	STATS_ADD(area(LINE_B)->backends[BACKEND_V6].connections, 3);
 	atomic_store(&seg.hdr->backend_count, 3);
 }
 
@@ -230,23 +286,48 @@ fill(void)
 	fill_entries();
 }
 
-/* The master's fold of an exited worker (master/counters.c), seqlock and all. */
+/* The inside of the master's fold of line's area (counters_fold), without the seqlock. */
+static void
+fold_counts(uint32_t line)
+{
+	const struct stats_area *a = area(line);
+
+	stats_counters_fold(&seg.hdr->retired, &a->c);
+	for (uint32_t i = 0; i < seg.hdr->route_count; i++)
+		stats_entry_fold(&seg.routes[i].retired, &a->routes[i], 0);
+	for (uint32_t i = 0; i < seg.hdr->backend_count; i++)
+		stats_entry_fold(&seg.backends[i].retired, &a->backends[i], 0);
+	atomic_store_explicit(&seg.lines[line].pid, 0, memory_order_relaxed);
+}
+
+/* The master's fold of an exited worker (counters_worker_exit), seqlock and all. */
 static void
 fold_line(uint32_t line)
 {
-	struct stats_worker *w = &seg.lines[line];
+	atomic_fetch_add_explicit(&seg.hdr->fold_seq, 1, memory_order_acq_rel);
+	fold_counts(line);
+	atomic_fetch_add_explicit(&seg.hdr->fold_seq, 1, memory_order_acq_rel);
+	area_drop(line);
+}
 
-	atomic_fetch_add_explicit(&seg.hdr->fold_seq, 1, memory_order_acq_rel);
-	stats_counters_fold(&seg.hdr->retired, &w->c);
-	atomic_store_explicit(&w->pid, 0, memory_order_relaxed);
-	memset(&w->c, 0, sizeof(w->c));
-	atomic_fetch_add_explicit(&seg.hdr->fold_seq, 1, memory_order_acq_rel);
+/* passthrough-stats' segment of seg, opened the first time. */
+static struct segment *
+reader_of(void)
+{
+	const char *why;
+	int rc;
+
+	if (reader.stats.hdr == NULL) {
+		rc = segment_open(&reader, seg_name, &why);
+		cr_assert_eq(rc, 0, "segment_open: %s", why != NULL ? why : strerror(-rc));
+	}
+	return &reader;
 }
 
 static void
 take(struct snapshot *snap)
 {
-	int rc = snapshot_take(snap, &seg);
+	int rc = snapshot_take(snap, reader_of());
 
 	cr_assert_eq(rc, 0, "snapshot_take: %s", strerror(-rc));
 }
@@ -323,7 +404,7 @@ Test(stats_tool, snapshot_refused_while_fold_seq_stays_odd)
 
 	fill();
 	atomic_store(&seg.hdr->fold_seq, 1);	/* a master that died mid-fold */
-	cr_assert_eq(snapshot_take(&snap, &seg), -EAGAIN);
+	cr_assert_eq(snapshot_take(&snap, reader_of()), -EAGAIN);
 	cr_assert_null(snap.workers, "a refused snapshot keeps nothing");
 	atomic_store(&seg.hdr->fold_seq, 2);
 	take(&snap);
@@ -334,14 +415,11 @@ Test(stats_tool, snapshot_refused_while_fold_seq_stays_odd)
 static void *
 finish_fold_later(void *arg)
 {
-	struct stats_worker *w = &seg.lines[LINE_B];
-
 	(void)arg;
 	usleep(5 * WAIT_STEP_US);	/* the reader is retrying by now */
-	stats_counters_fold(&seg.hdr->retired, &w->c);
-	atomic_store_explicit(&w->pid, 0, memory_order_relaxed);
-	memset(&w->c, 0, sizeof(w->c));
+	fold_counts(LINE_B);
 	atomic_fetch_add_explicit(&seg.hdr->fold_seq, 1, memory_order_acq_rel);
+	area_drop(LINE_B);
 	return NULL;
 }
 
@@ -360,6 +438,83 @@ Test(stats_tool, snapshot_retries_until_the_fold_is_done)
 	cr_assert_null(snapshot_find_worker(&snap, PID_B));
 	cr_assert_eq(snap.totals.accepted, TOTAL_ACCEPTED);
 	cr_assert_eq(snap.totals.bytes_out, TOTAL_BYTES_OUT);
+	snapshot_free(&snap);
+}
+
+/* Worker A's counts: what a snapshot lacks when its area is refused. */
+#define AREA_A_ACCEPTED	40u
+#define AREA_A_ROUTE_APP 4u	/* connections of ROUTE_APP */
+
+Test(stats_tool, an_area_that_is_not_the_one_its_line_names_is_left_out)
+{
+	struct snapshot_entry e;
+	struct snapshot snap;
+
+	fill();
+	seg.lines[LINE_A].area_ino++;		/* the line names another object */
+	take(&snap);
+	cr_assert_eq(snap.areas_refused, 1);
+	cr_assert_eq(snap.worker_count, 2);
+	cr_assert_null(snapshot_find_worker(&snap, PID_A));
+	cr_assert_eq(snap.totals.accepted, TOTAL_ACCEPTED - AREA_A_ACCEPTED);
+	snapshot_entry(&snap, SNAPSHOT_ROUTES, ROUTE_APP, &e);
+	cr_assert_eq(e.connections, 11 - AREA_A_ROUTE_APP);
+	snapshot_free(&snap);
+	seg.lines[LINE_A].area_ino--;
+	take(&snap);
+	cr_assert_eq(snap.areas_refused, 0);
+	cr_assert_eq(snap.totals.accepted, TOTAL_ACCEPTED);
+	snapshot_free(&snap);
+}
+
+Test(stats_tool, an_area_others_may_write_is_left_out)
+{
+	char name[STATS_AREA_NAME_MAX];
+	struct snapshot snap;
+	int fd;
+
+	fill();
+	stats_area_name(name, sizeof(name), seg_name, LINE_A);
+	fd = shm_open(name, O_RDONLY, 0);
+	cr_assert(fd >= 0);
+	cr_assert_eq(fchmod(fd, 0666), 0);	/* anyone could have written these counts */
+	take(&snap);
+	cr_assert_eq(snap.areas_refused, 1);
+	cr_assert_eq(snap.totals.accepted, TOTAL_ACCEPTED - AREA_A_ACCEPTED);
+	snapshot_free(&snap);
+	cr_assert_eq(fchmod(fd, 0640), 0);
+	close(fd);
+	take(&snap);
+	cr_assert_eq(snap.totals.accepted, TOTAL_ACCEPTED);
+	snapshot_free(&snap);
+}
+
+Test(stats_tool, a_line_whose_area_is_gone_is_left_out)
+{
+	char name[STATS_AREA_NAME_MAX];
+	struct snapshot snap;
+
+	fill();
+	stats_area_name(name, sizeof(name), seg_name, LINE_A);
+	cr_assert_eq(shm_unlink(name), 0);	/* a copy of a live segment, its master gone */
+	take(&snap);
+	cr_assert_eq(snap.areas_refused, 1);
+	cr_assert_eq(snap.worker_count, 2);
+	cr_assert_eq(snap.totals.accepted, TOTAL_ACCEPTED - AREA_A_ACCEPTED);
+	snapshot_free(&snap);
+}
+
+Test(stats_tool, entry_counts_past_the_capacities_are_not_believed)
+{
+	struct snapshot snap;
+
+	fill();
+	atomic_store(&seg.hdr->route_count, UINT32_MAX);
+	atomic_store(&seg.hdr->backend_count, UINT32_MAX);
+	take(&snap);
+	cr_assert_eq(snap.route_count, STATS_ROUTES);
+	cr_assert_eq(snap.backend_count, STATS_BACKENDS);
+	cr_assert_eq(snap.totals.accepted, TOTAL_ACCEPTED);
 	snapshot_free(&snap);
 }
 
@@ -387,20 +542,21 @@ race_move(const struct race *r, int out)
 
 	atomic_fetch_add_explicit(&h->fold_seq, 1, memory_order_acq_rel);
 	for (uint32_t i = r->first; i < r->first + r->count; i++) {
-		struct stats_worker *w = &seg.lines[i];
+		struct stats_area *w = areas[i];
+		struct stats_line *l = &seg.lines[i];
 		uint64_t n = out ? atomic_load(&w->c.accepted) : atomic_load(&w->c.accept_errors);
 
-		/* accept_errors keeps, for the way back, what the line had. */
+		/* accept_errors keeps, for the way back, what the area had. */
 		if (out) {
 			STATS_ADD(h->retired.accepted, n);
-			atomic_store_explicit(&w->pid, 0, memory_order_relaxed);
+			atomic_store_explicit(&l->pid, 0, memory_order_relaxed);
 			atomic_store(&w->c.accept_errors, n);
 			STATS_SUB(w->c.accepted, n);
 		} else {
 			STATS_SUB(h->retired.accepted, n);
 			STATS_ADD(w->c.accepted, n);
 			atomic_store(&w->c.accept_errors, 0);
-			atomic_store_explicit(&w->pid, RACE_BLOCK_PID + i, memory_order_relaxed);
+			atomic_store_explicit(&l->pid, RACE_BLOCK_PID + i, memory_order_relaxed);
 		}
 	}
 	atomic_fetch_add_explicit(&h->fold_seq, 1, memory_order_acq_rel);
@@ -432,7 +588,7 @@ race_snapshots(struct race *r, uint64_t want)
 	for (int i = 0; i < RACE_SNAPSHOTS; i++) {
 		struct snapshot snap;
 
-		if (snapshot_take(&snap, &seg) != 0)
+		if (snapshot_take(&snap, reader_of()) != 0)
 			continue;	/* refused: fine, never wrong */
 		ok++;
 		torn += snap.totals.accepted != want;
@@ -623,7 +779,7 @@ Test(stats_tool, json_has_every_key_with_its_value)
 	render_json(&out, &snap);
 	t = text_of(&out);
 	assert_json_valid(t);
-	assert_has(t, "\"layout_version\": 1,");
+	assert_has(t, "\"layout_version\": 2,");
 	assert_has(t, "\"master_pid\": 4242,");
 	assert_has(t, "\"started_ms\": 1700000000123,");
 	assert_has(t, "\"workers_configured\": 2,");
@@ -1119,8 +1275,9 @@ Test(stats_tool, other_entries_show_only_when_counted)
 	struct textbuf out;
 
 	fill();
-	STATS_SHARED_ADD(seg.routes[STATS_OTHER].connections, 4);
-	STATS_SHARED_ADD(seg.backends[STATS_OTHER].connect_timeouts, 1);
+	STATS_ADD(seg.routes[STATS_OTHER].retired.connections, 3);
+	STATS_ADD(area(LINE_A)->routes[STATS_OTHER].connections, 1);
+	STATS_ADD(area(LINE_B)->backends[STATS_OTHER].connect_timeouts, 1);
 	take(&snap);
 	cr_assert(snapshot_entry(&snap, SNAPSHOT_ROUTES, STATS_OTHER, &e));
 	cr_assert(snapshot_entry(&snap, SNAPSHOT_BACKENDS, STATS_OTHER, &e));
@@ -1222,14 +1379,14 @@ Test(stats_tool, watch_rates_from_two_snapshots_two_seconds_apart)
 	fill();
 	take(&a);
 	/* Two seconds of traffic: +100 accepted, +2 MiB in on worker A ... */
-	STATS_ADD(seg.lines[LINE_A].c.accepted, 100);
-	STATS_ADD(seg.lines[LINE_A].c.bytes_in, 2 * MIB);
-	STATS_ADD(seg.lines[LINE_A].c.closes[CLOSE_NORMAL], 20);
-	STATS_ADD(seg.lines[LINE_A].c.closes[CLOSE_HELLO_TIMEOUT], 4);
+	STATS_ADD(area(LINE_A)->c.accepted, 100);
+	STATS_ADD(area(LINE_A)->c.bytes_in, 2 * MIB);
+	STATS_ADD(area(LINE_A)->c.closes[CLOSE_NORMAL], 20);
+	STATS_ADD(area(LINE_A)->c.closes[CLOSE_HELLO_TIMEOUT], 4);
 	/* ... worker B exits (folded: totals must not drop), a new one starts. */
 	fold_line(LINE_B);
 	line_start(LINE_NEW, PID_NEW, 1, STARTED_MS + 90000);
-	STATS_ADD(seg.lines[LINE_NEW].c.accepted, 8);
+	STATS_ADD(area(LINE_NEW)->c.accepted, 8);
 	take(&b);
 	textbuf_init(&out);
 	top_render(&out, &a, &b, 2.0);
@@ -1550,7 +1707,7 @@ Test(stats_tool, serve_answers_metrics_and_refuses_the_rest)
 	assert_has(r, clen);
 
 	/* Each request takes a fresh snapshot. */
-	STATS_ADD(seg.lines[LINE_A].c.accepted, 1);
+	STATS_ADD(area(LINE_A)->c.accepted, 1);
 	h = http_exchange(port, head, strlen(head));
 	cr_assert_eq(strncmp(h, "HTTP/1.1 200 OK\r\n", 17), 0, "%s", h);
 	cr_assert_str_eq(http_body(h), "", "HEAD has no body");

@@ -194,7 +194,7 @@ main_print(const struct main_args *args, struct segment *seg)
 	struct snapshot snap;
 	struct textbuf out;
 	const char *text;
-	int rc = snapshot_take(&snap, &seg->stats);
+	int rc = snapshot_take(&snap, seg);
 
 	if (rc != 0) {
 		fprintf(stderr, "passthrough-stats: %s: %s\n", seg->name, rc == -EAGAIN ?

@@ -236,7 +236,7 @@ render_json_workers(struct render_json *j, const struct snapshot *snap)
 {
 	render_json_open(j, "workers", '[', 0);
 	for (uint32_t i = 0; i < snap->worker_count; i++) {
-		const struct stats_worker *w = &snap->workers[i];
+		const struct snapshot_worker *w = &snap->workers[i];
 
 		render_json_open(j, NULL, '{', 0);
 		render_json_u64(j, "slot", w->slot);

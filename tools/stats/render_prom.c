@@ -250,7 +250,7 @@ render_prom_slots(const struct snapshot *snap, struct render_prom_slot *slots)
 	size_t n = 0;
 
 	for (uint32_t i = 0; i < snap->worker_count; i++) {
-		const struct stats_worker *w = &snap->workers[i];
+		const struct snapshot_worker *w = &snap->workers[i];
 		struct render_prom_slot *s;
 
 		if (i == 0 || w->slot != snap->workers[i - 1].slot) {

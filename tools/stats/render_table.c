@@ -81,7 +81,7 @@ render_table_workers(struct textbuf *out, const struct snapshot *snap)
 	}
 	grid_init(&g, cols, sizeof(cols) / sizeof(cols[0]));
 	for (uint32_t i = 0; i < snap->worker_count; i++) {
-		const struct stats_worker *w = &snap->workers[i];
+		const struct snapshot_worker *w = &snap->workers[i];
 
 		grid_cell(&g, "%" PRIu32, w->slot);
 		grid_cell(&g, "%" PRIu32, w->pid);

@@ -1,4 +1,4 @@
-/* segment.c -- finding and mapping the statistics segment of a running passthrough. */
+/* segment.c -- finding and mapping a running passthrough's statistics segment and worker areas. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -107,6 +107,9 @@ segment_open(struct segment *seg, const char *name, const char **why)
 	*why = NULL;
 	if (strlen(name) >= sizeof(seg->name))
 		return -ENAMETOOLONG;
+	seg->areas = calloc(STATS_LINES, sizeof(*seg->areas));
+	if (seg->areas == NULL)
+		return -ENOMEM;
 	snprintf(seg->name, sizeof(seg->name), "%s", name);
 	rc = segment_identity(seg->name, &seg->dev, &seg->ino, why);
 	if (rc == 0)
@@ -142,9 +145,48 @@ segment_refresh(struct segment *seg, const char **why)
 	return segment_open(seg, name, why);
 }
 
+const struct stats_area *
+segment_area(struct segment *seg, uint32_t line, uint64_t ino)
+{
+	struct segment_area *a = &seg->areas[line];
+	char name[STATS_AREA_NAME_MAX];
+	const char *why;
+	struct stat st;
+	int fd;
+
+	if (a->map != NULL && a->ino == ino)
+		return a->map;
+	segment_area_drop(seg, line);
+	stats_area_name(name, sizeof(name), seg->name, line);
+	fd = shm_open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+	if (fd < 0)
+		return NULL;
+	/* What is mapped is what was checked: one descriptor for both. */
+	if (fstat(fd, &st) == 0 && segment_trusted(&st, &why) == 0 &&
+	    (uint64_t)st.st_ino == ino && (uint64_t)st.st_size >= STATS_AREA_SIZE) {
+		a->map = stats_area_map(fd, 0);
+		a->ino = ino;
+	}
+	close(fd);
+	return a->map;
+}
+
+void
+segment_area_drop(struct segment *seg, uint32_t line)
+{
+	struct segment_area *a = &seg->areas[line];
+
+	stats_area_unmap(a->map);
+	a->map = NULL;
+	a->ino = 0;
+}
+
 void
 segment_close(struct segment *seg)
 {
+	for (uint32_t i = 0; seg->areas != NULL && i < STATS_LINES; i++)
+		segment_area_drop(seg, i);
+	free(seg->areas);
 	stats_close(&seg->stats);
 	memset(seg, 0, sizeof(*seg));
 }

@@ -1,7 +1,8 @@
 /*
  * segment.h -- finding and mapping the statistics segment of a running
- * passthrough, and mapping it anew when passthrough restarted (the master
- * recreates the segment under the same name).
+ * passthrough and the areas of its live workers, and mapping them anew
+ * when passthrough restarted (the master recreates the segment under the
+ * same name) or a worker was replaced.
  */
 #ifndef PASSTHROUGH_SEGMENT_H
 #define PASSTHROUGH_SEGMENT_H
@@ -12,11 +13,18 @@
 #include "stats.h"
 #include "stats_tool.h"
 
+/* A worker's area as this reader maps it. */
+struct segment_area {
+	const struct stats_area *map;	/* read-only; NULL: none mapped */
+	uint64_t ino;			/* the object mapped: the line's area_ino then */
+};
+
 struct segment {
 	struct stats stats;		/* the read-only mapping; stats.hdr NULL when none */
 	char name[SEGMENT_NAME_MAX];	/* "/passthrough-1a2b3c4d" */
 	dev_t dev;			/* of the mapped object: a new one is a restart */
 	ino_t ino;
+	struct segment_area *areas;	/* [STATS_LINES], by line */
 };
 
 /*
@@ -42,6 +50,17 @@ int segment_open(struct segment *seg, const char *name, const char **why);
  * mapping is then gone: its numbers would be stale).
  */
 int segment_refresh(struct segment *seg, const char **why);
+
+/*
+ * The area of line whose line names it by ino, mapped read-only: the one
+ * mapped already, or the object its name holds now if that is trusted as
+ * the segment is (owner root or us, mode 0640 at most), is that very
+ * object (st_ino) and is whole. NULL when not (the worker exited meanwhile,
+ * or the object is not the master's).
+ */
+const struct stats_area *segment_area(struct segment *seg, uint32_t line, uint64_t ino);
+/* Line is free: its area, if mapped, is let go. */
+void segment_area_drop(struct segment *seg, uint32_t line);
 
 void segment_close(struct segment *seg);
 

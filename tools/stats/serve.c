@@ -350,7 +350,7 @@ serve_metrics(struct serve *s, struct serve_client *c)
 	int rc = segment_refresh(s->seg, &why);
 
 	if (rc == 0)
-		rc = snapshot_take(&snap, &s->seg->stats);
+		rc = snapshot_take(&snap, s->seg);
 	if (rc != 0) {
 		serve_log(c, "%s: %s", s->seg->name, why != NULL ? why : rc == -ENOENT ?
 		    "no statistics segment (is passthrough running?)" : strerror(-rc));

@@ -1,4 +1,4 @@
-/* snapshot.c -- a consistent private copy of the statistics segment (a seqlock reader). */
+/* snapshot.c -- a consistent private copy of the statistics and worker areas (a seqlock reader). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +10,10 @@
 #include "snapshot.h"
 
 _Static_assert(sizeof(struct stats_header) % sizeof(uint64_t) == 0 &&
-    sizeof(struct stats_worker) % sizeof(uint64_t) == 0 &&
+    sizeof(struct stats_line) % sizeof(uint64_t) == 0 &&
     sizeof(struct stats_route) % sizeof(uint64_t) == 0 &&
-    sizeof(struct stats_backend) % sizeof(uint64_t) == 0,
+    sizeof(struct stats_backend) % sizeof(uint64_t) == 0 &&
+    sizeof(struct stats_counters) % sizeof(uint64_t) == 0,
     "snapshot_copy moves whole 64-bit words");
 
 /*
@@ -47,7 +48,7 @@ snapshot_count_lines(const struct stats *seg)
 static int
 snapshot_room(struct snapshot *snap, uint32_t lines)
 {
-	struct stats_worker *w;
+	struct snapshot_worker *w;
 
 	if (lines > STATS_LINES)
 		lines = STATS_LINES;
@@ -60,34 +61,129 @@ snapshot_room(struct snapshot *snap, uint32_t lines)
 	return 0;
 }
 
-/* The live lines into snap->workers. 0, or -ENOSPC when more started than it has room for. */
+/* Room for count entries in each of the entry arrays. 0 or -ENOMEM. */
 static int
-snapshot_copy_lines(struct snapshot *snap, const struct stats *seg)
+snapshot_entry_room(struct snapshot *snap, uint32_t count)
 {
-	uint32_t n = 0;
+	if (snap->routes != NULL && count <= snap->entry_room)
+		return 0;
+	free(snap->routes);
+	free(snap->backends);
+	free(snap->route_sums);
+	free(snap->backend_sums);
+	snap->routes = calloc(count + 1, sizeof(*snap->routes));
+	snap->backends = calloc(count + 1, sizeof(*snap->backends));
+	snap->route_sums = calloc(count + 1, sizeof(*snap->route_sums));
+	snap->backend_sums = calloc(count + 1, sizeof(*snap->backend_sums));
+	snap->entry_room = count;
+	if (snap->routes == NULL || snap->backends == NULL || snap->route_sums == NULL ||
+	    snap->backend_sums == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Route and backend entries in use, as the header copied into snap->hdr
+ * counts them (bounded by the capacities: the count is the master's word,
+ * the mapping's size is ours to keep); their sums start from what exited
+ * workers counted. 0 or -ENOMEM.
+ */
+static int
+snapshot_copy_entries(struct snapshot *snap, const struct stats *seg)
+{
+	uint32_t routes = snap->hdr.route_count, backends = snap->hdr.backend_count;
+
+	snap->route_count = routes < STATS_ROUTES ? routes : STATS_ROUTES;
+	snap->backend_count = backends < STATS_BACKENDS ? backends : STATS_BACKENDS;
+	if (snapshot_entry_room(snap, snap->route_count > snap->backend_count ?
+	    snap->route_count : snap->backend_count) != 0)
+		return -ENOMEM;
+	snapshot_copy(snap->routes, seg->routes, snap->route_count * sizeof(*snap->routes));
+	snapshot_copy(snap->backends, seg->backends,
+	    snap->backend_count * sizeof(*snap->backends));
+	for (uint32_t i = 0; i < snap->route_count; i++) {
+		snap->routes[i].pattern[STATS_PATTERN_MAX - 1] = '\0';
+		memcpy(&snap->route_sums[i], &snap->routes[i].retired, sizeof(snap->route_sums[i]));
+	}
+	for (uint32_t i = 0; i < snap->backend_count; i++) {
+		snap->backends[i].addr[STATS_ADDR_MAX - 1] = '\0';
+		memcpy(&snap->backend_sums[i], &snap->backends[i].retired,
+		    sizeof(snap->backend_sums[i]));
+	}
+	return 0;
+}
+
+/* Line i's worker (pid, live) into *w, its area's entries added to the sums. 0 or -EPROTO. */
+static int
+snapshot_copy_worker(struct snapshot *snap, struct segment *seg, uint32_t i, uint32_t pid,
+    struct snapshot_worker *w)
+{
+	const struct stats_line *l = &seg->stats.lines[i];
+	const struct stats_area *a;
+
+	/* Read after the pid (acquire): the master wrote the rest before it. */
+	a = segment_area(seg, i, l->area_ino);
+	if (a == NULL)
+		return -EPROTO;
+	w->pid = pid;
+	w->slot = l->slot;
+	w->started_ms = l->started_ms;
+	w->restarts = l->restarts;
+	w->retiring = l->retiring;
+	w->generation = atomic_load_explicit(&a->generation, memory_order_relaxed);
+	w->active = atomic_load_explicit(&a->active, memory_order_relaxed);
+	w->in_hello = atomic_load_explicit(&a->in_hello, memory_order_relaxed);
+	w->relaying = atomic_load_explicit(&a->relaying, memory_order_relaxed);
+	snapshot_copy(&w->c, &a->c, sizeof(w->c));
+	for (uint32_t e = 0; e < snap->route_count; e++)
+		stats_entry_fold(&snap->route_sums[e], &a->routes[e], 1);
+	for (uint32_t e = 0; e < snap->backend_count; e++)
+		stats_entry_fold(&snap->backend_sums[e], &a->backends[e], 1);
+	return 0;
+}
+
+/*
+ * The live lines and their areas into snap->workers. A line whose area
+ * cannot be mapped is left out and counted in areas_refused: if a fold
+ * removed it meanwhile, fold_seq moved and the copy is taken again; if
+ * not, its counts are not believable. 0, or -ENOSPC when more started than
+ * snap->workers has room for.
+ */
+static int
+snapshot_copy_lines(struct snapshot *snap, struct segment *seg)
+{
+	uint32_t n = 0, pid;
 
 	for (uint32_t i = 0; i < STATS_LINES; i++) {
-		if (atomic_load_explicit(&seg->lines[i].pid, memory_order_acquire) == 0)
+		pid = atomic_load_explicit(&seg->stats.lines[i].pid, memory_order_acquire);
+		if (pid == 0) {
+			/* Its worker is gone (the master clears area_ino): let its area go. */
+			if (seg->areas[i].map != NULL &&
+			    seg->areas[i].ino != seg->stats.lines[i].area_ino)
+				segment_area_drop(seg, i);
 			continue;
+		}
 		if (n == snap->worker_room)
 			return -ENOSPC;
-		snapshot_copy(&snap->workers[n], &seg->lines[i], sizeof(snap->workers[n]));
-		if (snap->workers[n].pid != 0)	/* still live when copied */
+		if (snapshot_copy_worker(snap, seg, i, pid, &snap->workers[n]) == 0)
 			n++;
+		else
+			snap->areas_refused++;
 	}
 	snap->worker_count = n;
 	return 0;
 }
 
 /*
- * The header (with `retired`) and the live lines, copied while no exited
- * worker was being folded: then every count is either in its line or in
- * `retired`, never in both or neither. 0, -EAGAIN or -ENOMEM.
+ * The header (with `retired`), the entries, the live lines and their
+ * areas, copied while no exited worker was being folded: then every count
+ * is either in its area or in `retired`, never in both or neither. 0,
+ * -EAGAIN or -ENOMEM.
  */
 static int
-snapshot_copy_folded(struct snapshot *snap, const struct stats *seg)
+snapshot_copy_folded(struct snapshot *snap, struct segment *seg)
 {
-	const struct stats_header *hdr = seg->hdr;
+	const struct stats_header *hdr = seg->stats.hdr;
 	uint32_t seq;
 
 	for (int try = 0; try < SNAPSHOT_TRIES; try++) {
@@ -97,6 +193,10 @@ snapshot_copy_folded(struct snapshot *snap, const struct stats *seg)
 		if (seq & 1)
 			continue;
 		snapshot_copy(&snap->hdr, hdr, sizeof(snap->hdr));
+		snap->areas_refused = 0;
+		atomic_thread_fence(memory_order_acquire);	/* names before their counts */
+		if (snapshot_copy_entries(snap, &seg->stats) != 0)
+			return -ENOMEM;
 		if (snapshot_copy_lines(snap, seg) != 0) {
 			if (snapshot_room(snap, STATS_LINES) != 0)
 				return -ENOMEM;
@@ -109,35 +209,11 @@ snapshot_copy_folded(struct snapshot *snap, const struct stats *seg)
 	return -EAGAIN;
 }
 
-/* Route and backend entries in use so far; names are NUL-terminated here. */
-static int
-snapshot_copy_entries(struct snapshot *snap, const struct stats *seg)
-{
-	uint32_t routes = atomic_load_explicit(&seg->hdr->route_count, memory_order_acquire);
-	uint32_t backends = atomic_load_explicit(&seg->hdr->backend_count, memory_order_acquire);
-
-	/* The count is the master's word; the mapping's size is ours to keep. */
-	snap->route_count = routes < STATS_ROUTES ? routes : STATS_ROUTES;
-	snap->backend_count = backends < STATS_BACKENDS ? backends : STATS_BACKENDS;
-	snap->routes = calloc(snap->route_count + 1, sizeof(*snap->routes));
-	snap->backends = calloc(snap->backend_count + 1, sizeof(*snap->backends));
-	if (snap->routes == NULL || snap->backends == NULL)
-		return -ENOMEM;
-	snapshot_copy(snap->routes, seg->routes, snap->route_count * sizeof(*snap->routes));
-	snapshot_copy(snap->backends, seg->backends,
-	    snap->backend_count * sizeof(*snap->backends));
-	for (uint32_t i = 0; i < snap->route_count; i++)
-		snap->routes[i].pattern[STATS_PATTERN_MAX - 1] = '\0';
-	for (uint32_t i = 0; i < snap->backend_count; i++)
-		snap->backends[i].addr[STATS_ADDR_MAX - 1] = '\0';
-	return 0;
-}
-
 /* By slot; in a slot the oldest first (a retiring worker, then its successor). */
 static int
 snapshot_worker_order(const void *a, const void *b)
 {
-	const struct stats_worker *x = a, *y = b;
+	const struct snapshot_worker *x = a, *y = b;
 
 	if (x->slot != y->slot)
 		return x->slot < y->slot ? -1 : 1;
@@ -151,7 +227,7 @@ snapshot_sum(struct snapshot *snap)
 {
 	memcpy(&snap->totals, &snap->hdr.retired, sizeof(snap->totals));
 	for (uint32_t i = 0; i < snap->worker_count; i++) {
-		const struct stats_worker *w = &snap->workers[i];
+		const struct snapshot_worker *w = &snap->workers[i];
 
 		stats_counters_fold(&snap->totals, &w->c);
 		snap->active += w->active;
@@ -162,20 +238,18 @@ snapshot_sum(struct snapshot *snap)
 }
 
 int
-snapshot_take(struct snapshot *snap, const struct stats *seg)
+snapshot_take(struct snapshot *snap, struct segment *seg)
 {
 	int rc;
 
 	memset(snap, 0, sizeof(*snap));
-	snprintf(snap->segment, sizeof(snap->segment), "%s", seg->name);
-	rc = snapshot_room(snap, snapshot_count_lines(seg) + SNAPSHOT_LINES_SLACK);
+	snprintf(snap->segment, sizeof(snap->segment), "%s", seg->stats.name);
+	rc = snapshot_room(snap, snapshot_count_lines(&seg->stats) + SNAPSHOT_LINES_SLACK);
 	if (rc != 0)
 		goto bad;
 	snap->taken_ms = clock_wall_ms();
 	snap->taken_mono_ns = clock_read_ns(CLOCK_MONOTONIC);
 	rc = snapshot_copy_folded(snap, seg);
-	if (rc == 0)
-		rc = snapshot_copy_entries(snap, seg);
 	if (rc != 0)
 		goto bad;
 	snap->hdr.last_reload_message[STATS_MESSAGE_MAX - 1] = '\0';
@@ -193,10 +267,14 @@ snapshot_free(struct snapshot *snap)
 	free(snap->workers);
 	free(snap->routes);
 	free(snap->backends);
+	free(snap->route_sums);
+	free(snap->backend_sums);
 	snap->workers = NULL;
 	snap->routes = NULL;
 	snap->backends = NULL;
+	snap->route_sums = snap->backend_sums = NULL;
 	snap->worker_count = snap->worker_room = snap->route_count = snap->backend_count = 0;
+	snap->entry_room = 0;
 }
 
 uint32_t
@@ -210,21 +288,22 @@ snapshot_entry(const struct snapshot *snap, enum snapshot_table table, uint32_t 
     struct snapshot_entry *e)
 {
 	if (table == SNAPSHOT_ROUTES) {
-		const struct stats_route *r = &snap->routes[i];
+		const struct stats_entry *r = &snap->route_sums[i];
 
-		*e = (struct snapshot_entry){ r->pattern, r->in_use, r->connections, r->active,
-		    r->bytes_in, r->bytes_out, r->connect_failures, 0 };
+		*e = (struct snapshot_entry){ snap->routes[i].pattern, snap->routes[i].in_use,
+		    r->connections, r->active, r->bytes_in, r->bytes_out, r->connect_failures, 0 };
 	} else {
-		const struct stats_backend *b = &snap->backends[i];
+		const struct stats_entry *b = &snap->backend_sums[i];
 
-		*e = (struct snapshot_entry){ b->addr, b->in_use, b->connections, b->active,
-		    b->bytes_in, b->bytes_out, b->connect_failures, b->connect_timeouts };
+		*e = (struct snapshot_entry){ snap->backends[i].addr, snap->backends[i].in_use,
+		    b->connections, b->active, b->bytes_in, b->bytes_out, b->connect_failures,
+		    b->connect_timeouts };
 	}
 	return i != STATS_OTHER || e->connections != 0 || e->active != 0 || e->bytes_in != 0 ||
 	    e->bytes_out != 0 || e->connect_failures != 0 || e->connect_timeouts != 0;
 }
 
-const struct stats_worker *
+const struct snapshot_worker *
 snapshot_find_worker(const struct snapshot *snap, uint32_t pid)
 {
 	for (uint32_t i = 0; i < snap->worker_count; i++)

@@ -1,10 +1,11 @@
 /*
- * snapshot.h -- a consistent private copy of the statistics segment, and
- * what every view derives from it (totals, histogram quantiles).
+ * snapshot.h -- a consistent private copy of the statistics segment and
+ * its live workers' areas, and what every view derives from it (totals,
+ * histogram quantiles).
  *
  * The copy keeps the segment's own structs (common/stats.h), so views read
- * the same field names the workers write. Plain reads of its _Atomic
- * fields are fine: nobody else touches the copy.
+ * the same field names the master and the workers write. Plain reads of
+ * its _Atomic fields are fine: nobody else touches the copy.
  */
 #ifndef PASSTHROUGH_SNAPSHOT_H
 #define PASSTHROUGH_SNAPSHOT_H
@@ -12,34 +13,55 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "segment.h"
 #include "stats.h"
 #include "stats_tool.h"
+
+/* A live worker: its line (the master's words) and its area's counts (its own). */
+struct snapshot_worker {
+	uint32_t pid;
+	uint32_t slot;
+	uint64_t started_ms;		/* unix time */
+	uint32_t restarts;
+	uint32_t retiring;
+	uint64_t generation;
+	uint64_t active, in_hello, relaying;
+	struct stats_counters c;
+};
 
 struct snapshot {
 	char segment[SEGMENT_NAME_MAX];	/* "/passthrough-1a2b3c4d" */
 	uint64_t taken_ms;		/* unix time (CLOCK_REALTIME) of the copy */
 	uint64_t taken_mono_ns;		/* CLOCK_MONOTONIC, for rates between copies */
 	struct stats_header hdr;	/* the header, `retired` included */
-	struct stats_worker *workers;	/* live lines (pid != 0), by slot, newest last */
+	struct snapshot_worker *workers;	/* live lines (pid != 0), by slot, newest last */
 	uint32_t worker_count;
 	uint32_t worker_room;		/* entries allocated */
 	struct stats_route *routes;	/* entries [0, route_count); 0 is "(other)" */
 	uint32_t route_count;
 	struct stats_backend *backends;	/* likewise */
 	uint32_t backend_count;
+	uint32_t entry_room;		/* entries allocated in each of the four arrays */
+	/* Per entry: its retired counts + every live area's (active: the areas' only). */
+	struct stats_entry *route_sums;
+	struct stats_entry *backend_sums;
 	/* Derived: retired + every live line; never goes back while the master runs. */
 	struct stats_counters totals;
 	uint64_t active, in_hello, relaying;	/* gauges: the sum of live lines */
 	uint32_t retiring;		/* live lines draining after a reload */
+	uint32_t areas_refused;		/* live lines left out: area missing or not the master's */
 };
 
 /*
  * Copies seg into snap (which it overwrites; snapshot_free it after). The
- * header, live lines and `retired` are copied while hdr->fold_seq is even
- * and unchanged across the copy, retried SNAPSHOT_TRIES times. Returns 0,
- * -EAGAIN when the master kept folding (or died mid-fold), or -ENOMEM.
+ * header, the entries, the live lines and their areas are copied while
+ * hdr->fold_seq is even and unchanged across the copy, retried
+ * SNAPSHOT_TRIES times. A live line whose area cannot be mapped (missing,
+ * not trusted, or not the object the line names) is left out and counted
+ * in areas_refused. Returns 0, -EAGAIN when the master kept folding (or
+ * died mid-fold), or -ENOMEM.
  */
-int snapshot_take(struct snapshot *snap, const struct stats *seg);
+int snapshot_take(struct snapshot *snap, struct segment *seg);
 void snapshot_free(struct snapshot *snap);
 
 /* The two tables of per-name counters, which every view shows alike. */
@@ -76,7 +98,7 @@ int snapshot_entry(const struct snapshot *snap, enum snapshot_table table, uint3
     struct snapshot_entry *e);
 
 /* The live line of the same process in snap, or NULL (it exited, or is new). */
-const struct stats_worker *snapshot_find_worker(const struct snapshot *snap, uint32_t pid);
+const struct snapshot_worker *snapshot_find_worker(const struct snapshot *snap, uint32_t pid);
 
 /*
  * Observations in h, counted from its buckets: a worker stores count, sum

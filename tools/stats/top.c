@@ -125,7 +125,7 @@ top_workers(struct textbuf *out, const struct snapshot *prev, const struct snaps
 
 	grid_init(&g, cols, sizeof(cols) / sizeof(cols[0]));
 	for (uint32_t i = 0; i < cur->worker_count; i++) {
-		const struct stats_worker *w = &cur->workers[i], *pw;
+		const struct snapshot_worker *w = &cur->workers[i], *pw;
 		struct top_span wspan = *span;
 
 		pw = span->valid ? snapshot_find_worker(prev, w->pid) : NULL;
@@ -291,7 +291,7 @@ top_frame(struct top *t)
 	textbuf_reset(&t->frame);
 	rc = segment_refresh(t->seg, &why);
 	if (rc == 0)
-		rc = snapshot_take(cur, &t->seg->stats);
+		rc = snapshot_take(cur, t->seg);
 	if (rc != 0) {
 		textbuf_printf(&t->frame, "passthrough %s: %s; retrying every %.1f s  (q: quit)\n",
 		    t->seg->name, why != NULL ? why : rc == -ENOENT ?
