@@ -14,7 +14,9 @@
  *   - every descriptor in /proc/self/fd: written, mapped shared and filled,
  *     hole-punched, truncated; then reopened O_RDWR through /proc/self/fd/N
  *     (what the inode's mode allows) and the same again;
- *   - every /dev/shm/passthrough* object, opened O_RDWR by name, the same;
+ *   - every /dev/shm/passthrough* object (PTEVIL_SHM_PREFIX: only those
+ *     whose name starts so, to spare other instances on a shared machine),
+ *     opened O_RDWR by name, the same;
  *   - the parent (the master) and the sibling workers: process_vm_writev,
  *     pidfd_getfd;
  *   - then it takes itself out of service as a hostile worker could without
@@ -58,6 +60,9 @@
 #define EVIL_CHECK_MS 50u
 /* Garbage is made and written one page at a time. */
 #define EVIL_CHUNK 4096u
+/* Mappings are filled whole up to this size, then one page in a stride. */
+#define EVIL_FILL_DENSE (64u << 20)
+#define EVIL_FILL_STRIDE (1u << 20)
 /* Bytes written into each descriptor: enough to be garbage, not a flood. */
 #define EVIL_WRITE_BYTES 4096u
 /* A write that would block is cut by this timer (a full pipe, a socket). us */
@@ -74,6 +79,7 @@ typedef int (*clock_gettime_fn)(clockid_t, struct timespec *);
 
 static clock_gettime_fn real_clock_gettime;
 static const char *report_path;
+static const char *shm_prefix = "passthrough";
 static uint64_t after_ms = EVIL_AFTER_MS_DEFAULT;
 
 /* Per process: reset in a forked child. */
@@ -115,10 +121,12 @@ evil_child_reset(void)
 __attribute__((constructor)) static void
 evil_init(void)
 {
-	const char *after = getenv("PTEVIL_AFTER_MS");
+	const char *after = getenv("PTEVIL_AFTER_MS"), *prefix = getenv("PTEVIL_SHM_PREFIX");
 
 	real_clock_gettime = (clock_gettime_fn)dlsym(RTLD_NEXT, "clock_gettime");
 	report_path = getenv("PTEVIL_REPORT");
+	if (prefix != NULL && *prefix != '\0')
+		shm_prefix = prefix;
 	if (after != NULL && *after != '\0')
 		after_ms = strtoull(after, NULL, 10);
 	pthread_atfork(NULL, NULL, evil_child_reset);
@@ -177,9 +185,11 @@ evil_on_alarm(int sig)
 }
 
 /*
- * Writes garbage over [p, p + len), a page at a time. Returns 0, or the
- * signal (SIGBUS past the end of the object, SIGSEGV) that stopped it; *done:
- * the bytes written before that.
+ * Writes garbage over [p, p + len), a page at a time: every page of the
+ * first EVIL_FILL_DENSE bytes, then one page in EVIL_FILL_STRIDE up to the
+ * end (a sparse object of a GiB gets garbage all along it without the
+ * attack committing a GiB of memory). Returns 0, or the signal (SIGBUS past
+ * the end of the object, SIGSEGV) that stopped it; *done: the offset reached.
  */
 static int
 evil_fill(unsigned char *p, size_t len, size_t *done)
@@ -195,10 +205,11 @@ evil_fill(unsigned char *p, size_t len, size_t *done)
 	sig = sigsetjmp(fault_jump, 1);
 	if (sig == 0) {
 		fault_armed = 1;
-		for (; off < size; off += EVIL_CHUNK) {
+		while (off < size) {
 			garbage_next();
 			memcpy(base + off, garbage,
 			    size - off < EVIL_CHUNK ? size - off : EVIL_CHUNK);
+			off += off < EVIL_FILL_DENSE ? EVIL_CHUNK : EVIL_FILL_STRIDE;
 		}
 	}
 	fault_armed = 0;
@@ -214,7 +225,8 @@ evil_fill_report(const char *what, const char *how, unsigned char *p, size_t len
 	int sig = evil_fill(p, len, &done);
 
 	if (sig == 0)
-		evil_report(0, what, "%s: %zu bytes", how, len);
+		evil_report(0, what, "%s: %zu bytes%s", how, len,
+		    len > EVIL_FILL_DENSE ? " (every page of the first 64 MiB, then one a MiB)" : "");
 	else
 		evil_report(EFAULT, what,
 		    "%s: %zu bytes: stopped by %s after %zu", how, len, strsignal(sig), done);
@@ -442,7 +454,8 @@ evil_fd_attack(int fd)
 	close(again);
 }
 
-/* Every /dev/shm/passthrough* object, by name, read-write. */
+/* Every /dev/shm/passthrough* object, by name, read-write (those of this
+ * instance: the others are only listed). */
 static void
 evil_shm_attack(void)
 {
@@ -460,6 +473,11 @@ evil_shm_attack(void)
 			continue;
 		snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
 		snprintf(what, sizeof(what), "shm %s", path);
+		if (strncmp(e->d_name, shm_prefix, strlen(shm_prefix)) != 0) {
+			dprintf(report.fd, "%s | left alone: another instance's (PTEVIL_SHM_PREFIX=%s)\n",
+			    what, shm_prefix);
+			continue;
+		}
 		fd = open(path, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 		evil_report(fd < 0 ? errno : 0, what, "open O_RDWR by name");
 		if (fd < 0)
