@@ -1,5 +1,6 @@
 #!/bin/bash
 # Guards the privilege boundary against a compromised worker (issue 11): one of three nobody-workers, made hostile by tests/tools/ptevil.so, writes garbage into everything it can write or reopen for writing (its shared mappings, its descriptors and what /proc/self/fd lets it reopen, /dev/shm/passthrough* by name), tries the master's and its siblings' memory and descriptors, then shuts its listeners and hangs; the master stays alive and idle (also after a reload), the other two workers route every connection to the backend its SNI names, a reload that moves a route takes effect, passthrough-stats still reads the segment, and SIGTERM still stops the master.
+# shellcheck disable=SC2317  # the EXIT trap and wait_until run functions that look unreachable
 . "$(dirname "$0")/lib.sh"
 
 EVIL=$BUILD/tests/ptevil.so
@@ -27,8 +28,14 @@ REPORT=$EVIL_DIR/report
 # /dev/shm objects by name only with this prefix (other instances may run
 # on this machine), and a master killed by the attack leaves it behind.
 SEG=passthrough-evil-$$-$RANDOM
-trap 'rc=$?; rm -rf "$EVIL_DIR"; pid_alive "$PROXY_PID" || rm -f /dev/shm/"$SEG"*
-    (exit "$rc"); cleanup' EXIT
+evil_cleanup() {
+	local rc=$?
+	rm -rf "$EVIL_DIR"
+	pid_alive "$PROXY_PID" || rm -f /dev/shm/"$SEG"*
+	(exit "$rc")
+	cleanup
+}
+trap evil_cleanup EXIT
 
 # The proxy, with the library preloaded (under ASan too, which otherwise
 # wants its runtime first) and its stdout away from the test's output.
@@ -129,8 +136,9 @@ done
 
 echo "--- a reload that moves a.example.com to backend three"
 route_conf "${NGINX_PORT[three]}" >"$T/routes.new"
-sed -n '1,3p' "$PROXY_CONF" >"$T/conf.new" && cat "$T/routes.new" >>"$T/conf.new" &&
-    mv -f "$T/conf.new" "$PROXY_CONF" || die "rewriting $PROXY_CONF"
+{ sed -n '1,3p' "$PROXY_CONF" && cat "$T/routes.new"; } >"$T/conf.new" ||
+    die "rewriting $PROXY_CONF"
+mv -f "$T/conf.new" "$PROXY_CONF" || die "renaming $T/conf.new"
 kill -HUP "$PROXY_PID"
 WAIT_S=15 wait_until backend_of_a_is three
 check_eq "the reload took effect: a.example.com reaches" backend-three \
