@@ -104,7 +104,7 @@ check_routes() {
 			[ "$wrong" -ge 6 ] && [ "$right" -eq 0 ] && break
 		fi
 	done
-	check_eq "$1: connections that reached the backend their SNI names (first wrong: ${seen:-none})" \
+	check_eq "$1: connections that reached the backend their SNI names${seen:+ (first wrong: $seen)}" \
 	    "$ROUNDS" "$right"
 }
 
