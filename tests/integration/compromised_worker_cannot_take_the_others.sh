@@ -126,6 +126,11 @@ case " $PROXY_WORKER_PIDS " in
 esac
 check_eq "the hostile worker runs as nobody" 65534 \
     "$(awk '$1 == "Uid:" { print $2 }' "/proc/$EVIL_PID/status" 2>/dev/null)"
+# The attack happened (a library that did nothing must not make this pass).
+check_match "the attack went through the worker's shared mappings" '^mapping ' "$(cat "$REPORT")"
+check_match "... and its descriptors" '^fd [0-9]+ -> ' "$(cat "$REPORT")"
+check_match "... and the worker shut its listener" \
+    'shutdown\(SHUT_RDWR\) of a listening socket \| ok$' "$(cat "$REPORT")"
 
 echo "--- after the attack"
 check_master_idle "after the attack"
