@@ -25,7 +25,7 @@
 #define STATS_MAGIC		0x54535450u	/* "PTST" little-endian */
 #define STATS_AREA_MAGIC	0x41535450u	/* "PTSA": a worker's area */
 #define STATS_VERSION		2u		/* 2: per-worker areas */
-#define STATS_LINES		1024u		/* worker processes at once (= RTSHM_REPORTS) */
+#define STATS_LINES		1024u		/* worker processes at once, old and new across reloads */
 #define STATS_ROUTES		65536u		/* route patterns ever seen; the rest count as "(other)" */
 #define STATS_BACKENDS		65536u		/* backend addresses ever seen; likewise */
 #define STATS_PATTERN_MAX	256u		/* "*." + 253 + NUL, rounded */
