@@ -26,7 +26,8 @@ struct proc {
 	unsigned slot;
 	unsigned report;	/* its line in the statistics segment */
 	uint64_t routes_sent;	/* the route table generation it was last sent */
-	int routes_said;	/* a failed send was logged */
+	uint64_t routes_late_ms;	/* since when it has not taken the current one; 0: it has */
+	int routes_said;	/* that was logged */
 	int retiring;		/* told to finish its connections and exit */
 	uint64_t started_ms;
 	uint64_t kill_at;	/* retiring: SIGKILL once this passes (ms) */

@@ -26,6 +26,8 @@
 
 /* How often a route table generation a worker has not taken is sent again. ms */
 #define ROUTES_RETRY_MS 100u
+/* A worker that has not taken the current generation for this long is logged. ms */
+#define ROUTES_LATE_MS 2000u
 /* Exit status of a worker that could not switch to the configured user. */
 #define WORKER_EXIT_PRIVILEGES 3
 
@@ -161,6 +163,7 @@ workers_routes_send(const struct master *m, int chan)
 int
 workers_send_routes(struct master *m)
 {
+	uint64_t now = clock_ms();
 	int late = 0, rc, queued;
 
 	for (unsigned i = 0; i < m->proc_count; i++) {
@@ -179,17 +182,22 @@ workers_send_routes(struct master *m)
 			rc = workers_routes_send(m, p->chan);
 		if (rc == 0) {
 			p->routes_sent = m->routes.generation;
+			p->routes_late_ms = 0;
 			p->routes_said = 0;
 			continue;
 		}
 		late = 1;
-		if (!p->routes_said && !p->retiring)
-			log_warn("worker %u (pid %d) has not taken route table generation %llu yet "
-			    "(%s); retrying every %u ms", p->slot, (int)p->pid,
-			    (unsigned long long)m->routes.generation,
+		if (p->routes_late_ms == 0)
+			p->routes_late_ms = now;
+		/* Normal for a moment under rapid reloads; said when it lasts. */
+		if (!p->routes_said && !p->retiring && now - p->routes_late_ms >= ROUTES_LATE_MS) {
+			log_warn("worker %u (pid %d) has not taken route table generation %llu "
+			    "for %u ms (%s); retrying every %u ms", p->slot, (int)p->pid,
+			    (unsigned long long)m->routes.generation, ROUTES_LATE_MS,
 			    rc == -EAGAIN ? "it has not read what it was sent before" :
 			    strerror(-rc), ROUTES_RETRY_MS);
-		p->routes_said = 1;
+			p->routes_said = 1;
+		}
 	}
 	return late ? (int)ROUTES_RETRY_MS : -1;
 }
