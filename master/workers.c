@@ -181,6 +181,8 @@ workers_send_routes(struct master *m)
 		else
 			rc = workers_routes_send(m, p->chan);
 		if (rc == 0) {
+			/* A retry's send needs its own wake-up; a reload's signal is one more. */
+			kill(p->pid, SIGUSR2);
 			p->routes_sent = m->routes.generation;
 			p->routes_late_ms = 0;
 			p->routes_said = 0;

@@ -45,7 +45,7 @@ struct worker {
 	const struct routes_image *img;	/* images[cur].img */
 	int pending_fd;			/* a newer generation's memfd, or -1 */
 	uint64_t pending_gen;
-	uint64_t channel_at;		/* ms; the channel is read at least this often */
+	uint64_t published_seen;	/* the header's generation when the channel was last read */
 
 	struct listener *listeners;
 	unsigned listen_count;

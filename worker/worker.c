@@ -23,7 +23,7 @@
 #include "tunables.h"
 #include "worker-t.h"
 
-/* The longest the loop sleeps: it re-reads the route generation at least this often. */
+/* The longest the loop sleeps. */
 #define WORKER_TICK_MS 1000u
 
 static volatile sig_atomic_t worker_stop;	/* SIGTERM, SIGINT: now */
@@ -214,10 +214,12 @@ worker_pin(struct worker *w, uint8_t i, int delta)
 }
 
 /*
- * Once per turn, before its events: the channel when the master signalled,
- * published a generation newer than ours (its header says so at once, the
- * signal may wait while the ring is busy), or once a tick; then a waiting
- * generation if an entry came free.
+ * Once per turn, before its events: the channel when the master signalled
+ * or published a generation since we last looked (its header says so at
+ * once; the signal may wait while the ring is busy), then a waiting
+ * generation if an entry came free. A generation the master could only
+ * send later comes with its own signal (workers_send_routes), so a lagging
+ * channel costs no read per turn.
  */
 static void
 worker_routes_refresh(struct worker *w)
@@ -226,9 +228,9 @@ worker_routes_refresh(struct worker *w)
 	    memory_order_acquire);
 	int fd;
 
-	if (worker_mail || published > w->img->generation || w->now >= w->channel_at) {
+	if (worker_mail || published != w->published_seen) {
 		worker_mail = 0;
-		w->channel_at = w->now + WORKER_TICK_MS;
+		w->published_seen = published;
 		worker_channel_read(w);
 	}
 	if (w->pending_fd >= 0 && worker_image_free(w) >= 0) {
