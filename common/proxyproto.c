@@ -117,24 +117,22 @@ v1_ipv6(const struct v1_field *f, struct in6_addr *out)
 	return inet_pton(AF_INET6, text, out) == 1;
 }
 
+/* An IPv4 (4-byte ip) or IPv6 (16-byte ip) address with its port, in host order. */
 static void
-addr_set4(struct addr *a, const void *ip, uint16_t port_host)
+proxy_addr_set(struct addr *a, int family, const void *ip, uint16_t port)
 {
 	memset(a, 0, sizeof(*a));
-	a->u.in.sin_family = AF_INET;
-	memcpy(&a->u.in.sin_addr, ip, 4);
-	a->u.in.sin_port = htons(port_host);
-	a->len = sizeof(a->u.in);
-}
-
-static void
-addr_set6(struct addr *a, const void *ip, uint16_t port_host)
-{
-	memset(a, 0, sizeof(*a));
-	a->u.in6.sin6_family = AF_INET6;
-	memcpy(&a->u.in6.sin6_addr, ip, 16);
-	a->u.in6.sin6_port = htons(port_host);
-	a->len = sizeof(a->u.in6);
+	if (family == AF_INET) {
+		a->u.in.sin_family = AF_INET;
+		memcpy(&a->u.in.sin_addr, ip, 4);
+		a->u.in.sin_port = htons(port);
+		a->len = sizeof(a->u.in);
+	} else {
+		a->u.in6.sin6_family = AF_INET6;
+		memcpy(&a->u.in6.sin6_addr, ip, 16);
+		a->u.in6.sin6_port = htons(port);
+		a->len = sizeof(a->u.in6);
+	}
 }
 
 /*
@@ -201,13 +199,8 @@ v1_line(const uint8_t *p, const uint8_t *end, struct proxy_info *info, const cha
 		return -EPROTO;
 	}
 	info->command = PROXY_CMD_PROXY;
-	if (v6) {
-		addr_set6(&info->src, &src.v6, (uint16_t)sport);
-		addr_set6(&info->dst, &dst.v6, (uint16_t)dport);
-	} else {
-		addr_set4(&info->src, &src.v4, (uint16_t)sport);
-		addr_set4(&info->dst, &dst.v4, (uint16_t)dport);
-	}
+	proxy_addr_set(&info->src, v6 ? AF_INET6 : AF_INET, &src, (uint16_t)sport);
+	proxy_addr_set(&info->dst, v6 ? AF_INET6 : AF_INET, &dst, (uint16_t)dport);
 	return 0;
 }
 
@@ -359,11 +352,11 @@ v2_parse(const uint8_t *buf, size_t n, size_t max, struct proxy_info *info,
 	info->command = buf[V2_FAM] == V2_UNSPEC ? PROXY_CMD_UNKNOWN : PROXY_CMD_PROXY;
 	a = buf + PROXY_V2_HEADER;
 	if (buf[V2_FAM] == V2_TCP4) {
-		addr_set4(&info->src, a, (uint16_t)(a[8] << 8 | a[9]));
-		addr_set4(&info->dst, a + 4, (uint16_t)(a[10] << 8 | a[11]));
+		proxy_addr_set(&info->src, AF_INET, a, (uint16_t)(a[8] << 8 | a[9]));
+		proxy_addr_set(&info->dst, AF_INET, a + 4, (uint16_t)(a[10] << 8 | a[11]));
 	} else if (buf[V2_FAM] == V2_TCP6) {
-		addr_set6(&info->src, a, (uint16_t)(a[32] << 8 | a[33]));
-		addr_set6(&info->dst, a + 16, (uint16_t)(a[34] << 8 | a[35]));
+		proxy_addr_set(&info->src, AF_INET6, a, (uint16_t)(a[32] << 8 | a[33]));
+		proxy_addr_set(&info->dst, AF_INET6, a + 16, (uint16_t)(a[34] << 8 | a[35]));
 	}
 	rc = v2_tlvs(buf, PROXY_V2_HEADER + need, total, info, why);
 	return rc < 0 ? rc : (ssize_t)total;
@@ -422,7 +415,7 @@ proxy_pair(const struct addr *src, const struct addr *dst, struct addr *s, struc
 			continue;
 		}
 		memcpy(mapped + 12, &in[i]->u.in.sin_addr, 4);
-		addr_set6(out[i], mapped, ntohs(in[i]->u.in.sin_port));
+		proxy_addr_set(out[i], AF_INET6, mapped, ntohs(in[i]->u.in.sin_port));
 	}
 	return fs == fd ? fs : AF_INET6;
 }
