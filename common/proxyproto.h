@@ -80,7 +80,8 @@ struct proxy_info {
  *              the v2 signature, decided at the first byte that does.
  *   -EPROTO    a PROXY header, but malformed or of a kind we refuse (v2
  *              AF_UNIX, DGRAM).
- *   -E2BIG     the header does not end within max bytes.
+ *   -E2BIG     the header does not end within max bytes (bytes past max
+ *              are never read, so the verdict at max bytes is final).
  * A verdict other than -EAGAIN never changes when more bytes come. On
  * -ENOMSG, -EPROTO and -E2BIG *why is a static phrase naming the fault
  * ("v2: version is not 2"); else it is set to NULL.
@@ -94,7 +95,8 @@ struct proxy_info {
  * INET6 over STREAM, or UNSPEC (then PROXY_CMD_UNKNOWN); the block must hold
  * the family's addresses, and every TLV after them must end inside it
  * (PROXY only). AUTHORITY and ALPN are reported (a second one of either is
- * malformed); other TLVs, CRC32C included, are skipped unchecked.
+ * malformed; an empty one reads as absent); other TLVs, CRC32C included,
+ * are skipped unchecked.
  */
 ssize_t proxy_parse(const uint8_t *buf, size_t len, size_t max,
     struct proxy_info *info, const char **why);
