@@ -233,6 +233,20 @@ make_wire(const uint8_t *data, size_t size, size_t *wire_len)
 	return w;
 }
 
+/* No verdict on the whole wire: zeros up to the limit must bring one. */
+static void
+check_limit_decides(const uint8_t *w, size_t len, size_t max)
+{
+	uint8_t *full = calloc(1, max);
+	struct verdict v;
+
+	FUZZ_CHECK(full != NULL && len < max);
+	memcpy(full, w, len);
+	v.rc = proxy_parse(full, max, max, &v.info, &v.why);
+	FUZZ_CHECK(v.rc != -EAGAIN && (v.rc > 0) == (v.why == NULL));
+	free(full);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -275,6 +289,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_refusal(w, d, max, &v);
 		}
 	}
+	if (d == SIZE_MAX)
+		check_limit_decides(w, len, max);
 	free(w);
 	return 0;
 }
