@@ -15,7 +15,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_OBJDIR  := $(FUZZ_DIR)/obj
-FUZZ_TARGETS := clienthello routes config confpeek
+FUZZ_TARGETS := clienthello routes config confpeek proxyproto
 
 # The project's warning set when included; the same list when read alone.
 FUZZ_WARNINGS := $(if $(WARNINGS),$(WARNINGS),-Wall -Wextra -Wshadow \
@@ -34,6 +34,7 @@ FUZZ_config_SRC      := $(wildcard master/config*.c) common/confpeek.c common/ro
                         common/addr.c
 FUZZ_config_LIBS     := -lconfig
 FUZZ_confpeek_SRC    := common/confpeek.c
+FUZZ_proxyproto_SRC  := common/proxyproto.c common/addr.c
 
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%_fuzz)
 

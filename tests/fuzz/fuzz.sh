@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
 secs=${1:?usage: $0 SECONDS [TARGET...]}
 shift
-targets=${*:-clienthello routes config confpeek}
+targets=${*:-clienthello routes config confpeek proxyproto}
 scratch=${FUZZ_CORPUS:-$BUILD/fuzz/corpus}
 # Leaks inside libconfig itself are not ours to fix (lsan.supp says which).
 export LSAN_OPTIONS=${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$PWD/tests/fuzz/lsan.supp
