@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -18,37 +19,18 @@
 
 #define CANARY		0xa5
 #define CANARY_BYTES	64
-#define TEST_PORT	443	/* any: the port plays no part */
 
-/* The client ip ("192.0.2.1", "2001:db8::1", "::ffff:192.0.2.1"). */
+/* The client ip ("192.0.2.1", "2001:db8::1", "::ffff:192.0.2.1"), port 443. */
 static struct addr
 client_of(const char *ip)
 {
+	char text[ADDR_STRLEN];
 	struct addr a;
+	const char *why;
 
-	memset(&a, 0, sizeof(a));
-	if (strchr(ip, ':') != NULL) {
-		a.u.in6.sin6_family = AF_INET6;
-		a.u.in6.sin6_port = htons(TEST_PORT);
-		cr_assert_eq(inet_pton(AF_INET6, ip, &a.u.in6.sin6_addr), 1, "%s", ip);
-		a.len = sizeof(a.u.in6);
-	} else {
-		a.u.in.sin_family = AF_INET;
-		a.u.in.sin_port = htons(TEST_PORT);
-		cr_assert_eq(inet_pton(AF_INET, ip, &a.u.in.sin_addr), 1, "%s", ip);
-		a.len = sizeof(a.u.in);
-	}
+	snprintf(text, sizeof(text), strchr(ip, ':') ? "[%s]:443" : "%s:443", ip);
+	cr_assert_eq(addr_parse(&a, text, 0, &why), 0, "%s: %s", text, why);
 	return a;
-}
-
-static uint32_t
-list_len(const char *const *list)
-{
-	uint32_t n = 0;
-
-	while (list[n] != NULL)
-		n++;
-	return n;
 }
 
 /* Parses a NULL-terminated list; malloc'ed, one spare so it is never NULL. */
@@ -59,7 +41,8 @@ list_parse(const char *const *list, uint32_t *count)
 	const char *why;
 	uint32_t i;
 
-	*count = list_len(list);
+	for (*count = 0; list[*count] != NULL; ++*count)
+		;
 	out = calloc(*count + 1, sizeof(*out));
 	cr_assert_not_null(out);
 	for (i = 0; i < *count; i++)
@@ -269,6 +252,59 @@ Test(acl, longer_ipv6_prefix_flips_the_verdict_both_ways)
 	expect(acl, "2001:db8:1:2::5", true);		/* /128 allow */
 	expect(acl, "2001:db9::1", false);		/* unlisted */
 	free(acl);
+}
+
+/* size address bytes whose first n bits are 1 and the rest 0. */
+static void
+ones(uint8_t *b, unsigned n, size_t size)
+{
+	memset(b, 0, size);
+	memset(b, 0xff, n / 8);
+	if (n % 8 != 0)
+		b[n / 8] = (uint8_t)(0xff00u >> (n % 8));
+}
+
+/*
+ * One chain of every prefix length, 1-bits only: /n allows when n is even
+ * and denies when odd. The client with n leading 1-bits and then a 0 has
+ * /n as its longest match, at the deepest walk the trie can take.
+ */
+Test(acl, every_length_of_one_nested_chain_decides_its_own_clients)
+{
+	static const uint16_t families[] = { AF_INET, AF_INET6 };
+	struct acl_cidr allow[65], deny[64];
+	unsigned f, n, bits;
+	uint32_t na, nd;
+	struct acl *acl;
+	struct addr c;
+
+	for (f = 0; f < 2; f++) {
+		bits = families[f] == AF_INET ? 32 : 128;
+		memset(allow, 0, sizeof(allow));
+		memset(deny, 0, sizeof(deny));
+		for (n = 0, na = nd = 0; n <= bits; n++) {
+			struct acl_cidr *e = n % 2 == 0 ? &allow[na++] : &deny[nd++];
+
+			e->family = families[f];
+			e->prefix = (uint8_t)n;
+			ones(e->addr, n, sizeof(e->addr));
+		}
+		acl = aligned_alloc(8, acl_size(allow, na, deny, nd));
+		cr_assert_not_null(acl);
+		cr_assert_eq(acl_build(acl, acl_size(allow, na, deny, nd), allow,
+		    na, deny, nd), 0);
+		for (n = 0; n <= bits; n++) {
+			memset(&c, 0, sizeof(c));
+			c.u.sa.sa_family = families[f];
+			if (families[f] == AF_INET)
+				ones((uint8_t *)&c.u.in.sin_addr, n, 4);
+			else
+				ones(c.u.in6.sin6_addr.s6_addr, n, 16);
+			cr_assert_eq(acl_allows(acl, &c), n % 2 == 0,
+			    "family %u, /%u", families[f], n);
+		}
+		free(acl);
+	}
 }
 
 Test(acl, host_entries_match_one_address_only)
