@@ -15,6 +15,9 @@
  *             all are established and the sinks (-C) saw all K hellos, and
  *             holds them until SIGTERM/SIGINT (or -d seconds)
  *
+ * With -x v1 or -x v2 every connection starts with a PROXY protocol header
+ * (the connection's own endpoints), as from a load balancer in front.
+ *
  * Each thread (-t) runs its own epoll loop over its share of the
  * connections. Payload comes from one static buffer and is received with
  * MSG_TRUNC (no copy), so the tool spends as little per byte as TCP allows.
@@ -97,8 +100,9 @@ struct lg_conn {
 	uint8_t phase;		/* enum lg_phase */
 	uint32_t events;	/* registered with epoll; 0: not registered */
 	uint64_t t0;		/* rate: connect start; ping: request sent */
-	uint8_t *pre;		/* hello + command: every hello of a run has one size */
+	uint8_t *pre;		/* [PROXY header] hello + command: every hello of a run has one size */
 	uint32_t pre_len, pre_off;
+	uint32_t pre_start;	/* where this connection's bytes start: past the header room */
 	uint64_t body_left;	/* payload or message bytes still to send */
 	uint64_t got;		/* bytes received in this exchange */
 	uint8_t ack[WIRE_ACK_BYTES];
@@ -132,6 +136,8 @@ static struct {
 	int seconds_set;
 	uint64_t count;		/* rate: connections in all; 0: run by time */
 	size_t hello_len;	/* of every hello this run sends */
+	enum wire_proxy proxy;	/* -x: the PROXY header before each hello */
+	size_t proxy_room;	/* bytes before the hello in each conn's pre: WIRE_PROXY_MAX or 0 */
 	struct addr ctl[LG_CTL_MAX];
 	unsigned nctl;
 	uint64_t start_ns, deadline_ns;
@@ -266,7 +272,7 @@ conn_flush(struct lg_thread *t, struct lg_conn *c, uint64_t now)
 					goto bad;
 				return 0;
 			}
-			conn_end(t, c, c->pre_off == 0 ? ERR_CONNECT : ERR_RESET, now);
+			conn_end(t, c, c->pre_off == c->pre_start ? ERR_CONNECT : ERR_RESET, now);
 			return -1;
 		}
 		if (c->pre_off < c->pre_len)
@@ -291,6 +297,24 @@ bad:
 	return -1;
 }
 
+/* Puts the PROXY header of c's connection right before its hello. 0 or -1. */
+static int
+conn_proxy(struct lg_conn *c)
+{
+	uint8_t header[WIRE_PROXY_MAX];
+	struct addr local;
+	size_t n;
+
+	if (net_local(c->fd, &local) != 0)
+		return -1;
+	n = wire_proxy_put(header, sizeof(header), cfg.proxy, &local, &cfg.target);
+	if (n == 0 || n > cfg.proxy_room)
+		return -1;
+	c->pre_off = c->pre_start = (uint32_t)(cfg.proxy_room - n);
+	memcpy(c->pre + c->pre_off, header, n);
+	return 0;
+}
+
 /* Starts a connection in slot c: connect, and send the hello right away if it took. */
 static void
 conn_begin(struct lg_thread *t, struct lg_conn *c, uint64_t now)
@@ -305,13 +329,17 @@ conn_begin(struct lg_thread *t, struct lg_conn *c, uint64_t now)
 		t->first_ns = now;
 	c->got = 0;
 	c->events = 0;
-	n = wire_hello_build(c->pre, cfg.hello_len, &cfg.hello, &t->rng);
-	wire_cmd_put(c->pre + n, &cmd);
-	c->pre_len = (uint32_t)(n + WIRE_CMD_BYTES);
-	c->pre_off = 0;
+	n = wire_hello_build(c->pre + cfg.proxy_room, cfg.hello_len, &cfg.hello, &t->rng);
+	wire_cmd_put(c->pre + cfg.proxy_room + n, &cmd);
+	c->pre_len = (uint32_t)(cfg.proxy_room + n + WIRE_CMD_BYTES);
+	c->pre_off = c->pre_start = (uint32_t)cfg.proxy_room;
 	c->body_left = cfg.mode == WIRE_UPLOAD ? cfg.bytes : cfg.mode == WIRE_PING ? cfg.msg : 0;
 	if (net_connect(&cfg.target, &c->fd) != 0) {
 		c->fd = -1;
+		conn_end(t, c, ERR_CONNECT, now);
+		return;
+	}
+	if (cfg.proxy != WIRE_PROXY_NONE && conn_proxy(c) != 0) {
 		conn_end(t, c, ERR_CONNECT, now);
 		return;
 	}
@@ -351,7 +379,7 @@ conn_read(struct lg_thread *t, struct lg_conn *c, uint64_t *now)
 			if (errno == EAGAIN)
 				return 0;
 			conn_end(t, c, c->phase == LP_HOLD ? ERR_DROPPED : c->phase == LP_SENDING &&
-			    c->pre_off == 0 ? ERR_CONNECT : ERR_RESET, *now);
+			    c->pre_off == c->pre_start ? ERR_CONNECT : ERR_RESET, *now);
 			return -1;
 		}
 		if (k == 0) {
@@ -395,7 +423,7 @@ conn_event(struct lg_thread *t, struct lg_conn *c, uint32_t events, uint64_t now
 	if (c->phase == LP_FREE || c->phase == LP_RETRY)
 		return;		/* ended earlier in this batch */
 	if ((events & EPOLLOUT) && c->phase == LP_SENDING) {
-		if (c->pre_off == 0 && (rc = net_connect_result(c->fd)) != 0) {
+		if (c->pre_off == c->pre_start && (rc = net_connect_result(c->fd)) != 0) {
 			conn_end(t, c, ERR_CONNECT, now);
 			return;
 		}
@@ -522,7 +550,7 @@ thread_init(struct lg_thread *t, unsigned index)
 		if (t->conns[i] == NULL)
 			return -ENOMEM;
 		t->conns[i]->fd = -1;
-		t->conns[i]->pre = malloc(cfg.hello_len + WIRE_CMD_BYTES);
+		t->conns[i]->pre = malloc(cfg.proxy_room + cfg.hello_len + WIRE_CMD_BYTES);
 		if (t->conns[i]->pre == NULL)
 			return -ENOMEM;
 	}
@@ -692,7 +720,8 @@ usage(void)
 	    "  -t THREADS  threads (default: min(connections, 2)); idle uses one\n"
 	    "  -C ADDR     idle: a sink's control address (repeatable)\n"
 	    "  -A          add ALPN h2, http/1.1 to the hello\n"
-	    "  -P BYTES    pad the hello record to BYTES (padding extension)\n",
+	    "  -P BYTES    pad the hello record to BYTES (padding extension)\n"
+	    "  -x v1|v2    send a PROXY protocol header (this connection's endpoints) first\n",
 	    LG_DEFAULT_CONNS, LG_DEFAULT_SECONDS, LG_DEFAULT_MSG);
 	exit(2);
 }
@@ -717,7 +746,7 @@ parse_args(int argc, char **argv)
 	cfg.bytes = LG_DEFAULT_BYTES;
 	cfg.msg = LG_DEFAULT_MSG;
 	cfg.seconds = LG_DEFAULT_SECONDS;
-	while ((opt = getopt(argc, argv, "m:a:s:c:n:d:S:N:t:C:AP:h")) != -1) {
+	while ((opt = getopt(argc, argv, "m:a:s:c:n:d:S:N:t:C:AP:x:h")) != -1) {
 		switch (opt) {
 		case 'm':
 			if ((cfg.mode = wire_mode_parse(optarg)) == WIRE_NONE)
@@ -764,6 +793,11 @@ parse_args(int argc, char **argv)
 			if (args_size(optarg, &size) != 0 || size > WIRE_HELLO_MAX)
 				usage();
 			cfg.hello.pad_to = size;
+			break;
+		case 'x':
+			if ((cfg.proxy = wire_proxy_parse(optarg)) == WIRE_PROXY_NONE)
+				usage();
+			cfg.proxy_room = WIRE_PROXY_MAX;
 			break;
 		default: usage();
 		}

@@ -48,6 +48,18 @@ net_connect_result(int fd)
 	return -err;
 }
 
+int
+net_local(int fd, struct addr *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return -errno;
+	addr_from_sockaddr(a, (struct sockaddr *)&ss, len);
+	return 0;
+}
+
 unsigned long
 net_raise_nofile(void)
 {

@@ -33,6 +33,8 @@ int net_listen(const struct addr *a);
 int net_connect(const struct addr *a, int *fd);
 /* The result of a finished non-blocking connect: 0 or -errno. */
 int net_connect_result(int fd);
+/* The local address of a socket (bound by connect(2) even while it is in progress): 0 or -errno. */
+int net_local(int fd, struct addr *a);
 
 /* Raises the soft open-files limit to the hard one. Returns the new soft limit. */
 unsigned long net_raise_nofile(void);

@@ -1,6 +1,10 @@
 /* sink.c -- the benchmark's backend: it reads each connection's ClientHello and command header, runs the workload named there, and reports per SNI what it received. */
 /*
- * Usage: sink -l HOST:PORT [-C HOST:PORT] [-t THREADS] [-q]
+ * Usage: sink -l HOST:PORT [-C HOST:PORT] [-t THREADS] [-p] [-q]
+ *
+ * With -p each connection must start with a PROXY protocol header (v1 or
+ * v2), as a backend behind `send_proxy` gets it: it is read, counted and
+ * dropped, and the connection goes on as without one.
  *
  * Each thread has its own SO_REUSEPORT listener and epoll loop, so the
  * kernel spreads connections over threads as it does over a proxy's
@@ -56,13 +60,14 @@ enum sink_status {
 	ST_SHORT,		/* EOF before the workload's bytes were all moved */
 	ST_EXTRA,		/* bytes the workload did not expect */
 	ST_RESET,		/* a socket error (reset, broken pipe) */
+	ST_BAD_PROXY,		/* -p: no PROXY header first, or a malformed one */
 	ST_COUNT
 };
 
 static const char *const status_names[ST_COUNT] = {
 	[ST_OK] = "ok", [ST_HELLO_EOF] = "hello_eof", [ST_BAD_HELLO] = "bad_hello",
 	[ST_BAD_CMD] = "bad_cmd", [ST_SHORT] = "short", [ST_EXTRA] = "extra",
-	[ST_RESET] = "reset",
+	[ST_RESET] = "reset", [ST_BAD_PROXY] = "bad_proxy",
 };
 
 struct sink_conn {
@@ -71,6 +76,7 @@ struct sink_conn {
 	uint8_t mode;		/* enum wire_mode; WIRE_NONE until the command came */
 	uint8_t want_out;	/* EPOLLOUT is armed */
 	uint8_t sni_slot;
+	uint8_t proxied;	/* -p: the PROXY header was read and dropped */
 	uint32_t msg;		/* rate reply / ping message bytes */
 	uint32_t have;		/* ping: bytes of the current message read */
 	uint32_t reply_left;	/* rate, ping: answer bytes still to send */
@@ -109,6 +115,7 @@ static struct {
 	struct sni_slot sni[SINK_SNI_SLOTS];	/* [0] is "-": no SNI */
 	unsigned sni_used;
 	uint64_t accepted, bad_hellos, errors, open;
+	uint64_t proxy_headers;	/* -p: headers read and dropped */
 	uint64_t open_mode[WIRE_MODE_COUNT];
 	struct conn_record log[SINK_LOG_SLOTS];
 	uint64_t logged;
@@ -117,6 +124,7 @@ static struct {
 static uint8_t send_buf[SINK_IO_CHUNK];
 static uint8_t junk_buf[SINK_IO_CHUNK];	/* recv target; MSG_TRUNC leaves it untouched */
 static int quiet;
+static int want_proxy;		/* -p */
 
 /* The epoll tags of the listeners: conns are heap pointers, never these. */
 static char listen_tag, ctl_tag;
@@ -203,7 +211,7 @@ stats_reset(void)
 
 		s->hellos = s->hello_bytes = s->closed = s->in = s->out = s->errors = 0;
 	}
-	stats.accepted = stats.bad_hellos = stats.errors = 0;
+	stats.accepted = stats.bad_hellos = stats.errors = stats.proxy_headers = 0;
 	stats.logged = 0;
 	pthread_mutex_unlock(&stats.lock);
 }
@@ -227,7 +235,8 @@ stats_print(FILE *f, int conns)
 		return;
 	}
 	fprintf(f, "sink accepted=%" PRIu64 " open=%" PRIu64 " bad_hellos=%" PRIu64
-	    " errors=%" PRIu64, stats.accepted, stats.open, stats.bad_hellos, stats.errors);
+	    " errors=%" PRIu64 " proxy_headers=%" PRIu64, stats.accepted, stats.open,
+	    stats.bad_hellos, stats.errors, stats.proxy_headers);
 	for (unsigned m = WIRE_NONE + 1; m < WIRE_MODE_COUNT; m++)
 		fprintf(f, " open_%s=%" PRIu64, wire_mode_name((enum wire_mode)m), stats.open_mode[m]);
 	fputc('\n', f);
@@ -372,10 +381,35 @@ conn_start(struct sink_thread *t, struct sink_conn *c, const struct wire_cmd *cm
 	return -1;
 }
 
+/*
+ * -p: drops the PROXY header at the start of c's buffer once it is all in.
+ * On WIRE_PROXY_BAD c is closed (and freed).
+ */
+static enum wire_proxy_status
+conn_proxy(struct sink_conn *c)
+{
+	enum wire_proxy_status st;
+	const char *why = NULL;
+
+	st = wire_proxy_strip(c->buf, &c->len, SINK_HELLO_LIMIT, &why);
+	if (st == WIRE_PROXY_STRIPPED) {
+		c->proxied = 1;
+		pthread_mutex_lock(&stats.lock);
+		stats.proxy_headers++;
+		pthread_mutex_unlock(&stats.lock);
+	} else if (st == WIRE_PROXY_BAD) {
+		if (!quiet)
+			fprintf(stderr, "sink: bad PROXY header: %s\n", why);
+		conn_close(c, ST_BAD_PROXY);
+	}
+	return st;
+}
+
 /* Reads the hello and the command. Returns 0 or -1 (closed). */
 static int
 conn_hello(struct sink_thread *t, struct sink_conn *c)
 {
+	enum wire_proxy_status pst;
 	struct hello_info info;
 	struct wire_cmd cmd;
 	enum hello_status st;
@@ -406,6 +440,13 @@ conn_hello(struct sink_thread *t, struct sink_conn *c)
 		}
 		c->len += (uint32_t)k;
 		c->in += (uint64_t)k;
+		if (want_proxy && !c->proxied) {
+			pst = conn_proxy(c);
+			if (pst == WIRE_PROXY_BAD)
+				return -1;
+			if (pst == WIRE_PROXY_NEED_MORE || c->len == 0)
+				continue;	/* the header is not all in, or came alone */
+		}
 		if (c->hello_bytes == 0) {
 			st = hello_parse(&c->parser, c->buf, c->len, t->scratch,
 			    SINK_HELLO_LIMIT, &info);
@@ -675,10 +716,11 @@ sink_thread_init(struct sink_thread *t, const struct addr *listen_addr,
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: sink -l HOST:PORT [-C HOST:PORT] [-t THREADS] [-q]\n"
+	fprintf(stderr, "usage: sink -l HOST:PORT [-C HOST:PORT] [-t THREADS] [-p] [-q]\n"
 	    "  -l  address to accept benchmark connections on\n"
 	    "  -C  control address: answers \"stats\", \"conns\", \"reset\"\n"
 	    "  -t  threads, each with its own SO_REUSEPORT listener (default %d)\n"
+	    "  -p  every connection starts with a PROXY header (v1 or v2): read and drop it\n"
 	    "  -q  no per-connection complaints on stderr\n", SINK_THREADS_DEFAULT);
 	exit(2);
 }
@@ -693,7 +735,7 @@ main(int argc, char **argv)
 	sigset_t sigs;
 	int opt, sig, rc;
 
-	while ((opt = getopt(argc, argv, "l:C:t:q")) != -1) {
+	while ((opt = getopt(argc, argv, "l:C:t:pq")) != -1) {
 		switch (opt) {
 		case 'l': listen_text = optarg; break;
 		case 'C': ctl_text = optarg; break;
@@ -701,6 +743,7 @@ main(int argc, char **argv)
 			if (args_count(optarg, 1, SINK_THREADS_MAX, &nthreads) != 0)
 				usage();
 			break;
+		case 'p': want_proxy = 1; break;
 		case 'q': quiet = 1; break;
 		default: usage();
 		}

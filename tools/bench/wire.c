@@ -1,4 +1,4 @@
-/* wire.c -- the benchmark's protocol: building ClientHellos, the command header. */
+/* wire.c -- the benchmark's protocol: building ClientHellos, the command header, PROXY headers. */
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
@@ -339,4 +339,45 @@ wire_cmd_get(struct wire_cmd *cmd, const uint8_t in[WIRE_CMD_BYTES])
 	if ((cmd->mode == WIRE_RATE || cmd->mode == WIRE_PING) && cmd->msg == 0)
 		return -EINVAL;
 	return 0;
+}
+
+enum wire_proxy
+wire_proxy_parse(const char *s)
+{
+	if (strcmp(s, "v1") == 0)
+		return WIRE_PROXY_V1;
+	if (strcmp(s, "v2") == 0)
+		return WIRE_PROXY_V2;
+	return WIRE_PROXY_NONE;
+}
+
+size_t
+wire_proxy_put(uint8_t *buf, size_t size, enum wire_proxy version,
+    const struct addr *src, const struct addr *dst)
+{
+	switch (version) {
+	case WIRE_PROXY_V1:
+		return proxy_build_v1((char *)buf, size, src, dst);
+	case WIRE_PROXY_V2:
+		return proxy_build_v2(buf, size, src, dst, NULL, 0, NULL, 0);
+	case WIRE_PROXY_NONE:
+		break;
+	}
+	return 0;
+}
+
+enum wire_proxy_status
+wire_proxy_strip(uint8_t *buf, uint32_t *len, size_t max, const char **why)
+{
+	struct proxy_info info;
+	ssize_t n;
+
+	n = proxy_parse(buf, *len, max, &info, why);
+	if (n == -EAGAIN)
+		return WIRE_PROXY_NEED_MORE;
+	if (n < 0)
+		return WIRE_PROXY_BAD;
+	memmove(buf, buf + n, *len - (size_t)n);
+	*len -= (uint32_t)n;
+	return WIRE_PROXY_STRIPPED;
 }

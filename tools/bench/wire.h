@@ -1,8 +1,9 @@
 /*
  * wire.h -- the benchmark's protocol: a TLS 1.3 ClientHello, then a fixed
- * command header telling the sink the workload, then the workload's bytes.
+ * command header telling the sink the workload, then the workload's bytes;
+ * optionally a PROXY protocol header first (loadgen -x, sink -p).
  *
- *   client -> sink   ClientHello record(s) | command (WIRE_CMD_BYTES) | payload
+ *   client -> sink   [PROXY header] | ClientHello record(s) | command (WIRE_CMD_BYTES) | payload
  *
  * The command header, big-endian:
  *   0  magic "PTB1"       4  mode (enum wire_mode)   5  flags (0)
@@ -22,6 +23,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "addr.h"
+#include "proxyproto.h"
 
 #define WIRE_CMD_BYTES	24u
 #define WIRE_CMD_MAGIC	0x50544231u	/* "PTB1" */
@@ -44,6 +48,23 @@ enum wire_mode {
 	WIRE_PING,
 	WIRE_IDLE,
 	WIRE_MODE_COUNT
+};
+
+/* Which PROXY protocol header goes before the hello (loadgen -x). */
+enum wire_proxy {
+	WIRE_PROXY_NONE,
+	WIRE_PROXY_V1,
+	WIRE_PROXY_V2,
+};
+/* Room for either: a v1 line, or a v2 header without TLVs. */
+#define WIRE_PROXY_MAX	(PROXY_V1_MAX > PROXY_V2_HEADER + PROXY_V2_INET6_BYTES ? \
+	PROXY_V1_MAX : PROXY_V2_HEADER + PROXY_V2_INET6_BYTES)
+
+/* What wire_proxy_strip() found. */
+enum wire_proxy_status {
+	WIRE_PROXY_STRIPPED,	/* a header was there and is gone */
+	WIRE_PROXY_NEED_MORE,	/* not all of it is in yet */
+	WIRE_PROXY_BAD,		/* no header, or a malformed one */
 };
 
 struct wire_cmd {
@@ -77,6 +98,27 @@ uint64_t wire_rand_seed(void);
  */
 size_t wire_hello_build(uint8_t *buf, size_t size, const struct wire_hello_opts *opts,
     uint64_t *rng);
+
+/* "v1", "v2" -> the version; anything else WIRE_PROXY_NONE. */
+enum wire_proxy wire_proxy_parse(const char *s);
+
+/*
+ * Writes the PROXY header of a connection from src to dst into buf (size >=
+ * WIRE_PROXY_MAX): a v1 line, or v2 PROXY over STREAM without TLVs, as a
+ * balancer (HAProxy's send-proxy-v2, an AWS NLB) sends it. Returns the
+ * bytes written, or 0 when version is WIRE_PROXY_NONE or it did not fit.
+ */
+size_t wire_proxy_put(uint8_t *buf, size_t size, enum wire_proxy version,
+    const struct addr *src, const struct addr *dst);
+
+/*
+ * Reads the PROXY header (v1 or v2) at the start of the *len bytes in buf;
+ * once it is complete, moves the bytes after it to the front and lowers
+ * *len, so the caller goes on as if it had never been there. max bounds
+ * the header. On WIRE_PROXY_BAD *why names the fault.
+ */
+enum wire_proxy_status wire_proxy_strip(uint8_t *buf, uint32_t *len, size_t max,
+    const char **why);
 
 void wire_cmd_put(uint8_t out[WIRE_CMD_BYTES], const struct wire_cmd *cmd);
 /* Decodes a header. Returns 0, or -EINVAL on a bad magic, mode or size. */
