@@ -15,11 +15,15 @@
 #   WORKERS_LIST ["1 2"]      worker counts
 #   SYSTEMS [all seven]       direct pt_splice pt_ring pt_adaptive haproxy nginx sniproxy;
 #                             also pt_log: relay adaptive with the access log on (a file),
-#                             pt_bare: relay adaptive built without counters ($BUILD/bare)
+#                             pt_bare: relay adaptive built without counters ($BUILD/bare),
+#                             pt_proxy: relay adaptive with PROXY v2 both ways (loadgen -x v2
+#                             to an accept_proxy listener; routes send_proxy = "v2" to two
+#                             more sinks, C and D, started with -p to strip it)
 #   POINTS [all six]          dl1 dl8 ul1 ul8 rate ping
 #   PERF [1 | 0]              perf stat of each proxy's processes (1 worker)
-#   BENCH_PORT_BASE [19400]   ports BASE+0 .. BASE+12 on 127.0.0.1
+#   BENCH_PORT_BASE [19400]   ports BASE+0 .. BASE+14 on 127.0.0.1
 #   OUT_DIR [docs/bench]      where the markdown and the chart go
+#   OUT_NAME [results | results-quick]  their file name, without .md / .png
 #   KEEP [unset]              keep the temporary directory (configs, logs)
 #   NOISE_MAX [30]            a point during which other work took more than this
 #                             percent of one core is run again, NOISE_RETRIES [1 | 0] times,
@@ -43,11 +47,15 @@ IDLE_K=${IDLE_K:-9000}
 WORKERS_LIST=${WORKERS_LIST:-"1 2"}
 SYSTEMS=${SYSTEMS:-"direct pt_splice pt_ring pt_adaptive haproxy nginx sniproxy"}
 OUT_DIR=${OUT_DIR:-docs/bench}
+OUT_NAME=${OUT_NAME:-results$SUFFIX}
 BASE=${BENCH_PORT_BASE:-19400}
 
 PROXY_PORT=$((BASE + 0))
 SINK_A=$((BASE + 1)) SINK_B=$((BASE + 2))
 CTL_A=$((BASE + 11)) CTL_B=$((BASE + 12))
+# pt_proxy's sinks: the same as A and B, but each connection starts with a PROXY header.
+SINK_C=$((BASE + 3)) SINK_D=$((BASE + 4))
+CTL_C=$((BASE + 13)) CTL_D=$((BASE + 14))
 SNI_A=bench.example SNI_B=other.example
 RATE_CONNS=64 PING_CONNS=32 MSG_BYTES=64
 SINK_THREADS=2
@@ -68,6 +76,7 @@ declare -A SYS_TITLE=(
 	[direct]="direct" [pt_splice]="passthrough splice" [pt_ring]="passthrough splice_ring"
 	[pt_adaptive]="passthrough adaptive" [pt_log]="passthrough adaptive + access log"
 	[pt_bare]="passthrough adaptive, no counters"
+	[pt_proxy]="passthrough adaptive, PROXY v2 both ways"
 	[haproxy]="HAProxy" [nginx]="nginx stream" [sniproxy]="sniproxy"
 )
 PEERS="haproxy nginx sniproxy"
@@ -79,7 +88,7 @@ PASSTHROUGH_BARE=$BUILD/bare/passthrough	# pt_bare: counters compiled out
 
 declare -A DPID=()	# daemon name -> pid, for the exit trap
 declare -A VAL=() P50=() P99=() P999=() ERRS=() FAILED=()
-declare -A IDLE=() PERFR=() POINT_ERR=() CPU=() OTHER=()
+declare -A IDLE=() PERFR=() POINT_ERR=() CPU=() MCPU=() OTHER=()
 RETRIED=0 RETRIED_STILL=0
 NOTES=()
 HELLO_A='' HELLO_B='' HELLO_NONE=''
@@ -171,22 +180,49 @@ start_sinks() {
 	    -l "127.0.0.1:$SINK_A" -C "127.0.0.1:$CTL_A" || die "sink A did not start"
 	start_daemon sinkB "$SINK_B" "$WORK/sinkB.log" "$SINK" -q -t "$SINK_THREADS" \
 	    -l "127.0.0.1:$SINK_B" -C "127.0.0.1:$CTL_B" || die "sink B did not start"
+	has_system pt_proxy || return 0
+	start_daemon sinkC "$SINK_C" "$WORK/sinkC.log" "$SINK" -q -p -t "$SINK_THREADS" \
+	    -l "127.0.0.1:$SINK_C" -C "127.0.0.1:$CTL_C" || die "sink C did not start"
+	start_daemon sinkD "$SINK_D" "$WORK/sinkD.log" "$SINK" -q -p -t "$SINK_THREADS" \
+	    -l "127.0.0.1:$SINK_D" -C "127.0.0.1:$CTL_D" || die "sink D did not start"
 }
+
+has_system() { case " $SYSTEMS " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# sys: "sink-a sink-b ctl-a ctl-b", the ports of the sinks this system relays to.
+sinks_of() {
+	if [ "$1" = pt_proxy ]; then
+		echo "$SINK_C $SINK_D $CTL_C $CTL_D"
+	else
+		echo "$SINK_A $SINK_B $CTL_A $CTL_B"
+	fi
+}
+
+# sys: loadgen's extra arguments for this system (pt_proxy: a PROXY v2 header first).
+loadgen_extra() { [ "$1" = pt_proxy ] && echo "-x v2"; }
 
 # --- The systems under test. ---
 
-write_passthrough_conf() {	# file workers relay [access-log-file]
+# file workers relay [access-log-file|off] [proxy]: with "proxy", the
+# listener takes a PROXY header from loadgen (127.0.0.0/8 trusted) and the
+# routes send one (v2) to sinks C and D.
+write_passthrough_conf() {
+	local listen="[ \"127.0.0.1:$PROXY_PORT\" ]" send='' sa=$SINK_A sb=$SINK_B
+	if [ "${5:-}" = proxy ]; then
+		listen="( { address = \"127.0.0.1:$PROXY_PORT\"; accept_proxy = true; trusted = [ \"127.0.0.0/8\" ]; } )"
+		send=' send_proxy = "v2";' sa=$SINK_C sb=$SINK_D
+	fi
 	cat >"$1" <<EOF
 # passthrough benchmark configuration (tools/bench/run.sh)
 workers = $2;
-listen = [ "127.0.0.1:$PROXY_PORT" ];
+listen = $listen;
 timeouts = { hello_ms = 5000; connect_ms = 3000; idle_ms = 600000; };
 limits = { hello_bytes = 65536; max_connections = 100000; };
 tuning = { relay = "$3"; pipe_bytes = $PIPE_BYTES; };
 log = { level = "info"; access = "${4:-off}"; };
 routes = (
-  { sni = "$SNI_A"; backends = [ "127.0.0.1:$SINK_A" ]; },
-  { sni = "*"; backends = [ "127.0.0.1:$SINK_B" ]; }
+  { sni = "$SNI_A"; backends = [ "127.0.0.1:$sa" ];$send },
+  { sni = "*"; backends = [ "127.0.0.1:$sb" ];$send }
 );
 EOF
 }
@@ -303,13 +339,14 @@ start_system() {
 	port_listening "$PROXY_PORT" && die "port $PROXY_PORT is taken: set BENCH_PORT_BASE"
 	case $sys in
 	direct) return 0 ;;
-	pt_splice|pt_ring|pt_adaptive|pt_log|pt_bare)
-		local relay=splice access=off bin=$PASSTHROUGH
+	pt_splice|pt_ring|pt_adaptive|pt_log|pt_bare|pt_proxy)
+		local relay=splice access=off bin=$PASSTHROUGH proxy=
 		[ "$sys" = pt_ring ] && relay=splice_ring
 		[ "$sys" = pt_adaptive ] && relay=adaptive
 		[ "$sys" = pt_log ] && relay=adaptive access=$dir/access.log
 		[ "$sys" = pt_bare ] && relay=adaptive bin=$PASSTHROUGH_BARE
-		write_passthrough_conf "$dir/passthrough.conf" "$w" "$relay" "$access"
+		[ "$sys" = pt_proxy ] && relay=adaptive proxy=proxy
+		write_passthrough_conf "$dir/passthrough.conf" "$w" "$relay" "$access" "$proxy"
 		start_daemon "$sys" "$PROXY_PORT" "$dir/passthrough.log" \
 		    "$bin" -f -c "$dir/passthrough.conf" ;;
 	haproxy)
@@ -338,10 +375,11 @@ system_pids() { echo "${DPID[$1]}" $(descendants "${DPID[$1]}"); }
 # key line: the value of key=... in a result line.
 kv() { local v=" $2 "; v=${v##* "$1"=}; printf '%s' "${v%% *}"; }
 
-# target sni count: n rate connections with this SNI (- for none); 0 if all answered.
+# target sni count [loadgen args...]: n rate connections with this SNI (-
+# for none); 0 if all answered.
 probe() {
 	local out
-	out=$(timeout 30 "$LOADGEN" -m rate -a "127.0.0.1:$1" -s "$2" -c 1 -t 1 -N "$3" 2>&1 | grep '^result')
+	out=$(timeout 30 "$LOADGEN" -m rate -a "127.0.0.1:$1" -s "$2" -c 1 -t 1 -N "$3" "${@:4}" 2>&1 | grep '^result')
 	[ "$(kv count "$out")" = "$3" ] && [ "$(kv errors "$out")" = 0 ]
 }
 
@@ -353,18 +391,26 @@ sni_counts() {
 }
 
 # sys: bench.example must reach sink A, other names and no SNI sink B, with
-# the hello forwarded whole. Prints the reason and returns 1 on failure.
+# the hello forwarded whole (pt_proxy: sinks C and D, each connection with a
+# PROXY header before its hello). Prints the reason and returns 1 on failure.
 route_check() {
-	local sys=$1 ta=$PROXY_PORT tb=$PROXY_PORT a b na nb nn
-	if [ "$sys" = direct ]; then ta=$SINK_A tb=$SINK_B; fi
-	if ! ctl "$CTL_A" reset >/dev/null || ! ctl "$CTL_B" reset >/dev/null; then
+	local sys=$1 ta=$PROXY_PORT tb=$PROXY_PORT a b na nb nn sa sb ca cb x
+	read -r sa sb ca cb <<<"$(sinks_of "$sys")"
+	read -r -a x <<<"$(loadgen_extra "$sys")"
+	if [ "$sys" = direct ]; then ta=$sa tb=$sb; fi
+	if ! ctl "$ca" reset >/dev/null || ! ctl "$cb" reset >/dev/null; then
 		echo "sinks do not answer"
 		return 1
 	fi
-	probe "$ta" "$SNI_A" 3 || { echo "hellos with SNI $SNI_A got no reply"; return 1; }
-	probe "$tb" "$SNI_B" 3 || { echo "hellos with SNI $SNI_B got no reply"; return 1; }
-	probe "$tb" - 2 || { echo "hellos without SNI got no reply"; return 1; }
-	a=$(ctl "$CTL_A" stats) b=$(ctl "$CTL_B" stats)
+	probe "$ta" "$SNI_A" 3 "${x[@]}" || { echo "hellos with SNI $SNI_A got no reply"; return 1; }
+	probe "$tb" "$SNI_B" 3 "${x[@]}" || { echo "hellos with SNI $SNI_B got no reply"; return 1; }
+	probe "$tb" - 2 "${x[@]}" || { echo "hellos without SNI got no reply"; return 1; }
+	a=$(ctl "$ca" stats) b=$(ctl "$cb" stats)
+	if [ "$sys" = pt_proxy ] && { [ "$(kv proxy_headers "$(printf '%s\n' "$a" | grep '^sink ')")" != 3 ] ||
+	    [ "$(kv proxy_headers "$(printf '%s\n' "$b" | grep '^sink ')")" != 5 ]; }; then
+		echo "the sinks did not get a PROXY header before every hello"
+		return 1
+	fi
 	read -r na nb <<<"$(sni_counts "$a" "$SNI_A")"
 	[ "$na" = 3 ] || { echo "sink A saw $na of 3 hellos for $SNI_A"; return 1; }
 	[ "$(printf '%s\n' "$a" | grep -c '^sni=')" = 1 ] || { echo "sink A saw other names: $(printf '%s\n' "$a" | grep '^sni=' | tr '\n' ' ')"; return 1; }
@@ -406,14 +452,15 @@ run_point() {
 	[ "$sys" = direct ] && target=$SINK_A
 	# shellcheck disable=SC2046
 	"$@" timeout "$LG_TIMEOUT" "$LOADGEN" -a "127.0.0.1:$target" -s "$SNI_A" \
-	    $(point_args "$point") >"$WORK/last.out" 2>&1
+	    $(point_args "$point") $(loadgen_extra "$sys") >"$WORK/last.out" 2>&1
 	grep '^result' "$WORK/last.out"
 }
 
-# w sys point line cpu-ticks: files one result; bulk runs count only when
-# every connection completed. The proxy's CPU is kept per unit of work.
+# w sys point line cpu-ticks [busy-ticks]: files one result; bulk runs
+# count only when every connection completed. The proxy's CPU and the
+# machine's (busy-ticks: every process) are kept per unit of work.
 record() {
-	local key="$1|$2|$3" line=$4 ticks=$5 v errs
+	local key="$1|$2|$3" line=$4 ticks=$5 busy=${6:-} v errs
 	errs=$(kv errors "$line")
 	case $3 in
 	dl*|ul*) v=$(kv gbps "$line")
@@ -431,12 +478,18 @@ record() {
 	P99[$key]="${P99[$key]:-} $(kv p99_us "$line")"
 	P999[$key]="${P999[$key]:-} $(kv p999_us "$line")"
 	ERRS[$key]=$(( ${ERRS[$key]:-0} + ${errs:-0} ))
+	[ -n "$busy" ] && MCPU[$key]="${MCPU[$key]:-} $(per_unit "$busy" "$line" "$3")"
 	[ -n "$ticks" ] || return
-	# bulk: CPU ms per GiB; rate: µs per connection; ping: µs per round trip.
-	CPU[$key]="${CPU[$key]:-} $(awk -v t="$ticks" -v hz="$CLK_TCK" -v b="$(kv bytes "$line")" \
-	    -v n="$(kv count "$line")" -v p="$3" 'BEGIN { s = t / hz;
+	CPU[$key]="${CPU[$key]:-} $(per_unit "$ticks" "$line" "$3")"
+}
+
+# ticks line point: CPU per unit of work: bulk in ms per GiB, rate in µs per
+# connection, ping in µs per round trip.
+per_unit() {
+	awk -v t="$1" -v hz="$CLK_TCK" -v b="$(kv bytes "$2")" -v n="$(kv count "$2")" -v p="$3" '
+	    BEGIN { s = t / hz;
 	    if (p ~ /^(dl|ul)/) { if (b > 0) printf "%.1f", s * 1000 / (b / 1073741824); else print "ERR" }
-	    else { if (n > 0) printf "%.2f", s * 1e6 / n; else print "ERR" } }')"
+	    else { if (n > 0) printf "%.2f", s * 1e6 / n; else print "ERR" } }'
 }
 
 # sink-pids proxy-pids...: "uptime busy steal ours proxy" in one read:
@@ -464,11 +517,12 @@ snapshot() {
 # w sys point pids...: runs a point, and runs it again (up to NOISE_RETRIES
 # times) when other work on the machine took more than NOISE_MAX percent of
 # one core meanwhile: busy ticks minus those of the proxy, the sinks and this
-# harness with loadgen. Sets LINE, PT_TICKS (the proxy's) and PT_OTHER.
+# harness with loadgen. Sets LINE, PT_TICKS (the proxy's), PT_BUSY (the
+# machine's busy ticks, every process) and PT_OTHER.
 measure_point() {
 	local w=$1 sys=$2 p=$3 try u0 b0 st0 o0 x0 u1 b1 st1 o1 x1 other steal sinks
 	shift 3
-	sinks="${DPID[sinkA]} ${DPID[sinkB]}"
+	sinks="${DPID[sinkA]} ${DPID[sinkB]} ${DPID[sinkC]:-} ${DPID[sinkD]:-}"
 	for ((try = 0; try <= NOISE_RETRIES; try++)); do
 		read -r u0 b0 st0 o0 x0 <<<"$(snapshot "$sinks" "$@")"
 		LINE=$(run_point "$sys" "$p")
@@ -479,6 +533,7 @@ measure_point() {
 		    printf "%.0f %.0f\n", x < 0 ? 0 : x, st / wall * 100 }')"
 		PT_OTHER=$other
 		PT_TICKS=$((x1 - x0))
+		PT_BUSY=$((b1 - b0))
 		[ "$other" -le "$NOISE_MAX" ] && break
 		if [ "$try" -lt "$NOISE_RETRIES" ] && [ "$RETRY_LEFT" -gt 0 ]; then
 			RETRY_LEFT=$((RETRY_LEFT - 1))
@@ -560,7 +615,9 @@ idle_measure() {	# sys
 	sleep 0.5
 	read -r r0 t0 _ <<<"$(usage_of $(system_pids "$sys"))"
 	out=$WORK/idle-$sys.out
-	"$LOADGEN" -m idle -a "127.0.0.1:$PROXY_PORT" -s "$SNI_A" -c "$IDLE_K" -C "127.0.0.1:$CTL_A" \
+	# shellcheck disable=SC2046
+	"$LOADGEN" -m idle -a "127.0.0.1:$PROXY_PORT" -s "$SNI_A" -c "$IDLE_K" \
+	    -C "127.0.0.1:$(sinks_of "$sys" | awk '{ print $3 }')" $(loadgen_extra "$sys") \
 	    -d "$IDLE_TIMEOUT" >"$out" 2>&1 &
 	lg=$!
 	for ((i = 0; i < IDLE_TIMEOUT * 10; i++)); do
@@ -660,8 +717,48 @@ ratio_row() {
 	echo
 }
 
-table_for() {	# w: the markdown tables of one worker count
+direct_ratio_table() {	# w
+	local w=$1 sys
+	echo "Ratio to direct (higher is better):"
+	echo
+	table_head system
+	for sys in $SYSTEMS; do
+		[ "$sys" = direct ] || ratio_row "$w" "$sys" direct
+	done
+	echo
+}
+
+has_peer() {	# whether SYSTEMS holds HAProxy, nginx or sniproxy
+	local sys
+	for sys in $PEERS; do has_system "$sys" && return 0; done
+	return 1
+}
+
+peer_ratio_table() {	# w
 	local w=$1 sys p best bsys v
+	echo "passthrough / best peer (HAProxy, nginx, sniproxy; higher is better):"
+	echo
+	table_head ""
+	printf '| best peer |'
+	for p in $POINTS; do
+		best='' bsys=''
+		for sys in $PEERS; do
+			v=$(value "$w" "$sys" "$p")
+			[ -n "$v" ] || continue
+			if [ -z "$best" ] || awk -v a="$v" -v b="$best" 'BEGIN { exit !(a > b) }'; then best=$v bsys=$sys; fi
+		done
+		BEST[$p]=$best
+		printf ' %s |' "${bsys:+${SYS_TITLE[$bsys]} $(fmt "$best")}"
+	done
+	echo
+	for sys in pt_splice pt_ring pt_adaptive pt_log pt_bare pt_proxy; do
+		case " $SYSTEMS " in *" $sys "*) ratio_row "$w" "$sys" best ;; esac
+	done
+	echo
+}
+
+table_for() {	# w: the markdown tables of one worker count
+	local w=$1 sys p v
 	echo "### $w worker$([ "$w" = 1 ] || echo s)"
 	echo
 	table_head system "other load"
@@ -678,32 +775,8 @@ table_for() {	# w: the markdown tables of one worker count
 	echo "± is half the min-max range of the repetitions. Other load: the median share of a"
 	echo "core that processes outside the benchmark took while this row's points ran."
 	echo
-	echo "Ratio to direct (higher is better):"
-	echo
-	table_head system
-	for sys in $SYSTEMS; do
-		[ "$sys" = direct ] || ratio_row "$w" "$sys" direct
-	done
-	echo
-	echo "passthrough / best peer (HAProxy, nginx, sniproxy; higher is better):"
-	echo
-	table_head ""
-	printf '| best peer |'
-	for p in $POINTS; do
-		best='' bsys=''
-		for sys in $PEERS; do
-			v=$(value "$w" "$sys" "$p")
-			[ -n "$v" ] || continue
-			if [ -z "$best" ] || awk -v a="$v" -v b="$best" 'BEGIN { exit !(a > b) }'; then best=$v bsys=$sys; fi
-		done
-		BEST[$p]=$best
-		printf ' %s |' "${bsys:+${SYS_TITLE[$bsys]} $(fmt "$best")}"
-	done
-	echo
-	for sys in pt_splice pt_ring pt_adaptive pt_log pt_bare; do
-		case " $SYSTEMS " in *" $sys "*) ratio_row "$w" "$sys" best ;; esac
-	done
-	echo
+	has_system direct && direct_ratio_table "$w"
+	has_peer && peer_ratio_table "$w"
 	echo "The proxy's own CPU time per unit of work (utime + stime of all its processes"
 	echo "and threads, io-wq included; median; lower is better): bulk in ms per GiB,"
 	echo "rate in µs per connection, ping in µs per round trip:"
@@ -774,7 +847,8 @@ perf_table() {
 }
 
 chart() {	# writes the PNG: ratio to direct per point, one panel per worker count
-	local dat=$WORK/chart.dat w p sys v png=$OUT_DIR/results$SUFFIX.png cols=0
+	local dat=$WORK/chart.dat w p sys v png=$OUT_DIR/$OUT_NAME.png cols=0
+	has_system direct || return 0	# the chart is of ratios to direct
 	command -v gnuplot >/dev/null || { say "gnuplot missing: no chart" >&2; return; }
 	: >"$dat"
 	for w in $WORKERS_LIST; do
@@ -844,6 +918,7 @@ write_markdown() {	# file
 		for w in $WORKERS_LIST; do table_for "$w"; done
 		[ "$IDLE_K" -gt 0 ] && idle_table
 		[ "$PERF" = 1 ] && perf_table
+		proxy_ab_table
 		echo "## Notes"
 		echo
 		for n in "${NOTES[@]}"; do echo "- $n"; done
@@ -858,8 +933,52 @@ write_markdown() {	# file
 			done
 		done
 		echo
-		echo "![ratio to direct]($(basename "$OUT_DIR/results$SUFFIX.png"))"
+		has_system direct && echo "![ratio to direct]($OUT_NAME.png)"
 	} >"$1"
+}
+
+# The PROXY protocol A/B (tools/bench/proxy_ab.sh): pt_proxy against
+# pt_adaptive, per worker count and point, with each repetition's numbers.
+proxy_ab_table() {
+	local w p sys a b
+	has_system pt_adaptive && has_system pt_proxy || return 0
+	echo "## PROXY protocol both ways: B (${SYS_TITLE[pt_proxy]}) against A (${SYS_TITLE[pt_adaptive]})"
+	echo
+	echo "Medians ± half the min-max range of the repetitions; CPU per connection (rate) or per"
+	echo "round trip (ping) in µs: the proxy's own processes, and the whole machine's busy time"
+	echo "(every process: loadgen, sinks and other work included) over the same run."
+	echo
+	for w in $WORKERS_LIST; do
+		for p in $POINTS; do
+			case $p in rate|ping) ;; *) continue ;; esac
+			echo "### $w worker$([ "$w" = 1 ] || echo s), ${POINT_TITLE[$p]}"
+			echo
+			echo "| | per second | proxy CPU µs | machine CPU µs | each repetition, per second |"
+			echo "|---|---:|---:|---:|---|"
+			for sys in pt_adaptive pt_proxy; do
+				printf '| %s | %s | %s | %s | %s |\n' \
+				    "$([ "$sys" = pt_adaptive ] && echo A || echo B): ${SYS_TITLE[$sys]}" \
+				    "$(cell "$w" "$sys" "$p")" "$(ab_cell "${CPU[$w|$sys|$p]:-}")" \
+				    "$(ab_cell "${MCPU[$w|$sys|$p]:-}")" "$(echo ${VAL[$w|$sys|$p]:-})"
+			done
+			# shellcheck disable=SC2086
+			printf '| B / A | %s | %s | %s | |\n' \
+			    "$(ratio "$(value "$w" pt_proxy "$p")" "$(value "$w" pt_adaptive "$p")")" \
+			    "$(ratio "$(median ${CPU[$w|pt_proxy|$p]:-})" "$(median ${CPU[$w|pt_adaptive|$p]:-})")" \
+			    "$(ratio "$(median ${MCPU[$w|pt_proxy|$p]:-})" "$(median ${MCPU[$w|pt_adaptive|$p]:-})")"
+			echo
+		done
+	done
+}
+
+# numbers: "median ±spread%", or "-".
+# shellcheck disable=SC2086
+ab_cell() {
+	local m s
+	m=$(median $1)
+	[ -n "$m" ] || { echo -; return; }
+	s=$(spread $1)
+	echo "$(fmt "$m")${s:+ ±$s%}"
 }
 
 interference_summary() {
@@ -878,6 +997,7 @@ print_console() {	# the tables on stdout, without markdown pipes' noise
 	for w in $WORKERS_LIST; do table_for "$w"; done
 	[ "$IDLE_K" -gt 0 ] && idle_table
 	[ "$PERF" = 1 ] && perf_table
+	proxy_ab_table
 	say "Interference: $(interference_summary)"
 }
 
@@ -892,7 +1012,8 @@ case " $SYSTEMS " in *" pt_bare "*)
 	    "CPPFLAGS=-DPASSTHROUGH_NO_COUNTERS $PASSTHROUGH_BARE" ;;
 esac
 WORK=$(mktemp -d /tmp/ptbench.XXXXXX) || die "mktemp failed"
-for port in "$PROXY_PORT" "$SINK_A" "$SINK_B" "$CTL_A" "$CTL_B"; do
+for port in "$PROXY_PORT" "$SINK_A" "$SINK_B" "$CTL_A" "$CTL_B" "$SINK_C" "$SINK_D" \
+    "$CTL_C" "$CTL_D"; do
 	port_listening "$port" && die "port $port is taken: set BENCH_PORT_BASE"
 done
 declare -A BEST=()
@@ -957,7 +1078,7 @@ for w in $WORKERS_LIST; do
 				# shellcheck disable=SC2086
 				measure_point "$w" "$sys" "$p" $pids
 				line=$LINE
-				record "$w" "$sys" "$p" "$line" "${pids:+$PT_TICKS}"
+				record "$w" "$sys" "$p" "$line" "${pids:+$PT_TICKS}" "$PT_BUSY"
 				case $p in
 				dl*|ul*) line_out="$line_out $p=$(kv gbps "$line")" ;;
 				*) line_out="$line_out $p=$(kv rate "$line")" ;;
@@ -989,6 +1110,6 @@ fi
 
 mkdir -p "$OUT_DIR"
 print_console
-write_markdown "$OUT_DIR/results$SUFFIX.md"
+write_markdown "$OUT_DIR/$OUT_NAME.md"
 chart
-say "wrote $OUT_DIR/results$SUFFIX.md and $OUT_DIR/results$SUFFIX.png in $(( $(date +%s) - START_TIME )) s"
+say "wrote $OUT_DIR/$OUT_NAME.md$(has_system direct && echo " and $OUT_DIR/$OUT_NAME.png") in $(( $(date +%s) - START_TIME )) s"
