@@ -15,8 +15,10 @@
 # Usage: tools/bench/proxy_ab.sh    (after make all bench-tools BUILD=...)
 # Environment (defaults in brackets): BUILD [build], REPS [9] repetitions of
 # each of A and B, SECS [5] seconds per run, WORKERS_LIST [1], POINTS [rate]
-# (add ping for round trips), BENCH_PORT_BASE [19400], OUT_DIR [docs/bench],
-# OUT_NAME [proxy-ab]; the rest as run.sh reads it.
+# (add ping for round trips), PERF [0] (1: one more run of each under perf
+# stat: syscalls, io_uring SQEs, context switches per connection; it adds a
+# download run too), BENCH_PORT_BASE [19400], OUT_DIR [docs/bench], OUT_NAME
+# [proxy-ab]; the rest as run.sh reads it.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 
@@ -25,7 +27,7 @@ export POINTS=${POINTS:-rate}
 export WORKERS_LIST=${WORKERS_LIST:-1}
 export REPS=${REPS:-9}
 export SECS=${SECS:-5}
-export IDLE_K=0 PERF=0 QUICK=
+export IDLE_K=0 PERF=${PERF:-0} QUICK=
 export OUT_DIR=${OUT_DIR:-docs/bench}
 export OUT_NAME=${OUT_NAME:-proxy-ab}
 [ "$REPS" -ge 5 ] || { echo "proxy_ab.sh: REPS must be 5 or more" >&2; exit 2; }
