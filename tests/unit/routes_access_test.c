@@ -126,6 +126,17 @@ admits(const struct routes_image *img, uint32_t off, const char *client)
 	return acl_allows(routes_acl(img, off), &c);
 }
 
+/* The rules at off admit every client of admitted and none of denied. */
+static void
+expect_verdicts(const struct routes_image *img, uint32_t off,
+    const char *const *admitted, const char *const *denied)
+{
+	for (; *admitted != NULL; admitted++)
+		cr_assert(admits(img, off, *admitted), "%s should be admitted", *admitted);
+	for (; *denied != NULL; denied++)
+		cr_assert_not(admits(img, off, *denied), "%s should be denied", *denied);
+}
+
 static const struct routes_listen *
 listen_at(const struct routes_image *img, const char *address)
 {
@@ -168,10 +179,8 @@ Test(routes_access, listen_settings_are_found_by_address)
 	cr_assert_eq(proxied->flags, ROUTES_ACCEPT_PROXY);
 	cr_assert(addr_equal(&proxied->addr, &l[1].addr));
 	cr_assert_neq(proxied->trusted_off, 0);
-	cr_assert(admits(img, proxied->trusted_off, "10.1.2.3:5000"));
-	cr_assert(admits(img, proxied->trusted_off, "[::1]:5000"));
-	cr_assert_not(admits(img, proxied->trusted_off, "192.0.2.1:5000"));
-	cr_assert_not(admits(img, proxied->trusted_off, "[::2]:5000"));
+	expect_verdicts(img, proxied->trusted_off, LIST("10.1.2.3:5000", "[::1]:5000"),
+	    LIST("192.0.2.1:5000", "[::2]:5000"));
 	/* In configuration order: the third entry after the first. */
 	cr_assert_eq(listen_at(img, "[::1]:8443"), &plain[2]);
 	/* Another port, another address, another family: no settings. */
@@ -195,16 +204,14 @@ Test(routes_access, listen_without_rules_takes_the_top_levels)
 	const struct routes_listen *own = listen_at(img, "127.0.0.1:8444");
 
 	cr_assert_neq(img->acl_off, 0);
-	cr_assert(admits(img, img->acl_off, "192.0.2.7:1"));
-	cr_assert_not(admits(img, img->acl_off, "198.51.100.1:1"));
+	expect_verdicts(img, img->acl_off, LIST("192.0.2.7:1"), LIST("198.51.100.1:1"));
 	/* Without its own rules a listen address has the top level's. */
 	cr_assert_eq(bare->acl_off, img->acl_off);
 	/* With its own, the top level's do not decide there: not nearest. */
 	cr_assert_neq(own->acl_off, 0);
 	cr_assert_neq(own->acl_off, img->acl_off);
-	cr_assert(admits(img, own->acl_off, "198.51.100.1:1"));
-	cr_assert(admits(img, own->acl_off, "192.0.2.7:1"));
-	cr_assert_not(admits(img, own->acl_off, "192.0.2.66:1"));
+	expect_verdicts(img, own->acl_off, LIST("198.51.100.1:1", "192.0.2.7:1"),
+	    LIST("192.0.2.66:1"));
 	/* Neither has trusted sources, nor the route rules. */
 	cr_assert_eq(bare->trusted_off, 0);
 	cr_assert_eq(own->trusted_off, 0);
@@ -234,16 +241,12 @@ Test(routes_access, routes_carry_their_rules_and_send_proxy)
 	cr_assert_eq(b->send_proxy, ROUTES_PROXY_V2);
 	cr_assert_eq(org->send_proxy, ROUTES_PROXY_NONE);
 	cr_assert_eq(dflt->send_proxy, ROUTES_PROXY_V2);
-	cr_assert(admits(img, a->acl_off, "10.1.2.3:1"));
-	cr_assert_not(admits(img, a->acl_off, "10.9.1.1:1"));
-	cr_assert_not(admits(img, a->acl_off, "192.0.2.1:1"));
+	expect_verdicts(img, a->acl_off, LIST("10.1.2.3:1"), LIST("10.9.1.1:1", "192.0.2.1:1"));
 	cr_assert_eq(b->acl_off, 0);
-	cr_assert(admits(img, b->acl_off, "192.0.2.1:1"));
-	cr_assert_not(admits(img, org->acl_off, "[2001:db8::5]:1"));
-	cr_assert(admits(img, org->acl_off, "[2001:db9::5]:1"));
-	cr_assert(admits(img, org->acl_off, "10.9.1.1:1"));
-	cr_assert(admits(img, dflt->acl_off, "192.0.2.1:1"));
-	cr_assert_not(admits(img, dflt->acl_off, "10.1.2.3:1"));
+	expect_verdicts(img, b->acl_off, LIST("192.0.2.1:1", "[2001:db8::5]:1"), NONE);
+	expect_verdicts(img, org->acl_off, LIST("[2001:db9::5]:1", "10.9.1.1:1"),
+	    LIST("[2001:db8::5]:1"));
+	expect_verdicts(img, dflt->acl_off, LIST("192.0.2.1:1"), LIST("10.1.2.3:1"));
 	/* Each route its own image of rules. */
 	cr_assert_neq(a->acl_off, org->acl_off);
 	cr_assert_neq(a->acl_off, dflt->acl_off);
@@ -264,8 +267,7 @@ Test(routes_access, no_access_gives_no_listens_and_no_rules)
 	cr_assert_eq(route_for(img, "x")->acl_off, 0);
 	cr_assert_null(routes_acl(img, 0));
 	/* No rules admit everyone. */
-	cr_assert(admits(img, 0, "192.0.2.1:1"));
-	cr_assert(admits(img, 0, "[2001:db8::1]:1"));
+	expect_verdicts(img, 0, LIST("192.0.2.1:1", "[2001:db8::1]:1"), NONE);
 	cr_assert_eq(img2->listen_count, 0);
 	cr_assert_eq(img2->acl_off, 0);
 	free(img);
@@ -443,22 +445,17 @@ Test(routes_access, image_answers_after_a_copy_elsewhere)
 	l = listen_at(copy, "0.0.0.0:443");
 	cr_assert_not_null(l);
 	cr_assert_eq(l->flags, ROUTES_ACCEPT_PROXY);
-	cr_assert(admits(copy, l->trusted_off, "10.1.2.3:1"));
-	cr_assert(admits(copy, l->trusted_off, "[::1]:1"));
-	cr_assert_not(admits(copy, l->trusted_off, "192.0.2.1:1"));
-	cr_assert(admits(copy, l->acl_off, "192.0.2.1:1"));
-	cr_assert_not(admits(copy, l->acl_off, "192.0.2.66:1"));
-	cr_assert_not(admits(copy, l->acl_off, "127.0.0.1:1"));
+	expect_verdicts(copy, l->trusted_off, LIST("10.1.2.3:1", "[::1]:1"),
+	    LIST("192.0.2.1:1"));
+	expect_verdicts(copy, l->acl_off, LIST("192.0.2.1:1"),
+	    LIST("192.0.2.66:1", "127.0.0.1:1"));
 	l = listen_at(copy, "[::1]:8443");
 	cr_assert_not_null(l);
-	cr_assert(admits(copy, l->acl_off, "127.0.0.1:1"));
-	cr_assert(admits(copy, l->acl_off, "[::1]:1"));
-	cr_assert_not(admits(copy, l->acl_off, "127.0.0.2:1"));
-	cr_assert_not(admits(copy, l->acl_off, "192.0.2.1:1"));
+	expect_verdicts(copy, l->acl_off, LIST("127.0.0.1:1", "[::1]:1"),
+	    LIST("127.0.0.2:1", "192.0.2.1:1"));
 	cr_assert_eq(route_for(copy, "a.example.com")->send_proxy, ROUTES_PROXY_V2);
-	cr_assert(admits(copy, route_for(copy, "a.example.com")->acl_off, "192.0.2.1:1"));
-	cr_assert_not(admits(copy, route_for(copy, "a.example.com")->acl_off,
-	    "192.0.2.200:1"));
+	expect_verdicts(copy, route_for(copy, "a.example.com")->acl_off,
+	    LIST("192.0.2.1:1"), LIST("192.0.2.200:1"));
 	cr_assert_eq(route_for(copy, "b.example.com")->send_proxy, ROUTES_PROXY_V1);
 	free(copy);
 }
