@@ -278,6 +278,24 @@ Test(config_access, listen_group_bad_address)
 	    NULL);
 }
 
+/* Each key stands in its own scope only: elsewhere it is unknown, not ignored. */
+Test(config_access, access_keys_out_of_their_scope_are_unknown)
+{
+	expect_errors("listen = ( { address = \"127.0.0.1:8443\"; send_proxy = \"v1\"; } );\n"
+	    "accept_proxy = true;\n"
+	    "trusted = [ \"10.0.0.0/8\" ];\n"
+	    "send_proxy = \"v2\";\n"
+	    "routes = ( { sni = \"*\"; backends = [ \"127.0.0.1:1\" ];\n"
+	    "  accept_proxy = true; trusted = [ \"10.0.0.0/8\" ]; } );\n",
+	    ":1: listen[0]: unknown setting \"send_proxy\"",
+	    ":2: unknown setting \"accept_proxy\"",
+	    ":3: unknown setting \"trusted\"",
+	    ":4: unknown setting \"send_proxy\"",
+	    ":6: routes[0]: unknown setting \"accept_proxy\"",
+	    ":6: routes[0]: unknown setting \"trusted\"",
+	    NULL);
+}
+
 /* A group's address is compared with the strings' either way round. */
 Test(config_access, duplicate_address_between_a_string_and_a_group)
 {
