@@ -564,8 +564,10 @@ config_get_routes(struct config_ctx *ctx, const config_setting_t *s,
 		e = config_setting_get_elem(s, i);
 		if (!config_setting_is_group(e))
 			config_err_type(ctx, e, "a group");
-		else
+		else {
 			config_walk(ctx, e, config_route_keys, &cfg->routes[i]);
+			config_access_rules_check(ctx, e, &cfg->routes[i].rules);
+		}
 	}
 }
 
@@ -593,6 +595,7 @@ config_load(struct config *cfg, const char *path, struct config_errors *errs)
 	}
 	config_defaults(cfg);
 	config_walk(&ctx, config_root_setting(&lc), config_keys, cfg);
+	config_access_rules_check(&ctx, config_root_setting(&lc), &cfg->rules);
 	config_check_user(&ctx, config_root_setting(&lc), cfg);
 bad:
 	config_sni_free(&ctx.sni);

@@ -110,6 +110,10 @@ config_get_fn config_access_listen;
 /* allow, deny, trusted: a list of CIDRs stored at k->off, counted at k->count_off. */
 config_get_fn config_access_cidrs;
 
+/* A scope (group g) whose allow and deny together pass ACL_ENTRIES_MAX: reported. */
+void config_access_rules_check(struct config_ctx *ctx, const config_setting_t *g,
+    const struct config_rules *r);
+
 /* Frees what a scope's lists hold. */
 void config_access_rules_free(struct config_rules *r);
 

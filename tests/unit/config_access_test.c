@@ -8,6 +8,7 @@
 #include <criterion/criterion.h>
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "acl.h"
@@ -322,5 +323,35 @@ Test(config_access, faults_of_every_kind_in_order)
 	    ":3: allow[0]: \"10.0.0.1/8\" has address bits set past the prefix length "
 	    "(an entry is a network address: 10.0.0.0/8, not 10.0.0.1/8)",
 	    ":4: routes[0].send_proxy: \"v3\" is not one of \"none\", \"v1\", \"v2\"",
+	    NULL);
+}
+
+/* A scope's allow and deny share one image: together within ACL_ENTRIES_MAX. */
+Test(config_access, allow_and_deny_together_past_the_entry_limit)
+{
+	const uint32_t allow = ACL_ENTRIES_MAX / 2 + 1, deny = ACL_ENTRIES_MAX / 2;
+	size_t cap = (size_t)(allow + deny) * 20 + 256, n = 0;
+	char *text = malloc(cap), want[128];
+
+	cr_assert_not_null(text);
+	n += (size_t)snprintf(text + n, cap - n, LISTEN_OK ROUTES_OK "allow = [");
+	for (uint32_t i = 0; i < allow; i++)
+		n += (size_t)snprintf(text + n, cap - n, "%s\"10.%u.%u.%u\"", i ? "," : "",
+		    i >> 16 & 255, i >> 8 & 255, i & 255);
+	n += (size_t)snprintf(text + n, cap - n, "];\ndeny = [");
+	for (uint32_t i = 0; i < deny; i++)
+		n += (size_t)snprintf(text + n, cap - n, "%s\"11.%u.%u.%u\"", i ? "," : "",
+		    i >> 16 & 255, i >> 8 & 255, i & 255);
+	snprintf(text + n, cap - n, "];\n");
+	snprintf(want, sizeof(want), ":4: deny: and allow have %u entries together, more than %u",
+	    allow + deny, ACL_ENTRIES_MAX);
+	expect_errors(text, want, NULL);
+	free(text);
+}
+
+Test(config_access, listen_as_one_group_says_to_make_it_a_list)
+{
+	expect_errors("listen = { address = \"127.0.0.1:8443\"; };\n" ROUTES_OK,
+	    ":1: listen: expected a list: listen = ( \"host:port\", { address = ... } ), got a group",
 	    NULL);
 }
