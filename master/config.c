@@ -126,6 +126,8 @@ static const struct config_key config_route_keys[] = {
 	    .count_off = ROUTE(rules.allow_count), .max = ACL_ENTRIES_MAX },
 	{ "deny", config_access_cidrs, .off = ROUTE(rules.deny),
 	    .count_off = ROUTE(rules.deny_count), .max = ACL_ENTRIES_MAX },
+	{ "alpn", config_sni_alpn, .off = ROUTE(alpn), .count_off = ROUTE(alpn_count),
+	    .max = ROUTES_ALPN_NAMES_MAX },
 	{ .name = NULL }
 };
 
@@ -501,7 +503,7 @@ config_get_addrs(struct config_ctx *ctx, const config_setting_t *s,
 	}
 }
 
-/* A route's sni: a pattern routes_pattern_key() accepts, unique across routes. */
+/* A route's sni: a pattern routes_pattern_key() accepts. */
 static void
 config_get_pattern(struct config_ctx *ctx, const config_setting_t *s,
     const struct config_key *k, void *obj)
@@ -511,8 +513,6 @@ config_get_pattern(struct config_ctx *ctx, const config_setting_t *s,
 	enum route_kind kind;
 	const char *text, *why;
 	char *copy;
-	uint32_t first;
-	int rc;
 
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
 		config_err_type(ctx, s, "a string");
@@ -527,16 +527,9 @@ config_get_pattern(struct config_ctx *ctx, const config_setting_t *s,
 	memcpy((char *)obj + k->off, &copy, sizeof(copy));
 	route->line = (int)config_text_line(ctx, s);
 	config_quote(text, quoted, sizeof(quoted));
-	if (routes_pattern_key(text, key, &kind, &why) < 0) {
+	/* Unique across routes unless they differ by alpn: config_sni_check(). */
+	if (routes_pattern_key(text, key, &kind, &why) < 0)
 		config_err(ctx, s, "%s %s", quoted, why);
-		return;
-	}
-	rc = config_sni_add(&ctx->sni, (uint32_t)(route - ctx->cfg->routes), key, &first);
-	if (rc == -ENOMEM)
-		config_err(ctx, s, "out of memory");
-	else if (rc == -EEXIST)
-		config_err(ctx, s, "%s duplicates routes[%lu] (line %d)", quoted,
-		    (unsigned long)first, ctx->cfg->routes[first].line);
 }
 
 /* A list of 1..MAX_ROUTES groups, each walked with config_route_keys. */
@@ -564,8 +557,10 @@ config_get_routes(struct config_ctx *ctx, const config_setting_t *s,
 		e = config_setting_get_elem(s, i);
 		if (!config_setting_is_group(e))
 			config_err_type(ctx, e, "a group");
-		else
+		else {
 			config_walk(ctx, e, config_route_keys, &cfg->routes[i]);
+			config_sni_check(ctx, e, i);
+		}
 	}
 }
 
@@ -628,6 +623,7 @@ config_free(struct config *cfg)
 		free(cfg->routes[i].pattern);
 		free(cfg->routes[i].backends);
 		config_access_rules_free(&cfg->routes[i].rules);
+		config_strings_free(cfg->routes[i].alpn, cfg->routes[i].alpn_count);
 	}
 	free(cfg->routes);
 	memset(cfg, 0, sizeof(*cfg));

@@ -39,6 +39,8 @@ struct config_route {
 	uint32_t backend_count;
 	uint32_t send_proxy;		/* enum routes_send_proxy */
 	struct config_rules rules;
+	char **alpn;			/* protocol names, or NULL */
+	uint32_t alpn_count;
 	int line;
 };
 

@@ -136,6 +136,8 @@ master_publish(struct master *m, const struct config *cfg)
 		specs[i].backend_stats_ids = &backend_ids[backends];
 		specs[i].send_proxy = cfg->routes[i].send_proxy;
 		specs[i].rules = master_rules(&cfg->routes[i].rules);
+		specs[i].alpn = (const char *const *)cfg->routes[i].alpn;
+		specs[i].alpn_count = cfg->routes[i].alpn_count;
 		backends += cfg->routes[i].backend_count;
 	}
 	access = master_access(cfg, listens);

@@ -716,6 +716,45 @@ Test(config, duplicate_sni_by_case_and_trailing_dot)
 	    NULL);
 }
 
+Test(config, one_sni_several_routes_that_differ_by_alpn)
+{
+	expect_ok(LISTEN_OK
+	    "routes = (\n"
+	    "  { sni = \"app.example.com\"; backends = [ \"127.0.0.1:1\" ]; },\n"
+	    "  { sni = \"App.example.com.\"; alpn = [ \"acme-tls/1\" ]; backends = [ \"127.0.0.1:2\" ]; },\n"
+	    "  { sni = \"app.example.com\"; alpn = [ \"h2\", \"http/1.1\" ]; backends = [ \"127.0.0.1:3\" ]; }\n"
+	    ");\n");
+	cr_assert_eq(cfg.routes[0].alpn_count, 0);
+	cr_assert_eq(cfg.routes[1].alpn_count, 1);
+	cr_assert_str_eq(cfg.routes[1].alpn[0], "acme-tls/1");
+	cr_assert_eq(cfg.routes[2].alpn_count, 2);
+	cr_assert_str_eq(cfg.routes[2].alpn[1], "http/1.1");
+}
+
+Test(config, alpn_clashes_and_bad_names)
+{
+	expect_errors(LISTEN_OK
+	    "routes = (\n"
+	    "  { sni = \"a.example.com\"; alpn = [ \"h2\", \"acme-tls/1\" ]; backends = [ \"127.0.0.1:1\" ]; },\n"
+	    "  { sni = \"a.example.com\"; alpn = [ \"http/1.1\", \"acme-tls/1\" ]; backends = [ \"127.0.0.1:2\" ]; },\n"
+	    "  { sni = \"a.example.com\"; backends = [ \"127.0.0.1:3\" ]; },\n"
+	    "  { sni = \"a.example.com\"; backends = [ \"127.0.0.1:4\" ]; },\n"
+	    "  { sni = \"b.example.com\"; alpn = [ \"h2\", \"h2\", \"\", \"a b\" ]; backends = [ \"127.0.0.1:5\" ]; },\n"
+	    "  { sni = \"c.example.com\"; alpn = [ ]; backends = [ \"127.0.0.1:6\" ]; },\n"
+	    "  { sni = \"d.example.com\"; alpn = \"h2\"; backends = [ \"127.0.0.1:7\" ]; }\n"
+	    ");\n",
+	    ":4: routes[1].alpn[1]: \"acme-tls/1\" is also in routes[0].alpn (line 3), for the same sni",
+	    ":6: routes[3].sni: \"a.example.com\" duplicates routes[2] (line 5)",
+	    ":7: routes[4].alpn[1]: \"h2\" is listed twice",
+	    ":7: routes[4].alpn[2]: \"\" is not a protocol name of 1 to 255 letters, digits and "
+	    "'.', '_', '-', '/', '+', ':', '~'",
+	    ":7: routes[4].alpn[3]: \"a b\" is not a protocol name of 1 to 255 letters, digits and "
+	    "'.', '_', '-', '/', '+', ':', '~'",
+	    ":8: routes[5].alpn: is empty",
+	    ":9: routes[6].alpn: expected an array, got a string",
+	    NULL);
+}
+
 Test(config, missing_listen_and_routes)
 {
 	expect_errors("workers = 1;\n",
@@ -781,8 +820,8 @@ Test(config, several_faults_all_reported_in_order)
 	    ":6: timeouts.idle_ms: expected an integer, got a string",
 	    ":8: tuning.relay: \"copy\" is not one of \"splice\", \"splice_ring\", \"adaptive\"",
 	    ":13: routes[1].backends[0]: \"127.0.0.1\" has no port",
-	    ":16: routes[2].sni: \"App.example.com.\" duplicates routes[0] (line 10)",
 	    ":16: routes[2].backends: is empty",
+	    ":16: routes[2].sni: \"App.example.com.\" duplicates routes[0] (line 10)",
 	    ":17: routes[3]: unknown setting \"extra\"",
 	    ":19: unknown setting \"wrokers\"",
 	    NULL);
