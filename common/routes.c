@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "balance.h"
 #include "routes.h"
 #include "tunables.h"
 
@@ -51,7 +52,7 @@
 _Static_assert(sizeof(struct routes_image) == 2160, "routes_image layout changed");
 _Static_assert(sizeof(struct routes_route) == 48, "routes_route layout changed");
 _Static_assert(sizeof(struct routes_listen) == 48, "routes_listen layout changed");
-_Static_assert(sizeof(struct routes_backend) == 36, "routes_backend layout changed");
+_Static_assert(sizeof(struct routes_backend) == 44, "routes_backend layout changed");
 _Static_assert(sizeof(struct routes_image) % ROUTES_ALIGN == 0,
     "the routes array must start aligned right after the header");
 _Static_assert(ROUTES_KEY_MAX <= UINT16_MAX, "key_len is 16 bits");
@@ -287,7 +288,9 @@ routes_layout(const struct route_spec *specs, uint32_t count,
 	for (i = 0; i < count; i++) {
 		if (specs[i].backend_count == 0 ||
 		    specs[i].backend_count > MAX_BACKENDS_PER_ROUTE ||
-		    specs[i].backends == NULL || specs[i].send_proxy > ROUTES_PROXY_V2)
+		    specs[i].backends == NULL || specs[i].send_proxy > ROUTES_PROXY_V2 ||
+		    !balance_spec_valid(specs[i].weights, specs[i].backend_flags,
+		    specs[i].backend_count))
 			lay->invalid = true;
 		else
 			backends += specs[i].backend_count;
@@ -498,6 +501,8 @@ routes_route_write(struct routes_image *img, uint32_t i,
 		b[*backend + k].addr = spec->backends[k];
 		b[*backend + k].stats_id = spec->backend_stats_ids != NULL ?
 		    spec->backend_stats_ids[k] : 0;
+		b[*backend + k].weight = spec->weights != NULL ? spec->weights[k] : 1;
+		b[*backend + k].flags = spec->backend_flags != NULL ? spec->backend_flags[k] : 0;
 	}
 	*key_off += (uint32_t)n + r->alpn_len;
 	*backend += spec->backend_count;

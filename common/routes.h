@@ -21,7 +21,7 @@
 #include "addr.h"
 
 #define ROUTES_MAGIC	0x52545450u	/* "PTTR" little-endian */
-#define ROUTES_VERSION	5u
+#define ROUTES_VERSION	6u
 #define ROUTES_NONE	UINT32_MAX	/* no route / end of a bucket chain */
 #define ROUTES_KEY_MAX	253u		/* longest DNS name without the trailing dot */
 #define ROUTES_ALPN_NAMES_MAX	16u	/* protocol names a route's alpn lists */
@@ -85,9 +85,17 @@ struct routes_listen {
 	uint32_t reserved;
 };
 
+#define ROUTES_WEIGHT_MAX	1000000u	/* the Gateway API spreads weights over endpoints */
+
+enum routes_backend_flags {
+	ROUTES_BACKEND_REJECT = 1 << 0,	/* no address: its share of clients gets an alert */
+};
+
 struct routes_backend {
-	struct addr addr;
+	struct addr addr;	/* zero for a reject backend */
 	uint32_t stats_id;	/* its entry in the statistics segment's backends */
+	uint32_t weight;	/* 0..ROUTES_WEIGHT_MAX; 0: drained, no new connections */
+	uint32_t flags;		/* enum routes_backend_flags */
 };
 
 struct routes_route {
@@ -158,6 +166,8 @@ struct route_spec {
 	uint32_t backend_count;
 	uint32_t stats_id;		/* 0 when not counted per route */
 	const uint32_t *backend_stats_ids;	/* [backend_count], or NULL (all 0) */
+	const uint32_t *weights;	/* [backend_count], or NULL (all 1) */
+	const uint32_t *backend_flags;	/* [backend_count], or NULL (all 0) */
 	uint32_t send_proxy;		/* enum routes_send_proxy */
 	struct routes_rules rules;
 	const char *const *alpn;	/* protocol names this route takes, or NULL */

@@ -93,7 +93,12 @@ void config_walk(struct config_ctx *ctx, const config_setting_t *g,
 uint32_t config_list_length(struct config_ctx *ctx, const config_setting_t *s,
     int array_ok, const char *noun, uint32_t max);
 
-config_get_fn config_get_bool;
+config_get_fn config_get_bool, config_get_uint;
+
+/* ---- config_backends.c: a route's backends ------------------------------ */
+
+/* backends: "host:port" strings and groups { address, weight, reject }. */
+config_get_fn config_backends_get;
 
 /* ---- config_access.c: listen entries and address rules ------------------ */
 

@@ -246,7 +246,10 @@ counters_assign(struct counters *k, const struct config *cfg, uint32_t *route_id
 		    &h->route_count, STATS_ROUTES, text);
 		atomic_store(&k->seg.routes[route_ids[r]].in_use, 1);
 		for (uint32_t b = 0; b < cfg->routes[r].backend_count; b++, n++) {
-			addr_format(&cfg->routes[r].backends[b], text, sizeof(text));
+			if (cfg->routes[r].backend_flags[b] & ROUTES_BACKEND_REJECT)
+				snprintf(text, sizeof(text), "reject");
+			else
+				addr_format(&cfg->routes[r].backends[b], text, sizeof(text));
 			backend_ids[n] = counters_entry(k->backend_index,
 			    k->seg.backends[0].addr, sizeof(struct stats_backend),
 			    STATS_ADDR_MAX, &k->backend_count, &h->backend_count, STATS_BACKENDS,

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "balance.h"
 #include "clock.h"
 #include "conn.h"
 #include "listener.h"
@@ -236,8 +237,20 @@ conn_accept(struct worker *w, int fd, unsigned listener)
 	conn_hello_read(w, c);
 }
 
+int
+conn_pick(struct worker *w, const struct routes_route *r)
+{
+	const struct routes_backend *b = routes_backends(w->img, r);
+
+	if (w->swrr != NULL)
+		return balance_swrr(b, r->backend_count, w->swrr + r->backend_first);
+	/* No memory for the state: in turn, among those that can take one. */
+	return b[0].weight > 0 && !(b[0].flags & ROUTES_BACKEND_REJECT) ? 0 :
+	    balance_next(b, r->backend_count, 0);
+}
+
 void
-conn_route(struct worker *w, struct conn *c, const struct routes_route *r,
+conn_route(struct worker *w, struct conn *c, const struct routes_route *r, uint16_t b,
     const struct hello_info *info)
 {
 	timer_clear(&w->timers, &c->timer);
@@ -251,7 +264,7 @@ conn_route(struct worker *w, struct conn *c, const struct routes_route *r,
 	c->route = r;
 	c->pin_slot = w->cur;
 	worker_pin(w, c->pin_slot, 1);
-	c->backend = (uint16_t)(w->rr++ % r->backend_count);
+	c->backend = b;
 	c->tries = 0;
 	conn_connect(w, c);
 }
@@ -370,6 +383,7 @@ conn_on_connect(struct worker *w, struct conn *c, enum engine_op op, int res)
 {
 	enum close_reason reason;
 	uint32_t tries_max;
+	int next;
 
 	if (op == EV_CONNECT && res == 0) {
 		conn_count_connect(w, c);
@@ -393,8 +407,10 @@ conn_on_connect(struct worker *w, struct conn *c, enum engine_op op, int res)
 	c->bfd = -1;
 	tries_max = c->route->backend_count < CONNECT_TRIES_MAX ?
 	    c->route->backend_count : CONNECT_TRIES_MAX;
-	if (c->tries < tries_max) {
-		c->backend = (uint16_t)((c->backend + 1) % c->route->backend_count);
+	next = balance_next(routes_backends(w->images[c->pin_slot].img, c->route),
+	    c->route->backend_count, c->backend);
+	if (c->tries < tries_max && next >= 0) {
+		c->backend = (uint16_t)next;
 		conn_connect(w, c);
 		return;
 	}
@@ -449,7 +465,7 @@ conn_on_timer(struct worker *w, struct conn *c)
 		conn_close(w, c, CLOSE_HELLO_TIMEOUT);
 		break;
 	case CONN_ALERT:
-		conn_close(w, c, CLOSE_NO_ROUTE_ALERT);
+		conn_close(w, c, (enum close_reason)c->u.hello.alert_reason);
 		break;
 	case CONN_SEND_HELLO:
 	case CONN_RELAY:

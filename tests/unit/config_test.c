@@ -468,8 +468,8 @@ Test(config, wrong_types_in_lists)
 	    ":3: routes[0]: expected a group, got a string",
 	    ":4: routes[1].sni: expected a string, got an integer",
 	    ":5: routes[2].backends: expected an array, got a string",
-	    ":6: routes[3].backends[0]: expected a string, got an integer",
-	    ":7: routes[4].backends[1]: expected a string, got a group",
+	    ":6: routes[3].backends[0]: expected a string or a group, got an integer",
+	    ":7: routes[4].backends[1]: needs address (or reject = true; for a share that gets an alert)",
 	    NULL);
 }
 
@@ -713,6 +713,47 @@ Test(config, duplicate_sni_by_case_and_trailing_dot)
 	    ":8: routes[5].sni: \"*.EXAMPLE.org.\" duplicates routes[1] (line 4)",
 	    ":10: routes[6].sni: \"*\" duplicates routes[2] (line 5)",
 	    ":11: routes[7].sni: \"APP.EXAMPLE.COM\" duplicates routes[0] (line 3)",
+	    NULL);
+}
+
+Test(config, backends_with_weights_and_a_reject_share)
+{
+	expect_ok(LISTEN_OK
+	    "routes = ( { sni = \"*\"; backends = (\n"
+	    "  \"127.0.0.1:1\",\n"
+	    "  { address = \"127.0.0.1:2\"; weight = 3; },\n"
+	    "  { address = \"127.0.0.1:3\"; weight = 0; },\n"
+	    "  { reject = true; weight = 1000000; }\n"
+	    "); } );\n");
+	cr_assert_eq(cfg.routes[0].backend_count, 4);
+	cr_assert_eq(cfg.routes[0].weights[0], 1, "a string is weight 1");
+	cr_assert_eq(cfg.routes[0].weights[1], 3);
+	cr_assert_eq(cfg.routes[0].weights[2], 0);
+	cr_assert_str_eq(fmt_addr(&cfg.routes[0].backends[2]), "127.0.0.1:3");
+	cr_assert_eq(cfg.routes[0].backend_flags[3], ROUTES_BACKEND_REJECT);
+	cr_assert_eq(cfg.routes[0].backends[3].len, 0, "a reject backend has no address");
+}
+
+Test(config, backend_group_faults)
+{
+	expect_errors(LISTEN_OK
+	    "routes = ( { sni = \"*\"; backends = (\n"
+	    "  \"127.0.0.1:1\",\n"
+	    "  { address = \"127.0.0.1:1\"; weight = 2; },\n"
+	    "  { address = \"127.0.0.1:2\"; weight = 1000001; },\n"
+	    "  { address = \"127.0.0.1:3\"; reject = true; },\n"
+	    "  { weight = 1; },\n"
+	    "  { address = \"127.0.0.1:4\"; weight = \"3\"; wieght = 3; },\n"
+	    "  5\n"
+	    "); } );\n",
+	    ":4: routes[0].backends[1].address: \"127.0.0.1:1\" duplicates routes[0].backends[0] (line 3)",
+	    ":5: routes[0].backends[2].weight: 1000001 is out of range 0..1000000",
+	    ":6: routes[0].backends[3].reject: and address exclude each other: a reject backend "
+	    "has no address",
+	    ":7: routes[0].backends[4]: needs address (or reject = true; for a share that gets an alert)",
+	    ":8: routes[0].backends[5].weight: expected an integer, got a string",
+	    ":8: routes[0].backends[5]: unknown setting \"wieght\"",
+	    ":9: routes[0].backends[6]: expected a string or a group, got an integer",
 	    NULL);
 }
 
