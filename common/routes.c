@@ -50,7 +50,7 @@
 
 /* The image is an ABI between master and workers: pin the sizes. */
 _Static_assert(sizeof(struct routes_image) == 2160, "routes_image layout changed");
-_Static_assert(sizeof(struct routes_route) == 48, "routes_route layout changed");
+_Static_assert(sizeof(struct routes_route) == 60, "routes_route layout changed");
 _Static_assert(sizeof(struct routes_listen) == 48, "routes_listen layout changed");
 _Static_assert(sizeof(struct routes_backend) == 44, "routes_backend layout changed");
 _Static_assert(sizeof(struct routes_image) % ROUTES_ALIGN == 0,
@@ -481,6 +481,9 @@ routes_route_write(struct routes_image *img, uint32_t i,
 	r->key_len = (uint16_t)n;
 	r->kind = (uint8_t)kind;
 	r->send_proxy = (uint8_t)spec->send_proxy;
+	r->connect_ms = spec->connect_ms;
+	r->idle_ms = spec->idle_ms;
+	r->max_connections = spec->max_connections;
 	r->hash = routes_hash_key(img->seed, key, (size_t)n);
 	r->next = ROUTES_NONE;
 	r->alt = ROUTES_NONE;

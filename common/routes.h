@@ -114,6 +114,9 @@ struct routes_route {
 	uint32_t alpn_off;	/* its alpn names in wire form, from the image start */
 	uint16_t alpn_len;	/* bytes there; 0: none, the pattern's route for other clients */
 	uint16_t reserved;
+	uint32_t connect_ms;	/* 0: the global timeouts.connect_ms */
+	uint32_t idle_ms;	/* 0: the global timeouts.idle_ms */
+	uint32_t max_connections;	/* over all workers; 0: no limit of its own */
 };
 
 struct routes_image {
@@ -172,6 +175,8 @@ struct route_spec {
 	struct routes_rules rules;
 	const char *const *alpn;	/* protocol names this route takes, or NULL */
 	uint32_t alpn_count;		/* 0..ROUTES_ALPN_NAMES_MAX */
+	uint32_t connect_ms, idle_ms;	/* 0: the global ones */
+	uint32_t max_connections;	/* 0: none of its own */
 };
 
 /*

@@ -113,6 +113,15 @@ static const char *const config_send_proxy_names[] = {
 	[ROUTES_PROXY_V2 + 1] = NULL,
 };
 
+/* A route's own timeouts; the object is its struct config_route. */
+static const struct config_key config_route_timeouts_keys[] = {
+	{ "connect_ms", config_get_uint, .off = ROUTE(connect_ms),
+	    .min = MIN_TIMEOUT_MS, .max = MAX_TIMEOUT_MS },
+	{ "idle_ms", config_get_uint, .off = ROUTE(idle_ms),
+	    .min = MIN_TIMEOUT_MS, .max = MAX_TIMEOUT_MS },
+	{ .name = NULL }
+};
+
 /* One element of routes; the object is its struct config_route. */
 static const struct config_key config_route_keys[] = {
 	{ "sni", config_get_pattern, .off = ROUTE(pattern), .flags = KEY_REQUIRED },
@@ -127,6 +136,9 @@ static const struct config_key config_route_keys[] = {
 	    .count_off = ROUTE(rules.deny_count), .max = ACL_ENTRIES_MAX },
 	{ "alpn", config_sni_alpn, .off = ROUTE(alpn), .count_off = ROUTE(alpn_count),
 	    .max = ROUTES_ALPN_NAMES_MAX },
+	{ "timeouts", config_get_group, .members = config_route_timeouts_keys },
+	{ "max_connections", config_get_uint, .off = ROUTE(max_connections),
+	    .min = MIN_CONNECTIONS, .max = MAX_CONNECTIONS_LIMIT },
 	{ .name = NULL }
 };
 

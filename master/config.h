@@ -43,6 +43,8 @@ struct config_route {
 	struct config_rules rules;
 	char **alpn;			/* protocol names, or NULL */
 	uint32_t alpn_count;
+	uint32_t connect_ms, idle_ms;	/* timeouts = { ... }: 0, the global ones */
+	uint32_t max_connections;	/* 0: none of its own */
 	int line;
 };
 

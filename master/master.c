@@ -140,6 +140,9 @@ master_publish(struct master *m, const struct config *cfg)
 		specs[i].rules = master_rules(&cfg->routes[i].rules);
 		specs[i].alpn = (const char *const *)cfg->routes[i].alpn;
 		specs[i].alpn_count = cfg->routes[i].alpn_count;
+		specs[i].connect_ms = cfg->routes[i].connect_ms;
+		specs[i].idle_ms = cfg->routes[i].idle_ms;
+		specs[i].max_connections = cfg->routes[i].max_connections;
 		backends += cfg->routes[i].backend_count;
 	}
 	access = master_access(cfg, listens);

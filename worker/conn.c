@@ -238,6 +238,18 @@ conn_accept(struct worker *w, int fd, unsigned listener)
 }
 
 int
+conn_route_full(const struct worker *w, const struct routes_route *r)
+{
+	uint32_t share;
+
+	if (r->max_connections == 0)
+		return 0;
+	share = (r->max_connections + w->spec->workers - 1) / w->spec->workers;
+	return atomic_load_explicit(&w->st->routes[r->stats_id].active,
+	    memory_order_relaxed) >= share;
+}
+
+int
 conn_pick(struct worker *w, const struct routes_route *r)
 {
 	const struct routes_backend *b = routes_backends(w->img, r);
@@ -258,6 +270,8 @@ conn_route(struct worker *w, struct conn *c, const struct routes_route *r, uint1
 	    info->hello_end);
 	c->route_sid = r->stats_id;
 	c->flags |= CONN_ROUTED;
+	if (r->idle_ms != 0)
+		c->idle_ms = r->idle_ms;
 	STATS_ADD(w->st->routes[c->route_sid].connections, 1);
 	STATS_ADD(w->st->routes[c->route_sid].active, 1);
 	/* The connection takes this turn's generation: it pins its image until connected. */
@@ -281,7 +295,12 @@ conn_connect(struct worker *w, struct conn *c)
 	const struct routes_backend *b = conn_backend(w, c);
 	const struct addr *a = &b->addr;
 	int fd = sock_backend(a->u.sa.sa_family);
-	int rc = fd < 0 ? fd : engine_connect(w->engine, c, fd, &a->u.sa, a->len);
+	int rc;
+
+	/* The route's own connect timeout, else the generation's (an unchanged one costs nothing). */
+	engine_connect_timeout(w->engine, c->route->connect_ms != 0 ? c->route->connect_ms :
+	    w->images[c->pin_slot].img->settings.connect_ms);
+	rc = fd < 0 ? fd : engine_connect(w->engine, c, fd, &a->u.sa, a->len);
 
 	if (rc != 0) {
 		static struct log_limit limit;

@@ -193,6 +193,10 @@ conn_hello_done(struct worker *w, struct conn *c, const struct hello_info *info)
 	}
 	if (conn_access_route(w, c, r, info) != 0)
 		return;
+	if (conn_route_full(w, r)) {
+		conn_alert(w, c, info, TLS_ALERT_INTERNAL_ERROR, CLOSE_ROUTE_FULL);
+		return;
+	}
 	b = conn_pick(w, r);
 	if (b < 0 || (routes_backends(w->img, r)[b].flags & ROUTES_BACKEND_REJECT))
 		conn_alert(w, c, info, TLS_ALERT_INTERNAL_ERROR, CLOSE_REJECTED);

@@ -757,6 +757,25 @@ Test(config, backend_group_faults)
 	    NULL);
 }
 
+Test(config, route_limits_and_timeouts)
+{
+	expect_ok(LISTEN_OK
+	    "routes = ( { sni = \"*\"; backends = [ \"127.0.0.1:1\" ]; max_connections = 500;\n"
+	    "  timeouts = { connect_ms = 250; idle_ms = 30000; }; } );\n");
+	cr_assert_eq(cfg.routes[0].max_connections, 500);
+	cr_assert_eq(cfg.routes[0].connect_ms, 250);
+	cr_assert_eq(cfg.routes[0].idle_ms, 30000);
+	config_free(&cfg);
+	reset_temp();
+	expect_errors(LISTEN_OK
+	    "routes = ( { sni = \"*\"; backends = [ \"127.0.0.1:1\" ]; max_connections = 0;\n"
+	    "  timeouts = { connect_ms = 0; hello_ms = 5; }; } );\n",
+	    ":2: routes[0].max_connections: 0 is out of range 1..10000000",
+	    ":3: routes[0].timeouts.connect_ms: 0 is out of range 1..604800000",
+	    ":3: routes[0].timeouts: unknown setting \"hello_ms\"",
+	    NULL);
+}
+
 Test(config, one_sni_several_routes_that_differ_by_alpn)
 {
 	expect_ok(LISTEN_OK

@@ -801,7 +801,8 @@ Test(stats_tool, json_has_every_key_with_its_value)
 	assert_has(t, "\"internal_error\": 0,");
 	assert_has(t, "\"proxy_untrusted\": 0,");
 	assert_has(t, "\"denied\": 0,");
-	assert_has(t, "\"rejected\": 0\n");
+	assert_has(t, "\"rejected\": 0,");
+	assert_has(t, "\"route_full\": 0\n");
 	assert_lacks(t, "\"none\"");
 	assert_has(t, "\"hello_size_bytes\": {\n        \"count\": 4,\n        \"sum\": 1099511633176,");
 	assert_has(t, "{\"le\": 64, \"count\": 0},\n          {\"le\": 128, \"count\": 1}");
