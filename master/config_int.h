@@ -36,6 +36,7 @@ struct config_sni {
 	uint32_t *slot;		/* route index + 1, or 0 for empty */
 	uint32_t mask;
 	char **key;		/* per route: its lookup key, or NULL */
+	uint32_t *next;		/* per route: the next route of its pattern + 1, or 0 */
 	uint32_t count;		/* routes key has room for */
 };
 
@@ -92,7 +93,12 @@ void config_walk(struct config_ctx *ctx, const config_setting_t *g,
 uint32_t config_list_length(struct config_ctx *ctx, const config_setting_t *s,
     int array_ok, const char *noun, uint32_t max);
 
-config_get_fn config_get_bool;
+config_get_fn config_get_bool, config_get_uint;
+
+/* ---- config_backends.c: a route's backends ------------------------------ */
+
+/* backends: "host:port" strings and groups { address, weight, reject }. */
+config_get_fn config_backends_get;
 
 /* ---- config_access.c: listen entries and address rules ------------------ */
 
@@ -165,6 +171,19 @@ int config_sni_init(struct config_sni *sni, uint32_t count);
  * the index of the earlier route with the same key; or -ENOMEM.
  */
 int config_sni_add(struct config_sni *sni, uint32_t index, const char *key, uint32_t *first);
+
+/*
+ * After route index (group g) was walked: its pattern joins the routes of
+ * the same pattern before it, or a clash is reported (neither has alpn, or
+ * both list one protocol name).
+ */
+void config_sni_check(struct config_ctx *ctx, const config_setting_t *g, uint32_t index);
+
+/* Protocol names the ALPN extension carries, printable and one token each. */
+#define CONFIG_ALPN_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-/+:~"
+
+/* A route's alpn: a list of protocol names. */
+config_get_fn config_sni_alpn;
 
 /* Frees what config_sni_init() and config_sni_add() made; tolerates a failed init. */
 void config_sni_free(struct config_sni *sni);

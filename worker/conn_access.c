@@ -139,11 +139,18 @@ conn_access_proxy(struct worker *w, struct conn *c)
 	return conn_access_check(w, c, acl, scope);
 }
 
-/* The first protocol name of the client's ALPN list, or none (len 0). */
+/*
+ * The protocol the backend is told: the one route r was chosen by (the
+ * client's first that r's alpn lists), else the client's first; or none.
+ */
 static const uint8_t *
-conn_access_first_alpn(const struct hello_info *info, size_t *len)
+conn_access_alpn(const struct worker *w, const struct routes_route *r,
+    const struct hello_info *info, size_t *len)
 {
 	*len = 0;
+	if (r->alpn_len > 0)
+		return routes_alpn_choose(routes_alpn(w->img, r), r->alpn_len, info->alpn,
+		    info->alpn_len, len);
 	if (info->alpn == NULL || info->alpn_len < 1 || info->alpn[0] + 1u > info->alpn_len)
 		return NULL;
 	*len = info->alpn[0];
@@ -152,7 +159,7 @@ conn_access_first_alpn(const struct hello_info *info, size_t *len)
 
 /* Writes route r's PROXY header for c into buf; its length, or 0 when it cannot. */
 static size_t
-conn_access_header(struct conn *c, const struct routes_route *r,
+conn_access_header(const struct worker *w, struct conn *c, const struct routes_route *r,
     const struct hello_info *info, uint8_t *buf, size_t size)
 {
 	struct sockaddr_storage ss;
@@ -167,7 +174,7 @@ conn_access_header(struct conn *c, const struct routes_route *r,
 		addr_from_sockaddr(&m->local, (struct sockaddr *)&ss, sl);
 	if (r->send_proxy == ROUTES_PROXY_V1)
 		return proxy_build_v1((char *)buf, size, &m->client, &m->local);
-	alpn = conn_access_first_alpn(info, &alpn_len);
+	alpn = conn_access_alpn(w, r, info, &alpn_len);
 	return proxy_build_v2(buf, size, &m->client, &m->local, info->sni, info->sni_len,
 	    alpn, alpn_len);
 }
@@ -179,7 +186,7 @@ conn_access_send_proxy(struct worker *w, struct conn *c, const struct routes_rou
 {
 	struct hello_buf *h = &c->u.hello;
 	uint8_t header[PROXY_V2_MAX];
-	size_t n = conn_access_header(c, r, info, header, sizeof(header));
+	size_t n = conn_access_header(w, c, r, info, header, sizeof(header));
 	uint8_t *p;
 
 	if (n == 0 || (p = realloc(h->data, h->len + n)) == NULL) {
