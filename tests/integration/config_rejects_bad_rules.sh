@@ -55,15 +55,8 @@ out=$("$PT" -t -c "$good" 2>&1)
 check_eq "the valid forms: passthrough -t" "configuration OK" "$out"
 
 # The proxy refuses to start on the bad file.
-spawn "$PT" -f -c "$bad" 2>"$T/run.err"
-pid=$BG_PID
-if pid_wait_exit "$pid" 5; then
-	wait "$pid"
-	rc=$?
-else
-	rc=still-running
-fi
-check_eq "proxy on the bad file: exit status" 1 "$rc"
+proxy_exit_status "$bad" "$T/run.err"
+check_eq "proxy on the bad file: exit status" 1 "$PROXY_RC"
 check_match "proxy on the bad file: reports the faults" "^$bad:2: " "$(cat "$T/run.err")"
 
 # A running proxy reloaded with such a file keeps serving its routes.

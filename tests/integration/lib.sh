@@ -773,6 +773,21 @@ proxy_conf_groups() {
 	    "$2" "$3" "${PROXY_LOG_EXTRA:-}" "$4" >"$1.tmp" && mv -f "$1.tmp" "$1"
 }
 
+# proxy_exit_status FILE ERR: runs the proxy on FILE (its stderr into ERR)
+# and sets PROXY_RC to its exit status, or "still-running" when it has not
+# exited within 5 s (cleanup stops it then): for files it must refuse.
+proxy_exit_status() {
+	local pid
+	spawn "$PT" -f -c "$1" 2>"$2"
+	pid=$BG_PID
+	if pid_wait_exit "$pid" 5; then
+		wait "$pid"
+		PROXY_RC=$?
+	else
+		PROXY_RC=still-running
+	fi
+}
+
 # stats_json FILE: the running proxy's stats snapshot (passthrough-stats --json) into FILE.
 stats_json() {
 	"$STATS" -c "$PROXY_CONF" --json >"$1" || fail "passthrough-stats --json failed"
