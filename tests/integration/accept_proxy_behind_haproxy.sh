@@ -25,6 +25,7 @@ frontend v1
   default_backend v1
 frontend v2
   bind 127.0.0.1:$H2
+  bind [::1]:$H2
   default_backend v2
 frontend untrusted
   bind 127.0.0.1:$H3
@@ -32,7 +33,8 @@ frontend untrusted
 backend v1
   server pt 127.0.0.1:$PA send-proxy
 backend v2
-  server pt 127.0.0.1:$PA send-proxy-v2
+  # A CRC32C TLV in the header: skipped, unchecked.
+  server pt 127.0.0.1:$PA send-proxy-v2 proxy-v2-options crc32c
 backend untrusted
   server pt 127.0.0.1:$PU send-proxy-v2"
 AL=$T/access.log
@@ -44,20 +46,25 @@ last_access() {
 	tail -n 1 "$AL"
 }
 
-# via_haproxy WHAT PORT: curl from 127.0.0.5 through HAProxy's frontend PORT.
+# via_haproxy WHAT PORT [FROM]: curl from 127.0.0.5 (or FROM: ::1) through
+# HAProxy's frontend PORT.
 via_haproxy() {
-	local out body port line
-	out=$(curl_get app.example.com "$2" whoami --interface 127.0.0.5 -w 'local_port=%{local_port}\n' 2>&1)
+	local out body port line from=${3:-127.0.0.5} to=127.0.0.1 client
+	client=$from:
+	[ "$from" = ::1 ] && to="[::1]" client="[::1]:"
+	out=$(CURL_ADDR=$to curl_get app.example.com "$2" whoami --interface "$from" \
+	    -w 'local_port=%{local_port}\n' 2>&1)
 	n=$((n + 1))
 	body=$(head -n 1 <<<"$out")
 	port=$(field local_port "$(tail -n 1 <<<"$out")")
 	check_eq "$1: TLS end to end through HAProxy and passthrough" backend-app "$body"
 	line=$(last_access)
-	check_eq "$1: access log client = curl on 127.0.0.5" "127.0.0.5:$port" "$(field client "$line")"
+	check_eq "$1: access log client = curl on $from" "$client$port" "$(field client "$line")"
 	check_eq "$1: ... reason" normal "$(field reason "$line")"
 }
 via_haproxy "HAProxy send-proxy (v1)" "$H1"
-via_haproxy "HAProxy send-proxy-v2" "$H2"
+via_haproxy "HAProxy send-proxy-v2 (with a CRC32C TLV)" "$H2"
+via_haproxy "HAProxy send-proxy-v2, client on ::1" "$H2" ::1
 
 V=$ROOT/tests/vectors
 # hand WHAT PORT HEXFILE [ptclient options]: ptclient sends HEXFILE to PORT.
@@ -128,7 +135,7 @@ check_match "plain listener: client = the peer" '^127\.0\.0\.1:[0-9]+$' "$(field
 stats_json "$T/stats.json"
 j() { jq -r "$1" "$T/stats.json"; }
 check_eq "stats: accepted" "$n" "$(j .totals.accepted)"
-check_eq "stats: PROXY headers accepted (2 HAProxy, 2 by hand, 2 LOCAL)" 6 "$(j .totals.proxy_headers)"
+check_eq "stats: PROXY headers accepted (3 HAProxy, 2 by hand, 2 LOCAL)" 7 "$(j .totals.proxy_headers)"
 check_eq "stats: proxy_untrusted" 2 "$(j .totals.closes.proxy_untrusted)"
 check_eq "stats: proxy_missing" 1 "$(j .totals.closes.proxy_missing)"
 check_eq "stats: proxy_malformed" 2 "$(j .totals.closes.proxy_malformed)"
@@ -136,8 +143,8 @@ check_eq "stats: hello_eof" 1 "$(j .totals.closes.hello_eof)"
 check_eq "stats: not_tls" 1 "$(j .totals.closes.not_tls)"
 check_eq "stats: normal" $((n - 7)) "$(j .totals.closes.normal)"
 prom=$("$STATS" -c "$PROXY_CONF" --prometheus 2>&1)
-check_match "prometheus: proxy_untrusted" '^passthrough_closes_total\{.*reason="proxy_untrusted".*\} 2$' "$prom"
-check_match "prometheus: PROXY headers" '^passthrough_proxy_headers_total(\{.*\})? 6$' "$prom"
+check_match "prometheus: proxy_untrusted" '^passthrough_connections_closed_total\{.*reason="proxy_untrusted".*\} 2$' "$prom"
+check_match "prometheus: PROXY headers" '^passthrough_proxy_headers_total(\{.*\})? 7$' "$prom"
 
 # HAProxy's health checks (check-send-proxy with send-proxy-v2: LOCAL): each
 # is accepted as a header and ends like a connection that sent nothing.
@@ -154,7 +161,7 @@ echo "     HAProxy health checks: $checks"
 check_eq "health checks: all ended as a connection that sent nothing" "$checks" \
     "$(tail -n "$checks" "$AL" | grep -cE 'client=127\.0\.0\.1:[0-9]+ .*reason=(hello_eof|client_reset)$')"
 stats_json "$T/stats.json"
-check_eq "stats: PROXY headers with the health checks" $((6 + checks)) "$(j .totals.proxy_headers)"
+check_eq "stats: PROXY headers with the health checks" $((7 + checks)) "$(j .totals.proxy_headers)"
 check_eq "stats: no more refusals" "2 1 2" \
     "$(j .totals.closes.proxy_untrusted) $(j .totals.closes.proxy_missing) $(j .totals.closes.proxy_malformed)"
 
