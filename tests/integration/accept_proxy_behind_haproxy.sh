@@ -103,6 +103,13 @@ line=$(last_access)
 check_match "LOCAL then a hello: client = the real peer" '^127\.0\.0\.1:[0-9]+$' "$(field client "$line")"
 check_eq "LOCAL then a hello: routed" "tls12.example.com normal" "$(field sni "$line") $(field reason "$line")"
 
+# The header counts against hello_ms: one trickling slower is cut there.
+pp_v1_hex 192.0.2.8 5555 127.0.0.1 "$PA" >"$T/slow.hex"
+hand "a header slower than hello_ms" "$PA" "$T/slow.hex" --chunk 1 --delay-ms 100
+line=$(last_access)
+check_eq "a header slower than hello_ms: reason" hello_timeout "$(field reason "$line")"
+check_range "a header slower than hello_ms: cut at hello_ms (3000)" 2950 4500 "$(field duration_ms "$line")"
+
 # Refusals: none reaches a backend.
 hellos=$(sink_count s hello) accepts=$(sink_count s accept)
 hand "no header" "$PA" "$V/openssl-tls1_2.hex"
@@ -141,7 +148,8 @@ check_eq "stats: proxy_missing" 1 "$(j .totals.closes.proxy_missing)"
 check_eq "stats: proxy_malformed" 2 "$(j .totals.closes.proxy_malformed)"
 check_eq "stats: hello_eof" 1 "$(j .totals.closes.hello_eof)"
 check_eq "stats: not_tls" 1 "$(j .totals.closes.not_tls)"
-check_eq "stats: normal" $((n - 7)) "$(j .totals.closes.normal)"
+check_eq "stats: hello_timeout" 1 "$(j .totals.closes.hello_timeout)"
+check_eq "stats: normal" $((n - 8)) "$(j .totals.closes.normal)"
 prom=$("$STATS" -c "$PROXY_CONF" --prometheus 2>&1)
 check_match "prometheus: proxy_untrusted" '^passthrough_connections_closed_total\{.*reason="proxy_untrusted".*\} 2$' "$prom"
 check_match "prometheus: PROXY headers" '^passthrough_proxy_headers_total(\{.*\})? 7$' "$prom"
