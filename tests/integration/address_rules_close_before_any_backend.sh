@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || die "jq is missing: tools/deps.sh test installs it"
 
-nginx_start app sec
+nginx_start app secret
 sink_start s
 P1=$(free_port) P2=$(free_port) P3=$(free_port) P4=$(free_port)
 PROXY_LOG_EXTRA="access = \"$T/access.log\";" proxy_conf_groups "$T/proxy.conf" 1 "
@@ -16,7 +16,7 @@ allow = [ \"127.0.0.0/8\", \"127.0.0.4/32\" ];
 deny = [ \"127.0.0.2/32\", \"127.0.0.4/32\" ];
 routes = (
   { sni = \"app.example.com\"; backends = [ \"127.0.0.1:${NGINX_PORT[app]}\" ]; },
-  { sni = \"secret.example.com\"; backends = [ \"127.0.0.1:${NGINX_PORT[sec]}\" ];
+  { sni = \"secret.example.com\"; backends = [ \"127.0.0.1:${NGINX_PORT[secret]}\" ];
     allow = [ \"127.0.0.1/32\" ]; },
   { sni = \"*\"; backends = [ \"127.0.0.1:${SINK_PORT[s]}\" ]; }
 );"
@@ -100,7 +100,7 @@ backend() { j ".backends[] | select(.backend == \"127.0.0.1:$1\") | .connections
 check_eq "stats: accepted" "$n" "$(j .totals.accepted)"
 check_eq "stats: denied" "$denied" "$(j .totals.closes.denied)"
 check_eq "stats: nginx app's connections = the allowed ones" "$app" "$(backend "${NGINX_PORT[app]}")"
-check_eq "stats: nginx sec's connections = the allowed ones" "$sec" "$(backend "${NGINX_PORT[sec]}")"
+check_eq "stats: nginx sec's connections = the allowed ones" "$sec" "$(backend "${NGINX_PORT[secret]}")"
 check_eq "access log: denied lines" "$denied" "$(grep -c ' reason=denied$' "$AL")"
 
 proxy_stop
