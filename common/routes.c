@@ -6,9 +6,13 @@
  *
  *   struct routes_image                 header, settings included
  *   struct routes_route[route_count]    in configuration order (id == index)
+ *   struct routes_listen[listen_count]  in configuration order
  *   struct routes_backend[backend_count] each route's backends contiguous
  *   uint32_t[bucket_count]              hash heads, ROUTES_NONE when empty
  *   char keys[]                         lower-case keys, back to back
+ *   struct acl ...                      address rules: the top level's, each
+ *                                       listen address's trusted and allow/deny,
+ *                                       each route's allow/deny (where any)
  *
  * The hash runs over a key from its last byte to its first. A lookup walks
  * the SNI name once from right to left; each time it passes a '.' the
@@ -43,8 +47,9 @@
 #define ROUTES_FNV_PRIME	0x01000193u
 
 /* The image is an ABI between master and workers: pin the sizes. */
-_Static_assert(sizeof(struct routes_image) == 2152, "routes_image layout changed");
-_Static_assert(sizeof(struct routes_route) == 32, "routes_route layout changed");
+_Static_assert(sizeof(struct routes_image) == 2160, "routes_image layout changed");
+_Static_assert(sizeof(struct routes_route) == 40, "routes_route layout changed");
+_Static_assert(sizeof(struct routes_listen) == 48, "routes_listen layout changed");
 _Static_assert(sizeof(struct routes_backend) == 36, "routes_backend layout changed");
 _Static_assert(sizeof(struct routes_image) % ROUTES_ALIGN == 0,
     "the routes array must start aligned right after the header");
@@ -53,9 +58,11 @@ _Static_assert(ROUTES_KEY_MAX <= UINT16_MAX, "key_len is 16 bits");
 /* Where each part of an image goes; computed once for size and build. */
 struct routes_layout {
 	uint64_t routes_off;
+	uint64_t listens_off;
 	uint64_t backends_off;
 	uint64_t buckets_off;
 	uint64_t strings_off;
+	uint64_t acls_off;
 	uint64_t size;
 	uint32_t backend_count;
 	uint32_t bucket_count;
@@ -214,19 +221,57 @@ routes_bucket_count(uint64_t hashed)
 	return n;
 }
 
+/* Bytes one scope's rules take in an image: 0 when it has none. */
+static uint64_t
+routes_rules_size(const struct routes_rules *r)
+{
+	if (r->allow_count == 0 && r->deny_count == 0)
+		return 0;
+	return acl_size(r->allow, r->allow_count, r->deny, r->deny_count);
+}
+
+/*
+ * The address rules of every scope, and whether the listen addresses are
+ * valid: at most MAX_LISTEN, none twice, trusted sources for each that
+ * accepts PROXY headers.
+ */
+static uint64_t
+routes_access_size(const struct routes_access *access, bool *invalid)
+{
+	const struct listen_spec *l;
+	uint64_t n;
+	uint32_t i, j;
+
+	if (access == NULL)
+		return 0;
+	if (access->listen_count > MAX_LISTEN)
+		*invalid = true;
+	n = routes_rules_size(&access->rules);
+	for (i = 0; i < access->listen_count && i < MAX_LISTEN; i++) {
+		l = &access->listens[i];
+		if ((l->flags & ROUTES_ACCEPT_PROXY) && routes_rules_size(&l->trusted) == 0)
+			*invalid = true;
+		for (j = 0; j < i; j++)
+			if (addr_equal(&access->listens[j].addr, &l->addr))
+				*invalid = true;
+		n += routes_rules_size(&l->trusted) + routes_rules_size(&l->rules);
+	}
+	return n;
+}
+
 /*
  * Sizes every part. A bad pattern or backend count sets lay->invalid and
  * adds no key bytes; the size is then only indicative (build refuses).
  */
 static void
 routes_layout(const struct route_spec *specs, uint32_t count,
-    struct routes_layout *lay)
+    const struct routes_access *access, struct routes_layout *lay)
 {
 	char key[ROUTES_KEY_MAX + 2];
 	enum route_kind kind;
 	const char *why;
-	uint64_t hashed = 0, strings = 0, backends = 0;
-	uint32_t i;
+	uint64_t hashed = 0, strings = 0, backends = 0, acls;
+	uint32_t i, listens = access != NULL ? access->listen_count : 0;
 	int n;
 
 	memset(lay, 0, sizeof(*lay));
@@ -234,13 +279,17 @@ routes_layout(const struct route_spec *specs, uint32_t count,
 		lay->invalid = true;
 		count = 0;
 	}
+	acls = routes_access_size(access, &lay->invalid);
+	if (listens > MAX_LISTEN)
+		listens = 0;
 	for (i = 0; i < count; i++) {
 		if (specs[i].backend_count == 0 ||
 		    specs[i].backend_count > MAX_BACKENDS_PER_ROUTE ||
-		    specs[i].backends == NULL)
+		    specs[i].backends == NULL || specs[i].send_proxy > ROUTES_PROXY_V2)
 			lay->invalid = true;
 		else
 			backends += specs[i].backend_count;
+		acls += routes_rules_size(&specs[i].rules);
 		n = routes_pattern_key(specs[i].pattern, key, &kind, &why);
 		if (n < 0) {
 			lay->invalid = true;
@@ -254,21 +303,25 @@ routes_layout(const struct route_spec *specs, uint32_t count,
 	lay->backend_count = (uint32_t)backends;
 	lay->bucket_count = routes_bucket_count(hashed);
 	lay->routes_off = sizeof(struct routes_image);
-	lay->backends_off = routes_align(lay->routes_off +
+	lay->listens_off = routes_align(lay->routes_off +
 	    (uint64_t)count * sizeof(struct routes_route));
+	lay->backends_off = routes_align(lay->listens_off +
+	    (uint64_t)listens * sizeof(struct routes_listen));
 	lay->buckets_off = routes_align(lay->backends_off +
 	    backends * sizeof(struct routes_backend));
 	lay->strings_off = lay->buckets_off +
 	    (uint64_t)lay->bucket_count * sizeof(uint32_t);
-	lay->size = routes_align(lay->strings_off + strings);
+	lay->acls_off = routes_align(lay->strings_off + strings);
+	lay->size = lay->acls_off + acls;	/* each a multiple of ROUTES_ALIGN */
 }
 
 size_t
-routes_image_size(const struct route_spec *specs, uint32_t count)
+routes_image_size(const struct route_spec *specs, uint32_t count,
+    const struct routes_access *access)
 {
 	struct routes_layout lay;
 
-	routes_layout(specs, count, &lay);
+	routes_layout(specs, count, access, &lay);
 	return lay.size > SIZE_MAX ? SIZE_MAX : (size_t)lay.size;
 }
 
@@ -331,6 +384,7 @@ routes_header_fill(struct routes_image *img, const struct routes_layout *lay,
 	img->backends_off = (uint32_t)lay->backends_off;
 	img->buckets_off = (uint32_t)lay->buckets_off;
 	img->strings_off = (uint32_t)lay->strings_off;
+	img->listens_off = (uint32_t)lay->listens_off;
 	if (settings != NULL)
 		img->settings = *settings;
 	buckets = routes_buckets(img);
@@ -384,6 +438,7 @@ routes_route_write(struct routes_image *img, uint32_t i,
 	r->key_off = *key_off;
 	r->key_len = (uint16_t)n;
 	r->kind = (uint8_t)kind;
+	r->send_proxy = (uint8_t)spec->send_proxy;
 	r->hash = routes_hash_key(img->seed, key, (size_t)n);
 	r->next = ROUTES_NONE;
 	r->backend_first = *backend;
@@ -401,17 +456,70 @@ routes_route_write(struct routes_image *img, uint32_t i,
 	return routes_insert(img, i);
 }
 
+/*
+ * Writes one scope's rules at *cursor (moved past them) and their offset
+ * into *off: 0 when the scope has none. 0 or acl_build()'s -errno.
+ */
+static int
+routes_rules_write(struct routes_image *img, const struct routes_rules *r,
+    uint64_t *cursor, uint32_t *off)
+{
+	uint64_t n = routes_rules_size(r);
+	int rc;
+
+	*off = 0;
+	if (n == 0)
+		return 0;
+	rc = acl_build((char *)img + *cursor, (size_t)n, r->allow, r->allow_count,
+	    r->deny, r->deny_count);
+	if (rc != 0)
+		return rc;
+	*off = (uint32_t)*cursor;
+	*cursor += n;
+	return 0;
+}
+
+/* The listen addresses and every scope's rules, from lay->acls_off on. */
+static int
+routes_access_write(struct routes_image *img, const struct route_spec *specs,
+    uint32_t count, const struct routes_access *access, uint64_t cursor)
+{
+	const struct listen_spec *l;
+	struct routes_listen *out;
+	int rc = 0;
+
+	for (uint32_t i = 0; i < count && rc == 0; i++)
+		rc = routes_rules_write(img, &specs[i].rules, &cursor,
+		    &routes_route_mut(img, i)->acl_off);
+	if (access == NULL || rc != 0)
+		return rc;
+	rc = routes_rules_write(img, &access->rules, &cursor, &img->acl_off);
+	img->listen_count = access->listen_count;
+	out = (struct routes_listen *)(void *)((char *)img + img->listens_off);
+	for (uint32_t i = 0; i < access->listen_count && rc == 0; i++) {
+		l = &access->listens[i];
+		out[i].addr = l->addr;
+		out[i].flags = l->flags;
+		rc = routes_rules_write(img, &l->trusted, &cursor, &out[i].trusted_off);
+		if (rc == 0)
+			rc = routes_rules_write(img, &l->rules, &cursor, &out[i].acl_off);
+		if (out[i].acl_off == 0)
+			out[i].acl_off = img->acl_off;
+	}
+	return rc;
+}
+
 int
 routes_image_build(void *dst, size_t size, const struct route_spec *specs,
-    uint32_t count, const struct routes_settings *settings,
-    uint64_t generation, uint32_t seed)
+    uint32_t count, const struct routes_access *access,
+    const struct routes_settings *settings, uint64_t generation, uint32_t seed)
 {
 	struct routes_layout lay;
 	struct routes_image *img = dst;
 	uint32_t i, key_off, backend = 0;
 	int rc;
 
-	routes_layout(specs, count, &lay);
+	routes_layout(specs, count, access, &lay);
 	if (lay.invalid)
 		return -EINVAL;
 	/* Offsets are 32 bits: a bigger image cannot be addressed. */
@@ -428,7 +536,19 @@ routes_image_build(void *dst, size_t size, const struct route_spec *specs,
 		if (rc != 0)
 			return rc;
 	}
-	return 0;
+	return routes_access_write(img, specs, count, access, lay.acls_off);
+}
+
+const struct routes_listen *
+routes_listen_find(const struct routes_image *img, const struct addr *a)
+{
+	const struct routes_listen *l = (const struct routes_listen *)(const void *)
+	    ((const char *)img + img->listens_off);
+
+	for (uint32_t i = 0; i < img->listen_count; i++)
+		if (addr_equal(&l[i].addr, a))
+			return &l[i];
+	return NULL;
 }
 
 /* What one pass over an SNI name yields for the probes. */

@@ -17,10 +17,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acl.h"
 #include "addr.h"
 
 #define ROUTES_MAGIC	0x52545450u	/* "PTTR" little-endian */
-#define ROUTES_VERSION	3u
+#define ROUTES_VERSION	4u
 #define ROUTES_NONE	UINT32_MAX	/* no route / end of a bucket chain */
 #define ROUTES_KEY_MAX	253u		/* longest DNS name without the trailing dot */
 
@@ -57,6 +58,31 @@ struct routes_settings {
 	char error_log[ROUTES_ACCESS_MAX];	/* where the master logs: "stderr", "syslog", a path */
 };
 
+/* What a route sends a backend before the client's bytes (send_proxy). */
+enum routes_send_proxy {
+	ROUTES_PROXY_NONE,
+	ROUTES_PROXY_V1,
+	ROUTES_PROXY_V2,
+};
+
+enum routes_listen_flags {
+	ROUTES_ACCEPT_PROXY = 1 << 0,	/* a PROXY header is required, from trusted */
+};
+
+/*
+ * A listen address's settings. Workers find theirs by address: a worker
+ * keeps the sockets it was started with while generations come and go.
+ * Offsets of address rules (struct acl images) are from the image start,
+ * 0 when there are none.
+ */
+struct routes_listen {
+	struct addr addr;
+	uint32_t flags;		/* enum routes_listen_flags */
+	uint32_t trusted_off;	/* who may send a PROXY header */
+	uint32_t acl_off;	/* allow/deny at accept: its own, else the top level's */
+	uint32_t reserved;
+};
+
 struct routes_backend {
 	struct addr addr;
 	uint32_t stats_id;	/* its entry in the statistics segment's backends */
@@ -66,13 +92,15 @@ struct routes_route {
 	uint32_t key_off;	/* offset of the lower-case key from the image start */
 	uint16_t key_len;
 	uint8_t kind;		/* enum route_kind */
-	uint8_t reserved;
+	uint8_t send_proxy;	/* enum routes_send_proxy */
 	uint32_t hash;
 	uint32_t next;		/* next route index in the same bucket, or ROUTES_NONE */
 	uint32_t backend_first;	/* index into the backend array */
 	uint32_t backend_count;
 	uint32_t id;		/* position of the route in the configuration */
 	uint32_t stats_id;	/* its entry in the statistics segment's routes */
+	uint32_t acl_off;	/* the route's allow/deny (after the hello), or 0 */
+	uint32_t reserved;
 };
 
 struct routes_image {
@@ -89,17 +117,44 @@ struct routes_image {
 	uint32_t backends_off;	/* struct routes_backend[backend_count] */
 	uint32_t buckets_off;	/* uint32_t[bucket_count]: first route index or ROUTES_NONE */
 	uint32_t strings_off;	/* keys, back to back, not NUL-terminated */
-	uint32_t reserved;
+	uint32_t listen_count;
+	uint32_t listens_off;	/* struct routes_listen[listen_count] */
+	uint32_t acl_off;	/* the top level's allow/deny, or 0 */
 	struct routes_settings settings;
 };
 
-/* What the master compiles from: one entry per configured route. */
+/* One scope's allow and deny lists, as parsed (acl_cidr_parse). */
+struct routes_rules {
+	const struct acl_cidr *allow;
+	uint32_t allow_count;
+	const struct acl_cidr *deny;
+	uint32_t deny_count;
+};
+
+/* What the master compiles from: one entry per listen address, */
+struct listen_spec {
+	struct addr addr;
+	uint32_t flags;			/* enum routes_listen_flags */
+	struct routes_rules trusted;	/* with ROUTES_ACCEPT_PROXY: not empty */
+	struct routes_rules rules;	/* empty: the top level's decide */
+};
+
+/* the listen addresses and the top level's rules (NULL: none at all), */
+struct routes_access {
+	const struct listen_spec *listens;
+	uint32_t listen_count;
+	struct routes_rules rules;
+};
+
+/* and one entry per configured route. */
 struct route_spec {
 	const char *pattern;		/* "app.example.com", "*.example.org", "*" */
 	const struct addr *backends;
 	uint32_t backend_count;
 	uint32_t stats_id;		/* 0 when not counted per route */
 	const uint32_t *backend_stats_ids;	/* [backend_count], or NULL (all 0) */
+	uint32_t send_proxy;		/* enum routes_send_proxy */
+	struct routes_rules rules;
 };
 
 /*
@@ -117,7 +172,8 @@ int routes_pattern_key(const char *pattern, char *key, enum route_kind *kind,
  * routes_pattern_key()); otherwise the number is only indicative and
  * routes_image_build() refuses.
  */
-size_t routes_image_size(const struct route_spec *specs, uint32_t count);
+size_t routes_image_size(const struct route_spec *specs, uint32_t count,
+    const struct routes_access *access);
 
 /*
  * Writes the image into dst, which holds size >= routes_image_size() bytes;
@@ -125,11 +181,14 @@ size_t routes_image_size(const struct route_spec *specs, uint32_t count);
  * -EINVAL when a pattern is invalid or duplicated (also by case or trailing
  * dot, or a second "*"), a route has no backends or more than
  * MAX_BACKENDS_PER_ROUTE, or count > MAX_ROUTES; -E2BIG when the image would
- * pass 4 GiB (offsets are 32 bits); -ENOSPC when size is too small. On an
- * error dst holds no usable image. settings may be NULL (all zero).
+ * pass 4 GiB (offsets are 32 bits); -ENOSPC when size is too small. Address
+ * rules acl_build() refuses, more than MAX_LISTEN listen addresses or a
+ * listen address twice are -EINVAL too. On an error dst holds no usable
+ * image. access and settings may be NULL (none; all zero).
  */
 int routes_image_build(void *dst, size_t size, const struct route_spec *specs,
-    uint32_t count, const struct routes_settings *settings,
+    uint32_t count, const struct routes_access *access,
+    const struct routes_settings *settings,
     uint64_t generation, uint32_t seed);
 
 /*
@@ -155,5 +214,16 @@ routes_at(const struct routes_image *img, uint32_t index)
 	return (const struct routes_route *)((const char *)img +
 	    img->routes_off) + index;
 }
+
+/* The address rules at offset off (0: none, NULL: everyone passes). */
+static inline const struct acl *
+routes_acl(const struct routes_image *img, uint32_t off)
+{
+	return off == 0 ? NULL : (const struct acl *)(const void *)((const char *)img + off);
+}
+
+/* The settings of listen address a, or NULL when the image has none for it. */
+const struct routes_listen *routes_listen_find(const struct routes_image *img,
+    const struct addr *a);
 
 #endif

@@ -27,7 +27,8 @@ rtshm_destroy(struct rtshm *s)
 /* The image written into fd (size bytes) through a mapping gone before it returns. */
 static int
 rtshm_fill(int fd, size_t size, const struct route_spec *specs, uint32_t count,
-    const struct routes_settings *settings, uint64_t generation)
+    const struct routes_access *access, const struct routes_settings *settings,
+    uint64_t generation)
 {
 	uint32_t seed;
 	void *p;
@@ -41,7 +42,7 @@ rtshm_fill(int fd, size_t size, const struct route_spec *specs, uint32_t count,
 	/* A fresh seed per image: hash chains cannot be aimed at across reloads. */
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
 		seed = (uint32_t)generation * 2654435761u;
-	rc = routes_image_build(p, size, specs, count, settings, generation, seed);
+	rc = routes_image_build(p, size, specs, count, access, settings, generation, seed);
 	/* F_SEAL_WRITE is refused while a writable shared mapping exists. */
 	munmap(p, size);
 	return rc;
@@ -49,10 +50,10 @@ rtshm_fill(int fd, size_t size, const struct route_spec *specs, uint32_t count,
 
 int64_t
 rtshm_publish(struct rtshm *s, const struct route_spec *specs, uint32_t count,
-    const struct routes_settings *settings)
+    const struct routes_access *access, const struct routes_settings *settings)
 {
 	uint64_t generation = s->generation + 1;
-	size_t size = routes_image_size(specs, count);
+	size_t size = routes_image_size(specs, count, access);
 	int fd, rc;
 
 	if (size > RTSHM_MAX_BYTES)
@@ -60,7 +61,7 @@ rtshm_publish(struct rtshm *s, const struct route_spec *specs, uint32_t count,
 	fd = memfd_create("passthrough-routes", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
-	rc = rtshm_fill(fd, size, specs, count, settings, generation);
+	rc = rtshm_fill(fd, size, specs, count, access, settings, generation);
 	if (rc == 0 && fcntl(fd, F_ADD_SEALS, RTSHM_SEALS) != 0)
 		rc = -errno;
 	if (rc != 0) {

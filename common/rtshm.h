@@ -47,10 +47,11 @@ void rtshm_destroy(struct rtshm *s);
  * Master: compiles specs into a new sealed memfd as generation N+1 and makes
  * it current (the previous descriptor is closed; workers that mapped it keep
  * their mapping). Returns the new generation, -E2BIG when the image exceeds
- * RTSHM_MAX_BYTES, -EINVAL for specs routes_image_build() refuses, or -errno.
+ * RTSHM_MAX_BYTES, -EINVAL for what routes_image_build() refuses, or -errno.
  */
 int64_t rtshm_publish(struct rtshm *s, const struct route_spec *specs,
-    uint32_t count, const struct routes_settings *settings);
+    uint32_t count, const struct routes_access *access,
+    const struct routes_settings *settings);
 
 /*
  * Worker: maps a received descriptor read-only (private) after checking

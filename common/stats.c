@@ -29,6 +29,10 @@ static const char *const close_reason_names[] = {
 	[CLOSE_LIMIT_REACHED] = "limit_reached",
 	[CLOSE_SHUTDOWN] = "shutdown",
 	[CLOSE_INTERNAL] = "internal_error",
+	[CLOSE_PROXY_UNTRUSTED] = "proxy_untrusted",
+	[CLOSE_PROXY_MISSING] = "proxy_missing",
+	[CLOSE_PROXY_MALFORMED] = "proxy_malformed",
+	[CLOSE_DENIED] = "denied",
 };
 _Static_assert(sizeof(close_reason_names) / sizeof(close_reason_names[0]) ==
     CLOSE_REASON_COUNT, "a name for every close reason");

@@ -24,7 +24,7 @@
 
 #define STATS_MAGIC		0x54535450u	/* "PTST" little-endian */
 #define STATS_AREA_MAGIC	0x41535450u	/* "PTSA": a worker's area */
-#define STATS_VERSION		2u		/* 2: per-worker areas */
+#define STATS_VERSION		3u		/* 2: per-worker areas; 3: PROXY and address rules */
 #define STATS_LINES		1024u		/* worker processes at once, old and new across reloads */
 #define STATS_ROUTES		65536u		/* route patterns ever seen; the rest count as "(other)" */
 #define STATS_BACKENDS		65536u		/* backend addresses ever seen; likewise */
@@ -55,6 +55,10 @@ enum close_reason {
 	CLOSE_LIMIT_REACHED,	/* no memory, pipes or descriptors left for it */
 	CLOSE_SHUTDOWN,		/* the worker stopped */
 	CLOSE_INTERNAL,		/* the ring refused an operation (logged) */
+	CLOSE_PROXY_UNTRUSTED,	/* accept_proxy: the peer is not in trusted */
+	CLOSE_PROXY_MISSING,	/* accept_proxy: the bytes are no PROXY header */
+	CLOSE_PROXY_MALFORMED,	/* a PROXY header malformed, refused or past hello_bytes */
+	CLOSE_DENIED,		/* the client is refused by allow/deny */
 	CLOSE_REASON_COUNT
 };
 
@@ -82,6 +86,7 @@ struct stats_counters {
 	_Atomic uint64_t bytes_spliced;		/* moved through pipes (zero copy) */
 	_Atomic uint64_t bytes_copied;		/* moved through memory (hello, fallback) */
 	_Atomic uint64_t accept_errors;
+	_Atomic uint64_t proxy_headers;		/* PROXY headers accepted (LOCAL too) */
 	_Atomic uint64_t closes[CLOSE_REASON_COUNT];
 	struct stats_hist hist[STATS_HIST_COUNT];
 };
@@ -187,7 +192,7 @@ _Static_assert(sizeof(struct stats_backend) == 128, "stats_backend is ABI");
 _Static_assert(sizeof(struct stats_hist) == 8 * (2 + STATS_HIST_BUCKETS), "stats_hist is ABI");
 _Static_assert(offsetof(struct stats_area, routes) % STATS_CACHELINE == 0,
     "the entry arrays start on a cache line");
-_Static_assert(CLOSE_REASON_COUNT == 16, "close reasons are ABI: bump STATS_VERSION");
+_Static_assert(CLOSE_REASON_COUNT == 20, "close reasons are ABI: bump STATS_VERSION");
 _Static_assert(sizeof(_Atomic uint64_t) == 8, "lock-free 64-bit counters");
 
 #define STATS_SIZE (sizeof(struct stats_header) + \

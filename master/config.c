@@ -30,37 +30,12 @@
 /* Workers of a root start without user run as this user, as nginx's do. */
 #define CONFIG_DEFAULT_USER "nobody"
 
-struct config_key;
-typedef void config_get_fn(struct config_ctx *ctx, const config_setting_t *s,
-    const struct config_key *k, void *obj);
-
-enum config_key_flags {
-	KEY_REQUIRED = 1 << 0,
-	KEY_POW2 = 1 << 1,	/* a power of two (numbers) */
-	KEY_OFF_OK = 1 << 2,	/* log destinations: "off" is allowed */
-};
-
-/* A known setting of a group: its getter stores it at off in the group's object. */
-struct config_key {
-	const char *name;
-	config_get_fn *get;
-	size_t off;
-	size_t count_off;		/* lists: where the entry count goes */
-	size_t id_off;			/* group names: where the resolved gid goes */
-	uint32_t min, max;		/* numbers: the range; lists: max entries */
-	int flags;			/* enum config_key_flags */
-	int addr_flags;			/* enum addr_flags, for address lists */
-	const char *const *names;	/* enumerations: NULL-terminated, index = value */
-	const struct config_key *members;	/* groups */
-};
-
 #define CONF(m)		offsetof(struct config, m)
 #define ROUTE(m)	offsetof(struct config_route, m)
 
 static config_get_fn config_get_uint, config_get_enum, config_get_group,
     config_get_addrs, config_get_routes, config_get_pattern, config_get_string,
-    config_get_bool, config_get_user, config_get_groupname, config_get_stats_name,
-    config_get_logdest;
+    config_get_user, config_get_groupname, config_get_stats_name, config_get_logdest;
 
 /* Enumerations are stored as uint32_t; so is log_level. */
 _Static_assert(sizeof(enum log_level) == sizeof(uint32_t), "log_level is stored as uint32_t");
@@ -132,12 +107,25 @@ static const struct config_key config_stats_keys[] = {
 	{ .name = NULL }
 };
 
+static const char *const config_send_proxy_names[] = {
+	[ROUTES_PROXY_NONE] = "none",
+	[ROUTES_PROXY_V1] = "v1",
+	[ROUTES_PROXY_V2] = "v2",
+	[ROUTES_PROXY_V2 + 1] = NULL,
+};
+
 /* One element of routes; the object is its struct config_route. */
 static const struct config_key config_route_keys[] = {
 	{ "sni", config_get_pattern, .off = ROUTE(pattern), .flags = KEY_REQUIRED },
 	{ "backends", config_get_addrs, .off = ROUTE(backends),
 	    .count_off = ROUTE(backend_count), .max = MAX_BACKENDS_PER_ROUTE,
 	    .flags = KEY_REQUIRED, .addr_flags = ADDR_RESOLVE },
+	{ "send_proxy", config_get_enum, .off = ROUTE(send_proxy),
+	    .names = config_send_proxy_names },
+	{ "allow", config_access_cidrs, .off = ROUTE(rules.allow),
+	    .count_off = ROUTE(rules.allow_count), .max = ACL_ENTRIES_MAX },
+	{ "deny", config_access_cidrs, .off = ROUTE(rules.deny),
+	    .count_off = ROUTE(rules.deny_count), .max = ACL_ENTRIES_MAX },
 	{ .name = NULL }
 };
 
@@ -148,9 +136,12 @@ static const struct config_key config_keys[] = {
 	{ "user", config_get_user, .off = CONF(user) },
 	{ "group", config_get_groupname, .off = CONF(group), .id_off = CONF(gid) },
 	{ "watch_config", config_get_bool, .off = CONF(watch_config) },
-	{ "listen", config_get_addrs, .off = CONF(listen),
-	    .count_off = CONF(listen_count), .max = MAX_LISTEN,
-	    .flags = KEY_REQUIRED, .addr_flags = ADDR_WILDCARD },
+	{ "listen", config_access_listen, .max = MAX_LISTEN, .flags = KEY_REQUIRED,
+	    .addr_flags = ADDR_WILDCARD },
+	{ "allow", config_access_cidrs, .off = CONF(rules.allow),
+	    .count_off = CONF(rules.allow_count), .max = ACL_ENTRIES_MAX },
+	{ "deny", config_access_cidrs, .off = CONF(rules.deny),
+	    .count_off = CONF(rules.deny_count), .max = ACL_ENTRIES_MAX },
 	{ "timeouts", config_get_group, .members = config_timeouts_keys },
 	{ "limits", config_get_group, .members = config_limits_keys },
 	{ "tuning", config_get_group, .members = config_tuning_keys },
@@ -261,7 +252,7 @@ config_get_string(struct config_ctx *ctx, const config_setting_t *s,
 }
 
 /* true or false; stores an int at k->off. */
-static void
+void
 config_get_bool(struct config_ctx *ctx, const config_setting_t *s,
     const struct config_key *k, void *obj)
 {
@@ -409,7 +400,7 @@ config_get_stats_name(struct config_ctx *ctx, const config_setting_t *s,
  * missing. The group's path is only worked out for a message:
  * config_setting_index() is linear, and there may be a million routes.
  */
-static void
+void
 config_walk(struct config_ctx *ctx, const config_setting_t *g,
     const struct config_key *keys, void *obj)
 {
@@ -457,7 +448,7 @@ config_get_group(struct config_ctx *ctx, const config_setting_t *s,
  * one, or empty. More than max entries is reported ("has n <noun>, more
  * than max") and the length still returned: every entry gets checked.
  */
-static uint32_t
+uint32_t
 config_list_length(struct config_ctx *ctx, const config_setting_t *s, int array_ok,
     const char *noun, uint32_t max)
 {
@@ -484,10 +475,8 @@ static void
 config_get_addrs(struct config_ctx *ctx, const config_setting_t *s,
     const struct config_key *k, void *obj)
 {
-	char quoted[CONFIG_QUOTE_MAX], path[CONFIG_PATH_MAX];
-	const config_setting_t *e, *first;
+	const config_setting_t *e;
 	struct addr *a;
-	const char *why;
 	unsigned i, j, n;
 
 	n = config_list_length(ctx, s, 1, "entries", k->max);
@@ -502,25 +491,13 @@ config_get_addrs(struct config_ctx *ctx, const config_setting_t *s,
 	config_store_u32(obj, k->count_off, n);
 	for (i = 0; i < n; i++) {
 		e = config_setting_get_elem(s, i);
-		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
-			config_err_type(ctx, e, "a string");
+		if (config_addr_get(ctx, e, k->addr_flags, &a[i]) != 0)
 			continue;
-		}
-		if (addr_parse(&a[i], config_setting_get_string(e), k->addr_flags, &why) != 0) {
-			memset(&a[i], 0, sizeof(a[i]));	/* equal to nothing below */
-			config_err(ctx, e, "%s %s", config_quote(config_setting_get_string(e),
-			    quoted, sizeof(quoted)), why);
-			continue;
-		}
-		/* Quadratic, but bounded by MAX_BACKENDS_PER_ROUTE (or MAX_LISTEN). */
+		/* Quadratic, but bounded by MAX_BACKENDS_PER_ROUTE. */
 		for (j = 0; j < i && !addr_equal(&a[j], &a[i]); j++)
 			;
-		if (j < i) {
-			first = config_setting_get_elem(s, j);
-			config_err(ctx, e, "%s duplicates %s (line %u)",
-			    config_quote(config_setting_get_string(e), quoted, sizeof(quoted)),
-			    config_path(first, path, sizeof(path)), config_text_line(ctx, first));
-		}
+		if (j < i)
+			config_addr_duplicate(ctx, e, config_setting_get_elem(s, j));
 	}
 }
 
@@ -641,9 +618,16 @@ config_free(struct config *cfg)
 	free(cfg->stats_name);
 	free(cfg->stats_group);
 	free(cfg->listen);
+	for (i = 0; cfg->listens != NULL && i < cfg->listen_count; i++) {
+		config_access_rules_free(&cfg->listens[i].trusted);
+		config_access_rules_free(&cfg->listens[i].rules);
+	}
+	free(cfg->listens);
+	config_access_rules_free(&cfg->rules);
 	for (i = 0; cfg->routes != NULL && i < cfg->route_count; i++) {
 		free(cfg->routes[i].pattern);
 		free(cfg->routes[i].backends);
+		config_access_rules_free(&cfg->routes[i].rules);
 	}
 	free(cfg->routes);
 	memset(cfg, 0, sizeof(*cfg));

@@ -12,14 +12,33 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "acl.h"
 #include "addr.h"
 #include "log.h"
 #include "routes.h"
+
+/* One scope's allow and deny lists (the top level, a listen address, a route). */
+struct config_rules {
+	struct acl_cidr *allow;
+	uint32_t allow_count;
+	struct acl_cidr *deny;
+	uint32_t deny_count;
+};
+
+/* A listen entry: "host:port", or a group with these settings. */
+struct config_listen {
+	struct addr addr;
+	int accept_proxy;		/* a PROXY header is required, from trusted */
+	struct config_rules trusted;	/* trusted = [...] is its allow list */
+	struct config_rules rules;
+};
 
 struct config_route {
 	char *pattern;			/* as written: "*.example.org" */
 	struct addr *backends;
 	uint32_t backend_count;
+	uint32_t send_proxy;		/* enum routes_send_proxy */
+	struct config_rules rules;
 	int line;
 };
 
@@ -36,8 +55,10 @@ struct config {
 	char *stats_name;		/* shm name without '/'; NULL: derived from the path */
 	char *stats_group;		/* group that may read the segment; NULL: root's */
 	uint32_t stats_gid;		/* resolved stats_group, (uint32_t)-1 when none */
-	struct addr *listen;
+	struct addr *listen;		/* [listen_count]: each listens[i].addr */
+	struct config_listen *listens;
 	uint32_t listen_count;
+	struct config_rules rules;	/* the top level's allow and deny */
 	struct routes_settings settings;	/* timeouts, limits, tuning, log.level, log.format */
 	struct config_route *routes;
 	uint32_t route_count;

@@ -50,10 +50,68 @@ struct config_ctx {
 	struct config_sni sni;
 };
 
-/* ---- config.c ------------------------------------------------------------ */
+/* ---- config.c: settings as tables of known keys ------------------------- */
+
+struct config_key;
+typedef void config_get_fn(struct config_ctx *ctx, const config_setting_t *s,
+    const struct config_key *k, void *obj);
+
+enum config_key_flags {
+	KEY_REQUIRED = 1 << 0,
+	KEY_POW2 = 1 << 1,	/* a power of two (numbers) */
+	KEY_OFF_OK = 1 << 2,	/* log destinations: "off" is allowed */
+};
+
+/* A known setting of a group: its getter stores it at off in the group's object. */
+struct config_key {
+	const char *name;
+	config_get_fn *get;
+	size_t off;
+	size_t count_off;		/* lists: where the entry count goes */
+	size_t id_off;			/* group names: where the resolved gid goes */
+	uint32_t min, max;		/* numbers: the range; lists: max entries */
+	int flags;			/* enum config_key_flags */
+	int addr_flags;			/* enum addr_flags, for address lists */
+	const char *const *names;	/* enumerations: NULL-terminated, index = value */
+	const struct config_key *members;	/* groups */
+};
+
 
 /* Frees v[0..count) (NULL entries allowed) and v itself; v may be NULL. */
 void config_strings_free(char **v, uint32_t count);
+
+/* Walks group g's members with the keys table into obj; reports unknown and missing keys. */
+void config_walk(struct config_ctx *ctx, const config_setting_t *g,
+    const struct config_key *keys, void *obj);
+
+/*
+ * The length of list s (or array, with array_ok), or 0 after a fault: not
+ * one, or empty. More than max entries is reported and the length still
+ * returned: every entry gets checked.
+ */
+uint32_t config_list_length(struct config_ctx *ctx, const config_setting_t *s,
+    int array_ok, const char *noun, uint32_t max);
+
+config_get_fn config_get_bool;
+
+/* ---- config_access.c: listen entries and address rules ------------------ */
+
+/* A "host:port" string at s parsed with flags into a. 0, or -1 reported (a zeroed). */
+int config_addr_get(struct config_ctx *ctx, const config_setting_t *s, int flags,
+    struct addr *a);
+
+/* The address string at s is reported as a duplicate of the list entry first. */
+void config_addr_duplicate(struct config_ctx *ctx, const config_setting_t *s,
+    const config_setting_t *first);
+
+/* listen: a list (or array) of "host:port" strings and groups; fills cfg->listens and cfg->listen. */
+config_get_fn config_access_listen;
+
+/* allow, deny, trusted: a list of CIDRs stored at k->off, counted at k->count_off. */
+config_get_fn config_access_cidrs;
+
+/* Frees what a scope's lists hold. */
+void config_access_rules_free(struct config_rules *r);
 
 /* ---- config_err.c: faults as "file:line: setting: message" -------------- */
 

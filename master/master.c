@@ -83,12 +83,33 @@ master_worker_count(const struct config *cfg)
 	return n > (long)MAX_WORKERS ? MAX_WORKERS : (unsigned)n;
 }
 
+static struct routes_rules
+master_rules(const struct config_rules *r)
+{
+	return (struct routes_rules){ r->allow, r->allow_count, r->deny, r->deny_count };
+}
+
+/* cfg's listen entries into listens[listen_count], and the top level's rules. */
+static struct routes_access
+master_access(const struct config *cfg, struct listen_spec *listens)
+{
+	for (uint32_t i = 0; i < cfg->listen_count; i++) {
+		listens[i].addr = cfg->listens[i].addr;
+		listens[i].flags = cfg->listens[i].accept_proxy ? ROUTES_ACCEPT_PROXY : 0;
+		listens[i].trusted = master_rules(&cfg->listens[i].trusted);
+		listens[i].rules = master_rules(&cfg->listens[i].rules);
+	}
+	return (struct routes_access){ listens, cfg->listen_count, master_rules(&cfg->rules) };
+}
+
 /* Compiles cfg's routes into the next generation. Returns it, or -errno (logged). */
 static int64_t
 master_publish(struct master *m, const struct config *cfg)
 {
 	uint32_t *route_ids, *backend_ids, backends = 0;
 	struct routes_settings settings = cfg->settings;
+	struct listen_spec listens[MAX_LISTEN];
+	struct routes_access access;
 	struct route_spec *specs;
 	int64_t gen;
 
@@ -113,9 +134,12 @@ master_publish(struct master *m, const struct config *cfg)
 		specs[i].backend_count = cfg->routes[i].backend_count;
 		specs[i].stats_id = route_ids[i];
 		specs[i].backend_stats_ids = &backend_ids[backends];
+		specs[i].send_proxy = cfg->routes[i].send_proxy;
+		specs[i].rules = master_rules(&cfg->routes[i].rules);
 		backends += cfg->routes[i].backend_count;
 	}
-	gen = rtshm_publish(&m->routes, specs, cfg->route_count, &settings);
+	access = master_access(cfg, listens);
+	gen = rtshm_publish(&m->routes, specs, cfg->route_count, &access, &settings);
 out:
 	free(specs);
 	free(route_ids);

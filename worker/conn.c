@@ -230,6 +230,8 @@ conn_accept(struct worker *w, int fd, unsigned listener)
 	c->relay = (uint8_t)st->relay;
 	hello_parser_init(&c->u.hello.parser, st->hello_bytes);
 	timer_set(&w->timers, &c->timer, w->now + st->hello_ms);
+	if (conn_access_accept(w, c) != 0)
+		return;
 	/* TCP_DEFER_ACCEPT: the hello's first bytes are usually here already. */
 	conn_hello_read(w, c);
 }

@@ -33,6 +33,7 @@ struct hello_buf {
 	uint32_t cap;
 	uint32_t sent;		/* bytes written to the backend */
 	int32_t connect_res;	/* result of the last connect, kept until its timeout's event */
+	uint16_t proxy_len;	/* send_proxy: our PROXY header's bytes at the start of data */
 	uint64_t connect_start_us;	/* CLOCK_MONOTONIC, for the connect-time histogram */
 	struct hello_parser parser;
 };
@@ -40,11 +41,16 @@ struct hello_buf {
 enum conn_flags {
 	CONN_ROUTED = 1 << 0,		/* counted in its route's statistics */
 	CONN_CONNECTED = 1 << 1,	/* counted in its backend's statistics */
+	CONN_PROXY_IN = 1 << 2,		/* a PROXY header is due before the hello */
 };
 
-/* What a connection remembers for its access log line; allocated only when logging. */
+/*
+ * What a connection knows of its client, allocated only when the access
+ * log, address rules or the PROXY protocol need it (conn_meta_get).
+ */
 struct conn_meta {
-	struct addr client;
+	struct addr client;	/* carried by an accepted PROXY header, else the peer */
+	struct addr local;	/* what the client connected to, likewise; len 0: not asked yet */
 	uint16_t sni_len;	/* 0: no SNI */
 	uint16_t alpn_len;	/* 0: no ALPN */
 	char text[];		/* the SNI, then the ALPN list as "h2,http/1.1" */
@@ -74,7 +80,7 @@ struct conn {
 	uint32_t route_sid;	/* statistics entries, valid with CONN_ROUTED/CONNECTED */
 	uint32_t backend_sid;
 	uint32_t connect_us;	/* how long the backend took to accept */
-	struct conn_meta *meta;	/* for the access log, when it is on */
+	struct conn_meta *meta;	/* NULL until something needs it */
 	union {
 		struct hello_buf hello;	/* CONN_HELLO .. CONN_SEND_HELLO */
 		struct dir dir[2];	/* CONN_RELAY */
@@ -104,6 +110,25 @@ void conn_hello_read(struct worker *w, struct conn *c);
 void conn_alert_drain(struct worker *w, struct conn *c);
 /* At accept, when the access log is on: c->meta with the client's address. */
 void conn_meta_accept(struct worker *w, struct conn *c);
+/* c->meta, made with the peer's address when there is none yet; NULL without memory. */
+struct conn_meta *conn_meta_get(struct conn *c);
+
+/* conn_access.c: address rules and the PROXY protocol, in and out. */
+/* At accept: trusted for a PROXY listener, else the listen rules. 0, or -1 with c closed. */
+int conn_access_accept(struct worker *w, struct conn *c);
+/*
+ * c's hello buffer begins with the PROXY header it owes: 0 once the header
+ * is taken (and dropped from the buffer: what is left is the client's),
+ * -EAGAIN while it is incomplete, -1 with c closed.
+ */
+int conn_access_proxy(struct worker *w, struct conn *c);
+/*
+ * The hello found route r: its rules pass, and the PROXY header it sends
+ * (if any) is put before the hello in c's buffer. 0, or -1 with c closed.
+ * info's names may point into the buffer: they are read before it moves.
+ */
+int conn_access_route(struct worker *w, struct conn *c, const struct routes_route *r,
+    const struct hello_info *info);
 
 /* conn.c, for conn_hello.c */
 /* The hello found route r (of this turn's image): pin it, connect a backend. */

@@ -13,18 +13,26 @@
 #include "tunables.h"
 #include "worker-t.h"
 
-/* At accept, when the access log is on: the client's address for its line. */
-void
-conn_meta_accept(struct worker *w, struct conn *c)
+struct conn_meta *
+conn_meta_get(struct conn *c)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
-	if (!accesslog_on(&w->access))
-		return;
+	if (c->meta != NULL)
+		return c->meta;
 	c->meta = calloc(1, sizeof(*c->meta));
 	if (c->meta != NULL && getpeername(c->cfd, (struct sockaddr *)&ss, &len) == 0)
 		addr_from_sockaddr(&c->meta->client, (struct sockaddr *)&ss, len);
+	return c->meta;
+}
+
+/* At accept, when the access log is on: the client's address for its line. */
+void
+conn_meta_accept(struct worker *w, struct conn *c)
+{
+	if (accesslog_on(&w->access))
+		(void)conn_meta_get(c);
 }
 
 /* With the hello parsed: its SNI and ALPN list for the line. */
@@ -160,7 +168,10 @@ conn_alert(struct worker *w, struct conn *c, const struct hello_info *info)
 	conn_alert_drain(w, c);
 }
 
-/* The hello is in: route it with the image of this turn, or refuse it with the alert. */
+/*
+ * The hello is in: route it with the image of this turn (when the route's
+ * rules let the client in), or refuse it with the alert.
+ */
 static void
 conn_hello_done(struct worker *w, struct conn *c, const struct hello_info *info)
 {
@@ -169,7 +180,7 @@ conn_hello_done(struct worker *w, struct conn *c, const struct hello_info *info)
 	conn_meta_hello(w, c, info);
 	if (r == NULL)
 		conn_alert(w, c, info);
-	else
+	else if (conn_access_route(w, c, r, info) == 0)
 		conn_route(w, c, r, info);
 }
 
@@ -199,6 +210,14 @@ conn_hello_read(struct worker *w, struct conn *c)
 			return;
 		}
 		h->len += (uint32_t)n;
+		if (c->flags & CONN_PROXY_IN) {
+			int rc = conn_access_proxy(w, c);
+
+			if (rc != 0 && rc != -EAGAIN)
+				return;
+			if (rc != 0 || h->len == 0)
+				continue;	/* more is due, or the hello is */
+		}
 		st = hello_parse(&h->parser, h->data, h->len, w->scratch,
 		    MAX_HELLO_BYTES, &info);
 		if (st == HELLO_OK) {

@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "log.h"
 
+struct routes_listen;
 struct worker;
 
 struct listener {
@@ -21,6 +22,8 @@ struct listener {
 	uint64_t close_at;	/* retiring, refusing new connections: closes then (ms); 0: no */
 	uint32_t lingered;	/* connections accepted since close_at was set */
 	struct addr addr;
+	uint64_t conf_gen;	/* the generation conf was looked up in; 0: none yet */
+	const struct routes_listen *conf;	/* its settings there, or NULL */
 } __attribute__((aligned(64)));
 
 /* Arms every listener that is not accepting, unless at the limit, backing off or retiring. */

@@ -110,7 +110,8 @@ relay_wait(struct worker *w, struct conn *c, enum engine_op op, int d, enum clos
 enum relay_status
 relay_start(struct worker *w, struct conn *c, enum close_reason *why)
 {
-	uint32_t hello_len = c->u.hello.len;
+	/* The client's bytes: a PROXY header of ours before them is not. */
+	uint32_t hello_len = c->u.hello.len - c->u.hello.proxy_len;
 	enum relay_status st;
 
 	free(c->u.hello.data);

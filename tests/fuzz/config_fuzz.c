@@ -281,10 +281,10 @@ check_config(const struct config *cfg, unsigned lines)
 		specs[i].backend_count = r->backend_count;
 	}
 	/* What loads, compiles: the loader checks at least what the builder does. */
-	size = routes_image_size(specs, cfg->route_count);
+	size = routes_image_size(specs, cfg->route_count, NULL);
 	img = malloc(size);
 	FUZZ_CHECK(img != NULL);
-	FUZZ_CHECK(routes_image_build(img, size, specs, cfg->route_count, s, 1, 0) == 0);
+	FUZZ_CHECK(routes_image_build(img, size, specs, cfg->route_count, NULL, s, 1, 0) == 0);
 	free(img);
 	for (i = 0; i < cfg->route_count; i++)
 		free(keys[i]);

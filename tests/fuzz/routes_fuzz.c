@@ -213,12 +213,12 @@ build(const struct route_spec *specs, uint32_t n, const struct routes_settings *
 {
 	void *img;
 
-	*size = routes_image_size(specs, n);
+	*size = routes_image_size(specs, n, NULL);
 	FUZZ_CHECK(*size % 8 == 0 && *size >= sizeof(struct routes_image));
 	img = malloc(*size);
 	FUZZ_CHECK(img != NULL);
 	memset(img, 0xa5, *size);
-	*rc = routes_image_build(img, *size + 4096, specs, n, st, 7, seed);
+	*rc = routes_image_build(img, *size + 4096, specs, n, NULL, st, 7, seed);
 	return img;
 }
 
@@ -421,7 +421,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Too small by one alignment unit: refused. */
 	again = malloc(img_size - 8);
 	FUZZ_CHECK(again != NULL);
-	FUZZ_CHECK(routes_image_build(again, img_size - 8, specs, uniq.n, &st, 7, seed) ==
+	FUZZ_CHECK(routes_image_build(again, img_size - 8, specs, uniq.n, NULL, &st, 7, seed) ==
 	    -ENOSPC);
 	free(again);
 	/* Built again over other garbage: the same bytes (images compare bytewise). */

@@ -465,7 +465,8 @@ check_counters() {
 	local want=" $1 " r got exp
 	for r in normal hello_timeout hello_eof hello_malformed hello_too_big not_tls \
 	    no_route_alert connect_refused connect_timeout idle_timeout client_reset \
-	    backend_reset limit_reached shutdown internal_error; do
+	    backend_reset limit_reached shutdown internal_error proxy_untrusted proxy_missing \
+	    proxy_malformed denied; do
 		exp=0
 		[[ $want =~ \ $r=any\  ]] && continue
 		[[ $want =~ \ $r=([0-9]+)\  ]] && exp=${BASH_REMATCH[1]}

@@ -464,7 +464,7 @@ Test(config, wrong_types_in_lists)
 	    "  { sni = \"b.example\"; backends = [ 9443 ]; },\n"
 	    "  { sni = \"c.example\"; backends = ( \"127.0.0.1:1\", { } ); }\n"
 	    ");\n",
-	    ":1: listen[0]: expected a string, got an integer",
+	    ":1: listen[0]: expected a string or a group, got an integer",
 	    ":3: routes[0]: expected a group, got a string",
 	    ":4: routes[1].sni: expected a string, got an integer",
 	    ":5: routes[2].backends: expected an array, got a string",
@@ -569,7 +569,7 @@ Test(config, too_many_listen_addresses)
 	for (i = 0; i < MAX_LISTEN + 1; i++)
 		n += (size_t)snprintf(text + n, sizeof(text) - n, "  \"127.0.0.1:%u\",\n", i + 1);
 	snprintf(text + n - 2, sizeof(text) - n + 2, "\n];\n");
-	expect_errors(text, ":2: listen: has 65 entries, more than 64", NULL);
+	expect_errors(text, ":2: listen: has 65 addresses, more than 64", NULL);
 }
 
 /* ---- routes ------------------------------------------------------------ */

@@ -42,10 +42,10 @@ image_of(const char *const *patterns, uint32_t count, uint32_t seed)
 		specs[i] = (struct route_spec){ .pattern = patterns[i],
 		    .backends = &test_backend, .backend_count = 1 };
 	}
-	size = routes_image_size(specs, count);
+	size = routes_image_size(specs, count, NULL);
 	img = malloc(size);
 	cr_assert_not_null(img);
-	cr_assert_eq(routes_image_build(img, size, specs, count, NULL, 1, seed), 0,
+	cr_assert_eq(routes_image_build(img, size, specs, count, NULL, NULL, 1, seed), 0,
 	    "build failed for %u patterns", count);
 	free(specs);
 	return img;
@@ -63,7 +63,7 @@ build_rc(const char *const *patterns, uint32_t count)
 		specs[i] = (struct route_spec){ .pattern = patterns[i],
 		    .backends = &test_backend, .backend_count = 1 };
 	}
-	return routes_image_build(buf, sizeof(buf), specs, count, NULL, 1, 0);
+	return routes_image_build(buf, sizeof(buf), specs, count, NULL, NULL, 1, 0);
 }
 
 /* The id of the route name finds (name as text; NULL = no SNI), or NO_ROUTE. */
@@ -423,11 +423,11 @@ Test(routes, build_rejects_route_without_backends)
 	struct route_spec spec = { .pattern = "a.example.com", .backends = &test_backend, .backend_count = 0 };
 	char buf[1024] __attribute__((aligned(8)));
 
-	cr_assert_eq(routes_image_build(buf, sizeof(buf), &spec, 1, NULL, 1, 0),
+	cr_assert_eq(routes_image_build(buf, sizeof(buf), &spec, 1, NULL, NULL, 1, 0),
 	    -EINVAL);
 	spec.backend_count = 1;
 	spec.backends = NULL;
-	cr_assert_eq(routes_image_build(buf, sizeof(buf), &spec, 1, NULL, 1, 0),
+	cr_assert_eq(routes_image_build(buf, sizeof(buf), &spec, 1, NULL, NULL, 1, 0),
 	    -EINVAL);
 }
 
@@ -444,10 +444,10 @@ Test(routes, build_fills_header_and_settings)
 
 	for (i = 0; i < 3; i++)
 		specs[i] = (struct route_spec){ .pattern = p[i], .backends = &test_backend, .backend_count = 1 };
-	size = routes_image_size(specs, 3);
+	size = routes_image_size(specs, 3, NULL);
 	img = malloc(size);
 	cr_assert_not_null(img);
-	cr_assert_eq(routes_image_build(img, size, specs, 3, &settings, 42,
+	cr_assert_eq(routes_image_build(img, size, specs, 3, NULL, &settings, 42,
 	    0xabcdu), 0);
 	cr_assert_eq(img->magic, ROUTES_MAGIC);
 	cr_assert_eq(img->version, ROUTES_VERSION);
@@ -492,10 +492,10 @@ Test(routes, build_copies_each_routes_backends)
 		specs[i] = (struct route_spec){ .pattern = p[i], .backends = &addrs[first], .backend_count = per_route[i] };
 		first += per_route[i];
 	}
-	size = routes_image_size(specs, 3);
+	size = routes_image_size(specs, 3, NULL);
 	img = malloc(size);
 	cr_assert_not_null(img);
-	cr_assert_eq(routes_image_build(img, size, specs, 3, NULL, 1, 3), 0);
+	cr_assert_eq(routes_image_build(img, size, specs, 3, NULL, NULL, 1, 3), 0);
 	cr_assert_eq(img->backend_count, 6);
 	first = 0;
 	for (i = 0; i < 3; i++) {
@@ -550,25 +550,25 @@ Test(routes, build_fits_exactly_in_image_size)
 
 	for (i = 0; i < 6; i++)
 		specs[i] = (struct route_spec){ .pattern = p[i], .backends = &test_backend, .backend_count = 1 };
-	size = routes_image_size(specs, 6);
+	size = routes_image_size(specs, 6, NULL);
 	/* Exactly size bytes: ASan reports any write past the end. */
 	buf = malloc(size);
 	cr_assert_not_null(buf);
-	cr_assert_eq(routes_image_build(buf, size, specs, 6, NULL, 1, 5), 0);
+	cr_assert_eq(routes_image_build(buf, size, specs, 6, NULL, NULL, 1, 5), 0);
 	cr_assert_eq(((struct routes_image *)buf)->size, size);
 	cr_assert_eq(size % 8, 0);
 	free(buf);
 	/* One byte short is refused before anything is written. */
 	buf = malloc(size - 1);
 	cr_assert_not_null(buf);
-	cr_assert_eq(routes_image_build(buf, size - 1, specs, 6, NULL, 1, 5),
+	cr_assert_eq(routes_image_build(buf, size - 1, specs, 6, NULL, NULL, 1, 5),
 	    -ENOSPC);
 	free(buf);
 	/* A roomier buffer is untouched past size. */
 	buf = malloc(size + 64);
 	cr_assert_not_null(buf);
 	memset(buf, 0xa5, size + 64);
-	cr_assert_eq(routes_image_build(buf, size + 64, specs, 6, NULL, 1, 5), 0);
+	cr_assert_eq(routes_image_build(buf, size + 64, specs, 6, NULL, NULL, 1, 5), 0);
 	for (i = size; i < size + 64; i++)
 		cr_assert_eq(buf[i], 0xa5, "byte %zu written", i);
 	free(buf);
@@ -686,9 +686,9 @@ Test(routes, stats_ids_are_carried_into_the_image)
 	cr_assert_eq(addr_parse(&backends[1], "127.0.0.1:2", 0, &why), 0);
 	spec = (struct route_spec){ .pattern = "a.example.com", .backends = backends,
 	    .backend_count = 2, .stats_id = 42, .backend_stats_ids = backend_ids };
-	size = routes_image_size(&spec, 1);
+	size = routes_image_size(&spec, 1, NULL);
 	img = malloc(size);
-	cr_assert_eq(routes_image_build(img, size, &spec, 1, NULL, 1, 5), 0);
+	cr_assert_eq(routes_image_build(img, size, &spec, 1, NULL, NULL, 1, 5), 0);
 	r = routes_lookup(img, (const uint8_t *)"a.example.com", 13);
 	cr_assert_not_null(r);
 	cr_assert_eq(r->stats_id, 42);

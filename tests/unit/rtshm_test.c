@@ -61,7 +61,7 @@ publish_next(void)
 	    .backend_count = 1 };
 
 	pattern_of(pattern, seg.generation + 1);
-	return rtshm_publish(&seg, &spec, 1, NULL);
+	return rtshm_publish(&seg, &spec, 1, NULL, NULL);
 }
 
 /* The image is whole and is generation's: its header and its one route. */
@@ -266,7 +266,7 @@ Test(rtshm, a_refused_image_leaves_the_current_generation)
 	for (int i = 0; i < 2; i++)
 		specs[i] = (struct route_spec){ .pattern = dup[i],
 		    .backends = &backend, .backend_count = 1 };
-	cr_assert_eq(rtshm_publish(&seg, specs, 2, NULL), -EINVAL);
+	cr_assert_eq(rtshm_publish(&seg, specs, 2, NULL, NULL), -EINVAL);
 	cr_assert_eq(seg.generation, 1);
 	cr_assert_eq(seg.fd, fd);
 	img = map_current(&size);
@@ -291,9 +291,9 @@ Test(rtshm, an_image_larger_than_the_limit_is_e2big)
 		specs[i] = (struct route_spec){ .pattern = patterns[i],
 		    .backends = many, .backend_count = MAX_BACKENDS_PER_ROUTE };
 	}
-	cr_assert_gt(routes_image_size(specs, count), RTSHM_MAX_BYTES);
+	cr_assert_gt(routes_image_size(specs, count, NULL), RTSHM_MAX_BYTES);
 	cr_assert_eq(publish_next(), 1);
-	cr_assert_eq(rtshm_publish(&seg, specs, count, NULL), -E2BIG);
+	cr_assert_eq(rtshm_publish(&seg, specs, count, NULL, NULL), -E2BIG);
 	cr_assert_eq(seg.generation, 1);
 	free(patterns);
 	free(specs);

@@ -86,10 +86,10 @@ bench_table(uint32_t routes, const struct addr *backend)
 			bench_pattern(arena + (size_t)i * BENCH_NAME_MAX, i);
 	}
 	specs[routes].pattern = "*";
-	size = routes_image_size(specs, routes + 1);
+	size = routes_image_size(specs, routes + 1, NULL);
 	img = malloc(size);
 	if (img != NULL &&
-	    routes_image_build(img, size, specs, routes + 1, NULL, 1, 0x5eed) != 0) {
+	    routes_image_build(img, size, specs, routes + 1, NULL, NULL, 1, 0x5eed) != 0) {
 		free(img);
 		img = NULL;
 	}

@@ -128,6 +128,10 @@ render_table_totals(struct textbuf *out, const struct snapshot *snap)
 	grid_cell(&g, "%s", human_bytes((double)t->bytes_spliced, a, sizeof(a)));
 	grid_cell(&g, "copied");
 	grid_cell(&g, "%s", human_bytes((double)t->bytes_copied, b, sizeof(b)));
+	grid_cell(&g, "proxy headers");
+	grid_cell(&g, "%" PRIu64, t->proxy_headers);
+	grid_cell(&g, "%s", "");	/* a row holds two pairs */
+	grid_cell(&g, "%s", "");
 	render_table_grid_done(&g, out);
 }
 
