@@ -156,7 +156,12 @@ check_match "prometheus: PROXY headers" '^passthrough_proxy_headers_total(\{.*\}
 
 # HAProxy's health checks (check-send-proxy with send-proxy-v2: LOCAL): each
 # is accepted as a header and ends like a connection that sent nothing.
-HAPROXY_PORTS='' haproxy_start checks "
+HC=$(free_port)
+# HAProxy starts only with a listener: a frontend nobody uses.
+HAPROXY_PORTS=$HC haproxy_start checks "
+frontend unused
+  bind 127.0.0.1:$HC
+  default_backend checked
 backend checked
   server pt 127.0.0.1:$PA send-proxy-v2 check check-send-proxy inter 200"
 before=$(wc -l <"$AL")
