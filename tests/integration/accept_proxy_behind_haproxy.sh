@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards accept_proxy behind a real load balancer: HAProxy (send-proxy, send-proxy-v2) in front, the client on 127.0.0.5 is the client in passthrough's access log and routes as usual; the header may trickle in a byte at a time; LOCAL (HAProxy's health checks, or sent by hand) goes on with the real peer; a header from an untrusted sender, a missing one and a malformed one are closed before any backend and counted as proxy_untrusted, proxy_missing, proxy_malformed; a plain listener beside it never reads a header.
+# Guards accept_proxy behind a real load balancer: HAProxy (send-proxy, send-proxy-v2) in front, the client on 127.0.0.5 is the client in passthrough's access log and routes as usual; the header may trickle in a byte at a time and counts against hello_ms and hello_bytes; LOCAL (HAProxy's health checks, or sent by hand) goes on with the real peer; a header from an untrusted sender, a missing one and a malformed one are closed before any backend and counted as proxy_untrusted, proxy_missing, proxy_malformed; a plain listener beside it never reads a header.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || die "jq is missing: tools/deps.sh test installs it"
 
@@ -14,6 +14,8 @@ PROXY_LOG_EXTRA="access = \"$T/access.log\";" proxy_conf_groups "$T/proxy.conf" 
   { address = \"127.0.0.1:$PA\"; accept_proxy = true; trusted = [ \"127.0.0.1/32\", \"::1/128\" ]; },
   { address = \"127.0.0.1:$PU\"; accept_proxy = true; trusted = [ \"10.0.0.0/8\" ]; }" "
 timeouts = { hello_ms = 3000; };
+# The 5,369-byte hello of openssl-long_alpn fits; with a header before it, not.
+limits = { hello_bytes = 5380; };
 routes = (
   { sni = \"app.example.com\"; backends = [ \"127.0.0.1:${NGINX_PORT[app]}\" ]; },
   { sni = \"*\"; backends = [ \"127.0.0.1:${SINK_PORT[s]}\" ]; }
@@ -131,6 +133,14 @@ check_no_match "HAProxy to an untrusting listener: no answer" "backend-app" "$ou
 check_eq "HAProxy to an untrusting listener: reason" proxy_untrusted "$(field reason "$(last_access)")"
 check_eq "refused ones: no backend connection" "$accepts" "$(sink_count s accept)"
 
+# The header counts against hello_bytes.
+{ pp_v2_hex proxy 192.0.2.9 5555 127.0.0.1 "$PA"; cat "$V/openssl-long_alpn.hex"; } >"$T/big.hex"
+hand "a header and a hello of hello_bytes together" "$PA" "$T/big.hex"
+check_eq "a header and a hello over hello_bytes together: reason" hello_too_big "$(field reason "$(last_access)")"
+hand "the same hello alone, on the plain listener" "$PL" "$V/openssl-long_alpn.hex"
+check_eq "the same hello alone: routed" "big.example.org normal" \
+    "$(field sni "$(last_access)") $(field reason "$(last_access)")"
+
 # The plain listener takes no header: one is not TLS there.
 hand "a header to the plain listener" "$PL" "$T/v2.hex"
 check_eq "plain listener: a header is not TLS" not_tls "$(field reason "$(last_access)")"
@@ -142,17 +152,18 @@ check_match "plain listener: client = the peer" '^127\.0\.0\.1:[0-9]+$' "$(field
 stats_json "$T/stats.json"
 j() { jq -r "$1" "$T/stats.json"; }
 check_eq "stats: accepted" "$n" "$(j .totals.accepted)"
-check_eq "stats: PROXY headers accepted (3 HAProxy, 2 by hand, 2 LOCAL)" 7 "$(j .totals.proxy_headers)"
+check_eq "stats: PROXY headers accepted (3 HAProxy, 3 by hand, 2 LOCAL)" 8 "$(j .totals.proxy_headers)"
 check_eq "stats: proxy_untrusted" 2 "$(j .totals.closes.proxy_untrusted)"
 check_eq "stats: proxy_missing" 1 "$(j .totals.closes.proxy_missing)"
 check_eq "stats: proxy_malformed" 2 "$(j .totals.closes.proxy_malformed)"
 check_eq "stats: hello_eof" 1 "$(j .totals.closes.hello_eof)"
 check_eq "stats: not_tls" 1 "$(j .totals.closes.not_tls)"
 check_eq "stats: hello_timeout" 1 "$(j .totals.closes.hello_timeout)"
-check_eq "stats: normal" $((n - 8)) "$(j .totals.closes.normal)"
+check_eq "stats: hello_too_big" 1 "$(j .totals.closes.hello_too_big)"
+check_eq "stats: normal" $((n - 9)) "$(j .totals.closes.normal)"
 prom=$("$STATS" -c "$PROXY_CONF" --prometheus 2>&1)
 check_match "prometheus: proxy_untrusted" '^passthrough_connections_closed_total\{.*reason="proxy_untrusted".*\} 2$' "$prom"
-check_match "prometheus: PROXY headers" '^passthrough_proxy_headers_total(\{.*\})? 7$' "$prom"
+check_match "prometheus: PROXY headers" '^passthrough_proxy_headers_total(\{.*\})? 8$' "$prom"
 
 # HAProxy's health checks (check-send-proxy with send-proxy-v2: LOCAL): each
 # is accepted as a header and ends like a connection that sent nothing.
@@ -178,7 +189,7 @@ last_access >/dev/null
 echo "     HAProxy health checks: $checks"
 check_eq "health checks: all ended as a connection that sent nothing, the balancer the client" "$checks" \
     "$(tail -n "$checks" "$AL" | grep -cE 'client=127\.0\.0\.1:[0-9]+ .*reason=(hello_eof|client_reset)$')"
-check_eq "stats: PROXY headers with the health checks" $((7 + checks)) "$(j .totals.proxy_headers)"
+check_eq "stats: PROXY headers with the health checks" $((8 + checks)) "$(j .totals.proxy_headers)"
 check_eq "stats: no more refusals" "2 1 2" \
     "$(j .totals.closes.proxy_untrusted) $(j .totals.closes.proxy_missing) $(j .totals.closes.proxy_malformed)"
 
