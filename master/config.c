@@ -541,6 +541,21 @@ config_get_routes(struct config_ctx *ctx, const config_setting_t *s,
 	}
 }
 
+void *
+config_list_alloc(struct config_ctx *ctx, const config_setting_t *s,
+    const struct config_key *k, void *obj, uint32_t n, size_t size)
+{
+	void *v = calloc(n, size);
+
+	if (v == NULL) {
+		config_err(ctx, s, "out of memory");
+		return NULL;
+	}
+	memcpy((char *)obj + k->off, &v, sizeof(v));
+	memcpy((char *)obj + k->count_off, &n, sizeof(n));
+	return v;
+}
+
 /* ---- loading ----------------------------------------------------------- */
 
 int

@@ -89,12 +89,8 @@ config_access_cidrs(struct config_ctx *ctx, const config_setting_t *s,
 		config_err(ctx, s, "has %u entries, more than %u", n, k->max);
 		return;
 	}
-	if ((v = calloc(n, sizeof(*v))) == NULL) {
-		config_err(ctx, s, "out of memory");
+	if ((v = config_list_alloc(ctx, s, k, obj, n, sizeof(*v))) == NULL)
 		return;
-	}
-	memcpy((char *)obj + k->off, &v, sizeof(v));
-	memcpy((char *)obj + k->count_off, &n, sizeof(n));
 	for (i = 0; i < n; i++) {
 		e = config_setting_get_elem(s, i);
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)

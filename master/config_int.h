@@ -95,6 +95,13 @@ uint32_t config_list_length(struct config_ctx *ctx, const config_setting_t *s,
 
 config_get_fn config_get_bool, config_get_uint;
 
+/*
+ * n zeroed entries of size bytes for list s: the array is stored at
+ * k->off, n at k->count_off (a uint32_t). NULL when out of memory (reported).
+ */
+void *config_list_alloc(struct config_ctx *ctx, const config_setting_t *s,
+    const struct config_key *k, void *obj, uint32_t n, size_t size);
+
 /* ---- config_backends.c: a route's backends ------------------------------ */
 
 /* backends: "host:port" strings and groups { address, weight, reject }. */

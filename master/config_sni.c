@@ -73,12 +73,8 @@ config_sni_alpn(struct config_ctx *ctx, const config_setting_t *s,
 	n = config_list_length(ctx, s, 1, "protocol names", k->max);
 	if (n == 0 || n > k->max)
 		return;
-	if ((v = calloc(n, sizeof(*v))) == NULL) {
-		config_err(ctx, s, "out of memory");
+	if ((v = config_list_alloc(ctx, s, k, obj, n, sizeof(*v))) == NULL)
 		return;
-	}
-	memcpy((char *)obj + k->off, &v, sizeof(v));
-	memcpy((char *)obj + k->count_off, &n, sizeof(n));
 	for (i = 0; i < n; i++) {
 		e = config_setting_get_elem(s, i);
 		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
