@@ -9,7 +9,8 @@
  *   struct routes_listen[listen_count]  in configuration order
  *   struct routes_backend[backend_count] each route's backends contiguous
  *   uint32_t[bucket_count]              hash heads, ROUTES_NONE when empty
- *   char keys[]                         lower-case keys, back to back
+ *   char keys[]                         lower-case keys, each route's alpn
+ *                                       names (wire form) after its key
  *   struct acl ...                      address rules: the top level's, each
  *                                       listen address's trusted and allow/deny,
  *                                       each route's allow/deny (where any)
@@ -25,6 +26,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "balance.h"
 #include "routes.h"
 #include "tunables.h"
 
@@ -48,9 +50,9 @@
 
 /* The image is an ABI between master and workers: pin the sizes. */
 _Static_assert(sizeof(struct routes_image) == 2160, "routes_image layout changed");
-_Static_assert(sizeof(struct routes_route) == 40, "routes_route layout changed");
+_Static_assert(sizeof(struct routes_route) == 60, "routes_route layout changed");
 _Static_assert(sizeof(struct routes_listen) == 48, "routes_listen layout changed");
-_Static_assert(sizeof(struct routes_backend) == 36, "routes_backend layout changed");
+_Static_assert(sizeof(struct routes_backend) == 44, "routes_backend layout changed");
 _Static_assert(sizeof(struct routes_image) % ROUTES_ALIGN == 0,
     "the routes array must start aligned right after the header");
 _Static_assert(ROUTES_KEY_MAX <= UINT16_MAX, "key_len is 16 bits");
@@ -272,6 +274,7 @@ routes_layout(const struct route_spec *specs, uint32_t count,
 	const char *why;
 	uint64_t hashed = 0, strings = 0, backends = 0, acls;
 	uint32_t i, listens = access != NULL ? access->listen_count : 0;
+	size_t alpn;
 	int n;
 
 	memset(lay, 0, sizeof(*lay));
@@ -285,11 +288,16 @@ routes_layout(const struct route_spec *specs, uint32_t count,
 	for (i = 0; i < count; i++) {
 		if (specs[i].backend_count == 0 ||
 		    specs[i].backend_count > MAX_BACKENDS_PER_ROUTE ||
-		    specs[i].backends == NULL || specs[i].send_proxy > ROUTES_PROXY_V2)
+		    specs[i].backends == NULL || specs[i].send_proxy > ROUTES_PROXY_V2 ||
+		    !balance_spec_valid(specs[i].weights, specs[i].backend_flags,
+		    specs[i].backend_count))
 			lay->invalid = true;
 		else
 			backends += specs[i].backend_count;
 		acls += routes_rules_size(&specs[i].rules);
+		if (routes_alpn_size(specs[i].alpn, specs[i].alpn_count, &alpn) != 0)
+			lay->invalid = true;
+		strings += alpn;
 		n = routes_pattern_key(specs[i].pattern, key, &kind, &why);
 		if (n < 0) {
 			lay->invalid = true;
@@ -392,22 +400,56 @@ routes_header_fill(struct routes_image *img, const struct routes_layout *lay,
 		buckets[b] = ROUTES_NONE;
 }
 
-/* Links route index into its bucket; -EINVAL if its key is there already. */
+static inline const struct routes_route *
+routes_default(const struct routes_image *img)
+{
+	return img->default_route == ROUTES_NONE ? NULL :
+	    routes_at(img, img->default_route);
+}
+
+/*
+ * Routes a and b of one pattern cannot both stay: neither has alpn, or
+ * their alpn lists share a name (a client offering it would fit both).
+ */
+static int
+routes_clash(const struct routes_image *img, const struct routes_route *a,
+    const struct routes_route *b)
+{
+	size_t n;
+
+	if (a->alpn_len == 0 || b->alpn_len == 0)
+		return a->alpn_len == b->alpn_len;
+	return routes_alpn_choose(routes_alpn(img, a), a->alpn_len, routes_alpn(img, b),
+	    b->alpn_len, &n) != NULL;
+}
+
+/*
+ * Links route index into its bucket, or behind the routes of its pattern
+ * (first) when there are some; -EINVAL when it clashes with one of them.
+ */
 static int
 routes_insert(struct routes_image *img, uint32_t index)
 {
-	struct routes_route *r = routes_route_mut(img, index);
+	struct routes_route *r = routes_route_mut(img, index), *p;
+	const struct routes_route *first;
 	uint32_t *head;
 
+	first = r->kind == ROUTE_DEFAULT ? routes_default(img) :
+	    routes_find(img, r->kind, routes_key(img, r), r->key_len, r->hash);
+	if (first != NULL) {
+		for (p = routes_route_mut(img, first->id);; p = routes_route_mut(img, p->alt)) {
+			if (routes_clash(img, p, r))
+				return -EINVAL;
+			if (p->alt == ROUTES_NONE)
+				break;
+		}
+		p->alt = index;
+		return 0;
+	}
 	if (r->kind == ROUTE_DEFAULT) {
-		if (img->default_route != ROUTES_NONE)
-			return -EINVAL;
 		img->default_route = index;
 		return 0;
 	}
-	if (routes_find(img, r->kind, routes_key(img, r), r->key_len,
-	    r->hash) != NULL)
-		return -EINVAL;
 	head = &routes_buckets(img)[r->hash & (img->bucket_count - 1)];
 	r->next = *head;
 	*head = index;
@@ -439,8 +481,20 @@ routes_route_write(struct routes_image *img, uint32_t i,
 	r->key_len = (uint16_t)n;
 	r->kind = (uint8_t)kind;
 	r->send_proxy = (uint8_t)spec->send_proxy;
+	r->connect_ms = spec->connect_ms;
+	r->idle_ms = spec->idle_ms;
+	r->max_connections = spec->max_connections;
 	r->hash = routes_hash_key(img->seed, key, (size_t)n);
 	r->next = ROUTES_NONE;
+	r->alt = ROUTES_NONE;
+	if (spec->alpn_count > 0) {	/* sized and checked by routes_layout() */
+		size_t alpn;
+
+		(void)routes_alpn_size(spec->alpn, spec->alpn_count, &alpn);
+		r->alpn_off = *key_off + (uint32_t)n;
+		r->alpn_len = (uint16_t)alpn;
+		routes_alpn_write((uint8_t *)img + r->alpn_off, spec->alpn, spec->alpn_count);
+	}
 	r->backend_first = *backend;
 	r->backend_count = spec->backend_count;
 	r->id = i;
@@ -450,8 +504,10 @@ routes_route_write(struct routes_image *img, uint32_t i,
 		b[*backend + k].addr = spec->backends[k];
 		b[*backend + k].stats_id = spec->backend_stats_ids != NULL ?
 		    spec->backend_stats_ids[k] : 0;
+		b[*backend + k].weight = spec->weights != NULL ? spec->weights[k] : 1;
+		b[*backend + k].flags = spec->backend_flags != NULL ? spec->backend_flags[k] : 0;
 	}
-	*key_off += (uint32_t)n;
+	*key_off += (uint32_t)n + r->alpn_len;
 	*backend += spec->backend_count;
 	return routes_insert(img, i);
 }
@@ -594,32 +650,52 @@ routes_scan(uint32_t seed, const uint8_t *name, size_t len,
 	return count;
 }
 
-static inline const struct routes_route *
-routes_default(const struct routes_image *img)
+/*
+ * Of r and the routes that share its pattern: the first whose alpn holds a
+ * protocol the client offered, else the one without alpn, else NULL.
+ */
+static const struct routes_route *
+routes_pick(const struct routes_image *img, const struct routes_route *r,
+    const uint8_t *alpn, size_t alpn_len)
 {
-	return img->default_route == ROUTES_NONE ? NULL :
-	    routes_at(img, img->default_route);
+	const struct routes_route *plain = NULL;
+	size_t n;
+
+	if (r == NULL || (r->alt == ROUTES_NONE && r->alpn_len == 0))
+		return r;	/* the usual pattern: one route, no alpn */
+	for (;;) {
+		if (r->alpn_len == 0)
+			plain = r;
+		else if (routes_alpn_choose(routes_alpn(img, r), r->alpn_len, alpn, alpn_len,
+		    &n) != NULL)
+			return r;
+		if (r->alt == ROUTES_NONE)
+			return plain;
+		r = routes_at(img, r->alt);
+	}
 }
 
 const struct routes_route *
-routes_lookup(const struct routes_image *img, const uint8_t *name, size_t len)
+routes_lookup_alpn(const struct routes_image *img, const uint8_t *name, size_t len,
+    const uint8_t *alpn, size_t alpn_len)
 {
 	struct routes_probe p;
-	const struct routes_route *r;
+	const struct routes_route *r = NULL;
 	int n;
 
 	if (name != NULL && len > 0 && name[len - 1] == '.')
 		len--;
 	if (name == NULL || len == 0 || len > ROUTES_KEY_MAX)
-		return routes_default(img);
+		return routes_pick(img, routes_default(img), alpn, alpn_len);
 	n = routes_scan(img->seed, name, len, &p);
 	if (n < 0)
-		return routes_default(img);
-	r = routes_find(img, ROUTE_EXACT, (const char *)p.lower, len, p.exact);
+		return routes_pick(img, routes_default(img), alpn, alpn_len);
+	r = routes_pick(img, routes_find(img, ROUTE_EXACT, (const char *)p.lower, len,
+	    p.exact), alpn, alpn_len);
 	/* The leftmost '.' was recorded last: longest suffix first. */
 	while (r == NULL && n-- > 0)
-		r = routes_find(img, ROUTE_WILDCARD,
-		    (const char *)p.lower + p.suffix_at[n],
-		    len - p.suffix_at[n], p.suffix_hash[n]);
-	return r != NULL ? r : routes_default(img);
+		r = routes_pick(img, routes_find(img, ROUTE_WILDCARD,
+		    (const char *)p.lower + p.suffix_at[n], len - p.suffix_at[n],
+		    p.suffix_hash[n]), alpn, alpn_len);
+	return r != NULL ? r : routes_pick(img, routes_default(img), alpn, alpn_len);
 }

@@ -21,9 +21,11 @@
 #include "addr.h"
 
 #define ROUTES_MAGIC	0x52545450u	/* "PTTR" little-endian */
-#define ROUTES_VERSION	4u
+#define ROUTES_VERSION	6u
 #define ROUTES_NONE	UINT32_MAX	/* no route / end of a bucket chain */
 #define ROUTES_KEY_MAX	253u		/* longest DNS name without the trailing dot */
+#define ROUTES_ALPN_NAMES_MAX	16u	/* protocol names a route's alpn lists */
+#define ROUTES_ALPN_NAME_MAX	255u	/* RFC 7301: a name is 1..255 bytes */
 
 enum route_kind {
 	ROUTE_EXACT,
@@ -83,9 +85,17 @@ struct routes_listen {
 	uint32_t reserved;
 };
 
+#define ROUTES_WEIGHT_MAX	1000000u	/* the Gateway API spreads weights over endpoints */
+
+enum routes_backend_flags {
+	ROUTES_BACKEND_REJECT = 1 << 0,	/* no address: its share of clients gets an alert */
+};
+
 struct routes_backend {
-	struct addr addr;
+	struct addr addr;	/* zero for a reject backend */
 	uint32_t stats_id;	/* its entry in the statistics segment's backends */
+	uint32_t weight;	/* 0..ROUTES_WEIGHT_MAX; 0: drained, no new connections */
+	uint32_t flags;		/* enum routes_backend_flags */
 };
 
 struct routes_route {
@@ -100,7 +110,13 @@ struct routes_route {
 	uint32_t id;		/* position of the route in the configuration */
 	uint32_t stats_id;	/* its entry in the statistics segment's routes */
 	uint32_t acl_off;	/* the route's allow/deny (after the hello), or 0 */
-	uint32_t reserved;
+	uint32_t alt;		/* the next route of the same pattern (by ALPN), or ROUTES_NONE */
+	uint32_t alpn_off;	/* its alpn names in wire form, from the image start */
+	uint16_t alpn_len;	/* bytes there; 0: none, the pattern's route for other clients */
+	uint16_t reserved;
+	uint32_t connect_ms;	/* 0: the global timeouts.connect_ms */
+	uint32_t idle_ms;	/* 0: the global timeouts.idle_ms */
+	uint32_t max_connections;	/* over all workers; 0: no limit of its own */
 };
 
 struct routes_image {
@@ -153,8 +169,14 @@ struct route_spec {
 	uint32_t backend_count;
 	uint32_t stats_id;		/* 0 when not counted per route */
 	const uint32_t *backend_stats_ids;	/* [backend_count], or NULL (all 0) */
+	const uint32_t *weights;	/* [backend_count], or NULL (all 1) */
+	const uint32_t *backend_flags;	/* [backend_count], or NULL (all 0) */
 	uint32_t send_proxy;		/* enum routes_send_proxy */
 	struct routes_rules rules;
+	const char *const *alpn;	/* protocol names this route takes, or NULL */
+	uint32_t alpn_count;		/* 0..ROUTES_ALPN_NAMES_MAX */
+	uint32_t connect_ms, idle_ms;	/* 0: the global ones */
+	uint32_t max_connections;	/* 0: none of its own */
 };
 
 /*
@@ -179,7 +201,9 @@ size_t routes_image_size(const struct route_spec *specs, uint32_t count,
  * Writes the image into dst, which holds size >= routes_image_size() bytes;
  * writes no byte past routes_image_size(). Route i gets id i. Returns 0;
  * -EINVAL when a pattern is invalid or duplicated (also by case or trailing
- * dot, or a second "*"), a route has no backends or more than
+ * dot, or a second "*") by routes that do not differ by alpn (neither has
+ * one, or both list one name), an alpn list routes_alpn_size() refuses, a
+ * route has no backends or more than
  * MAX_BACKENDS_PER_ROUTE, or count > MAX_ROUTES; -E2BIG when the image would
  * pass 4 GiB (offsets are 32 bits); -ENOSPC when size is too small. Address
  * rules acl_build() refuses, more than MAX_LISTEN listen addresses or a
@@ -193,13 +217,49 @@ int routes_image_build(void *dst, size_t size, const struct route_spec *specs,
 
 /*
  * The route for an SNI name of len bytes, any case, one trailing dot
- * ignored (NULL/0: no SNI, the default). Exact name, then wildcards from the
- * longest suffix, then the default. A name longer than ROUTES_KEY_MAX or
- * with an empty label matches only the default. Returns NULL when nothing
- * matches and there is no default. No allocation, no system call.
+ * ignored (NULL/0: no SNI, the default), and a client's ALPN list (wire
+ * form, NULL/0: none). Patterns in order: the exact name, then wildcards
+ * from the longest suffix, then the default. Several routes may share a
+ * pattern when they differ by alpn: the first (in configuration order)
+ * whose alpn holds a protocol the client offered wins, else the one with
+ * no alpn; when neither exists the next pattern is tried. A name longer
+ * than ROUTES_KEY_MAX or with an empty label matches only the default.
+ * Returns NULL when nothing matches. No allocation, no system call.
  */
-const struct routes_route *routes_lookup(const struct routes_image *img,
-    const uint8_t *name, size_t len);
+const struct routes_route *routes_lookup_alpn(const struct routes_image *img,
+    const uint8_t *name, size_t len, const uint8_t *alpn, size_t alpn_len);
+
+/* routes_lookup_alpn() for a client that offered no ALPN. */
+static inline const struct routes_route *
+routes_lookup(const struct routes_image *img, const uint8_t *name, size_t len)
+{
+	return routes_lookup_alpn(img, name, len, NULL, 0);
+}
+
+/* ---- routes_alpn.c: a route's protocol names in wire form --------------- */
+
+/*
+ * *size = the bytes count names take in wire form (1 + length each).
+ * 0, or -EINVAL when there are more than ROUTES_ALPN_NAMES_MAX or a name
+ * is empty or longer than ROUTES_ALPN_NAME_MAX.
+ */
+int routes_alpn_size(const char *const *names, uint32_t count, size_t *size);
+/* Writes names in wire form into out (routes_alpn_size() bytes). */
+void routes_alpn_write(uint8_t *out, const char *const *names, uint32_t count);
+/*
+ * The first protocol of offered (a client's list, wire form) that list
+ * (wire form) holds: a pointer into offered and its length in *len; NULL
+ * (*len 0) when none. A torn list is read up to the tear.
+ */
+const uint8_t *routes_alpn_choose(const uint8_t *list, size_t list_len,
+    const uint8_t *offered, size_t offered_len, size_t *len);
+
+/* Route r's alpn list in img, or NULL with alpn_len 0. */
+static inline const uint8_t *
+routes_alpn(const struct routes_image *img, const struct routes_route *r)
+{
+	return r->alpn_len == 0 ? NULL : (const uint8_t *)img + r->alpn_off;
+}
 
 static inline const struct routes_backend *
 routes_backends(const struct routes_image *img, const struct routes_route *r)

@@ -33,6 +33,8 @@ static const char *const close_reason_names[] = {
 	[CLOSE_PROXY_MISSING] = "proxy_missing",
 	[CLOSE_PROXY_MALFORMED] = "proxy_malformed",
 	[CLOSE_DENIED] = "denied",
+	[CLOSE_REJECTED] = "rejected",
+	[CLOSE_ROUTE_FULL] = "route_full",
 };
 _Static_assert(sizeof(close_reason_names) / sizeof(close_reason_names[0]) ==
     CLOSE_REASON_COUNT, "a name for every close reason");

@@ -24,7 +24,7 @@
 
 #define STATS_MAGIC		0x54535450u	/* "PTST" little-endian */
 #define STATS_AREA_MAGIC	0x41535450u	/* "PTSA": a worker's area */
-#define STATS_VERSION		3u		/* 2: per-worker areas; 3: PROXY and address rules */
+#define STATS_VERSION		4u		/* 2: per-worker areas; 3: PROXY and address rules; 4: rejected, route_full */
 #define STATS_LINES		1024u		/* worker processes at once, old and new across reloads */
 #define STATS_ROUTES		65536u		/* route patterns ever seen; the rest count as "(other)" */
 #define STATS_BACKENDS		65536u		/* backend addresses ever seen; likewise */
@@ -59,6 +59,8 @@ enum close_reason {
 	CLOSE_PROXY_MISSING,	/* accept_proxy: the bytes are no PROXY header */
 	CLOSE_PROXY_MALFORMED,	/* a PROXY header malformed, refused or past hello_bytes */
 	CLOSE_DENIED,		/* the client is refused by allow/deny */
+	CLOSE_REJECTED,		/* a reject backend's share, or every weight 0: an alert */
+	CLOSE_ROUTE_FULL,	/* the route's max_connections are open: an alert */
 	CLOSE_REASON_COUNT
 };
 
@@ -192,7 +194,7 @@ _Static_assert(sizeof(struct stats_backend) == 128, "stats_backend is ABI");
 _Static_assert(sizeof(struct stats_hist) == 8 * (2 + STATS_HIST_BUCKETS), "stats_hist is ABI");
 _Static_assert(offsetof(struct stats_area, routes) % STATS_CACHELINE == 0,
     "the entry arrays start on a cache line");
-_Static_assert(CLOSE_REASON_COUNT == 20, "close reasons are ABI: bump STATS_VERSION");
+_Static_assert(CLOSE_REASON_COUNT == 22, "close reasons are ABI: bump STATS_VERSION");
 _Static_assert(sizeof(_Atomic uint64_t) == 8, "lock-free 64-bit counters");
 
 #define STATS_SIZE (sizeof(struct stats_header) + \

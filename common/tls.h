@@ -31,6 +31,7 @@
 
 /* Alerts (RFC 8446 6): level and the descriptions passthrough sends. */
 #define TLS_ALERT_LEVEL_FATAL		2u
+#define TLS_ALERT_INTERNAL_ERROR	80u
 #define TLS_ALERT_UNRECOGNIZED_NAME	112u
 #define TLS_ALERT_BODY_BYTES		2u	/* level, description */
 #define TLS_ALERT_BYTES (TLS_RECORD_HEADER_BYTES + TLS_ALERT_BODY_BYTES)

@@ -33,8 +33,7 @@
 #define CONF(m)		offsetof(struct config, m)
 #define ROUTE(m)	offsetof(struct config_route, m)
 
-static config_get_fn config_get_uint, config_get_enum, config_get_group,
-    config_get_addrs, config_get_routes, config_get_pattern, config_get_string,
+static config_get_fn config_get_enum, config_get_group, config_get_routes, config_get_pattern, config_get_string,
     config_get_user, config_get_groupname, config_get_stats_name, config_get_logdest;
 
 /* Enumerations are stored as uint32_t; so is log_level. */
@@ -114,10 +113,19 @@ static const char *const config_send_proxy_names[] = {
 	[ROUTES_PROXY_V2 + 1] = NULL,
 };
 
+/* A route's own timeouts; the object is its struct config_route. */
+static const struct config_key config_route_timeouts_keys[] = {
+	{ "connect_ms", config_get_uint, .off = ROUTE(connect_ms),
+	    .min = MIN_TIMEOUT_MS, .max = MAX_TIMEOUT_MS },
+	{ "idle_ms", config_get_uint, .off = ROUTE(idle_ms),
+	    .min = MIN_TIMEOUT_MS, .max = MAX_TIMEOUT_MS },
+	{ .name = NULL }
+};
+
 /* One element of routes; the object is its struct config_route. */
 static const struct config_key config_route_keys[] = {
 	{ "sni", config_get_pattern, .off = ROUTE(pattern), .flags = KEY_REQUIRED },
-	{ "backends", config_get_addrs, .off = ROUTE(backends),
+	{ "backends", config_backends_get, .off = ROUTE(backends),
 	    .count_off = ROUTE(backend_count), .max = MAX_BACKENDS_PER_ROUTE,
 	    .flags = KEY_REQUIRED, .addr_flags = ADDR_RESOLVE },
 	{ "send_proxy", config_get_enum, .off = ROUTE(send_proxy),
@@ -126,6 +134,11 @@ static const struct config_key config_route_keys[] = {
 	    .count_off = ROUTE(rules.allow_count), .max = ACL_ENTRIES_MAX },
 	{ "deny", config_access_cidrs, .off = ROUTE(rules.deny),
 	    .count_off = ROUTE(rules.deny_count), .max = ACL_ENTRIES_MAX },
+	{ "alpn", config_sni_alpn, .off = ROUTE(alpn), .count_off = ROUTE(alpn_count),
+	    .max = ROUTES_ALPN_NAMES_MAX },
+	{ "timeouts", config_get_group, .members = config_route_timeouts_keys },
+	{ "max_connections", config_get_uint, .off = ROUTE(max_connections),
+	    .min = MIN_CONNECTIONS, .max = MAX_CONNECTIONS_LIMIT },
 	{ .name = NULL }
 };
 
@@ -176,7 +189,7 @@ config_store_u32(void *obj, size_t off, uint32_t v)
 }
 
 /* An integer in k->min..k->max (a power of two with KEY_POW2). */
-static void
+void
 config_get_uint(struct config_ctx *ctx, const config_setting_t *s,
     const struct config_key *k, void *obj)
 {
@@ -466,42 +479,7 @@ config_list_length(struct config_ctx *ctx, const config_setting_t *s, int array_
 	return n;
 }
 
-/*
- * An array (or list) of 1..k->max "host:port" strings, parsed with
- * k->addr_flags, none twice. Stores the array at k->off, its length at
- * k->count_off.
- */
-static void
-config_get_addrs(struct config_ctx *ctx, const config_setting_t *s,
-    const struct config_key *k, void *obj)
-{
-	const config_setting_t *e;
-	struct addr *a;
-	unsigned i, j, n;
-
-	n = config_list_length(ctx, s, 1, "entries", k->max);
-	if (n == 0)
-		return;
-	a = calloc(n, sizeof(*a));
-	if (a == NULL) {
-		config_err(ctx, s, "out of memory");
-		return;
-	}
-	memcpy((char *)obj + k->off, &a, sizeof(a));
-	config_store_u32(obj, k->count_off, n);
-	for (i = 0; i < n; i++) {
-		e = config_setting_get_elem(s, i);
-		if (config_addr_get(ctx, e, k->addr_flags, &a[i]) != 0)
-			continue;
-		/* Quadratic, but bounded by MAX_BACKENDS_PER_ROUTE. */
-		for (j = 0; j < i && !addr_equal(&a[j], &a[i]); j++)
-			;
-		if (j < i)
-			config_addr_duplicate(ctx, e, config_setting_get_elem(s, j));
-	}
-}
-
-/* A route's sni: a pattern routes_pattern_key() accepts, unique across routes. */
+/* A route's sni: a pattern routes_pattern_key() accepts. */
 static void
 config_get_pattern(struct config_ctx *ctx, const config_setting_t *s,
     const struct config_key *k, void *obj)
@@ -511,8 +489,6 @@ config_get_pattern(struct config_ctx *ctx, const config_setting_t *s,
 	enum route_kind kind;
 	const char *text, *why;
 	char *copy;
-	uint32_t first;
-	int rc;
 
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
 		config_err_type(ctx, s, "a string");
@@ -527,16 +503,9 @@ config_get_pattern(struct config_ctx *ctx, const config_setting_t *s,
 	memcpy((char *)obj + k->off, &copy, sizeof(copy));
 	route->line = (int)config_text_line(ctx, s);
 	config_quote(text, quoted, sizeof(quoted));
-	if (routes_pattern_key(text, key, &kind, &why) < 0) {
+	/* Unique across routes unless they differ by alpn: config_sni_check(). */
+	if (routes_pattern_key(text, key, &kind, &why) < 0)
 		config_err(ctx, s, "%s %s", quoted, why);
-		return;
-	}
-	rc = config_sni_add(&ctx->sni, (uint32_t)(route - ctx->cfg->routes), key, &first);
-	if (rc == -ENOMEM)
-		config_err(ctx, s, "out of memory");
-	else if (rc == -EEXIST)
-		config_err(ctx, s, "%s duplicates routes[%lu] (line %d)", quoted,
-		    (unsigned long)first, ctx->cfg->routes[first].line);
 }
 
 /* A list of 1..MAX_ROUTES groups, each walked with config_route_keys. */
@@ -564,9 +533,27 @@ config_get_routes(struct config_ctx *ctx, const config_setting_t *s,
 		e = config_setting_get_elem(s, i);
 		if (!config_setting_is_group(e))
 			config_err_type(ctx, e, "a group");
-		else
+		else {
 			config_walk(ctx, e, config_route_keys, &cfg->routes[i]);
+			config_access_rules_check(ctx, e, &cfg->routes[i].rules);
+			config_sni_check(ctx, e, i);
+		}
 	}
+}
+
+void *
+config_list_alloc(struct config_ctx *ctx, const config_setting_t *s,
+    const struct config_key *k, void *obj, uint32_t n, size_t size)
+{
+	void *v = calloc(n, size);
+
+	if (v == NULL) {
+		config_err(ctx, s, "out of memory");
+		return NULL;
+	}
+	memcpy((char *)obj + k->off, &v, sizeof(v));
+	memcpy((char *)obj + k->count_off, &n, sizeof(n));
+	return v;
 }
 
 /* ---- loading ----------------------------------------------------------- */
@@ -593,6 +580,7 @@ config_load(struct config *cfg, const char *path, struct config_errors *errs)
 	}
 	config_defaults(cfg);
 	config_walk(&ctx, config_root_setting(&lc), config_keys, cfg);
+	config_access_rules_check(&ctx, config_root_setting(&lc), &cfg->rules);
 	config_check_user(&ctx, config_root_setting(&lc), cfg);
 bad:
 	config_sni_free(&ctx.sni);
@@ -627,7 +615,10 @@ config_free(struct config *cfg)
 	for (i = 0; cfg->routes != NULL && i < cfg->route_count; i++) {
 		free(cfg->routes[i].pattern);
 		free(cfg->routes[i].backends);
+		free(cfg->routes[i].weights);
+		free(cfg->routes[i].backend_flags);
 		config_access_rules_free(&cfg->routes[i].rules);
+		config_strings_free(cfg->routes[i].alpn, cfg->routes[i].alpn_count);
 	}
 	free(cfg->routes);
 	memset(cfg, 0, sizeof(*cfg));

@@ -35,10 +35,16 @@ struct config_listen {
 
 struct config_route {
 	char *pattern;			/* as written: "*.example.org" */
-	struct addr *backends;
+	struct addr *backends;		/* [backend_count]; zero for a reject backend */
+	uint32_t *weights;		/* [backend_count] */
+	uint32_t *backend_flags;	/* [backend_count]: enum routes_backend_flags */
 	uint32_t backend_count;
 	uint32_t send_proxy;		/* enum routes_send_proxy */
 	struct config_rules rules;
+	char **alpn;			/* protocol names, or NULL */
+	uint32_t alpn_count;
+	uint32_t connect_ms, idle_ms;	/* timeouts = { ... }: 0, the global ones */
+	uint32_t max_connections;	/* 0: none of its own */
 	int line;
 };
 

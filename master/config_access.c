@@ -89,12 +89,8 @@ config_access_cidrs(struct config_ctx *ctx, const config_setting_t *s,
 		config_err(ctx, s, "has %u entries, more than %u", n, k->max);
 		return;
 	}
-	if ((v = calloc(n, sizeof(*v))) == NULL) {
-		config_err(ctx, s, "out of memory");
+	if ((v = config_list_alloc(ctx, s, k, obj, n, sizeof(*v))) == NULL)
 		return;
-	}
-	memcpy((char *)obj + k->off, &v, sizeof(v));
-	memcpy((char *)obj + k->count_off, &n, sizeof(n));
 	for (i = 0; i < n; i++) {
 		e = config_setting_get_elem(s, i);
 		if (config_setting_type(e) != CONFIG_TYPE_STRING)
@@ -103,6 +99,18 @@ config_access_cidrs(struct config_ctx *ctx, const config_setting_t *s,
 			config_err(ctx, e, "%s %s", config_quote(config_setting_get_string(e),
 			    quoted, sizeof(quoted)), why);
 	}
+}
+
+void
+config_access_rules_check(struct config_ctx *ctx, const config_setting_t *g,
+    const struct config_rules *r)
+{
+	const config_setting_t *deny = config_setting_get_member(g, "deny");
+
+	/* Each list is within ACL_ENTRIES_MAX already; one image holds both. */
+	if (deny != NULL && (uint64_t)r->allow_count + r->deny_count > ACL_ENTRIES_MAX)
+		config_err(ctx, deny, "and allow have %llu entries together, more than %u",
+		    (unsigned long long)r->allow_count + r->deny_count, ACL_ENTRIES_MAX);
 }
 
 /* trusted and accept_proxy come together: one without the other is a mistake. */
@@ -133,6 +141,10 @@ config_access_listen(struct config_ctx *ctx, const config_setting_t *s,
 	const config_setting_t *e;
 	uint32_t i, j, n;
 
+	if (config_setting_is_group(s)) {	/* one group, not in a list */
+		config_err_type(ctx, s, "a list: listen = ( \"host:port\", { address = ... } )");
+		return;
+	}
 	n = config_list_length(ctx, s, 1, "addresses", k->max);
 	if (n == 0)
 		return;
@@ -148,6 +160,7 @@ config_access_listen(struct config_ctx *ctx, const config_setting_t *s,
 		if (config_setting_is_group(e)) {
 			config_walk(ctx, e, config_access_listen_keys, &cfg->listens[i]);
 			config_access_listen_check(ctx, e, &cfg->listens[i]);
+			config_access_rules_check(ctx, e, &cfg->listens[i].rules);
 		} else if (config_setting_type(e) == CONFIG_TYPE_STRING) {
 			(void)config_addr_get(ctx, e, k->addr_flags, &cfg->listens[i].addr);
 		} else {

@@ -36,6 +36,7 @@ struct config_sni {
 	uint32_t *slot;		/* route index + 1, or 0 for empty */
 	uint32_t mask;
 	char **key;		/* per route: its lookup key, or NULL */
+	uint32_t *next;		/* per route: the next route of its pattern + 1, or 0 */
 	uint32_t count;		/* routes key has room for */
 };
 
@@ -92,7 +93,19 @@ void config_walk(struct config_ctx *ctx, const config_setting_t *g,
 uint32_t config_list_length(struct config_ctx *ctx, const config_setting_t *s,
     int array_ok, const char *noun, uint32_t max);
 
-config_get_fn config_get_bool;
+config_get_fn config_get_bool, config_get_uint;
+
+/*
+ * n zeroed entries of size bytes for list s: the array is stored at
+ * k->off, n at k->count_off (a uint32_t). NULL when out of memory (reported).
+ */
+void *config_list_alloc(struct config_ctx *ctx, const config_setting_t *s,
+    const struct config_key *k, void *obj, uint32_t n, size_t size);
+
+/* ---- config_backends.c: a route's backends ------------------------------ */
+
+/* backends: "host:port" strings and groups { address, weight, reject }. */
+config_get_fn config_backends_get;
 
 /* ---- config_access.c: listen entries and address rules ------------------ */
 
@@ -109,6 +122,10 @@ config_get_fn config_access_listen;
 
 /* allow, deny, trusted: a list of CIDRs stored at k->off, counted at k->count_off. */
 config_get_fn config_access_cidrs;
+
+/* A scope (group g) whose allow and deny together pass ACL_ENTRIES_MAX: reported. */
+void config_access_rules_check(struct config_ctx *ctx, const config_setting_t *g,
+    const struct config_rules *r);
 
 /* Frees what a scope's lists hold. */
 void config_access_rules_free(struct config_rules *r);
@@ -161,6 +178,19 @@ int config_sni_init(struct config_sni *sni, uint32_t count);
  * the index of the earlier route with the same key; or -ENOMEM.
  */
 int config_sni_add(struct config_sni *sni, uint32_t index, const char *key, uint32_t *first);
+
+/*
+ * After route index (group g) was walked: its pattern joins the routes of
+ * the same pattern before it, or a clash is reported (neither has alpn, or
+ * both list one protocol name).
+ */
+void config_sni_check(struct config_ctx *ctx, const config_setting_t *g, uint32_t index);
+
+/* Protocol names the ALPN extension carries, printable and one token each. */
+#define CONFIG_ALPN_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-/+:~"
+
+/* A route's alpn: a list of protocol names. */
+config_get_fn config_sni_alpn;
 
 /* Frees what config_sni_init() and config_sni_add() made; tolerates a failed init. */
 void config_sni_free(struct config_sni *sni);

@@ -206,18 +206,24 @@ counters_entry(uint32_t *index, char *base, size_t stride, size_t name_size,
 
 /* The pattern as operators read it, whatever its case or trailing dot. */
 static void
-counters_pattern(const char *pattern, char *out, size_t size)
+counters_pattern(const struct config_route *r, char *out, size_t size)
 {
 	char key[ROUTES_KEY_MAX + 2];
 	enum route_kind kind;
 	const char *why;
+	size_t n;
 
-	if (routes_pattern_key(pattern, key, &kind, &why) < 0)
-		snprintf(out, size, "%s", pattern);
+	if (routes_pattern_key(r->pattern, key, &kind, &why) < 0)
+		n = (size_t)snprintf(out, size, "%s", r->pattern);
 	else if (kind == ROUTE_DEFAULT)
-		snprintf(out, size, "*");
+		n = (size_t)snprintf(out, size, "*");
 	else
-		snprintf(out, size, "%s%s", kind == ROUTE_WILDCARD ? "*" : "", key);
+		n = (size_t)snprintf(out, size, "%s%s", kind == ROUTE_WILDCARD ? "*" : "", key);
+	/* Routes of one pattern differ by alpn: "app.example.com[acme-tls/1,h2]". */
+	for (uint32_t i = 0; i < r->alpn_count && n < size; i++)
+		n += (size_t)snprintf(out + n, size - n, "%c%s", i == 0 ? '[' : ',', r->alpn[i]);
+	if (r->alpn_count > 0 && n < size)
+		snprintf(out + n, size - n, "]");
 }
 
 void
@@ -234,13 +240,16 @@ counters_assign(struct counters *k, const struct config *cfg, uint32_t *route_id
 	for (uint32_t i = 0; i < k->backend_count; i++)
 		atomic_store(&k->seg.backends[i].in_use, 0);
 	for (uint32_t r = 0; r < cfg->route_count; r++) {
-		counters_pattern(cfg->routes[r].pattern, text, sizeof(text));
+		counters_pattern(&cfg->routes[r], text, sizeof(text));
 		route_ids[r] = counters_entry(k->route_index, k->seg.routes[0].pattern,
 		    sizeof(struct stats_route), STATS_PATTERN_MAX, &k->route_count,
 		    &h->route_count, STATS_ROUTES, text);
 		atomic_store(&k->seg.routes[route_ids[r]].in_use, 1);
 		for (uint32_t b = 0; b < cfg->routes[r].backend_count; b++, n++) {
-			addr_format(&cfg->routes[r].backends[b], text, sizeof(text));
+			if (cfg->routes[r].backend_flags[b] & ROUTES_BACKEND_REJECT)
+				snprintf(text, sizeof(text), "reject");
+			else
+				addr_format(&cfg->routes[r].backends[b], text, sizeof(text));
 			backend_ids[n] = counters_entry(k->backend_index,
 			    k->seg.backends[0].addr, sizeof(struct stats_backend),
 			    STATS_ADDR_MAX, &k->backend_count, &h->backend_count, STATS_BACKENDS,

@@ -134,8 +134,15 @@ master_publish(struct master *m, const struct config *cfg)
 		specs[i].backend_count = cfg->routes[i].backend_count;
 		specs[i].stats_id = route_ids[i];
 		specs[i].backend_stats_ids = &backend_ids[backends];
+		specs[i].weights = cfg->routes[i].weights;
+		specs[i].backend_flags = cfg->routes[i].backend_flags;
 		specs[i].send_proxy = cfg->routes[i].send_proxy;
 		specs[i].rules = master_rules(&cfg->routes[i].rules);
+		specs[i].alpn = (const char *const *)cfg->routes[i].alpn;
+		specs[i].alpn_count = cfg->routes[i].alpn_count;
+		specs[i].connect_ms = cfg->routes[i].connect_ms;
+		specs[i].idle_ms = cfg->routes[i].idle_ms;
+		specs[i].max_connections = cfg->routes[i].max_connections;
 		backends += cfg->routes[i].backend_count;
 	}
 	access = master_access(cfg, listens);

@@ -5,7 +5,7 @@ set -eu
 
 build="gcc make libc6-dev libconfig-dev liburing-dev libcriterion-dev"
 run="$build"
-test="$build clang libclang-rt-14-dev openssl curl nginx-light procps iproute2 coreutils util-linux jq valgrind"
+test="$build clang libclang-rt-14-dev openssl curl nginx-light haproxy procps iproute2 coreutils util-linux jq valgrind"
 bench="$test haproxy nginx-light libnginx-mod-stream sniproxy gnuplot-nox linux-perf"
 
 case "${1:-build}" in

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "balance.h"
 #include "clock.h"
 #include "conn.h"
 #include "listener.h"
@@ -236,8 +237,32 @@ conn_accept(struct worker *w, int fd, unsigned listener)
 	conn_hello_read(w, c);
 }
 
+int
+conn_route_full(const struct worker *w, const struct routes_route *r)
+{
+	uint32_t share;
+
+	if (r->max_connections == 0)
+		return 0;
+	share = (r->max_connections + w->spec->workers - 1) / w->spec->workers;
+	return atomic_load_explicit(&w->st->routes[r->stats_id].active,
+	    memory_order_relaxed) >= share;
+}
+
+int
+conn_pick(struct worker *w, const struct routes_route *r)
+{
+	const struct routes_backend *b = routes_backends(w->img, r);
+
+	if (w->swrr != NULL)
+		return balance_swrr(b, r->backend_count, w->swrr + r->backend_first);
+	/* No memory for the state: in turn, among those that can take one. */
+	return b[0].weight > 0 && !(b[0].flags & ROUTES_BACKEND_REJECT) ? 0 :
+	    balance_next(b, r->backend_count, 0);
+}
+
 void
-conn_route(struct worker *w, struct conn *c, const struct routes_route *r,
+conn_route(struct worker *w, struct conn *c, const struct routes_route *r, uint16_t b,
     const struct hello_info *info)
 {
 	timer_clear(&w->timers, &c->timer);
@@ -245,13 +270,15 @@ conn_route(struct worker *w, struct conn *c, const struct routes_route *r,
 	    info->hello_end);
 	c->route_sid = r->stats_id;
 	c->flags |= CONN_ROUTED;
+	if (r->idle_ms != 0)
+		c->idle_ms = r->idle_ms;
 	STATS_ADD(w->st->routes[c->route_sid].connections, 1);
 	STATS_ADD(w->st->routes[c->route_sid].active, 1);
 	/* The connection takes this turn's generation: it pins its image until connected. */
 	c->route = r;
 	c->pin_slot = w->cur;
 	worker_pin(w, c->pin_slot, 1);
-	c->backend = (uint16_t)(w->rr++ % r->backend_count);
+	c->backend = b;
 	c->tries = 0;
 	conn_connect(w, c);
 }
@@ -268,7 +295,12 @@ conn_connect(struct worker *w, struct conn *c)
 	const struct routes_backend *b = conn_backend(w, c);
 	const struct addr *a = &b->addr;
 	int fd = sock_backend(a->u.sa.sa_family);
-	int rc = fd < 0 ? fd : engine_connect(w->engine, c, fd, &a->u.sa, a->len);
+	int rc;
+
+	/* The route's own connect timeout, else the generation's (an unchanged one costs nothing). */
+	engine_connect_timeout(w->engine, c->route->connect_ms != 0 ? c->route->connect_ms :
+	    w->images[c->pin_slot].img->settings.connect_ms);
+	rc = fd < 0 ? fd : engine_connect(w->engine, c, fd, &a->u.sa, a->len);
 
 	if (rc != 0) {
 		static struct log_limit limit;
@@ -370,6 +402,7 @@ conn_on_connect(struct worker *w, struct conn *c, enum engine_op op, int res)
 {
 	enum close_reason reason;
 	uint32_t tries_max;
+	int next;
 
 	if (op == EV_CONNECT && res == 0) {
 		conn_count_connect(w, c);
@@ -393,8 +426,10 @@ conn_on_connect(struct worker *w, struct conn *c, enum engine_op op, int res)
 	c->bfd = -1;
 	tries_max = c->route->backend_count < CONNECT_TRIES_MAX ?
 	    c->route->backend_count : CONNECT_TRIES_MAX;
-	if (c->tries < tries_max) {
-		c->backend = (uint16_t)((c->backend + 1) % c->route->backend_count);
+	next = balance_next(routes_backends(w->images[c->pin_slot].img, c->route),
+	    c->route->backend_count, c->backend);
+	if (c->tries < tries_max && next >= 0) {
+		c->backend = (uint16_t)next;
 		conn_connect(w, c);
 		return;
 	}
@@ -449,7 +484,7 @@ conn_on_timer(struct worker *w, struct conn *c)
 		conn_close(w, c, CLOSE_HELLO_TIMEOUT);
 		break;
 	case CONN_ALERT:
-		conn_close(w, c, CLOSE_NO_ROUTE_ALERT);
+		conn_close(w, c, (enum close_reason)c->u.hello.alert_reason);
 		break;
 	case CONN_SEND_HELLO:
 	case CONN_RELAY:

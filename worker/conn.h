@@ -34,6 +34,7 @@ struct hello_buf {
 	uint32_t sent;		/* bytes written to the backend */
 	int32_t connect_res;	/* result of the last connect, kept until its timeout's event */
 	uint16_t proxy_len;	/* send_proxy: our PROXY header's bytes at the start of data */
+	uint8_t alert_reason;	/* CONN_ALERT: the close reason once the client is gone */
 	uint64_t connect_start_us;	/* CLOCK_MONOTONIC, for the connect-time histogram */
 	struct hello_parser parser;
 };
@@ -131,8 +132,15 @@ int conn_access_route(struct worker *w, struct conn *c, const struct routes_rout
     const struct hello_info *info);
 
 /* conn.c, for conn_hello.c */
-/* The hello found route r (of this turn's image): pin it, connect a backend. */
-void conn_route(struct worker *w, struct conn *c, const struct routes_route *r,
+/*
+ * Route r has its max_connections open: this worker's share of them (the
+ * limit over the workers, rounded up), counted by its statistics entry.
+ */
+int conn_route_full(const struct worker *w, const struct routes_route *r);
+/* The backend of route r (this turn's image) a new connection takes, or -1: none can. */
+int conn_pick(struct worker *w, const struct routes_route *r);
+/* The hello found route r (of this turn's image): pin it, connect its backend b. */
+void conn_route(struct worker *w, struct conn *c, const struct routes_route *r, uint16_t b,
     const struct hello_info *info);
 /* Waits until c's client is readable; closes c when the engine cannot. */
 void conn_wait_client(struct worker *w, struct conn *c);

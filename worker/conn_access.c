@@ -34,36 +34,56 @@ conn_access_listen(struct worker *w, const struct conn *c)
 
 /* The rules that decide at accept: the listen address's own, else the top level's. */
 static const struct acl *
-conn_access_listen_rules(struct worker *w, const struct conn *c, const char **scope)
+conn_access_listen_rules(struct worker *w, const struct conn *c)
 {
 	const struct routes_listen *l = conn_access_listen(w, c);
-	uint32_t off = l != NULL ? l->acl_off : w->img->acl_off;
 
-	*scope = off == w->img->acl_off ? "top-level" : "listen";
-	return routes_acl(w->img, off);
+	return routes_acl(w->img, l != NULL ? l->acl_off : w->img->acl_off);
 }
 
 /*
- * Whether acl admits c's client; a refused one is closed (counted, and
- * logged at debug as denied by scope). 0, or -1 with c closed.
+ * c's client as the rules see it, or NULL with c closed: no memory, or no
+ * address because the client reset before we asked (getpeername fails on
+ * a reset socket, whose bytes may still be queued).
+ */
+static const struct conn_meta *
+conn_access_client(struct worker *w, struct conn *c)
+{
+	const struct conn_meta *m = conn_meta_get(c);
+
+	if (m == NULL || m->client.len == 0) {
+		conn_close(w, c, m == NULL ? CLOSE_LIMIT_REACHED : CLOSE_CLIENT_RESET);
+		return NULL;
+	}
+	return m;
+}
+
+/*
+ * Whether acl (route r's, or with r NULL the listen address's or the top
+ * level's) admits c's client; a refused one is closed, counted and logged
+ * at debug with the scope that refused it. 0, or -1 with c closed.
  */
 static int
 conn_access_check(struct worker *w, struct conn *c, const struct acl *acl,
-    const char *scope)
+    const struct routes_route *r)
 {
 	const struct conn_meta *m;
-	char peer[ADDR_STRLEN];
+	char peer[ADDR_STRLEN], listen[ADDR_STRLEN];
 
 	if (acl == NULL)
 		return 0;
-	if ((m = conn_meta_get(c)) == NULL) {
-		conn_close(w, c, CLOSE_LIMIT_REACHED);
+	if ((m = conn_access_client(w, c)) == NULL)
 		return -1;
-	}
 	if (acl_allows(acl, &m->client))
 		return 0;
-	log_debug("%s: denied by the %s rules", addr_format(&m->client, peer, sizeof(peer)),
-	    scope);
+	addr_format(&m->client, peer, sizeof(peer));
+	if (r != NULL)
+		log_debug("%s: denied by route %s", peer, w->stats->routes[r->stats_id].pattern);
+	else if (acl == routes_acl(w->img, w->img->acl_off))
+		log_debug("%s: denied by the top level", peer);
+	else
+		log_debug("%s: denied by listen %s", peer, addr_format(&w->listeners[c->listener].addr,
+		    listen, sizeof(listen)));
 	conn_close(w, c, CLOSE_DENIED);
 	return -1;
 }
@@ -73,18 +93,12 @@ conn_access_accept(struct worker *w, struct conn *c)
 {
 	const struct routes_listen *l = conn_access_listen(w, c);
 	const struct conn_meta *m;
-	const struct acl *acl;
-	const char *scope;
 	char peer[ADDR_STRLEN];
 
-	if (l == NULL || !(l->flags & ROUTES_ACCEPT_PROXY)) {
-		acl = conn_access_listen_rules(w, c, &scope);
-		return conn_access_check(w, c, acl, scope);
-	}
-	if ((m = conn_meta_get(c)) == NULL) {
-		conn_close(w, c, CLOSE_LIMIT_REACHED);
+	if (l == NULL || !(l->flags & ROUTES_ACCEPT_PROXY))
+		return conn_access_check(w, c, conn_access_listen_rules(w, c), NULL);
+	if ((m = conn_access_client(w, c)) == NULL)
 		return -1;
-	}
 	if (!acl_allows(routes_acl(w->img, l->trusted_off), &m->client)) {
 		log_debug("%s: PROXY header from an untrusted source",
 		    addr_format(&m->client, peer, sizeof(peer)));
@@ -113,8 +127,7 @@ conn_access_proxy(struct worker *w, struct conn *c)
 	struct hello_buf *h = &c->u.hello;
 	struct proxy_info info;
 	struct conn_meta *m;
-	const char *why, *scope;
-	const struct acl *acl;
+	const char *why;
 	ssize_t n;
 
 	n = proxy_parse(h->data, h->len, h->parser.limit, &info, &why);
@@ -135,15 +148,21 @@ conn_access_proxy(struct worker *w, struct conn *c)
 	h->len -= (uint32_t)n;
 	memmove(h->data, h->data + n, h->len);
 	hello_parser_init(&h->parser, h->parser.limit - (uint32_t)n);
-	acl = conn_access_listen_rules(w, c, &scope);
-	return conn_access_check(w, c, acl, scope);
+	return conn_access_check(w, c, conn_access_listen_rules(w, c), NULL);
 }
 
-/* The first protocol name of the client's ALPN list, or none (len 0). */
+/*
+ * The protocol the backend is told: the one route r was chosen by (the
+ * client's first that r's alpn lists), else the client's first; or none.
+ */
 static const uint8_t *
-conn_access_first_alpn(const struct hello_info *info, size_t *len)
+conn_access_alpn(const struct worker *w, const struct routes_route *r,
+    const struct hello_info *info, size_t *len)
 {
 	*len = 0;
+	if (r->alpn_len > 0)
+		return routes_alpn_choose(routes_alpn(w->img, r), r->alpn_len, info->alpn,
+		    info->alpn_len, len);
 	if (info->alpn == NULL || info->alpn_len < 1 || info->alpn[0] + 1u > info->alpn_len)
 		return NULL;
 	*len = info->alpn[0];
@@ -152,7 +171,7 @@ conn_access_first_alpn(const struct hello_info *info, size_t *len)
 
 /* Writes route r's PROXY header for c into buf; its length, or 0 when it cannot. */
 static size_t
-conn_access_header(struct conn *c, const struct routes_route *r,
+conn_access_header(const struct worker *w, struct conn *c, const struct routes_route *r,
     const struct hello_info *info, uint8_t *buf, size_t size)
 {
 	struct sockaddr_storage ss;
@@ -167,7 +186,7 @@ conn_access_header(struct conn *c, const struct routes_route *r,
 		addr_from_sockaddr(&m->local, (struct sockaddr *)&ss, sl);
 	if (r->send_proxy == ROUTES_PROXY_V1)
 		return proxy_build_v1((char *)buf, size, &m->client, &m->local);
-	alpn = conn_access_first_alpn(info, &alpn_len);
+	alpn = conn_access_alpn(w, r, info, &alpn_len);
 	return proxy_build_v2(buf, size, &m->client, &m->local, info->sni, info->sni_len,
 	    alpn, alpn_len);
 }
@@ -179,7 +198,7 @@ conn_access_send_proxy(struct worker *w, struct conn *c, const struct routes_rou
 {
 	struct hello_buf *h = &c->u.hello;
 	uint8_t header[PROXY_V2_MAX];
-	size_t n = conn_access_header(c, r, info, header, sizeof(header));
+	size_t n = conn_access_header(w, c, r, info, header, sizeof(header));
 	uint8_t *p;
 
 	if (n == 0 || (p = realloc(h->data, h->len + n)) == NULL) {
@@ -200,7 +219,7 @@ int
 conn_access_route(struct worker *w, struct conn *c, const struct routes_route *r,
     const struct hello_info *info)
 {
-	if (conn_access_check(w, c, routes_acl(w->img, r->acl_off), "route") != 0)
+	if (conn_access_check(w, c, routes_acl(w->img, r->acl_off), r) != 0)
 		return -1;
 	if (r->send_proxy == ROUTES_PROXY_NONE)
 		return 0;

@@ -138,24 +138,30 @@ conn_alert_drain(struct worker *w, struct conn *c)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			break;
-		conn_close(w, c, CLOSE_NO_ROUTE_ALERT);
+		conn_close(w, c, (enum close_reason)c->u.hello.alert_reason);
 		return;
 	}
 	conn_wait_client(w, c);
 }
 
-/* No route: sends the fatal unrecognized_name alert, then waits for the client to close. */
+/*
+ * Sends the fatal alert description (no route: unrecognized_name; a reject
+ * backend: internal_error), then waits for the client to close; the
+ * connection ends as reason.
+ */
 static void
-conn_alert(struct worker *w, struct conn *c, const struct hello_info *info)
+conn_alert(struct worker *w, struct conn *c, const struct hello_info *info,
+    uint8_t description, enum close_reason reason)
 {
 	uint8_t alert[TLS_ALERT_BYTES];
 
-	tls_alert(alert, info->client_version, TLS_ALERT_UNRECOGNIZED_NAME);
+	tls_alert(alert, info->client_version, description);
 	free(c->u.hello.data);
 	c->u.hello.data = NULL;
+	c->u.hello.alert_reason = (uint8_t)reason;
 	conn_set_state(w, c, CONN_ALERT);
 	if (send(c->cfd, alert, sizeof(alert), MSG_NOSIGNAL) != (ssize_t)sizeof(alert)) {
-		conn_close(w, c, CLOSE_NO_ROUTE_ALERT);
+		conn_close(w, c, reason);
 		return;
 	}
 	/*
@@ -175,13 +181,27 @@ conn_alert(struct worker *w, struct conn *c, const struct hello_info *info)
 static void
 conn_hello_done(struct worker *w, struct conn *c, const struct hello_info *info)
 {
-	const struct routes_route *r = routes_lookup(w->img, info->sni, info->sni_len);
+	const struct routes_route *r = routes_lookup_alpn(w->img, info->sni, info->sni_len,
+	    info->alpn, info->alpn_len);
+
+	int b;
 
 	conn_meta_hello(w, c, info);
-	if (r == NULL)
-		conn_alert(w, c, info);
-	else if (conn_access_route(w, c, r, info) == 0)
-		conn_route(w, c, r, info);
+	if (r == NULL) {
+		conn_alert(w, c, info, TLS_ALERT_UNRECOGNIZED_NAME, CLOSE_NO_ROUTE_ALERT);
+		return;
+	}
+	if (conn_access_route(w, c, r, info) != 0)
+		return;
+	if (conn_route_full(w, r)) {
+		conn_alert(w, c, info, TLS_ALERT_INTERNAL_ERROR, CLOSE_ROUTE_FULL);
+		return;
+	}
+	b = conn_pick(w, r);
+	if (b < 0 || (routes_backends(w->img, r)[b].flags & ROUTES_BACKEND_REJECT))
+		conn_alert(w, c, info, TLS_ALERT_INTERNAL_ERROR, CLOSE_REJECTED);
+	else
+		conn_route(w, c, r, (uint16_t)b, info);
 }
 
 void

@@ -63,7 +63,7 @@ struct worker {
 	struct timer_heap timers;
 	struct pipe_pool pipes;
 	uint8_t *scratch;		/* MAX_HELLO_BYTES: hello reassembly, discards */
-	uint32_t rr;			/* round-robin over a route's backends */
+	int64_t *swrr;			/* per backend of img: smooth weighted round-robin state */
 	struct stats_area *st;		/* this worker's statistics area, its only writable one */
 	const struct stats *stats;	/* the segment, read-only: entry names */
 	struct accesslog access;

@@ -166,6 +166,11 @@ worker_routes_take(struct worker *w, int fd, uint64_t generation)
 	w->images[i] = (struct worker_image){ .img = img, .size = size };
 	w->cur = (uint8_t)i;
 	w->img = img;
+	/* Backends are chosen from zero again in each generation. */
+	free(w->swrr);
+	if ((w->swrr = calloc(img->backend_count + 1, sizeof(*w->swrr))) == NULL)
+		log_error("route table generation %llu: no memory for weights: backends are "
+		    "taken in turn", (unsigned long long)generation);
 	worker_settings_apply(w, prev);
 	if (prev != NULL)
 		worker_image_release(w, old);
@@ -248,6 +253,8 @@ worker_routes_free(struct worker *w)
 		rtshm_unmap(w->images[i].img, w->images[i].size);
 	memset(w->images, 0, sizeof(w->images));
 	w->img = NULL;
+	free(w->swrr);
+	w->swrr = NULL;
 	if (w->pending_fd >= 0)
 		close(w->pending_fd);
 	w->pending_fd = -1;

@@ -2,9 +2,11 @@
  * config_fuzz.c -- libFuzzer target: config_load() on any text either
  * refuses it with well-formed "file:line: ..." messages and an empty
  * config, or returns a config every part of which is in its documented
- * range, that compiles into a route table; config_free() leaves nothing
- * behind (LeakSanitizer). config_pid_file() and config_stats_name(), the
- * lenient readers of the same file, run on every input too.
+ * range, that compiles into a route table with its access part (listen
+ * settings, address rules, send_proxy) as the master builds it;
+ * config_free() leaves nothing behind (LeakSanitizer). config_pid_file()
+ * and config_stats_name(), the lenient readers of the same file, run on
+ * every input too.
  *
  * The text goes into a memfd, loaded as /proc/self/fd/N. Inputs with
  * "@include" are refused: libconfig would open the paths they name.
@@ -20,6 +22,7 @@
  * this stand-in, 15.4 s with the real getaddrinfo() (build with
  * -DCONFIG_FUZZ_REAL_RESOLVER to compare).
  */
+#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <grp.h>
 #include <limits.h>
@@ -34,6 +37,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "config.h"
 #include "fuzz.h"
 #include "routes.h"
@@ -200,20 +204,12 @@ log_dest_ok(const char *v, bool off_ok)
 	    (v[0] == '/' && strlen(v) < ROUTES_ACCESS_MAX);
 }
 
-/* Everything a loaded config holds is what the README allows. */
+/* Who runs, where it logs, the statistics segment: as the README allows. */
 static void
-check_config(const struct config *cfg, unsigned lines)
+check_identity(const struct config *cfg)
 {
-	const struct routes_settings *s = &cfg->settings;
-	char key[ROUTES_KEY_MAX + 2], **keys;
-	enum route_kind kind, *kinds;
-	struct route_spec *specs;
-	const char *why;
 	struct passwd *pw;
 	struct group *gr;
-	uint32_t i, j;
-	void *img;
-	size_t size;
 
 	FUZZ_CHECK(cfg->path != NULL && strcmp(cfg->path, config_path) == 0);
 	FUZZ_CHECK(cfg->workers <= MAX_WORKERS);
@@ -221,8 +217,6 @@ check_config(const struct config *cfg, unsigned lines)
 	FUZZ_CHECK(cfg->watch_config == 0 || cfg->watch_config == 1);
 	FUZZ_CHECK(log_dest_ok(cfg->error_log, false));
 	FUZZ_CHECK(log_dest_ok(cfg->access_log, true));
-	FUZZ_CHECK(cfg->settings.access_format < ACCESS_FORMAT_COUNT);
-	FUZZ_CHECK(cfg->settings.log_level <= LOG_LVL_DEBUG);
 	if (cfg->stats_name != NULL)
 		FUZZ_CHECK(cfg->stats_name[0] != '\0' &&
 		    strlen(cfg->stats_name) <= STATS_NAME_MAX &&
@@ -246,8 +240,14 @@ check_config(const struct config *cfg, unsigned lines)
 	} else {
 		FUZZ_CHECK(cfg->stats_gid == (uint32_t)-1);
 	}
+}
 
-	check_addrs(cfg->listen, cfg->listen_count, MAX_LISTEN);
+/* Timeouts, limits, tuning and log settings within their ranges. */
+static void
+check_settings(const struct routes_settings *s)
+{
+	FUZZ_CHECK(s->access_format < ACCESS_FORMAT_COUNT);
+	FUZZ_CHECK(s->log_level <= LOG_LVL_DEBUG);
 	FUZZ_CHECK(in_range(s->hello_ms, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS));
 	FUZZ_CHECK(in_range(s->connect_ms, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS));
 	FUZZ_CHECK(in_range(s->idle_ms, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS));
@@ -257,13 +257,86 @@ check_config(const struct config *cfg, unsigned lines)
 	FUZZ_CHECK(in_range(s->pipe_bytes, MIN_PIPE_BYTES, MAX_PIPE_BYTES));
 	FUZZ_CHECK((s->pipe_bytes & (s->pipe_bytes - 1)) == 0);
 	FUZZ_CHECK(s->relay < RELAY_METHOD_COUNT);
+}
 
-	/* Routes: valid patterns, unique as lookups compare them, 1..1024 backends. */
+/* As acl_cidr_parse() leaves an entry: a family, a prefix within it, zero past the prefix. */
+static void
+check_cidr(const struct acl_cidr *c)
+{
+	unsigned b;
+
+	FUZZ_CHECK(c->family == AF_INET || c->family == AF_INET6);
+	FUZZ_CHECK(c->prefix <= (c->family == AF_INET ? 32 : 128));
+	FUZZ_CHECK(c->reserved == 0);
+	for (b = c->prefix; b < 8 * sizeof(c->addr); b++)
+		FUZZ_CHECK((c->addr[b / 8] & (0x80u >> (b % 8))) == 0);
+}
+
+/*
+ * One scope's lists, as the loader hands them on: an array exactly when not
+ * empty, together within what acl_build() takes, each entry parsed.
+ */
+static struct routes_rules
+check_rules(const struct config_rules *r)
+{
+	uint32_t i;
+
+	FUZZ_CHECK((r->allow != NULL) == (r->allow_count != 0));
+	FUZZ_CHECK((r->deny != NULL) == (r->deny_count != 0));
+	FUZZ_CHECK((uint64_t)r->allow_count + r->deny_count <= ACL_ENTRIES_MAX);
+	for (i = 0; i < r->allow_count; i++)
+		check_cidr(&r->allow[i]);
+	for (i = 0; i < r->deny_count; i++)
+		check_cidr(&r->deny[i]);
+	return (struct routes_rules){ .allow = r->allow, .allow_count = r->allow_count,
+	    .deny = r->deny, .deny_count = r->deny_count };
+}
+
+/*
+ * The listen entries (1..64 distinct addresses, both views alike; a PROXY
+ * header accepted exactly where there are trusted sources, which are an
+ * allow list only) and the top level's rules, into what the master builds
+ * its image from.
+ */
+static struct routes_access
+check_access(const struct config *cfg, struct listen_spec *listens)
+{
+	const struct config_listen *l;
+	uint32_t i;
+
+	check_addrs(cfg->listen, cfg->listen_count, MAX_LISTEN);
+	FUZZ_CHECK(cfg->listens != NULL);
+	for (i = 0; i < cfg->listen_count; i++) {
+		l = &cfg->listens[i];
+		FUZZ_CHECK(addr_equal(&l->addr, &cfg->listen[i]));
+		FUZZ_CHECK(l->accept_proxy == 0 || l->accept_proxy == 1);
+		FUZZ_CHECK(l->accept_proxy == (l->trusted.allow_count > 0));
+		FUZZ_CHECK(l->trusted.deny_count == 0);
+		listens[i].addr = l->addr;
+		listens[i].flags = l->accept_proxy ? ROUTES_ACCEPT_PROXY : 0;
+		listens[i].trusted = check_rules(&l->trusted);
+		listens[i].rules = check_rules(&l->rules);
+	}
+	return (struct routes_access){ .listens = listens,
+	    .listen_count = cfg->listen_count, .rules = check_rules(&cfg->rules) };
+}
+
+/*
+ * Routes: valid patterns, unique as lookups compare them, 1..1024 distinct
+ * backends, send_proxy one of none/v1/v2; into specs[route_count].
+ */
+static void
+check_routes(const struct config *cfg, unsigned lines, struct route_spec *specs)
+{
+	char key[ROUTES_KEY_MAX + 2], **keys;
+	enum route_kind kind, *kinds;
+	const char *why;
+	uint32_t i, j;
+
 	FUZZ_CHECK(cfg->routes != NULL && in_range(cfg->route_count, 1, MAX_ROUTES));
 	keys = calloc(cfg->route_count, sizeof(*keys));
 	kinds = calloc(cfg->route_count, sizeof(*kinds));
-	specs = calloc(cfg->route_count, sizeof(*specs));
-	FUZZ_CHECK(keys != NULL && kinds != NULL && specs != NULL);
+	FUZZ_CHECK(keys != NULL && kinds != NULL);
 	for (i = 0; i < cfg->route_count; i++) {
 		const struct config_route *r = &cfg->routes[i];
 
@@ -276,20 +349,122 @@ check_config(const struct config *cfg, unsigned lines)
 		kinds[i] = kind;
 		FUZZ_CHECK(keys[i] != NULL);
 		check_addrs(r->backends, r->backend_count, MAX_BACKENDS_PER_ROUTE);
+		FUZZ_CHECK(r->send_proxy <= ROUTES_PROXY_V2);
 		specs[i].pattern = r->pattern;
 		specs[i].backends = r->backends;
 		specs[i].backend_count = r->backend_count;
+		specs[i].send_proxy = r->send_proxy;
+		specs[i].rules = check_rules(&r->rules);
 	}
-	/* What loads, compiles: the loader checks at least what the builder does. */
-	size = routes_image_size(specs, cfg->route_count, NULL);
-	img = malloc(size);
-	FUZZ_CHECK(img != NULL);
-	FUZZ_CHECK(routes_image_build(img, size, specs, cfg->route_count, NULL, s, 1, 0) == 0);
-	free(img);
 	for (i = 0; i < cfg->route_count; i++)
 		free(keys[i]);
 	free(keys);
 	free(kinds);
+}
+
+static bool
+rules_empty(const struct routes_rules *r)
+{
+	return r->allow_count == 0 && r->deny_count == 0;
+}
+
+/* The network address of entry c as a client (any port: rules ignore it). */
+static struct addr
+cidr_client(const struct acl_cidr *c)
+{
+	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = htons(1) };
+	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(1) };
+	struct addr a;
+
+	if (c->family == AF_INET) {
+		memcpy(&in.sin_addr, c->addr, sizeof(in.sin_addr));
+		addr_from_sockaddr(&a, (const struct sockaddr *)&in, sizeof(in));
+	} else {
+		memcpy(&in6.sin6_addr, c->addr, sizeof(in6.sin6_addr));
+		addr_from_sockaddr(&a, (const struct sockaddr *)&in6, sizeof(in6));
+	}
+	return a;
+}
+
+/*
+ * The rules at off are r's: none exactly when r is empty; in a scope of
+ * only one list, each entry's own network address gets that list's verdict
+ * (nothing of the other kind can be longer).
+ */
+static void
+check_scope(const struct routes_image *img, uint32_t off, const struct routes_rules *r)
+{
+	const struct acl *acl = routes_acl(img, off);
+	struct addr c;
+	uint32_t i;
+
+	FUZZ_CHECK((acl == NULL) == rules_empty(r));
+	FUZZ_CHECK(off % 8 == 0);
+	for (i = 0; r->deny_count == 0 && i < r->allow_count; i++) {
+		c = cidr_client(&r->allow[i]);
+		FUZZ_CHECK(acl_allows(acl, &c));
+	}
+	for (i = 0; r->allow_count == 0 && i < r->deny_count; i++) {
+		c = cidr_client(&r->deny[i]);
+		FUZZ_CHECK(!acl_allows(acl, &c));
+	}
+}
+
+/*
+ * What loads, compiles, access part and all: the loader checks at least
+ * what the builder does. Each listen address finds its settings; one
+ * without rules of its own has the top level's; routes carry send_proxy
+ * and their rules.
+ */
+static void
+check_image(const struct config *cfg, const struct route_spec *specs,
+    const struct routes_access *access)
+{
+	const struct routes_listen *l;
+	const struct listen_spec *ls;
+	struct routes_image *img;
+	size_t size;
+	uint32_t i;
+
+	size = routes_image_size(specs, cfg->route_count, access);
+	img = malloc(size);
+	FUZZ_CHECK(img != NULL);
+	FUZZ_CHECK(routes_image_build(img, size, specs, cfg->route_count, access,
+	    &cfg->settings, 1, 0) == 0);
+	FUZZ_CHECK(img->listen_count == access->listen_count);
+	check_scope(img, img->acl_off, &access->rules);
+	for (i = 0; i < access->listen_count; i++) {
+		ls = &access->listens[i];
+		l = routes_listen_find(img, &ls->addr);
+		FUZZ_CHECK(l != NULL && l->flags == ls->flags);
+		check_scope(img, l->trusted_off, &ls->trusted);
+		if (rules_empty(&ls->rules))
+			FUZZ_CHECK(l->acl_off == img->acl_off);
+		else
+			check_scope(img, l->acl_off, &ls->rules);
+	}
+	for (i = 0; i < cfg->route_count; i++) {
+		FUZZ_CHECK(routes_at(img, i)->send_proxy == specs[i].send_proxy);
+		check_scope(img, routes_at(img, i)->acl_off, &specs[i].rules);
+	}
+	free(img);
+}
+
+/* Everything a loaded config holds is what the README allows. */
+static void
+check_config(const struct config *cfg, unsigned lines)
+{
+	struct listen_spec listens[MAX_LISTEN];
+	struct routes_access access;
+	struct route_spec *specs;
+
+	check_identity(cfg);
+	check_settings(&cfg->settings);
+	access = check_access(cfg, listens);
+	specs = calloc(cfg->route_count, sizeof(*specs));
+	FUZZ_CHECK(specs != NULL);
+	check_routes(cfg, lines, specs);
+	check_image(cfg, specs, &access);
 	free(specs);
 }
 

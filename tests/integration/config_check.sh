@@ -64,15 +64,8 @@ cat >"$T/badroute.conf" <<EOF
 listen = [ "127.0.0.1:$port" ];
 routes = ( { sni = "*"; backends = [ "127.0.0.1" ]; } );
 EOF
-spawn "$PT" -f -c "$T/badroute.conf" 2>"$T/run.err"
-pid=$BG_PID
-if pid_wait_exit "$pid" 5; then
-	wait "$pid"
-	rc=$?
-else
-	rc=still-running
-fi
-check_eq "proxy on a bad file: exit status" 1 "$rc"
+proxy_exit_status "$T/badroute.conf" "$T/run.err"
+check_eq "proxy on a bad file: exit status" 1 "$PROXY_RC"
 check_match "proxy on a bad file: reports the fault" "^$T/badroute\\.conf:2: routes\\[0\\]\\.backends\\[0\\]: " "$(cat "$T/run.err")"
 check_eq "proxy on a bad file: listens on nothing" "" "$(ss -Htln "( sport = :$port )")"
 

@@ -282,6 +282,9 @@ nginx_start() {
 			echo "events { worker_connections 8192; }"
 			echo "http {"
 			echo "  access_log off;"
+			# NGINX_HTTP_EXTRA / NGINX_LISTEN_EXTRA / NGINX_SERVER_EXTRA: more
+			# settings in http {}, on each listen line, in each server {}.
+			[ -n "${NGINX_HTTP_EXTRA:-}" ] && echo "  $NGINX_HTTP_EXTRA"
 			echo "  default_type application/octet-stream;"
 			echo "  sendfile on;"
 			for d in client_body proxy fastcgi uwsgi scgi; do
@@ -292,7 +295,8 @@ nginx_start() {
 				NGINX_PORT[$name]=$port
 				mkdir -p "$T/www/$name"
 				echo "  server {"
-				echo "    listen 127.0.0.1:$port ssl;"
+				echo "    listen 127.0.0.1:$port ssl${NGINX_LISTEN_EXTRA:-};"
+				[ -n "${NGINX_SERVER_EXTRA:-}" ] && echo "    $NGINX_SERVER_EXTRA"
 				echo "    ssl_certificate $CERTS/$name.crt;"
 				echo "    ssl_certificate_key $CERTS/$name.key;"
 				echo "    ssl_protocols TLSv1.2 TLSv1.3;"
@@ -462,7 +466,7 @@ check_counters() {
 	for r in normal hello_timeout hello_eof hello_malformed hello_too_big not_tls \
 	    no_route_alert connect_refused connect_timeout idle_timeout client_reset \
 	    backend_reset limit_reached shutdown internal_error proxy_untrusted proxy_missing \
-	    proxy_malformed denied; do
+	    proxy_malformed denied rejected route_full; do
 		exp=0
 		[[ $want =~ \ $r=any\  ]] && continue
 		[[ $want =~ \ $r=([0-9]+)\  ]] && exp=${BASH_REMATCH[1]}
@@ -711,4 +715,109 @@ proxy_start_file() {
 		die "the proxy did not start on $PROXY_CONF"
 	fi
 	PROXY_WORKER_PIDS=$(ps -o pid= --ppid "$PROXY_PID" | tr -s ' \n' ' ')
+}
+
+# ---- PROXY protocol and address rules (issue 12) -----------------------------------
+# A backend that checks the PROXY header it gets (ptppcheck), crafted headers
+# for clients to send, HAProxy in front, nginx reading the header, and
+# configurations whose listen entries are groups.
+
+PTPPCHECK=$BUILD/tests/ptppcheck
+STATS=$BUILD/passthrough-stats
+
+# ppcheck_start TAG: a ptppcheck tagged TAG logging into $SINK_LOG (so
+# sink_count / sink_field / sink_wait read it: WHAT is accept, proxy,
+# proxy-refused or close); sets SINK_PORT[TAG].
+ppcheck_start() {
+	local tag=$1 pf=$T/ppcheck-$1.port
+	need_tools "$PTPPCHECK"
+	spawn "$PTPPCHECK" --tag "$tag" --log "$SINK_LOG" --port-file "$pf"
+	WAIT_S=10 wait_until test -s "$pf" || die "ptppcheck $tag did not start"
+	SINK_PORT[$tag]=$(cat "$pf")
+}
+
+# pp_hex_ip4 A.B.C.D: the address as 8 hex digits.
+pp_hex_ip4() {
+	local IFS=.
+	# shellcheck disable=SC2086  # split on the dots
+	set -- $1
+	printf '%02x%02x%02x%02x' "$1" "$2" "$3" "$4"
+}
+
+# pp_hex_str TEXT: TEXT's bytes in hex.
+pp_hex_str() {
+	printf '%s' "$1" | od -An -tx1 | tr -d ' \n'
+}
+
+# pp_v1_hex SRC SPORT DST DPORT: a v1 TCP4 header line, in hex (ptclient --hex-file).
+pp_v1_hex() {
+	pp_hex_str "PROXY TCP4 $1 $3 $2 $4"
+	printf '0d0a'
+}
+
+# pp_v2_hex proxy|local SRC SPORT DST DPORT: a v2 header (STREAM over INET,
+# no TLV), in hex. local: the command LOCAL with the same address block.
+pp_v2_hex() {
+	local cmd=21
+	[ "$1" = local ] && cmd=20
+	printf '0d0a0d0a000d0a515549540a%s11000c' "$cmd"
+	pp_hex_ip4 "$2"
+	pp_hex_ip4 "$4"
+	printf '%04x%04x' "$3" "$5"
+}
+
+# proxy_conf_groups FILE WORKERS LISTEN BODY: a configuration whose listen
+# setting is the list ( LISTEN ) (strings and groups), debug logging plus
+# $PROXY_LOG_EXTRA, then BODY; start it with proxy_start_file.
+proxy_conf_groups() {
+	printf 'workers = %s;\nlisten = ( %s );\nlog = { level = "debug"; %s };\n%s\n' \
+	    "$2" "$3" "${PROXY_LOG_EXTRA:-}" "$4" >"$1.tmp" && mv -f "$1.tmp" "$1"
+}
+
+# proxy_exit_status FILE ERR: runs the proxy on FILE (its stderr into ERR)
+# and sets PROXY_RC to its exit status, or "still-running" when it has not
+# exited within 5 s (cleanup stops it then): for files it must refuse.
+proxy_exit_status() {
+	local pid
+	spawn "$PT" -f -c "$1" 2>"$2"
+	pid=$BG_PID
+	if pid_wait_exit "$pid" 5; then
+		wait "$pid"
+		PROXY_RC=$?
+	else
+		PROXY_RC=still-running
+	fi
+}
+
+# stats_json FILE: the running proxy's stats snapshot (passthrough-stats --json) into FILE.
+stats_json() {
+	"$STATS" -c "$PROXY_CONF" --json >"$1" || fail "passthrough-stats --json failed"
+}
+
+# haproxy_start NAME CONFIG: HAProxy NAME in the foreground (mode tcp by
+# default) on the frontends and backends of CONFIG, its output in
+# $T/haproxy-NAME.log; returns once each port in $HAPROXY_PORTS listens.
+# HAPROXY_PID[NAME]: its pid (stop_pid stops it).
+declare -A HAPROXY_PID=()
+haproxy_start() {
+	local name=$1 cfg=$T/haproxy-$1.cfg p pid
+	command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] ||
+	    die "haproxy is missing: run tools/deps.sh test"
+	{
+		echo "global"
+		echo "  maxconn 1000"
+		echo "defaults"
+		echo "  mode tcp"
+		echo "  timeout connect 5s"
+		echo "  timeout client 30s"
+		echo "  timeout server 30s"
+		echo "$2"
+	} >"$cfg"
+	spawn "$(command -v haproxy || echo /usr/sbin/haproxy)" -db -f "$cfg" >>"$T/haproxy-$name.log" 2>&1
+	pid=$BG_PID
+	HAPROXY_PID[$name]=$pid
+	for p in ${HAPROXY_PORTS:-}; do
+		WAIT_S=10 wait_until nginx_ready "$pid" "$p"
+		pid_alive "$pid" || { cat "$T/haproxy-$name.log"; die "haproxy $name did not start"; }
+	done
 }

@@ -32,7 +32,7 @@ check_eq "127.0.0.1 reaches the backend" "backend-app" "$(get a 127.0.0.1)"
 check_eq "127.0.0.2 is refused" "refused" "$(get b 127.0.0.2)"
 check_eq "closed as denied" 1 "$(denied)"
 check_match "logged at debug with the client and the scope" \
-    "debug: 127\\.0\\.0\\.2:[0-9]+: denied by the top-level rules" "$(cat "$PROXY_LOG")"
+    "debug: 127\\.0\\.0\\.2:[0-9]+: denied by the top level" "$(cat "$PROXY_LOG")"
 
 echo "--- generation 2: no top-level rules; the route admits only 127.0.0.2"
 conf "\"127.0.0.1:$P\"" "$(route 'allow = [ "127.0.0.2/32" ];')"
@@ -41,7 +41,7 @@ check_eq "127.0.0.2 now reaches the backend" "backend-app" "$(get c 127.0.0.2)"
 check_eq "127.0.0.1 is now refused" "refused" "$(get d 127.0.0.1)"
 check_eq "closed as denied" 2 "$(denied)"
 check_match "... by the route's rules, after its hello" \
-    "debug: 127\\.0\\.0\\.1:[0-9]+: denied by the route rules" "$(cat "$PROXY_LOG")"
+    "debug: 127\\.0\\.0\\.1:[0-9]+: denied by route \\*" "$(cat "$PROXY_LOG")"
 
 echo "--- generation 3: the listen address wants a PROXY header from 127.0.0.9 only"
 conf "{ address = \"127.0.0.1:$P\"; accept_proxy = true; trusted = [ \"127.0.0.9/32\" ]; }" "$(route '')"

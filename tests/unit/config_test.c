@@ -1,132 +1,22 @@
 /*
  * config_test.c -- config_load(): the shipped example, defaults, and every
  * kind of fault, each asserted as the exact "file:line: setting: message".
+ * The access keys (listen groups, allow, deny, send_proxy) are in
+ * config_access_test.c.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "config_test.h"
 #include "routes.h"
 #include "tunables.h"
 
-/* The smallest valid file; tests append to it or replace parts. */
-#define LISTEN_OK "listen = [ \"127.0.0.1:8443\" ];\n"
-#define ROUTES_OK "routes = ( { sni = \"*\"; backends = [ \"127.0.0.1:9445\" ]; } );\n"
-
-static char conf_path[] = "/tmp/config_test.XXXXXX";
-static struct config cfg;
-static struct config_errors errs;
-
-/* Writes text to a new temporary file; returns its path (static storage). */
-static const char *
-write_temp(char *path_template, const char *text)
-{
-	size_t len = strlen(text);
-	int fd = mkstemp(path_template);
-
-	cr_assert(fd >= 0, "mkstemp: %s", strerror(errno));
-	cr_assert_eq(write(fd, text, len), (ssize_t)len);
-	close(fd);
-	return path_template;
-}
-
-static void
-teardown(void)
-{
-	config_free(&cfg);
-	config_errors_free(&errs);
-	if (strcmp(conf_path, "/tmp/config_test.XXXXXX") != 0)
-		unlink(conf_path);
-}
-
 TestSuite(config, .fini = teardown);
-
-/* Lets a test write a second file into conf_path. */
-static void
-reset_temp(void)
-{
-	unlink(conf_path);
-	strcpy(conf_path, "/tmp/config_test.XXXXXX");
-}
-
-static int
-load(const char *text)
-{
-	return config_load(&cfg, write_temp(conf_path, text), &errs);
-}
-
-static void
-dump_errors(void)
-{
-	uint32_t i;
-
-	for (i = 0; i < errs.count; i++)
-		cr_log_error("got: %s", errs.msg[i]);
-}
-
-/*
- * Loads text, expects failure with exactly these messages (NULL-terminated),
- * each written without the file name: ":3: workers: ...".
- */
-static void
-expect_errors(const char *text, ...)
-{
-	char want[1024];
-	const char *suffix;
-	uint32_t n = 0;
-	va_list ap;
-	int rc = load(text);
-
-	if (rc != -1 || errs.count == 0)
-		dump_errors();
-	cr_assert_eq(rc, -1, "config_load accepted:\n%s", text);
-	va_start(ap, text);
-	while ((suffix = va_arg(ap, const char *)) != NULL) {
-		if (n >= errs.count) {
-			dump_errors();
-			cr_assert_fail("missing error %u: %s%s", n, conf_path, suffix);
-		}
-		snprintf(want, sizeof(want), "%s%s", conf_path, suffix);
-		if (strcmp(errs.msg[n], want) != 0)
-			dump_errors();
-		cr_assert_str_eq(errs.msg[n], want);
-		n++;
-	}
-	va_end(ap);
-	if (errs.count != n)
-		dump_errors();
-	cr_assert_eq(errs.count, n, "%u errors, expected %u", errs.count, n);
-	/* On failure nothing is kept. */
-	cr_assert_null(cfg.path);
-	cr_assert_null(cfg.listen);
-	cr_assert_null(cfg.routes);
-	cr_assert_eq(cfg.route_count, 0);
-}
-
-static void
-expect_ok(const char *text)
-{
-	int rc = load(text);
-
-	if (rc != 0)
-		dump_errors();
-	cr_assert_eq(rc, 0);
-	cr_assert_eq(errs.count, 0);
-}
-
-static const char *
-fmt_addr(const struct addr *a)
-{
-	static char buf[ADDR_STRLEN];
-
-	return addr_format(a, buf, sizeof(buf));
-}
 
 /* ---- what loads -------------------------------------------------------- */
 
@@ -468,8 +358,8 @@ Test(config, wrong_types_in_lists)
 	    ":3: routes[0]: expected a group, got a string",
 	    ":4: routes[1].sni: expected a string, got an integer",
 	    ":5: routes[2].backends: expected an array, got a string",
-	    ":6: routes[3].backends[0]: expected a string, got an integer",
-	    ":7: routes[4].backends[1]: expected a string, got a group",
+	    ":6: routes[3].backends[0]: expected a string or a group, got an integer",
+	    ":7: routes[4].backends[1]: needs address (or reject = true; for a share that gets an alert)",
 	    NULL);
 }
 
@@ -716,6 +606,105 @@ Test(config, duplicate_sni_by_case_and_trailing_dot)
 	    NULL);
 }
 
+Test(config, backends_with_weights_and_a_reject_share)
+{
+	expect_ok(LISTEN_OK
+	    "routes = ( { sni = \"*\"; backends = (\n"
+	    "  \"127.0.0.1:1\",\n"
+	    "  { address = \"127.0.0.1:2\"; weight = 3; },\n"
+	    "  { address = \"127.0.0.1:3\"; weight = 0; },\n"
+	    "  { reject = true; weight = 1000000; }\n"
+	    "); } );\n");
+	cr_assert_eq(cfg.routes[0].backend_count, 4);
+	cr_assert_eq(cfg.routes[0].weights[0], 1, "a string is weight 1");
+	cr_assert_eq(cfg.routes[0].weights[1], 3);
+	cr_assert_eq(cfg.routes[0].weights[2], 0);
+	cr_assert_str_eq(fmt_addr(&cfg.routes[0].backends[2]), "127.0.0.1:3");
+	cr_assert_eq(cfg.routes[0].backend_flags[3], ROUTES_BACKEND_REJECT);
+	cr_assert_eq(cfg.routes[0].backends[3].len, 0, "a reject backend has no address");
+}
+
+Test(config, backend_group_faults)
+{
+	expect_errors(LISTEN_OK
+	    "routes = ( { sni = \"*\"; backends = (\n"
+	    "  \"127.0.0.1:1\",\n"
+	    "  { address = \"127.0.0.1:1\"; weight = 2; },\n"
+	    "  { address = \"127.0.0.1:2\"; weight = 1000001; },\n"
+	    "  { address = \"127.0.0.1:3\"; reject = true; },\n"
+	    "  { weight = 1; },\n"
+	    "  { address = \"127.0.0.1:4\"; weight = \"3\"; wieght = 3; },\n"
+	    "  5\n"
+	    "); } );\n",
+	    ":4: routes[0].backends[1].address: \"127.0.0.1:1\" duplicates routes[0].backends[0] (line 3)",
+	    ":5: routes[0].backends[2].weight: 1000001 is out of range 0..1000000",
+	    ":6: routes[0].backends[3].reject: and address exclude each other: a reject backend "
+	    "has no address",
+	    ":7: routes[0].backends[4]: needs address (or reject = true; for a share that gets an alert)",
+	    ":8: routes[0].backends[5].weight: expected an integer, got a string",
+	    ":8: routes[0].backends[5]: unknown setting \"wieght\"",
+	    ":9: routes[0].backends[6]: expected a string or a group, got an integer",
+	    NULL);
+}
+
+Test(config, route_limits_and_timeouts)
+{
+	expect_ok(LISTEN_OK
+	    "routes = ( { sni = \"*\"; backends = [ \"127.0.0.1:1\" ]; max_connections = 500;\n"
+	    "  timeouts = { connect_ms = 250; idle_ms = 30000; }; } );\n");
+	cr_assert_eq(cfg.routes[0].max_connections, 500);
+	cr_assert_eq(cfg.routes[0].connect_ms, 250);
+	cr_assert_eq(cfg.routes[0].idle_ms, 30000);
+	config_free(&cfg);
+	reset_temp();
+	expect_errors(LISTEN_OK
+	    "routes = ( { sni = \"*\"; backends = [ \"127.0.0.1:1\" ]; max_connections = 0;\n"
+	    "  timeouts = { connect_ms = 0; hello_ms = 5; }; } );\n",
+	    ":2: routes[0].max_connections: 0 is out of range 1..10000000",
+	    ":3: routes[0].timeouts.connect_ms: 0 is out of range 1..604800000",
+	    ":3: routes[0].timeouts: unknown setting \"hello_ms\"",
+	    NULL);
+}
+
+Test(config, one_sni_several_routes_that_differ_by_alpn)
+{
+	expect_ok(LISTEN_OK
+	    "routes = (\n"
+	    "  { sni = \"app.example.com\"; backends = [ \"127.0.0.1:1\" ]; },\n"
+	    "  { sni = \"App.example.com.\"; alpn = [ \"acme-tls/1\" ]; backends = [ \"127.0.0.1:2\" ]; },\n"
+	    "  { sni = \"app.example.com\"; alpn = [ \"h2\", \"http/1.1\" ]; backends = [ \"127.0.0.1:3\" ]; }\n"
+	    ");\n");
+	cr_assert_eq(cfg.routes[0].alpn_count, 0);
+	cr_assert_eq(cfg.routes[1].alpn_count, 1);
+	cr_assert_str_eq(cfg.routes[1].alpn[0], "acme-tls/1");
+	cr_assert_eq(cfg.routes[2].alpn_count, 2);
+	cr_assert_str_eq(cfg.routes[2].alpn[1], "http/1.1");
+}
+
+Test(config, alpn_clashes_and_bad_names)
+{
+	expect_errors(LISTEN_OK
+	    "routes = (\n"
+	    "  { sni = \"a.example.com\"; alpn = [ \"h2\", \"acme-tls/1\" ]; backends = [ \"127.0.0.1:1\" ]; },\n"
+	    "  { sni = \"a.example.com\"; alpn = [ \"http/1.1\", \"acme-tls/1\" ]; backends = [ \"127.0.0.1:2\" ]; },\n"
+	    "  { sni = \"a.example.com\"; backends = [ \"127.0.0.1:3\" ]; },\n"
+	    "  { sni = \"a.example.com\"; backends = [ \"127.0.0.1:4\" ]; },\n"
+	    "  { sni = \"b.example.com\"; alpn = [ \"h2\", \"h2\", \"\", \"a b\" ]; backends = [ \"127.0.0.1:5\" ]; },\n"
+	    "  { sni = \"c.example.com\"; alpn = [ ]; backends = [ \"127.0.0.1:6\" ]; },\n"
+	    "  { sni = \"d.example.com\"; alpn = \"h2\"; backends = [ \"127.0.0.1:7\" ]; }\n"
+	    ");\n",
+	    ":4: routes[1].alpn[1]: \"acme-tls/1\" is also in routes[0].alpn (line 3), for the same sni",
+	    ":6: routes[3].sni: \"a.example.com\" duplicates routes[2] (line 5)",
+	    ":7: routes[4].alpn[1]: \"h2\" is listed twice",
+	    ":7: routes[4].alpn[2]: \"\" is not a protocol name of 1 to 255 letters, digits and "
+	    "'.', '_', '-', '/', '+', ':', '~'",
+	    ":7: routes[4].alpn[3]: \"a b\" is not a protocol name of 1 to 255 letters, digits and "
+	    "'.', '_', '-', '/', '+', ':', '~'",
+	    ":8: routes[5].alpn: is empty",
+	    ":9: routes[6].alpn: expected an array, got a string",
+	    NULL);
+}
+
 Test(config, missing_listen_and_routes)
 {
 	expect_errors("workers = 1;\n",
@@ -781,8 +770,8 @@ Test(config, several_faults_all_reported_in_order)
 	    ":6: timeouts.idle_ms: expected an integer, got a string",
 	    ":8: tuning.relay: \"copy\" is not one of \"splice\", \"splice_ring\", \"adaptive\"",
 	    ":13: routes[1].backends[0]: \"127.0.0.1\" has no port",
-	    ":16: routes[2].sni: \"App.example.com.\" duplicates routes[0] (line 10)",
 	    ":16: routes[2].backends: is empty",
+	    ":16: routes[2].sni: \"App.example.com.\" duplicates routes[0] (line 10)",
 	    ":17: routes[3]: unknown setting \"extra\"",
 	    ":19: unknown setting \"wrokers\"",
 	    NULL);

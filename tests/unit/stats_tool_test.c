@@ -780,7 +780,7 @@ Test(stats_tool, json_has_every_key_with_its_value)
 	render_json(&out, &snap);
 	t = text_of(&out);
 	assert_json_valid(t);
-	assert_has(t, "\"layout_version\": 3,");
+	assert_has(t, "\"layout_version\": 4,");
 	assert_has(t, "\"master_pid\": 4242,");
 	assert_has(t, "\"started_ms\": 1700000000123,");
 	assert_has(t, "\"workers_configured\": 2,");
@@ -800,7 +800,9 @@ Test(stats_tool, json_has_every_key_with_its_value)
 	assert_has(t, "\"client_reset\": 5,");
 	assert_has(t, "\"internal_error\": 0,");
 	assert_has(t, "\"proxy_untrusted\": 0,");
-	assert_has(t, "\"denied\": 0\n");
+	assert_has(t, "\"denied\": 0,");
+	assert_has(t, "\"rejected\": 0,");
+	assert_has(t, "\"route_full\": 0\n");
 	assert_lacks(t, "\"none\"");
 	assert_has(t, "\"hello_size_bytes\": {\n        \"count\": 4,\n        \"sum\": 1099511633176,");
 	assert_has(t, "{\"le\": 64, \"count\": 0},\n          {\"le\": 128, \"count\": 1}");
