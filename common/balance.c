@@ -15,14 +15,15 @@ balance_spec_valid(const uint32_t *weights, const uint32_t *flags, uint32_t n)
 }
 
 int
-balance_swrr(const struct routes_backend *b, uint32_t n, int64_t *current)
+balance_swrr(const struct routes_backend *b, uint32_t n, int64_t *current,
+    const uint8_t *skip)
 {
 	int64_t total = 0;
 	int best = -1;
 
 	/* n <= MAX_BACKENDS_PER_ROUTE and weights <= 10^6: no overflow. */
 	for (uint32_t k = 0; k < n; k++) {
-		if (b[k].weight == 0)
+		if (b[k].weight == 0 || (skip != NULL && skip[k]))
 			continue;
 		current[k] += b[k].weight;
 		total += b[k].weight;

@@ -19,10 +19,12 @@ bool balance_spec_valid(const uint32_t *weights, const uint32_t *flags, uint32_t
  * gains its weight in current[], the one with the most (the first on a
  * tie) is chosen and loses the sum of the weights. Weights 5, 1, 1 give
  * a a b a c a a, then again. A reject backend takes its share like any
- * other (the caller answers it with an alert). Returns the index, or -1
- * when every weight is 0.
+ * other (the caller answers it with an alert). Backends with skip[k] set
+ * (down) take no part (skip NULL: none). Returns the index, or -1 when
+ * every weight left is 0.
  */
-int balance_swrr(const struct routes_backend *b, uint32_t n, int64_t *current);
+int balance_swrr(const struct routes_backend *b, uint32_t n, int64_t *current,
+    const uint8_t *skip);
 
 /*
  * After backend `from` failed: the next one, in order and wrapping, that

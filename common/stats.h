@@ -89,6 +89,7 @@ struct stats_counters {
 	_Atomic uint64_t bytes_copied;		/* moved through memory (hello, fallback) */
 	_Atomic uint64_t accept_errors;
 	_Atomic uint64_t proxy_headers;		/* PROXY headers accepted (LOCAL too) */
+	_Atomic uint64_t all_down;		/* connections sent to a route whose backends were all down */
 	_Atomic uint64_t closes[CLOSE_REASON_COUNT];
 	struct stats_hist hist[STATS_HIST_COUNT];
 };

@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "balance.h"
+#include "backend.h"
 #include "clock.h"
 #include "conn.h"
 #include "listener.h"
@@ -249,18 +249,6 @@ conn_route_full(const struct worker *w, const struct routes_route *r)
 	    memory_order_relaxed) >= share;
 }
 
-int
-conn_pick(struct worker *w, const struct routes_route *r)
-{
-	const struct routes_backend *b = routes_backends(w->img, r);
-
-	if (w->swrr != NULL)
-		return balance_swrr(b, r->backend_count, w->swrr + r->backend_first);
-	/* No memory for the state: in turn, among those that can take one. */
-	return b[0].weight > 0 && !(b[0].flags & ROUTES_BACKEND_REJECT) ? 0 :
-	    balance_next(b, r->backend_count, 0);
-}
-
 void
 conn_route(struct worker *w, struct conn *c, const struct routes_route *r, uint16_t b,
     const struct hello_info *info)
@@ -385,6 +373,7 @@ conn_count_connect(struct worker *w, struct conn *c)
 	b = &w->st->backends[c->backend_sid];
 	STATS_ADD(b->connections, 1);
 	STATS_ADD(b->active, 1);
+	backend_connected(w, c->backend_sid);
 }
 
 static void
@@ -395,6 +384,7 @@ conn_count_connect_failure(struct worker *w, struct conn *c, int timed_out)
 	STATS_ADD(b->connect_failures, 1);
 	if (timed_out)
 		STATS_ADD(b->connect_timeouts, 1);
+	backend_failed(w, c->backend_sid);
 }
 
 static void
@@ -426,7 +416,7 @@ conn_on_connect(struct worker *w, struct conn *c, enum engine_op op, int res)
 	c->bfd = -1;
 	tries_max = c->route->backend_count < CONNECT_TRIES_MAX ?
 	    c->route->backend_count : CONNECT_TRIES_MAX;
-	next = balance_next(routes_backends(w->images[c->pin_slot].img, c->route),
+	next = backend_next(w, routes_backends(w->images[c->pin_slot].img, c->route),
 	    c->route->backend_count, c->backend);
 	if (c->tries < tries_max && next >= 0) {
 		c->backend = (uint16_t)next;

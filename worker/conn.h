@@ -137,8 +137,6 @@ int conn_access_route(struct worker *w, struct conn *c, const struct routes_rout
  * limit over the workers, rounded up), counted by its statistics entry.
  */
 int conn_route_full(const struct worker *w, const struct routes_route *r);
-/* The backend of route r (this turn's image) a new connection takes, or -1: none can. */
-int conn_pick(struct worker *w, const struct routes_route *r);
 /* The hello found route r (of this turn's image): pin it, connect its backend b. */
 void conn_route(struct worker *w, struct conn *c, const struct routes_route *r, uint16_t b,
     const struct hello_info *info);

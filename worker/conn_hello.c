@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "backend.h"
 #include "conn.h"
 #include "log.h"
 #include "tls.h"
@@ -197,7 +198,7 @@ conn_hello_done(struct worker *w, struct conn *c, const struct hello_info *info)
 		conn_alert(w, c, info, TLS_ALERT_INTERNAL_ERROR, CLOSE_ROUTE_FULL);
 		return;
 	}
-	b = conn_pick(w, r);
+	b = backend_pick(w, r);
 	if (b < 0 || (routes_backends(w->img, r)[b].flags & ROUTES_BACKEND_REJECT))
 		conn_alert(w, c, info, TLS_ALERT_INTERNAL_ERROR, CLOSE_REJECTED);
 	else

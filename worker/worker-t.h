@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "accesslog.h"
+#include "health.h"
 #include "log.h"
 #include "pipe.h"
 #include "routes.h"
@@ -64,6 +65,7 @@ struct worker {
 	struct pipe_pool pipes;
 	uint8_t *scratch;		/* MAX_HELLO_BYTES: hello reassembly, discards */
 	int64_t *swrr;			/* per backend of img: smooth weighted round-robin state */
+	struct health *health;		/* [STATS_BACKENDS], by backend entry id */
 	struct stats_area *st;		/* this worker's statistics area, its only writable one */
 	const struct stats *stats;	/* the segment, read-only: entry names */
 	struct accesslog access;

@@ -306,7 +306,8 @@ worker_init(struct worker *w, const struct worker_spec *spec, const sigset_t *wa
 	w->conns = worker_zalloc((size_t)w->conn_cap * sizeof(*w->conns));
 	w->scratch = malloc(MAX_HELLO_BYTES);
 	w->listeners = worker_zalloc(spec->listen_count * sizeof(*w->listeners));
-	if (w->conns == NULL || w->scratch == NULL || w->listeners == NULL ||
+	w->health = worker_zalloc(STATS_BACKENDS * sizeof(*w->health));
+	if (w->conns == NULL || w->scratch == NULL || w->listeners == NULL || w->health == NULL ||
 	    timer_heap_init(&w->timers, w->conn_cap) != 0 ||
 	    pipe_pool_init(&w->pipes) != 0) {
 		log_error("out of memory for %u connections", w->conn_cap);
@@ -366,6 +367,7 @@ worker_fini(struct worker *w)
 	timer_heap_free(&w->timers);
 	worker_zfree(w->conns, (size_t)w->conn_cap * sizeof(*w->conns));
 	worker_zfree(w->listeners, w->spec->listen_count * sizeof(*w->listeners));
+	worker_zfree(w->health, STATS_BACKENDS * sizeof(*w->health));
 	free(w->scratch);
 	worker_routes_free(w);
 }

@@ -24,7 +24,7 @@ static void
 sequence(const struct routes_backend *b, uint32_t n, int64_t *cur, unsigned count, char *out)
 {
 	for (unsigned i = 0; i < count; i++) {
-		int k = balance_swrr(b, n, cur);
+		int k = balance_swrr(b, n, cur, NULL);
 
 		out[i] = k < 0 ? '-' : (char)('a' + k);
 	}
@@ -81,7 +81,7 @@ Test(balance, weight_zero_is_never_chosen_and_all_zero_is_none)
 	cr_assert_str_eq(seq, "bdbbdb");
 	make(b, zero, NULL, 2);
 	memset(cur, 0, sizeof(cur));
-	cr_assert_eq(balance_swrr(b, 2, cur), -1);
+	cr_assert_eq(balance_swrr(b, 2, cur, NULL), -1);
 }
 
 Test(balance, a_reject_backend_takes_its_share)
@@ -120,4 +120,24 @@ Test(balance, spec_bounds)
 	cr_assert(balance_spec_valid(NULL, NULL, 5));
 	cr_assert_not(balance_spec_valid(big, NULL, 1));
 	cr_assert_not(balance_spec_valid(NULL, bad_flags, 1));
+}
+
+Test(balance, skipped_backends_take_no_part)
+{
+	static const uint32_t w[] = { 1, 1, 1 };
+	static const uint8_t skip_b[] = { 0, 1, 0 }, skip_all[] = { 1, 1, 1 };
+	struct routes_backend b[3];
+	int64_t cur[3] = { 0 };
+	char seq[16];
+	unsigned i;
+
+	make(b, w, NULL, 3);
+	for (i = 0; i < 6; i++) {
+		int k = balance_swrr(b, 3, cur, skip_b);
+
+		seq[i] = k < 0 ? '-' : (char)('a' + k);
+	}
+	seq[i] = '\0';
+	cr_assert_str_eq(seq, "acacac");
+	cr_assert_eq(balance_swrr(b, 3, cur, skip_all), -1);
 }

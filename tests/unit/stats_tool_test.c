@@ -793,7 +793,7 @@ Test(stats_tool, json_has_every_key_with_its_value)
 	assert_has(t, "\"last_reload_ok\": false,");
 	assert_has(t, "\"last_reload_message\": \"passthrough.conf:12: routes[2]: bad \\\"x\\\"\"");
 	assert_has(t, "\"totals\": {\n    \"accepted\": 207,\n    \"accept_errors\": 2,\n"
-	    "    \"proxy_headers\": 4,\n    \"bytes_in\": 2070,\n    \"bytes_out\": 4140,\n    \"bytes_spliced\": 3500,\n"
+	    "    \"proxy_headers\": 4,\n    \"all_down\": 0,\n    \"bytes_in\": 2070,\n    \"bytes_out\": 4140,\n    \"bytes_spliced\": 3500,\n"
 	    "    \"bytes_copied\": 700,\n    \"active\": 9,\n    \"in_hello\": 1,\n"
 	    "    \"relaying\": 8,\n    \"closes\": {\n      \"normal\": 183,\n"
 	    "      \"hello_timeout\": 10,");
@@ -1194,6 +1194,7 @@ Test(stats_tool, prometheus_text_is_valid_with_exact_values)
 		    "passthrough_connections_accepted_total 207\n",
 		"passthrough_accept_errors_total 2\n",
 		"# TYPE passthrough_proxy_headers_total counter\npassthrough_proxy_headers_total 4\n",
+		"# TYPE passthrough_backends_all_down_total counter\npassthrough_backends_all_down_total 0\n",
 		"# TYPE passthrough_connections_active gauge\npassthrough_connections_active 9\n",
 		"passthrough_connections_in_hello 1\n",
 		"passthrough_connections_relaying 8\n",
@@ -1358,7 +1359,7 @@ Test(stats_tool, table_shows_workers_routes_totals_and_percentiles)
 	assert_line(t, "0 1001", "0 1001 serving 2m 0s 1 7 40 3 1 2 400 B 800 B");
 	assert_line(t, "accepted", "accepted 207 accept errors 2");
 	assert_line(t, "bytes in", "bytes in 2.0 KiB bytes out 4.0 KiB");
-	assert_line(t, "proxy headers", "proxy headers 4");
+	assert_line(t, "proxy headers", "proxy headers 4 all backends down 0");
 	assert_line(t, "app.example.com", "app.example.com yes 11 2 500 B 900 B 1");
 	assert_line(t, "127.0.0.1:9443", "127.0.0.1:9443 yes 10 2 450 B 850 B 1 1");
 	assert_line(t, "normal", "normal 183 92.4%");

@@ -18,7 +18,7 @@
  *   last_reload_ok        true/false; null before any reload
  *   last_reload_message   "" or the reload's message
  *   totals                exited and live workers together:
- *     accepted, accept_errors, proxy_headers, bytes_in, bytes_out,
+ *     accepted, accept_errors, proxy_headers, all_down, bytes_in, bytes_out,
  *     bytes_spliced, bytes_copied, active, in_hello, relaying (gauges),
  *     closes              {REASON: count} for every reason below,
  *     histograms          {hello_size_bytes, connect_duration_us,
@@ -206,7 +206,7 @@ render_json_counters(struct render_json *j, const struct stats_counters *c)
 		size_t off;		/* of its _Atomic uint64_t */
 	} fields[] = {
 		COUNTER(accepted), COUNTER(accept_errors), COUNTER(proxy_headers),
-		COUNTER(bytes_in), COUNTER(bytes_out),
+		COUNTER(all_down), COUNTER(bytes_in), COUNTER(bytes_out),
 		COUNTER(bytes_spliced), COUNTER(bytes_copied),
 	};
 #undef COUNTER

@@ -10,7 +10,7 @@
  *   passthrough_workers_configured, passthrough_workers_running,
  *   passthrough_workers_draining,
  *   passthrough_connections_accepted_total, passthrough_accept_errors_total,
- *   passthrough_proxy_headers_total,
+ *   passthrough_proxy_headers_total, passthrough_backends_all_down_total,
  *   passthrough_connections_active, passthrough_connections_in_hello,
  *   passthrough_connections_relaying,
  *   passthrough_connections_closed_total{reason},
@@ -223,6 +223,8 @@ render_prom_totals(struct textbuf *out, const struct snapshot *snap)
 	    "Accepts that failed (descriptor limits, memory).", t->accept_errors, 0);
 	render_prom_single(out, "passthrough_proxy_headers_total", RENDER_PROM_COUNTER,
 	    "PROXY protocol headers accepted from trusted balancers.", t->proxy_headers, 0);
+	render_prom_single(out, "passthrough_backends_all_down_total", RENDER_PROM_COUNTER,
+	    "Connections sent to a route whose backends were all down.", t->all_down, 0);
 	render_prom_single(out, "passthrough_connections_active", RENDER_PROM_GAUGE,
 	    "Client connections open.", snap->active, 0);
 	render_prom_single(out, "passthrough_connections_in_hello", RENDER_PROM_GAUGE,

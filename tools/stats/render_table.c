@@ -130,8 +130,8 @@ render_table_totals(struct textbuf *out, const struct snapshot *snap)
 	grid_cell(&g, "%s", human_bytes((double)t->bytes_copied, b, sizeof(b)));
 	grid_cell(&g, "proxy headers");
 	grid_cell(&g, "%" PRIu64, t->proxy_headers);
-	grid_cell(&g, "%s", "");	/* a row holds two pairs */
-	grid_cell(&g, "%s", "");
+	grid_cell(&g, "all backends down");
+	grid_cell(&g, "%" PRIu64, t->all_down);
 	render_table_grid_done(&g, out);
 }
 

@@ -1,0 +1,101 @@
+/*
+ * backend.c -- which backend of a route a connection takes, and what a
+ * connect's outcome says of it: weighted round robin (common/balance.c)
+ * over the backends this worker holds up (common/health.c), a probe of a
+ * down one now and then, and the least recently failed one when all are
+ * down. Health is per worker, by backend entry id, so it outlives route
+ * table generations.
+ */
+#include "backend.h"
+#include "balance.h"
+#include "log.h"
+#include "tunables.h"
+#include "worker-t.h"
+
+/* Marks in skip the backends this worker holds down (not due for a probe); 1 if any. */
+static int
+backend_skip(const struct worker *w, const struct routes_backend *b, uint32_t n,
+    uint8_t *skip)
+{
+	int any = 0;
+
+	for (uint32_t k = 0; k < n; k++) {
+		skip[k] = !health_usable(&w->health[b[k].stats_id], w->now);
+		any |= skip[k];
+	}
+	return any;
+}
+
+/* Of the backends that can take a connection, the one whose last failure is oldest. */
+static int
+backend_least_failed(const struct worker *w, const struct routes_backend *b, uint32_t n)
+{
+	int best = -1;
+
+	for (uint32_t k = 0; k < n; k++) {
+		if (b[k].weight == 0 || (b[k].flags & ROUTES_BACKEND_REJECT))
+			continue;
+		if (best < 0 || w->health[b[k].stats_id].failed_at <
+		    w->health[b[(uint32_t)best].stats_id].failed_at)
+			best = (int)k;
+	}
+	return best;
+}
+
+int
+backend_pick(struct worker *w, const struct routes_route *r)
+{
+	static struct log_limit limit;
+	const struct routes_backend *b = routes_backends(w->img, r);
+	uint8_t skip[MAX_BACKENDS_PER_ROUTE];
+	uint64_t skipped;
+	int any_down, k;
+
+	if (w->swrr == NULL)	/* no memory for the state: the first that can take one */
+		return b[0].weight > 0 && !(b[0].flags & ROUTES_BACKEND_REJECT) ? 0 :
+		    balance_next(b, r->backend_count, 0);
+	any_down = backend_skip(w, b, r->backend_count, skip);
+	k = balance_swrr(b, r->backend_count, w->swrr + r->backend_first,
+	    any_down ? skip : NULL);
+	if (k < 0 && any_down && (k = backend_least_failed(w, b, r->backend_count)) >= 0) {
+		STATS_ADD(w->st->c.all_down, 1);
+		if (worker_log_due(w, &limit, &skipped))
+			log_warn("route %s: every backend is down; trying %s, the one that failed "
+			    "longest ago (%llu more not logged)", w->stats->routes[r->stats_id].pattern,
+			    w->stats->backends[b[k].stats_id].addr, (unsigned long long)skipped);
+	}
+	if (k >= 0)
+		health_probe(&w->health[b[k].stats_id], w->now);
+	return k;
+}
+
+int
+backend_next(struct worker *w, const struct routes_backend *b, uint32_t n, uint32_t from)
+{
+	int first = balance_next(b, n, from), k = first;
+
+	/* The next one this worker holds up, else the next one at all. */
+	while (k >= 0 && !health_usable(&w->health[b[k].stats_id], w->now)) {
+		k = balance_next(b, n, (uint32_t)k);
+		if (k == first || k == (int)from)
+			return first;
+	}
+	if (k >= 0)
+		health_probe(&w->health[b[k].stats_id], w->now);
+	return k;
+}
+
+void
+backend_failed(struct worker *w, uint32_t sid)
+{
+	if (health_failed(&w->health[sid], w->now, HEALTH_FALL) == HEALTH_WENT_DOWN)
+		log_warn("backend %s is down: %u connects failed in a row; a client probes it "
+		    "in %u ms", w->stats->backends[sid].addr, HEALTH_FALL, HEALTH_BACKOFF_MIN_MS);
+}
+
+void
+backend_connected(struct worker *w, uint32_t sid)
+{
+	if (health_ok(&w->health[sid]) == HEALTH_CAME_UP)
+		log_info("backend %s is up again: a probe connected", w->stats->backends[sid].addr);
+}
