@@ -347,4 +347,7 @@ stats_entry_fold(struct stats_entry *into, const struct stats_entry *from, int w
 	stats_fold_u64(&into->bytes_out, &from->bytes_out);
 	stats_fold_u64(&into->connect_failures, &from->connect_failures);
 	stats_fold_u64(&into->connect_timeouts, &from->connect_timeouts);
+	if (with_active)
+		stats_fold_u64(&into->down, &from->down);
+	stats_fold_u64(&into->went_down, &from->went_down);
 }

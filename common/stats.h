@@ -24,7 +24,8 @@
 
 #define STATS_MAGIC		0x54535450u	/* "PTST" little-endian */
 #define STATS_AREA_MAGIC	0x41535450u	/* "PTSA": a worker's area */
-#define STATS_VERSION		4u		/* 2: per-worker areas; 3: PROXY and address rules; 4: rejected, route_full */
+#define STATS_VERSION		5u		/* 2: per-worker areas; 3: PROXY and address rules;
+						 * 4: rejected, route_full; 5: backend health */
 #define STATS_LINES		1024u		/* worker processes at once, old and new across reloads */
 #define STATS_ROUTES		65536u		/* route patterns ever seen; the rest count as "(other)" */
 #define STATS_BACKENDS		65536u		/* backend addresses ever seen; likewise */
@@ -115,7 +116,9 @@ struct stats_line {
  * down when it closes; connect_failures once per connection that reached
  * no backend (route) or per failed connect attempt (backend), of which
  * connect_timeouts timed out (backends only); bytes_in and bytes_out on
- * every move of relayed bytes, the hello included.
+ * every move of relayed bytes, the hello included. Backends only: down, a
+ * gauge, 1 in a worker's area while it holds the backend down (passive
+ * health), summed it is how many workers do; went_down each time one does.
  */
 struct stats_entry {
 	_Atomic uint64_t connections;
@@ -124,6 +127,8 @@ struct stats_entry {
 	_Atomic uint64_t bytes_out;		/* backend -> client */
 	_Atomic uint64_t connect_failures;
 	_Atomic uint64_t connect_timeouts;
+	_Atomic uint64_t down;			/* backends: 1 while this worker holds it down */
+	_Atomic uint64_t went_down;		/* backends: times marked down */
 };
 
 /* The segment's route and backend entries: the master's. */
@@ -189,9 +194,9 @@ struct stats_area {
 } __attribute__((aligned(STATS_CACHELINE)));
 
 _Static_assert(sizeof(struct stats_line) == 32, "stats_line is ABI");
-_Static_assert(sizeof(struct stats_entry) == 48, "stats_entry is ABI");
-_Static_assert(sizeof(struct stats_route) == 320, "stats_route is ABI");
-_Static_assert(sizeof(struct stats_backend) == 128, "stats_backend is ABI");
+_Static_assert(sizeof(struct stats_entry) == 64, "stats_entry is ABI");
+_Static_assert(sizeof(struct stats_route) == 384, "stats_route is ABI");
+_Static_assert(sizeof(struct stats_backend) == 192, "stats_backend is ABI");
 _Static_assert(sizeof(struct stats_hist) == 8 * (2 + STATS_HIST_BUCKETS), "stats_hist is ABI");
 _Static_assert(offsetof(struct stats_area, routes) % STATS_CACHELINE == 0,
     "the entry arrays start on a cache line");

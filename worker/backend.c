@@ -88,14 +88,19 @@ backend_next(struct worker *w, const struct routes_backend *b, uint32_t n, uint3
 void
 backend_failed(struct worker *w, uint32_t sid)
 {
-	if (health_failed(&w->health[sid], w->now, HEALTH_FALL) == HEALTH_WENT_DOWN)
-		log_warn("backend %s is down: %u connects failed in a row; a client probes it "
+	if (health_failed(&w->health[sid], w->now, HEALTH_FALL) != HEALTH_WENT_DOWN)
+		return;
+	STATS_ADD(w->st->backends[sid].down, 1);
+	STATS_ADD(w->st->backends[sid].went_down, 1);
+	log_warn("backend %s is down: %u connects failed in a row; a client probes it "
 		    "in %u ms", w->stats->backends[sid].addr, HEALTH_FALL, HEALTH_BACKOFF_MIN_MS);
 }
 
 void
 backend_connected(struct worker *w, uint32_t sid)
 {
-	if (health_ok(&w->health[sid]) == HEALTH_CAME_UP)
-		log_info("backend %s is up again: a probe connected", w->stats->backends[sid].addr);
+	if (health_ok(&w->health[sid]) != HEALTH_CAME_UP)
+		return;
+	STATS_SUB(w->st->backends[sid].down, 1);
+	log_info("backend %s is up again: a probe connected", w->stats->backends[sid].addr);
 }

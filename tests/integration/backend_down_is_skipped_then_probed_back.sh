@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards passive health: under a steady connection loop one of two backends stops; no client fails (the retry covers the first ones), each worker marks it down after 3 failed connects and stops sending it clients (its failures stay a handful, not half the load), a client probes it after the back-off, and once it listens again it is marked up and takes traffic; a route whose backends are all down still tries them (counted in all_down).
+# Guards passive health: under a steady connection loop one of two backends stops; no client fails (the retry covers the first ones), each worker marks it down after 3 failed connects and stops sending it clients (its failures stay a handful, not half the load), passthrough-stats shows it down in both workers, a client probes it after the back-off, and once it listens again it is marked up (down nowhere, went down once per worker) and takes traffic; a route whose backends are all down still tries them (counted in all_down).
 . "$(dirname "$0")/lib.sh"
 need_tools "$PTLOOP"
 
@@ -28,6 +28,10 @@ echo "--- B stops"
 stop_pid "$BPID"
 t0=$(loop_count h)
 WAIT_S=10 wait_until grep -q "backend 127.0.0.1:$BPORT is down" "$PROXY_LOG" || fail "B was not marked down"
+both_down() { [ "$(bk "127.0.0.1:$BPORT" down_workers)" = 2 ]; }
+WAIT_S=5 wait_until both_down || fail "passthrough-stats: B is not down in both workers"
+check_eq "passthrough-stats table: B down in 2 of 2 workers" 1 \
+    "$("$BUILD/passthrough-stats" -n "pt-health-$$" | grep -cE "^ *127\.0\.0\.1:$BPORT +yes .* 2 of 2 +2\$")"
 sleep 2.5
 down=$(( $(loop_count h) - t0 ))
 fails=$(bk "127.0.0.1:$BPORT" connect_failures)
@@ -41,6 +45,9 @@ accepts=$(sink_count B accept)
 WAIT_S=15 wait_until grep -q "backend 127.0.0.1:$BPORT is up again" "$PROXY_LOG" ||
     fail "B was not marked up again"
 WAIT_S=10 wait_until sink_has B accept $((accepts + 20)) || fail "B takes no traffic again"
+none_down() { [ "$(bk "127.0.0.1:$BPORT" down_workers)" = 0 ]; }
+WAIT_S=10 wait_until none_down || fail "passthrough-stats: B still down somewhere"
+check_eq "passthrough-stats: B went down once in each worker" 2 "$(bk "127.0.0.1:$BPORT" went_down)"
 loop_stop h
 check_loop_clean "the loop, all along" 300
 

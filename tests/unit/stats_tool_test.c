@@ -272,6 +272,9 @@ fill_entries(void)
 	entry_count(e, 4, 0, 0, 0);
 	STATS_ADD(e->active, 2);
 	STATS_ADD(e->connect_timeouts, 1);
+	STATS_ADD(e->down, 1);			/* this worker holds it down */
+	STATS_ADD(e->went_down, 1);
+	STATS_ADD(b->retired.went_down, 2);	/* exited workers did, twice */
 	b = &seg.backends[BACKEND_V6];
 	snprintf(b->addr, sizeof(b->addr), "[::1]:9444");
 	atomic_store(&b->in_use, 1);
@@ -780,7 +783,7 @@ Test(stats_tool, json_has_every_key_with_its_value)
 	render_json(&out, &snap);
 	t = text_of(&out);
 	assert_json_valid(t);
-	assert_has(t, "\"layout_version\": 4,");
+	assert_has(t, "\"layout_version\": 5,");
 	assert_has(t, "\"master_pid\": 4242,");
 	assert_has(t, "\"started_ms\": 1700000000123,");
 	assert_has(t, "\"workers_configured\": 2,");
@@ -818,7 +821,7 @@ Test(stats_tool, json_has_every_key_with_its_value)
 	assert_has(t, "{\"route\": \"esc\\\"ape\\\\me\\nnow\", \"in_use\": false, \"connections\": 2,");
 	assert_has(t, "{\"backend\": \"127.0.0.1:9443\", \"in_use\": true, \"connections\": 10, "
 	    "\"active\": 2, \"bytes_in\": 450, \"bytes_out\": 850, \"connect_failures\": 1, "
-	    "\"connect_timeouts\": 1}");
+	    "\"connect_timeouts\": 1, \"down_workers\": 1, \"went_down\": 3}");
 	assert_has(t, "\"backend\": \"[::1]:9444\"");
 	assert_lacks(t, "(other)");
 	textbuf_free(&out);
@@ -1221,6 +1224,9 @@ Test(stats_tool, prometheus_text_is_valid_with_exact_values)
 		"passthrough_backend_connections_total{backend=\"127.0.0.1:9443\"} 10\n",
 		"passthrough_backend_bytes_total{backend=\"127.0.0.1:9443\",direction=\"out\"} 850\n",
 		"passthrough_backend_connect_timeouts_total{backend=\"127.0.0.1:9443\"} 1\n",
+		"# TYPE passthrough_backend_down_workers gauge\n",
+		"passthrough_backend_down_workers{backend=\"127.0.0.1:9443\"} 1\n",
+		"passthrough_backend_went_down_total{backend=\"127.0.0.1:9443\"} 3\n",
 		"passthrough_backend_connections_total{backend=\"[::1]:9444\"} 3\n",
 		"# TYPE passthrough_hello_size_bytes histogram\n"
 		    "passthrough_hello_size_bytes_bucket{le=\"64\"} 0\n"
@@ -1361,7 +1367,7 @@ Test(stats_tool, table_shows_workers_routes_totals_and_percentiles)
 	assert_line(t, "bytes in", "bytes in 2.0 KiB bytes out 4.0 KiB");
 	assert_line(t, "proxy headers", "proxy headers 4 all backends down 0");
 	assert_line(t, "app.example.com", "app.example.com yes 11 2 500 B 900 B 1");
-	assert_line(t, "127.0.0.1:9443", "127.0.0.1:9443 yes 10 2 450 B 850 B 1 1");
+	assert_line(t, "127.0.0.1:9443", "127.0.0.1:9443 yes 10 2 450 B 850 B 1 1 1 of 3 3");
 	assert_line(t, "normal", "normal 183 92.4%");
 	assert_line(t, "hello_timeout", "hello_timeout 10 5.1%");
 	assert_lacks(t, "not_tls");	/* zero: left out */

@@ -36,7 +36,8 @@
  *                         connect_failures
  *   backends[]            backend ("127.0.0.1:9443" or "(other)"), in_use,
  *                         connections, active, bytes_in, bytes_out,
- *                         connect_failures, connect_timeouts
+ *                         connect_failures, connect_timeouts, down_workers
+ *                         (workers holding it down), went_down
  *
  * REASON is one of normal, hello_timeout, hello_eof, hello_malformed,
  * hello_too_big, not_tls, no_route_alert, connect_refused, connect_timeout,
@@ -279,8 +280,11 @@ render_json_entries(struct render_json *j, const struct snapshot *snap, enum sna
 		render_json_u64(j, "bytes_in", e.bytes_in);
 		render_json_u64(j, "bytes_out", e.bytes_out);
 		render_json_u64(j, "connect_failures", e.connect_failures);
-		if (table == SNAPSHOT_BACKENDS)
+		if (table == SNAPSHOT_BACKENDS) {
 			render_json_u64(j, "connect_timeouts", e.connect_timeouts);
+			render_json_u64(j, "down_workers", e.down);
+			render_json_u64(j, "went_down", e.went_down);
+		}
 		render_json_close(j, '}');
 	}
 	render_json_close(j, ']');

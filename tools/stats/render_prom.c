@@ -23,7 +23,8 @@
  *   passthrough_route_bytes_total{route,direction},
  *   passthrough_route_connect_failures_total, passthrough_route_in_use,
  *   passthrough_backend_* likewise with {backend}, plus
- *   passthrough_backend_connect_timeouts_total,
+ *   passthrough_backend_connect_timeouts_total, passthrough_backend_down_workers,
+ *   passthrough_backend_went_down_total,
  *   histograms passthrough_hello_size_bytes,
  *   passthrough_connect_duration_seconds,
  *   passthrough_connection_duration_seconds.
@@ -79,6 +80,10 @@ static const struct render_prom_entry_family render_prom_entry_families[] = {
 	    "Connects to a backend that failed (refused, unreachable, timed out)." } },
 	{ "connect_timeouts_total", RENDER_PROM_COUNTER, ENTRY_OFF(connect_timeouts), 0,
 	  { NULL, "Connects to a backend that timed out." } },
+	{ "down_workers", RENDER_PROM_GAUGE, ENTRY_OFF(down), 0,
+	  { NULL, "Workers that hold the backend down (passive health)." } },
+	{ "went_down_total", RENDER_PROM_COUNTER, ENTRY_OFF(went_down), 0,
+	  { NULL, "Times a worker marked the backend down." } },
 	{ "in_use", RENDER_PROM_GAUGE, ENTRY_OFF(in_use), 0,
 	  { "1 if the running configuration has the pattern, 0 if a reload removed it.",
 	    "1 if the running configuration has the backend, 0 if a reload removed it." } },

@@ -147,10 +147,10 @@ render_table_entries(struct textbuf *out, const struct snapshot *snap, enum snap
 		{ titles[table][1], GRID_LEFT }, { "IN USE", GRID_LEFT },
 		{ "CONNECTIONS", GRID_RIGHT }, { "ACTIVE", GRID_RIGHT }, { "BYTES IN", GRID_RIGHT },
 		{ "BYTES OUT", GRID_RIGHT }, { "CONNECT FAILURES", GRID_RIGHT },
-		{ "TIMEOUTS", GRID_RIGHT },
+		{ "TIMEOUTS", GRID_RIGHT }, { "DOWN", GRID_LEFT }, { "WENT DOWN", GRID_RIGHT },
 	};
-	/* Routes count no timeouts: their grid stops before the last column. */
-	size_t ncols = sizeof(cols) / sizeof(cols[0]) - (table == SNAPSHOT_ROUTES ? 1 : 0);
+	/* Routes count no timeouts nor health: their grid stops before those columns. */
+	size_t ncols = sizeof(cols) / sizeof(cols[0]) - (table == SNAPSHOT_ROUTES ? 3 : 0);
 	char in[HUMAN_LEN], outb[HUMAN_LEN];
 	struct snapshot_entry e;
 	struct grid g;
@@ -167,8 +167,15 @@ render_table_entries(struct textbuf *out, const struct snapshot *snap, enum snap
 		grid_cell(&g, "%s", human_bytes((double)e.bytes_in, in, sizeof(in)));
 		grid_cell(&g, "%s", human_bytes((double)e.bytes_out, outb, sizeof(outb)));
 		grid_cell(&g, "%" PRIu64, e.connect_failures);
-		if (table == SNAPSHOT_BACKENDS)
-			grid_cell(&g, "%" PRIu64, e.connect_timeouts);
+		if (table != SNAPSHOT_BACKENDS)
+			continue;
+		grid_cell(&g, "%" PRIu64, e.connect_timeouts);
+		/* Health is each worker's own: "no", or in how many of the running ones. */
+		if (e.down == 0)
+			grid_cell(&g, "no");
+		else
+			grid_cell(&g, "%" PRIu64 " of %" PRIu32, e.down, snap->worker_count);
+		grid_cell(&g, "%" PRIu64, e.went_down);
 	}
 	render_table_grid_done(&g, out);
 }

@@ -291,16 +291,17 @@ snapshot_entry(const struct snapshot *snap, enum snapshot_table table, uint32_t 
 		const struct stats_entry *r = &snap->route_sums[i];
 
 		*e = (struct snapshot_entry){ snap->routes[i].pattern, snap->routes[i].in_use,
-		    r->connections, r->active, r->bytes_in, r->bytes_out, r->connect_failures, 0 };
+		    r->connections, r->active, r->bytes_in, r->bytes_out, r->connect_failures, 0, 0, 0 };
 	} else {
 		const struct stats_entry *b = &snap->backend_sums[i];
 
 		*e = (struct snapshot_entry){ snap->backends[i].addr, snap->backends[i].in_use,
 		    b->connections, b->active, b->bytes_in, b->bytes_out, b->connect_failures,
-		    b->connect_timeouts };
+		    b->connect_timeouts, b->down, b->went_down };
 	}
 	return i != STATS_OTHER || e->connections != 0 || e->active != 0 || e->bytes_in != 0 ||
-	    e->bytes_out != 0 || e->connect_failures != 0 || e->connect_timeouts != 0;
+	    e->bytes_out != 0 || e->connect_failures != 0 || e->connect_timeouts != 0 ||
+	    e->went_down != 0;
 }
 
 const struct snapshot_worker *

@@ -85,6 +85,8 @@ struct snapshot_entry {
 	uint64_t bytes_out;
 	uint64_t connect_failures;
 	uint64_t connect_timeouts;	/* backends only: always 0 for a route */
+	uint64_t down;			/* backends only: workers holding it down */
+	uint64_t went_down;		/* backends only: times a worker marked it down */
 };
 
 /* route_count or backend_count. */
