@@ -147,8 +147,8 @@ conn_alert_drain(struct worker *w, struct conn *c)
 
 /*
  * Sends the fatal alert description (no route: unrecognized_name; a reject
- * backend: internal_error), then waits for the client to close; the
- * connection ends as reason.
+ * backend's share, a full route: internal_error), then waits for the
+ * client to close; the connection ends as reason.
  */
 static void
 conn_alert(struct worker *w, struct conn *c, const struct hello_info *info,
@@ -176,15 +176,15 @@ conn_alert(struct worker *w, struct conn *c, const struct hello_info *info,
 }
 
 /*
- * The hello is in: route it with the image of this turn (when the route's
- * rules let the client in), or refuse it with the alert.
+ * The hello is in: route it with the image of this turn to the backend it
+ * picks, when the route's rules let the client in and it has room; else
+ * the alert that says why.
  */
 static void
 conn_hello_done(struct worker *w, struct conn *c, const struct hello_info *info)
 {
 	const struct routes_route *r = routes_lookup_alpn(w->img, info->sni, info->sni_len,
 	    info->alpn, info->alpn_len);
-
 	int b;
 
 	conn_meta_hello(w, c, info);
