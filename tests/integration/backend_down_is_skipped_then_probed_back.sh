@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards passive health: under a steady connection loop one of two backends stops; no client fails (the retry covers the first ones), each worker marks it down after 3 failed connects and stops sending it clients (its failures stay a handful, not half the load), passthrough-stats shows it down in both workers, a client probes it after the back-off, and once it listens again it is marked up (down nowhere, went down once per worker) and takes traffic; a route whose backends are all down still tries them (counted in all_down).
+# Guards passive health: under a steady connection loop one of two backends stops gracefully (listener closed, its connections finished); no client fails (the retry covers the first ones), each worker marks it down after 3 failed connects and stops sending it clients (its failures stay a handful, not half the load), passthrough-stats shows it down in both workers, a client probes it after the back-off, and once it listens again it is marked up (down nowhere, went down once per worker) and takes traffic; a route whose backends are all down still tries them (counted in all_down).
 . "$(dirname "$0")/lib.sh"
 need_tools "$PTLOOP"
 
@@ -24,8 +24,9 @@ loop_start h --hello h.example.com --connect "127.0.0.1:$PROXY_PORT" --concurren
 WAIT_S=10 wait_until loop_has h 100 || die "the loop gets no answers"
 check_range "B takes its share while up" 30 100000 "$(sink_count B accept)"
 
-echo "--- B stops"
-stop_pid "$BPID"
+echo "--- B stops gracefully: its listener closes, the connections it holds finish"
+kill -USR1 "$BPID"
+pid_wait_exit "$BPID" 10 || fail "ptsink B did not finish its connections and exit"
 t0=$(loop_count h)
 WAIT_S=10 wait_until grep -q "backend 127.0.0.1:$BPORT is down" "$PROXY_LOG" || fail "B was not marked down"
 both_down() { [ "$(bk "127.0.0.1:$BPORT" down_workers)" = 2 ]; }

@@ -46,7 +46,7 @@ static struct {
 	int log_fd;
 } opt = { .tag = "sink", .listen = "127.0.0.1:0", .log_fd = STDOUT_FILENO };
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, quit;
 static struct sconn *conns;
 static uint8_t scratch[MAX_HELLO_BYTES];
 static uint8_t iobuf[PT_IO_BYTES];
@@ -55,8 +55,10 @@ static int epfd;
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGUSR1)
+		quit = 1;
+	else
+		stop = 1;
 }
 
 /* One log line, one write: sinks sharing a log file never interleave mid-line. */
@@ -86,7 +88,10 @@ usage(FILE *out)
 	    "  --reply-after-eof N      read until EOF, send N pattern bytes, close\n"
 	    "  --send-then-shutdown N   after the hello send N pattern bytes, shutdown(SHUT_WR),\n"
 	    "                           read until EOF, close\n"
-	    "  --echo                   send back every byte; pass EOF on\n");
+	    "  --echo                   send back every byte; pass EOF on\n"
+	    "signals: SIGTERM, SIGINT: exit now; SIGUSR1: a graceful stop: accept what\n"
+	    "  is queued, close the listener (\"TAG listener closed\"), finish the open\n"
+	    "  connections, then exit\n");
 }
 
 static void
@@ -416,6 +421,7 @@ main(int argc, char **argv)
 	sa.sa_handler = on_signal;	/* no SA_RESTART: epoll_wait returns EINTR */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	if (opt.log_path != NULL &&
@@ -429,6 +435,15 @@ main(int argc, char **argv)
 	if (opt.port_file != NULL)
 		pt_write_port(PROG, lfd, opt.port_file);
 	while (!stop) {
+		if (quit && lfd >= 0) {
+			/* What the kernel queued is ours to finish; closing would reset it. */
+			sink_accept(lfd);
+			close(lfd);
+			lfd = -1;
+			logline("listener closed");
+		}
+		if (quit && conns == NULL)
+			break;
 		n = epoll_wait(epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), -1);
 		if (n < 0) {
 			if (errno == EINTR)
