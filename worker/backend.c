@@ -77,7 +77,7 @@ backend_next(struct worker *w, const struct routes_backend *b, uint32_t n, uint3
 	/* The next one this worker holds up, else the next one at all. */
 	while (k >= 0 && !health_usable(&w->health[b[k].stats_id], w->now)) {
 		k = balance_next(b, n, (uint32_t)k);
-		if (k == first || k == (int)from)
+		if (k < 0 || k == first || k == (int)from)
 			return first;
 	}
 	if (k >= 0)
@@ -93,7 +93,7 @@ backend_failed(struct worker *w, uint32_t sid)
 	STATS_ADD(w->st->backends[sid].down, 1);
 	STATS_ADD(w->st->backends[sid].went_down, 1);
 	log_warn("backend %s is down: %u connects failed in a row; a client probes it "
-		    "in %u ms", w->stats->backends[sid].addr, HEALTH_FALL, HEALTH_BACKOFF_MIN_MS);
+	    "in %u ms", w->stats->backends[sid].addr, HEALTH_FALL, HEALTH_BACKOFF_MIN_MS);
 }
 
 void
