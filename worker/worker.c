@@ -98,7 +98,6 @@ worker_settings_apply(struct worker *w, const struct routes_image *prev)
 	worker_log_configure(w->img, prev);
 	accesslog_configure(&w->access, w->engine, st->access, st->access_format);
 	atomic_store_explicit(&w->st->generation, w->img->generation, memory_order_relaxed);
-	engine_connect_timeout(w->engine, st->connect_ms);
 	/* This worker's share of max_connections, within what its fds allow. */
 	w->conn_max = (st->max_connections + w->spec->workers - 1) / w->spec->workers;
 	if (w->conn_max > w->conn_cap)
