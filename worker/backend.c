@@ -54,7 +54,8 @@ backend_pick(struct worker *w, const struct routes_route *r)
 	if (w->swrr == NULL)	/* no memory for the state: the first that can take one */
 		return b[0].weight > 0 && !(b[0].flags & ROUTES_BACKEND_REJECT) ? 0 :
 		    balance_next(b, r->backend_count, 0);
-	any_down = backend_skip(w, b, r->backend_count, skip);
+	/* Nothing down here (the usual case): no pass over the health states. */
+	any_down = w->backends_down > 0 && backend_skip(w, b, r->backend_count, skip);
 	k = balance_swrr(b, r->backend_count, w->swrr + r->backend_first,
 	    any_down ? skip : NULL);
 	if (k < 0 && any_down && (k = backend_least_failed(w, b, r->backend_count)) >= 0) {
@@ -90,6 +91,7 @@ backend_failed(struct worker *w, uint32_t sid)
 {
 	if (health_failed(&w->health[sid], w->now, HEALTH_FALL) != HEALTH_WENT_DOWN)
 		return;
+	w->backends_down++;
 	STATS_ADD(w->st->backends[sid].down, 1);
 	STATS_ADD(w->st->backends[sid].went_down, 1);
 	log_warn("backend %s is down: %u connects failed in a row; a client probes it "
@@ -101,6 +103,7 @@ backend_connected(struct worker *w, uint32_t sid)
 {
 	if (health_ok(&w->health[sid]) != HEALTH_CAME_UP)
 		return;
+	w->backends_down--;
 	STATS_SUB(w->st->backends[sid].down, 1);
 	log_info("backend %s is up again: a probe connected", w->stats->backends[sid].addr);
 }

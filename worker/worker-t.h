@@ -66,6 +66,7 @@ struct worker {
 	uint8_t *scratch;		/* MAX_HELLO_BYTES: hello reassembly, discards */
 	int64_t *swrr;			/* per backend of img: smooth weighted round-robin state */
 	struct health *health;		/* [STATS_BACKENDS], by backend entry id */
+	uint32_t backends_down;		/* entries of health that are down */
 	struct stats_area *st;		/* this worker's statistics area, its only writable one */
 	const struct stats *stats;	/* the segment, read-only: entry names */
 	struct accesslog access;
