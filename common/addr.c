@@ -227,3 +227,11 @@ addr_from_sockaddr(struct addr *a, const struct sockaddr *sa, socklen_t len)
 	memcpy(&a->u, sa, len);
 	a->len = len;
 }
+
+int
+addr_is_any(const struct addr *a)
+{
+	if (a->u.sa.sa_family == AF_INET)
+		return a->u.in.sin_addr.s_addr == htonl(INADDR_ANY);
+	return a->u.sa.sa_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&a->u.in6.sin6_addr);
+}

@@ -37,6 +37,9 @@ int addr_parse(struct addr *a, const char *text, int flags, const char **why);
 /* Writes "1.2.3.4:443" or "[::1]:443" into buf; returns buf. */
 char *addr_format(const struct addr *a, char *buf, size_t size);
 
+/* 1 for a wildcard address (0.0.0.0 or ::), which says nothing of the local end. */
+int addr_is_any(const struct addr *a);
+
 /* Same family, address and port. */
 int addr_equal(const struct addr *a, const struct addr *b);
 

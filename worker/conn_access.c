@@ -182,7 +182,10 @@ conn_access_header(const struct worker *w, struct conn *c, const struct routes_r
 
 	if ((m = conn_meta_get(c)) == NULL)
 		return 0;
-	if (m->local.len == 0 && getsockname(c->cfd, (struct sockaddr *)&ss, &sl) == 0)
+	/* Not carried by a header: the listener's address, asked only of a wildcard one. */
+	if (m->local.len == 0 && !addr_is_any(&w->listeners[c->listener].addr))
+		m->local = w->listeners[c->listener].addr;
+	else if (m->local.len == 0 && getsockname(c->cfd, (struct sockaddr *)&ss, &sl) == 0)
 		addr_from_sockaddr(&m->local, (struct sockaddr *)&ss, sl);
 	if (r->send_proxy == ROUTES_PROXY_V1)
 		return proxy_build_v1((char *)buf, size, &m->client, &m->local);
