@@ -9,7 +9,7 @@ balance_spec_valid(const uint32_t *weights, const uint32_t *flags, uint32_t n)
 {
 	for (uint32_t k = 0; k < n; k++)
 		if ((weights != NULL && weights[k] > ROUTES_WEIGHT_MAX) ||
-		    (flags != NULL && (flags[k] & ~(uint32_t)ROUTES_BACKEND_REJECT) != 0))
+		    (flags != NULL && (flags[k] & ~(uint32_t)(ROUTES_BACKEND_REJECT | ROUTES_BACKEND_CHECKED)) != 0))
 			return false;
 	return true;
 }

@@ -289,6 +289,7 @@ routes_layout(const struct route_spec *specs, uint32_t count,
 		if (specs[i].backend_count == 0 ||
 		    specs[i].backend_count > MAX_BACKENDS_PER_ROUTE ||
 		    specs[i].backends == NULL || specs[i].send_proxy > ROUTES_PROXY_V2 ||
+		    specs[i].balance >= ROUTES_BALANCE_COUNT ||
 		    !balance_spec_valid(specs[i].weights, specs[i].backend_flags,
 		    specs[i].backend_count))
 			lay->invalid = true;
@@ -484,6 +485,7 @@ routes_route_write(struct routes_image *img, uint32_t i,
 	r->connect_ms = spec->connect_ms;
 	r->idle_ms = spec->idle_ms;
 	r->max_connections = spec->max_connections;
+	r->balance = (uint8_t)spec->balance;
 	r->hash = routes_hash_key(img->seed, key, (size_t)n);
 	r->next = ROUTES_NONE;
 	r->alt = ROUTES_NONE;

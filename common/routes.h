@@ -21,7 +21,7 @@
 #include "addr.h"
 
 #define ROUTES_MAGIC	0x52545450u	/* "PTTR" little-endian */
-#define ROUTES_VERSION	6u
+#define ROUTES_VERSION	7u
 #define ROUTES_NONE	UINT32_MAX	/* no route / end of a bucket chain */
 #define ROUTES_KEY_MAX	253u		/* longest DNS name without the trailing dot */
 #define ROUTES_ALPN_NAMES_MAX	16u	/* protocol names a route's alpn lists */
@@ -89,6 +89,15 @@ struct routes_listen {
 
 enum routes_backend_flags {
 	ROUTES_BACKEND_REJECT = 1 << 0,	/* no address: its share of clients gets an alert */
+	ROUTES_BACKEND_CHECKED = 1 << 1,	/* actively checked: the master's state counts */
+};
+
+/* How a route chooses among its backends (balance). */
+enum routes_balance {
+	ROUTES_BALANCE_ROUNDROBIN,	/* smooth weighted round robin, per worker */
+	ROUTES_BALANCE_LEASTCONN,	/* fewest active over all workers, per weight */
+	ROUTES_BALANCE_RANDOM2,		/* the less loaded of two weighted random picks */
+	ROUTES_BALANCE_COUNT
 };
 
 struct routes_backend {
@@ -113,7 +122,8 @@ struct routes_route {
 	uint32_t alt;		/* the next route of the same pattern (by ALPN), or ROUTES_NONE */
 	uint32_t alpn_off;	/* its alpn names in wire form, from the image start */
 	uint16_t alpn_len;	/* bytes there; 0: none, the pattern's route for other clients */
-	uint16_t reserved;
+	uint8_t balance;	/* enum routes_balance */
+	uint8_t reserved;
 	uint32_t connect_ms;	/* 0: the global timeouts.connect_ms */
 	uint32_t idle_ms;	/* 0: the global timeouts.idle_ms */
 	uint32_t max_connections;	/* over all workers; 0: no limit of its own */
@@ -177,6 +187,7 @@ struct route_spec {
 	uint32_t alpn_count;		/* 0..ROUTES_ALPN_NAMES_MAX */
 	uint32_t connect_ms, idle_ms;	/* 0: the global ones */
 	uint32_t max_connections;	/* 0: none of its own */
+	uint32_t balance;		/* enum routes_balance */
 };
 
 /*

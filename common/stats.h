@@ -24,8 +24,9 @@
 
 #define STATS_MAGIC		0x54535450u	/* "PTST" little-endian */
 #define STATS_AREA_MAGIC	0x41535450u	/* "PTSA": a worker's area */
-#define STATS_VERSION		5u		/* 2: per-worker areas; 3: PROXY and address rules;
-						 * 4: rejected, route_full; 5: backend health */
+#define STATS_VERSION		6u		/* 2: per-worker areas; 3: PROXY and address rules;
+						 * 4: rejected, route_full; 5: backend health;
+						 * 6: active checks, weights, balance modes */
 #define STATS_LINES		1024u		/* worker processes at once, old and new across reloads */
 #define STATS_ROUTES		65536u		/* route patterns ever seen; the rest count as "(other)" */
 #define STATS_BACKENDS		65536u		/* backend addresses ever seen; likewise */
@@ -131,19 +132,42 @@ struct stats_entry {
 	_Atomic uint64_t went_down;		/* backends: times marked down */
 };
 
+/* A backend's state by the master's active checks (stats_backend.check_state). */
+enum stats_check_state {
+	STATS_CHECK_NONE,	/* not checked: passive health only */
+	STATS_CHECK_UP,		/* checks pass (also before the first one ends) */
+	STATS_CHECK_DOWN,	/* `fall` checks failed in a row; back after `rise` passed */
+};
+
 /* The segment's route and backend entries: the master's. */
 struct stats_route {
 	char pattern[STATS_PATTERN_MAX];	/* written once */
 	_Atomic uint32_t in_use;		/* 1 while the current generation has it */
 	uint32_t reserved;
 	struct stats_entry retired;
+	_Atomic uint32_t balance;		/* enum routes_balance of the current generation */
+	uint32_t reserved2;
 } __attribute__((aligned(STATS_CACHELINE)));
 
+/*
+ * A backend address. Besides the names and folded counts, the master
+ * writes here what workers read to choose: the state of its active checks
+ * (master/checks.c; a worker maps the segment read-only) and the weight
+ * the current generation gives it (the largest of the routes naming it:
+ * 0, draining, when every route drains it).
+ */
 struct stats_backend {
 	char addr[STATS_ADDR_MAX];		/* "10.0.0.1:443", written once */
 	_Atomic uint32_t in_use;
 	uint32_t reserved;
 	struct stats_entry retired;
+	_Atomic uint32_t check_state;		/* enum stats_check_state */
+	_Atomic uint32_t weight;		/* largest weight in the current generation */
+	_Atomic uint64_t checks_ok;		/* active checks passed, ever */
+	_Atomic uint64_t checks_failed;		/* ... failed (refused, timed out, unreachable) */
+	_Atomic uint64_t check_changed_ms;	/* unix ms of the last up/down change; 0: none */
+	_Atomic uint32_t check_rise;		/* its check's rise and fall (0: not checked) */
+	_Atomic uint32_t check_fall;
 } __attribute__((aligned(STATS_CACHELINE)));
 
 struct stats_header {

@@ -114,7 +114,7 @@ Test(balance, next_after_a_failure_skips_drained_and_reject_and_wraps)
 Test(balance, spec_bounds)
 {
 	static const uint32_t ok[] = { 0, ROUTES_WEIGHT_MAX }, big[] = { ROUTES_WEIGHT_MAX + 1 };
-	static const uint32_t flags[] = { ROUTES_BACKEND_REJECT, 0 }, bad_flags[] = { 2 };
+	static const uint32_t flags[] = { ROUTES_BACKEND_REJECT, 0 }, bad_flags[] = { 4 };
 
 	cr_assert(balance_spec_valid(ok, flags, 2));
 	cr_assert(balance_spec_valid(NULL, NULL, 5));
