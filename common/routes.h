@@ -188,6 +188,12 @@ struct route_spec {
 	uint32_t connect_ms, idle_ms;	/* 0: the global ones */
 	uint32_t max_connections;	/* 0: none of its own */
 	uint32_t balance;		/* enum routes_balance */
+	/*
+	 * The master's, not the image's: [backend_count], the index in its
+	 * configured route's backends each one came from (a host name gives
+	 * one backend per address it resolves to); NULL: the same index.
+	 */
+	const uint32_t *backend_src;
 };
 
 /*
