@@ -1,6 +1,6 @@
 /*
- * routes.c -- the route table image: patterns to keys, building the flat
- * image, and the per-connection lookup.
+ * routes.c -- the route table image: patterns to keys and building the flat
+ * image (the per-connection lookup is routes_lookup.c).
  *
  * Layout of an image (every array starts on ROUTES_ALIGN bytes):
  *
@@ -9,6 +9,7 @@
  *   struct routes_listen[listen_count]  in configuration order
  *   struct routes_backend[backend_count] each route's backends contiguous
  *   uint32_t[bucket_count]              hash heads, ROUTES_NONE when empty
+ *   uint32_t[group_count]               each listener group's default route
  *   char keys[]                         lower-case keys, each route's alpn
  *                                       names (wire form) after its key
  *   struct acl ...                      address rules: the top level's, each
@@ -21,6 +22,10 @@
  * under, and at the end it is the hash of the exact name. So the exact probe
  * and every wildcard probe cost one pass over the name in total, plus one
  * bucket walk each (about one entry: the table is at most half full).
+ *
+ * Routes belong to listener groups (listeners = ( ... ) in the file; one
+ * group without it). A key's hash starts from its group, and the bucket
+ * walk compares the group too: one name in two groups is two keys.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -28,6 +33,7 @@
 
 #include "balance.h"
 #include "routes.h"
+#include "routes_int.h"
 #include "tunables.h"
 
 /* Arrays start on 8 bytes: no field needs more, and images can be packed. */
@@ -37,20 +43,10 @@
 /* Buckets >= this many times the hashed routes: chains stay ~1 entry long. */
 #define ROUTES_LOAD_INVERSE	2u
 #define ROUTES_BUCKETS_MIN	8u
-/*
- * Wildcard suffixes a lookup can probe. A suffix starts at a '.' that has a
- * label on both sides, so a name of ROUTES_KEY_MAX bytes has at most
- * (ROUTES_KEY_MAX - 1) / 2 of them.
- */
-#define ROUTES_SUFFIX_MAX	((ROUTES_KEY_MAX - 1) / 2)
-
-/* FNV-1a, 32 bit: one xor and one multiply per byte, no table. */
-#define ROUTES_FNV_BASIS	0x811c9dc5u
-#define ROUTES_FNV_PRIME	0x01000193u
 
 /* The image is an ABI between master and workers: pin the sizes. */
-_Static_assert(sizeof(struct routes_image) == 2160, "routes_image layout changed");
-_Static_assert(sizeof(struct routes_route) == 60, "routes_route layout changed");
+_Static_assert(sizeof(struct routes_image) == 2168, "routes_image layout changed");
+_Static_assert(sizeof(struct routes_route) == 64, "routes_route layout changed");
 _Static_assert(sizeof(struct routes_listen) == 48, "routes_listen layout changed");
 _Static_assert(sizeof(struct routes_backend) == 44, "routes_backend layout changed");
 _Static_assert(sizeof(struct routes_image) % ROUTES_ALIGN == 0,
@@ -63,53 +59,21 @@ struct routes_layout {
 	uint64_t listens_off;
 	uint64_t backends_off;
 	uint64_t buckets_off;
+	uint64_t defaults_off;
 	uint64_t strings_off;
 	uint64_t acls_off;
 	uint64_t size;
 	uint32_t backend_count;
 	uint32_t bucket_count;
+	uint32_t group_count;
 	bool invalid;		/* a pattern or backend count is bad */
 };
 
-static inline uint8_t
-routes_lower(uint8_t c)
-{
-	return c >= 'A' && c <= 'Z' ? (uint8_t)(c - 'A' + 'a') : c;
-}
-
-static inline uint32_t
-routes_hash_start(uint32_t seed)
-{
-	return ROUTES_FNV_BASIS ^ seed;
-}
-
-/* Adds the byte to the left of what was hashed so far; c is lower case. */
-static inline uint32_t
-routes_hash_step(uint32_t h, uint8_t c)
-{
-	return (h ^ c) * ROUTES_FNV_PRIME;
-}
-
-/*
- * MurmurHash3's fmix32: FNV alone leaves the low bits (the bucket index)
- * weakly mixed for keys that differ only in their last bytes.
- */
-static inline uint32_t
-routes_hash_finish(uint32_t h)
-{
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
-}
-
-/* The hash of a lower-case key, last byte first (see the top of the file). */
+/* The hash of a lower-case key of group, last byte first (see the top of the file). */
 static uint32_t
-routes_hash_key(uint32_t seed, const char *key, size_t len)
+routes_hash_key(uint32_t seed, uint32_t group, const char *key, size_t len)
 {
-	uint32_t h = routes_hash_start(seed);
+	uint32_t h = routes_hash_start(seed, group);
 
 	while (len > 0)
 		h = routes_hash_step(h, (uint8_t)key[--len]);
@@ -232,10 +196,17 @@ routes_rules_size(const struct routes_rules *r)
 	return acl_size(r->allow, r->allow_count, r->deny, r->deny_count);
 }
 
+/* Listener groups of access: 0 means 1 (a caller that knows of none). */
+static uint32_t
+routes_group_count(const struct routes_access *access)
+{
+	return access == NULL || access->group_count == 0 ? 1 : access->group_count;
+}
+
 /*
  * The address rules of every scope, and whether the listen addresses are
- * valid: at most MAX_LISTEN, none twice, trusted sources for each that
- * accepts PROXY headers.
+ * valid: at most MAX_LISTEN, none twice, each in a group there is,
+ * trusted sources for each that accepts PROXY headers.
  */
 static uint64_t
 routes_access_size(const struct routes_access *access, bool *invalid)
@@ -246,12 +217,13 @@ routes_access_size(const struct routes_access *access, bool *invalid)
 
 	if (access == NULL)
 		return 0;
-	if (access->listen_count > MAX_LISTEN)
+	if (access->listen_count > MAX_LISTEN || routes_group_count(access) > MAX_LISTEN)
 		*invalid = true;
 	n = routes_rules_size(&access->rules);
 	for (i = 0; i < access->listen_count && i < MAX_LISTEN; i++) {
 		l = &access->listens[i];
-		if ((l->flags & ROUTES_ACCEPT_PROXY) && routes_rules_size(&l->trusted) == 0)
+		if (((l->flags & ROUTES_ACCEPT_PROXY) && routes_rules_size(&l->trusted) == 0) ||
+		    l->group >= routes_group_count(access))
 			*invalid = true;
 		for (j = 0; j < i; j++)
 			if (addr_equal(&access->listens[j].addr, &l->addr))
@@ -285,11 +257,15 @@ routes_layout(const struct route_spec *specs, uint32_t count,
 	acls = routes_access_size(access, &lay->invalid);
 	if (listens > MAX_LISTEN)
 		listens = 0;
+	lay->group_count = routes_group_count(access);
+	if (lay->group_count > MAX_LISTEN)
+		lay->group_count = 1;	/* invalid: sized for one */
 	for (i = 0; i < count; i++) {
 		if (specs[i].backend_count == 0 ||
 		    specs[i].backend_count > MAX_BACKENDS_PER_ROUTE ||
 		    specs[i].backends == NULL || specs[i].send_proxy > ROUTES_PROXY_V2 ||
 		    specs[i].balance >= ROUTES_BALANCE_COUNT ||
+		    specs[i].group >= lay->group_count ||
 		    !balance_spec_valid(specs[i].weights, specs[i].backend_flags,
 		    specs[i].backend_count))
 			lay->invalid = true;
@@ -318,8 +294,10 @@ routes_layout(const struct route_spec *specs, uint32_t count,
 	    (uint64_t)listens * sizeof(struct routes_listen));
 	lay->buckets_off = routes_align(lay->backends_off +
 	    backends * sizeof(struct routes_backend));
-	lay->strings_off = lay->buckets_off +
+	lay->defaults_off = lay->buckets_off +
 	    (uint64_t)lay->bucket_count * sizeof(uint32_t);
+	lay->strings_off = lay->defaults_off +
+	    (uint64_t)lay->group_count * sizeof(uint32_t);
 	lay->acls_off = routes_align(lay->strings_off + strings);
 	lay->size = lay->acls_off + acls;	/* each a multiple of ROUTES_ALIGN */
 }
@@ -352,24 +330,10 @@ routes_key(const struct routes_image *img, const struct routes_route *r)
 	return (const char *)img + r->key_off;
 }
 
-/* The entry of this kind and key, or NULL; key is lower case. */
-static const struct routes_route *
-routes_find(const struct routes_image *img, enum route_kind kind,
-    const char *key, size_t len, uint32_t hash)
+static inline uint32_t *
+routes_defaults(struct routes_image *img)
 {
-	const uint32_t *buckets = (const uint32_t *)((const char *)img +
-	    img->buckets_off);
-	uint32_t i = buckets[hash & (img->bucket_count - 1)];
-
-	while (i != ROUTES_NONE) {
-		const struct routes_route *r = routes_at(img, i);
-
-		if (r->hash == hash && r->kind == kind && r->key_len == len &&
-		    memcmp(routes_key(img, r), key, len) == 0)
-			return r;
-		i = r->next;
-	}
-	return NULL;
+	return (uint32_t *)(void *)((char *)img + img->defaults_off);
 }
 
 static void
@@ -394,18 +358,15 @@ routes_header_fill(struct routes_image *img, const struct routes_layout *lay,
 	img->buckets_off = (uint32_t)lay->buckets_off;
 	img->strings_off = (uint32_t)lay->strings_off;
 	img->listens_off = (uint32_t)lay->listens_off;
+	img->group_count = lay->group_count;
+	img->defaults_off = (uint32_t)lay->defaults_off;
 	if (settings != NULL)
 		img->settings = *settings;
 	buckets = routes_buckets(img);
 	for (b = 0; b < img->bucket_count; b++)
 		buckets[b] = ROUTES_NONE;
-}
-
-static inline const struct routes_route *
-routes_default(const struct routes_image *img)
-{
-	return img->default_route == ROUTES_NONE ? NULL :
-	    routes_at(img, img->default_route);
+	for (b = 0; b < img->group_count; b++)
+		routes_defaults(img)[b] = ROUTES_NONE;
 }
 
 /*
@@ -435,8 +396,8 @@ routes_insert(struct routes_image *img, uint32_t index)
 	const struct routes_route *first;
 	uint32_t *head;
 
-	first = r->kind == ROUTE_DEFAULT ? routes_default(img) :
-	    routes_find(img, r->kind, routes_key(img, r), r->key_len, r->hash);
+	first = r->kind == ROUTE_DEFAULT ? routes_default(img, r->group) :
+	    routes_lookup_find(img, r->group, r->kind, routes_key(img, r), r->key_len, r->hash);
 	if (first != NULL) {
 		for (p = routes_route_mut(img, first->id);; p = routes_route_mut(img, p->alt)) {
 			if (routes_clash(img, p, r))
@@ -448,7 +409,9 @@ routes_insert(struct routes_image *img, uint32_t index)
 		return 0;
 	}
 	if (r->kind == ROUTE_DEFAULT) {
-		img->default_route = index;
+		routes_defaults(img)[r->group] = index;
+		if (r->group == 0)
+			img->default_route = index;
 		return 0;
 	}
 	head = &routes_buckets(img)[r->hash & (img->bucket_count - 1)];
@@ -486,7 +449,8 @@ routes_route_write(struct routes_image *img, uint32_t i,
 	r->idle_ms = spec->idle_ms;
 	r->max_connections = spec->max_connections;
 	r->balance = (uint8_t)spec->balance;
-	r->hash = routes_hash_key(img->seed, key, (size_t)n);
+	r->group = spec->group;
+	r->hash = routes_hash_key(img->seed, r->group, key, (size_t)n);
 	r->next = ROUTES_NONE;
 	r->alt = ROUTES_NONE;
 	if (spec->alpn_count > 0) {	/* sized and checked by routes_layout() */
@@ -558,6 +522,7 @@ routes_access_write(struct routes_image *img, const struct route_spec *specs,
 		l = &access->listens[i];
 		out[i].addr = l->addr;
 		out[i].flags = l->flags;
+		out[i].group = l->group;
 		rc = routes_rules_write(img, &l->trusted, &cursor, &out[i].trusted_off);
 		if (rc == 0)
 			rc = routes_rules_write(img, &l->rules, &cursor, &out[i].acl_off);
@@ -607,97 +572,4 @@ routes_listen_find(const struct routes_image *img, const struct addr *a)
 		if (addr_equal(&l[i].addr, a))
 			return &l[i];
 	return NULL;
-}
-
-/* What one pass over an SNI name yields for the probes. */
-struct routes_probe {
-	uint8_t lower[ROUTES_KEY_MAX];
-	uint32_t exact;
-	uint32_t suffix_hash[ROUTES_SUFFIX_MAX];
-	uint8_t suffix_at[ROUTES_SUFFIX_MAX];
-};
-_Static_assert(ROUTES_KEY_MAX <= UINT8_MAX, "suffix_at holds a name offset");
-
-/*
- * One right-to-left pass over an SNI name (trailing dot already gone, len in
- * 1..ROUTES_KEY_MAX): lower-cases it into lower, leaves the exact name's
- * hash in *exact, and for each wildcard suffix ".x.y" (a '.' with a label on
- * both sides) its start and hash, shortest suffix first. Returns the number
- * of suffixes, or -1 when the name has an empty label: such a name is no
- * host name and matches no exact or wildcard route.
- */
-static int
-routes_scan(uint32_t seed, const uint8_t *name, size_t len,
-    struct routes_probe *p)
-{
-	uint32_t h = routes_hash_start(seed);
-	int count = 0;
-	size_t i = len;
-
-	while (i-- > 0) {
-		uint8_t c = routes_lower(name[i]);
-
-		p->lower[i] = c;
-		h = routes_hash_step(h, c);
-		if (c != '.')
-			continue;
-		if (i == 0 || i == len - 1 || p->lower[i + 1] == '.' ||
-		    count == (int)ROUTES_SUFFIX_MAX)
-			return -1;
-		p->suffix_hash[count] = routes_hash_finish(h);
-		p->suffix_at[count] = (uint8_t)i;
-		count++;
-	}
-	p->exact = routes_hash_finish(h);
-	return count;
-}
-
-/*
- * Of r and the routes that share its pattern: the first whose alpn holds a
- * protocol the client offered, else the one without alpn, else NULL.
- */
-static const struct routes_route *
-routes_pick(const struct routes_image *img, const struct routes_route *r,
-    const uint8_t *alpn, size_t alpn_len)
-{
-	const struct routes_route *plain = NULL;
-	size_t n;
-
-	if (r == NULL || (r->alt == ROUTES_NONE && r->alpn_len == 0))
-		return r;	/* the usual pattern: one route, no alpn */
-	for (;;) {
-		if (r->alpn_len == 0)
-			plain = r;
-		else if (routes_alpn_choose(routes_alpn(img, r), r->alpn_len, alpn, alpn_len,
-		    &n) != NULL)
-			return r;
-		if (r->alt == ROUTES_NONE)
-			return plain;
-		r = routes_at(img, r->alt);
-	}
-}
-
-const struct routes_route *
-routes_lookup_alpn(const struct routes_image *img, const uint8_t *name, size_t len,
-    const uint8_t *alpn, size_t alpn_len)
-{
-	struct routes_probe p;
-	const struct routes_route *r = NULL;
-	int n;
-
-	if (name != NULL && len > 0 && name[len - 1] == '.')
-		len--;
-	if (name == NULL || len == 0 || len > ROUTES_KEY_MAX)
-		return routes_pick(img, routes_default(img), alpn, alpn_len);
-	n = routes_scan(img->seed, name, len, &p);
-	if (n < 0)
-		return routes_pick(img, routes_default(img), alpn, alpn_len);
-	r = routes_pick(img, routes_find(img, ROUTE_EXACT, (const char *)p.lower, len,
-	    p.exact), alpn, alpn_len);
-	/* The leftmost '.' was recorded last: longest suffix first. */
-	while (r == NULL && n-- > 0)
-		r = routes_pick(img, routes_find(img, ROUTE_WILDCARD,
-		    (const char *)p.lower + p.suffix_at[n], len - p.suffix_at[n],
-		    p.suffix_hash[n]), alpn, alpn_len);
-	return r != NULL ? r : routes_pick(img, routes_default(img), alpn, alpn_len);
 }

@@ -81,8 +81,8 @@ struct routes_listen {
 	struct addr addr;
 	uint32_t flags;		/* enum routes_listen_flags */
 	uint32_t trusted_off;	/* who may send a PROXY header */
-	uint32_t acl_off;	/* allow/deny at accept: its own, else the top level's */
-	uint32_t reserved;
+	uint32_t acl_off;	/* allow/deny at accept: its own, else its group's, else the top level's */
+	uint32_t group;		/* its listener group: the routes its clients are looked up in */
 };
 
 #define ROUTES_WEIGHT_MAX	1000000u	/* the Gateway API spreads weights over endpoints */
@@ -127,6 +127,7 @@ struct routes_route {
 	uint32_t connect_ms;	/* 0: the global timeouts.connect_ms */
 	uint32_t idle_ms;	/* 0: the global timeouts.idle_ms */
 	uint32_t max_connections;	/* over all workers; 0: no limit of its own */
+	uint32_t group;		/* its listener group; part of its key */
 };
 
 struct routes_image {
@@ -138,7 +139,7 @@ struct routes_image {
 	uint32_t route_count;
 	uint32_t backend_count;
 	uint32_t bucket_count;	/* a power of two */
-	uint32_t default_route;	/* index, or ROUTES_NONE */
+	uint32_t default_route;	/* group 0's default: index, or ROUTES_NONE */
 	uint32_t routes_off;	/* struct routes_route[route_count] */
 	uint32_t backends_off;	/* struct routes_backend[backend_count] */
 	uint32_t buckets_off;	/* uint32_t[bucket_count]: first route index or ROUTES_NONE */
@@ -147,6 +148,8 @@ struct routes_image {
 	uint32_t listens_off;	/* struct routes_listen[listen_count] */
 	uint32_t acl_off;	/* the top level's allow/deny, or 0 */
 	struct routes_settings settings;
+	uint32_t group_count;	/* listener groups, 1..MAX_LISTEN */
+	uint32_t defaults_off;	/* uint32_t[group_count]: each group's default route or ROUTES_NONE */
 };
 
 /* One scope's allow and deny lists, as parsed (acl_cidr_parse). */
@@ -163,6 +166,7 @@ struct listen_spec {
 	uint32_t flags;			/* enum routes_listen_flags */
 	struct routes_rules trusted;	/* with ROUTES_ACCEPT_PROXY: not empty */
 	struct routes_rules rules;	/* empty: the top level's decide */
+	uint32_t group;			/* its listener group, < routes_access.group_count */
 };
 
 /* the listen addresses and the top level's rules (NULL: none at all), */
@@ -170,6 +174,7 @@ struct routes_access {
 	const struct listen_spec *listens;
 	uint32_t listen_count;
 	struct routes_rules rules;
+	uint32_t group_count;		/* listener groups; 0 means 1 */
 };
 
 /* and one entry per configured route. */
@@ -194,6 +199,7 @@ struct route_spec {
 	 * one backend per address it resolves to); NULL: the same index.
 	 */
 	const uint32_t *backend_src;
+	uint32_t group;			/* its listener group, < routes_access.group_count */
 };
 
 /*
@@ -217,20 +223,32 @@ size_t routes_image_size(const struct route_spec *specs, uint32_t count,
 /*
  * Writes the image into dst, which holds size >= routes_image_size() bytes;
  * writes no byte past routes_image_size(). Route i gets id i. Returns 0;
- * -EINVAL when a pattern is invalid or duplicated (also by case or trailing
- * dot, or a second "*") by routes that do not differ by alpn (neither has
+ * -EINVAL when a pattern is invalid or duplicated within its listener group
+ * (also by case or trailing dot, or a second "*") by routes that do not
+ * differ by alpn (neither has
  * one, or both list one name), an alpn list routes_alpn_size() refuses, a
  * route has no backends or more than
  * MAX_BACKENDS_PER_ROUTE, or count > MAX_ROUTES; -E2BIG when the image would
  * pass 4 GiB (offsets are 32 bits); -ENOSPC when size is too small. Address
  * rules acl_build() refuses, more than MAX_LISTEN listen addresses or a
- * listen address twice are -EINVAL too. On an error dst holds no usable
- * image. access and settings may be NULL (none; all zero).
+ * listen address twice are -EINVAL too, and so are a route or listen
+ * address whose group is not below access->group_count, or more than
+ * MAX_LISTEN groups. On an error dst holds no usable image. access and
+ * settings may be NULL (none; all zero; one group).
  */
 int routes_image_build(void *dst, size_t size, const struct route_spec *specs,
     uint32_t count, const struct routes_access *access,
     const struct routes_settings *settings,
     uint64_t generation, uint32_t seed);
+
+/*
+ * routes_lookup_alpn() among the routes of listener group group only (the
+ * group of the listen address the client came in on: routes_listen.group).
+ * Group 0 is the only one of a file without listeners. NULL when group is
+ * not below img->group_count. In routes_lookup.c, as the two below.
+ */
+const struct routes_route *routes_lookup_group(const struct routes_image *img,
+    uint32_t group, const uint8_t *name, size_t len, const uint8_t *alpn, size_t alpn_len);
 
 /*
  * The route for an SNI name of len bytes, any case, one trailing dot
@@ -242,6 +260,7 @@ int routes_image_build(void *dst, size_t size, const struct route_spec *specs,
  * no alpn; when neither exists the next pattern is tried. A name longer
  * than ROUTES_KEY_MAX or with an empty label matches only the default.
  * Returns NULL when nothing matches. No allocation, no system call.
+ * Listener group 0's routes only: routes_lookup_group(img, 0, ...).
  */
 const struct routes_route *routes_lookup_alpn(const struct routes_image *img,
     const uint8_t *name, size_t len, const uint8_t *alpn, size_t alpn_len);

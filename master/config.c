@@ -10,7 +10,8 @@
  * The other rooms of the loader: config_err.c (messages), config_text.c
  * (the text libconfig parses, and two libconfig 1.5 habits worked around),
  * config_sni.c (duplicate sni patterns), config_peek.c (lenient reads of
- * one setting); config_int.h is what they share.
+ * one setting), config_listeners.c (listener groups); config_int.h is what
+ * they share.
  */
 #include <errno.h>
 #include <grp.h>
@@ -149,8 +150,8 @@ static const struct config_key config_keys[] = {
 	{ "user", config_get_user, .off = CONF(user) },
 	{ "group", config_get_groupname, .off = CONF(group), .id_off = CONF(gid) },
 	{ "watch_config", config_get_bool, .off = CONF(watch_config) },
-	{ "listen", config_access_listen, .max = MAX_LISTEN, .flags = KEY_REQUIRED,
-	    .addr_flags = ADDR_WILDCARD },
+	/* listen and routes are required unless listeners is set: config_listeners_check() */
+	{ "listen", config_access_listen, .max = MAX_LISTEN, .addr_flags = ADDR_WILDCARD },
 	{ "allow", config_access_cidrs, .off = CONF(rules.allow),
 	    .count_off = CONF(rules.allow_count), .max = ACL_ENTRIES_MAX },
 	{ "deny", config_access_cidrs, .off = CONF(rules.deny),
@@ -160,7 +161,8 @@ static const struct config_key config_keys[] = {
 	{ "tuning", config_get_group, .members = config_tuning_keys },
 	{ "log", config_get_group, .members = config_log_keys },
 	{ "stats", config_get_group, .members = config_stats_keys },
-	{ "routes", config_get_routes, .flags = KEY_REQUIRED },
+	{ "routes", config_get_routes, .flags = 0 },
+	{ "listeners", config_listeners_get, .max = MAX_LISTEN },
 	{ .name = NULL }
 };
 
@@ -508,37 +510,63 @@ config_get_pattern(struct config_ctx *ctx, const config_setting_t *s,
 		config_err(ctx, s, "%s %s", quoted, why);
 }
 
-/* A list of 1..MAX_ROUTES groups, each walked with config_route_keys. */
+uint32_t
+config_routes_length(struct config_ctx *ctx, const config_setting_t *s)
+{
+	uint32_t n;
+
+	/* () or []: a controller renders a cluster without routes as either. */
+	if (!config_setting_is_list(s) && !(config_setting_is_array(s) &&
+	    config_setting_length(s) == 0)) {
+		config_err_type(ctx, s, "a list");
+		return 0;
+	}
+	n = (uint32_t)config_setting_length(s);
+	if (n > MAX_ROUTES)
+		config_err(ctx, s, "has %u routes, more than %u", n, MAX_ROUTES);
+	return n;
+}
+
+void
+config_routes_fill(struct config_ctx *ctx, const config_setting_t *s, uint32_t first,
+    uint32_t n, uint32_t group)
+{
+	struct config_route *r;
+	const config_setting_t *e;
+
+	for (uint32_t i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, i);
+		r = &ctx->cfg->routes[first + i];
+		r->group = group;
+		if (!config_setting_is_group(e))
+			config_err_type(ctx, e, "a group");
+		else {
+			config_walk(ctx, e, config_route_keys, r);
+			config_access_rules_check(ctx, e, &r->rules);
+			config_sni_check(ctx, e, first + i);
+		}
+	}
+}
+
+/* The top level's routes: 0..MAX_ROUTES groups, each walked with config_route_keys. */
 static void
 config_get_routes(struct config_ctx *ctx, const config_setting_t *s,
     const struct config_key *k, void *obj)
 {
 	struct config *cfg = obj;
-	const config_setting_t *e;
-	uint32_t i, n;
+	uint32_t n;
 	int rc;
 
 	(void)k;
-	n = config_list_length(ctx, s, 0, "routes", MAX_ROUTES);
-	if (n == 0)
-		return;
-	cfg->routes = calloc(n, sizeof(*cfg->routes));
+	n = config_routes_length(ctx, s);
+	cfg->routes = calloc((size_t)n + 1, sizeof(*cfg->routes));
 	rc = config_sni_init(&ctx->sni, n);
 	if (cfg->routes == NULL || rc != 0) {
 		config_err(ctx, s, "out of memory");
 		return;	/* config_load() frees what was made */
 	}
 	cfg->route_count = n;
-	for (i = 0; i < n; i++) {
-		e = config_setting_get_elem(s, i);
-		if (!config_setting_is_group(e))
-			config_err_type(ctx, e, "a group");
-		else {
-			config_walk(ctx, e, config_route_keys, &cfg->routes[i]);
-			config_access_rules_check(ctx, e, &cfg->routes[i].rules);
-			config_sni_check(ctx, e, i);
-		}
-	}
+	config_routes_fill(ctx, s, 0, n, 0);
 }
 
 void *
@@ -580,6 +608,7 @@ config_load(struct config *cfg, const char *path, struct config_errors *errs)
 	}
 	config_defaults(cfg);
 	config_walk(&ctx, config_root_setting(&lc), config_keys, cfg);
+	config_listeners_check(&ctx, config_root_setting(&lc));
 	config_access_rules_check(&ctx, config_root_setting(&lc), &cfg->rules);
 	config_check_user(&ctx, config_root_setting(&lc), cfg);
 bad:
@@ -621,6 +650,9 @@ config_free(struct config *cfg)
 		config_strings_free(cfg->routes[i].alpn, cfg->routes[i].alpn_count);
 	}
 	free(cfg->routes);
+	for (i = 0; cfg->groups != NULL && i < cfg->group_count; i++)
+		config_access_rules_free(&cfg->groups[i].rules);
+	free(cfg->groups);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

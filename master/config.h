@@ -31,6 +31,7 @@ struct config_listen {
 	int accept_proxy;		/* a PROXY header is required, from trusted */
 	struct config_rules trusted;	/* trusted = [...] is its allow list */
 	struct config_rules rules;
+	uint32_t group;			/* its listener group: an index in config.groups */
 };
 
 struct config_route {
@@ -46,6 +47,20 @@ struct config_route {
 	uint32_t connect_ms, idle_ms;	/* timeouts = { ... }: 0, the global ones */
 	uint32_t max_connections;	/* 0: none of its own */
 	int line;
+	uint32_t group;			/* its listener group: an index in config.groups */
+};
+
+/*
+ * A listener group: listeners = ( { listen; routes; allow; deny; }, ... ).
+ * A file without listeners is one group of the top-level listen and routes
+ * (its rules then empty: the top level's are config.rules). A group's
+ * entries are contiguous in config.listens and config.routes.
+ */
+struct config_group {
+	struct config_rules rules;	/* for its listen entries without their own */
+	uint32_t listen_first, listen_count;
+	uint32_t route_first, route_count;	/* route_count may be 0 */
+	int line;			/* 0 for the one group of a file without listeners */
 };
 
 struct config {
@@ -62,12 +77,14 @@ struct config {
 	char *stats_group;		/* group that may read the segment; NULL: root's */
 	uint32_t stats_gid;		/* resolved stats_group, (uint32_t)-1 when none */
 	struct addr *listen;		/* [listen_count]: each listens[i].addr */
-	struct config_listen *listens;
+	struct config_listen *listens;	/* every listener group's, in file order */
 	uint32_t listen_count;
 	struct config_rules rules;	/* the top level's allow and deny */
 	struct routes_settings settings;	/* timeouts, limits, tuning, log.level, log.format */
 	struct config_route *routes;
-	uint32_t route_count;
+	uint32_t route_count;		/* may be 0: every client gets unrecognized_name */
+	struct config_group *groups;	/* [group_count], 1 or more after a load */
+	uint32_t group_count;
 };
 
 struct config_errors {

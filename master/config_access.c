@@ -133,13 +133,67 @@ config_access_listen_check(struct config_ctx *ctx, const config_setting_t *g,
 		    "checked against it)");
 }
 
+/*
+ * The setting of listen entry j (an index in cfg->listens) that an entry of
+ * list s (the entries from first on) is compared with: in s, or in the
+ * listen list of an earlier listener group (s is then listeners[g].listen).
+ */
+static const config_setting_t *
+config_access_listen_entry(struct config_ctx *ctx, const config_setting_t *s,
+    uint32_t first, uint32_t j)
+{
+	const struct config_group *g;
+	const config_setting_t *groups;
+
+	if (j >= first)
+		return config_setting_get_elem(s, j - first);
+	g = &ctx->cfg->groups[ctx->cfg->listens[j].group];
+	groups = config_setting_parent(config_setting_parent(s));
+	return config_setting_get_elem(config_setting_get_member(config_setting_get_elem(groups,
+	    ctx->cfg->listens[j].group), "listen"), j - g->listen_first);
+}
+
+void
+config_access_listen_fill(struct config_ctx *ctx, const config_setting_t *s,
+    const struct config_key *k, uint32_t first, uint32_t n, uint32_t group)
+{
+	struct config *cfg = ctx->cfg;
+	const config_setting_t *e;
+	struct config_listen *l;
+	uint32_t i, j;
+
+	for (i = first; i < first + n; i++) {
+		e = config_setting_get_elem(s, i - first);
+		l = &cfg->listens[i];
+		l->group = group;
+		if (config_setting_is_group(e)) {
+			config_walk(ctx, e, config_access_listen_keys, l);
+			config_access_listen_check(ctx, e, l);
+			config_access_rules_check(ctx, e, &l->rules);
+		} else if (config_setting_type(e) == CONFIG_TYPE_STRING) {
+			(void)config_addr_get(ctx, e, k->addr_flags, &l->addr);
+		} else {
+			config_err_type(ctx, e, "a string or a group");
+		}
+		cfg->listen[i] = l->addr;
+		if (cfg->listen[i].len == 0)
+			continue;	/* reported */
+		/* Quadratic, but bounded by MAX_LISTEN. */
+		for (j = 0; j < i && !addr_equal(&cfg->listen[j], &cfg->listen[i]); j++)
+			;
+		if (j < i)
+			config_addr_duplicate(ctx, config_setting_is_group(e) ?
+			    config_setting_get_member(e, "address") : e,
+			    config_access_listen_entry(ctx, s, first, j));
+	}
+}
+
 void
 config_access_listen(struct config_ctx *ctx, const config_setting_t *s,
     const struct config_key *k, void *obj)
 {
 	struct config *cfg = obj;
-	const config_setting_t *e;
-	uint32_t i, j, n;
+	uint32_t n;
 
 	if (config_setting_is_group(s)) {	/* one group, not in a list */
 		config_err_type(ctx, s, "a list: listen = ( \"host:port\", { address = ... } )");
@@ -155,28 +209,7 @@ config_access_listen(struct config_ctx *ctx, const config_setting_t *s,
 		return;	/* config_load() frees what was made */
 	}
 	cfg->listen_count = n;
-	for (i = 0; i < n; i++) {
-		e = config_setting_get_elem(s, i);
-		if (config_setting_is_group(e)) {
-			config_walk(ctx, e, config_access_listen_keys, &cfg->listens[i]);
-			config_access_listen_check(ctx, e, &cfg->listens[i]);
-			config_access_rules_check(ctx, e, &cfg->listens[i].rules);
-		} else if (config_setting_type(e) == CONFIG_TYPE_STRING) {
-			(void)config_addr_get(ctx, e, k->addr_flags, &cfg->listens[i].addr);
-		} else {
-			config_err_type(ctx, e, "a string or a group");
-		}
-		cfg->listen[i] = cfg->listens[i].addr;
-		if (cfg->listen[i].len == 0)
-			continue;	/* reported */
-		/* Quadratic, but bounded by MAX_LISTEN. */
-		for (j = 0; j < i && !addr_equal(&cfg->listen[j], &cfg->listen[i]); j++)
-			;
-		if (j < i)
-			config_addr_duplicate(ctx, config_setting_is_group(e) ?
-			    config_setting_get_member(e, "address") : e,
-			    config_setting_get_elem(s, j));
-	}
+	config_access_listen_fill(ctx, s, k, 0, n, 0);
 }
 
 void

@@ -102,6 +102,31 @@ config_get_fn config_get_bool, config_get_uint;
 void *config_list_alloc(struct config_ctx *ctx, const config_setting_t *s,
     const struct config_key *k, void *obj, uint32_t n, size_t size);
 
+/*
+ * The length of a routes setting s: a list, or an empty array; 0 after a
+ * fault. More than MAX_ROUTES is reported and the length still returned.
+ */
+uint32_t config_routes_length(struct config_ctx *ctx, const config_setting_t *s);
+
+/*
+ * The n routes of list s into cfg->routes[first..first + n) (allocated, and
+ * ctx->sni made for them, by the caller), each of listener group group.
+ */
+void config_routes_fill(struct config_ctx *ctx, const config_setting_t *s,
+    uint32_t first, uint32_t n, uint32_t group);
+
+/* ---- config_listeners.c: listener groups ------------------------------- */
+
+/* listeners: a list of groups { listen; routes; allow; deny; }; fills cfg's listens, routes and groups. */
+config_get_fn config_listeners_get;
+
+/*
+ * After the top level's walk: without listeners, listen and routes are
+ * required and make the one group; with it, the top-level listen and routes
+ * are faults (reported by config_listeners_get()).
+ */
+void config_listeners_check(struct config_ctx *ctx, const config_setting_t *root);
+
 /* ---- config_backends.c: a route's backends ------------------------------ */
 
 /* backends: "host:port" strings and groups { address, weight, reject }. */
@@ -119,6 +144,14 @@ void config_addr_duplicate(struct config_ctx *ctx, const config_setting_t *s,
 
 /* listen: a list (or array) of "host:port" strings and groups; fills cfg->listens and cfg->listen. */
 config_get_fn config_access_listen;
+
+/*
+ * The n entries of listen list s into cfg->listens[first..first + n) and
+ * cfg->listen (allocated by the caller), each of listener group group; an
+ * address an earlier entry (of any group) has is reported with both lines.
+ */
+void config_access_listen_fill(struct config_ctx *ctx, const config_setting_t *s,
+    const struct config_key *k, uint32_t first, uint32_t n, uint32_t group);
 
 /* allow, deny, trusted: a list of CIDRs stored at k->off, counted at k->count_off. */
 config_get_fn config_access_cidrs;

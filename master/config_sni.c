@@ -3,9 +3,11 @@
  * route's lookup key, so a million routes are checked in linear time. Routes
  * may share a pattern when they differ by alpn (a list of protocol names,
  * read here too): each pattern's routes are chained in order and checked
- * against one another.
+ * against one another. Patterns are unique per listener group: the hash
+ * key is the group's number, a space and the lookup key.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,6 +113,15 @@ config_sni_shared(const struct config_route *a, const struct config_route *b)
 	return -1;
 }
 
+/* Route j as messages name it: its index in its listener group's routes. */
+static unsigned long
+config_sni_index(const struct config_ctx *ctx, uint32_t j)
+{
+	const struct config *cfg = ctx->cfg;
+
+	return cfg->groups == NULL ? j : j - cfg->groups[cfg->routes[j].group].route_first;
+}
+
 /*
  * Routes index (group g, sni setting s) and j share a pattern: a fault
  * when neither names alpn or both name one protocol. Reports it; 1 then.
@@ -125,14 +136,14 @@ config_sni_clash(struct config_ctx *ctx, const config_setting_t *g,
 
 	if (r->alpn_count == 0 && o->alpn_count == 0) {
 		config_err(ctx, s, "%s duplicates routes[%lu] (line %d)",
-		    config_quote(r->pattern, quoted, sizeof(quoted)), (unsigned long)j, o->line);
+		    config_quote(r->pattern, quoted, sizeof(quoted)), config_sni_index(ctx, j), o->line);
 		return 1;
 	}
 	if ((shared = config_sni_shared(r, o)) < 0)
 		return 0;
 	config_err(ctx, config_setting_get_elem(config_setting_get_member(g, "alpn"),
 	    (unsigned)shared), "%s is also in routes[%lu].alpn (line %d), for the same sni",
-	    config_quote(r->alpn[shared], quoted, sizeof(quoted)), (unsigned long)j, o->line);
+	    config_quote(r->alpn[shared], quoted, sizeof(quoted)), config_sni_index(ctx, j), o->line);
 	return 1;
 }
 
@@ -141,7 +152,7 @@ config_sni_check(struct config_ctx *ctx, const config_setting_t *g, uint32_t ind
 {
 	const config_setting_t *s = config_setting_get_member(g, "sni");
 	const struct config_route *r = &ctx->cfg->routes[index];
-	char key[ROUTES_KEY_MAX + 2];
+	char key[ROUTES_KEY_MAX + 2], gkey[ROUTES_KEY_MAX + 16];
 	enum route_kind kind;
 	const char *why;
 	uint32_t j;
@@ -149,7 +160,8 @@ config_sni_check(struct config_ctx *ctx, const config_setting_t *g, uint32_t ind
 
 	if (s == NULL || r->pattern == NULL || routes_pattern_key(r->pattern, key, &kind, &why) < 0)
 		return;	/* reported by config_get_pattern() */
-	rc = config_sni_add(&ctx->sni, index, key, &j);
+	snprintf(gkey, sizeof(gkey), "%u %s", r->group, key);
+	rc = config_sni_add(&ctx->sni, index, gkey, &j);
 	if (rc == -ENOMEM)
 		config_err(ctx, s, "out of memory");
 	if (rc != -EEXIST)

@@ -204,15 +204,30 @@ counters_entry(uint32_t *index, char *base, size_t stride, size_t name_size,
 	return id;
 }
 
-/* The pattern as operators read it, whatever its case or trailing dot. */
+/*
+ * The pattern as operators read it, whatever its case or trailing dot. With
+ * several listener groups one pattern may be in two: their entries are
+ * "LISTEN PATTERN", LISTEN the group's first listen address.
+ */
 static void
-counters_pattern(const struct config_route *r, char *out, size_t size)
+counters_pattern(const struct config *cfg, const struct config_route *r, char *out,
+    size_t size)
 {
 	char key[ROUTES_KEY_MAX + 2];
 	enum route_kind kind;
 	const char *why;
-	size_t n;
+	size_t n = 0;
 
+	if (cfg->group_count > 1 && cfg->groups != NULL &&
+	    cfg->groups[r->group].listen_first < cfg->listen_count) {
+		addr_format(&cfg->listen[cfg->groups[r->group].listen_first], out, size);
+		n = strnlen(out, size);
+		n += (size_t)snprintf(out + n, size - n, " ");
+	}
+	if (n >= size)
+		return;
+	out += n;
+	size -= n;
 	if (routes_pattern_key(r->pattern, key, &kind, &why) < 0)
 		n = (size_t)snprintf(out, size, "%s", r->pattern);
 	else if (kind == ROUTE_DEFAULT)
@@ -240,7 +255,7 @@ counters_assign(struct counters *k, const struct config *cfg, uint32_t *route_id
 	for (uint32_t i = 0; i < k->backend_count; i++)
 		atomic_store(&k->seg.backends[i].in_use, 0);
 	for (uint32_t r = 0; r < cfg->route_count; r++) {
-		counters_pattern(&cfg->routes[r], text, sizeof(text));
+		counters_pattern(cfg, &cfg->routes[r], text, sizeof(text));
 		route_ids[r] = counters_entry(k->route_index, k->seg.routes[0].pattern,
 		    sizeof(struct stats_route), STATS_PATTERN_MAX, &k->route_count,
 		    &h->route_count, STATS_ROUTES, text);

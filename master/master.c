@@ -89,17 +89,28 @@ master_rules(const struct config_rules *r)
 	return (struct routes_rules){ r->allow, r->allow_count, r->deny, r->deny_count };
 }
 
-/* cfg's listen entries into listens[listen_count], and the top level's rules. */
+/*
+ * cfg's listen entries (of every listener group) into listens[listen_count],
+ * and the top level's rules. An entry without rules of its own takes its
+ * group's: the nearest scope decides at accept.
+ */
 static struct routes_access
 master_access(const struct config *cfg, struct listen_spec *listens)
 {
+	const struct config_rules *own;
+
 	for (uint32_t i = 0; i < cfg->listen_count; i++) {
+		own = &cfg->listens[i].rules;
+		if (own->allow_count == 0 && own->deny_count == 0 && cfg->groups != NULL)
+			own = &cfg->groups[cfg->listens[i].group].rules;
 		listens[i].addr = cfg->listens[i].addr;
 		listens[i].flags = cfg->listens[i].accept_proxy ? ROUTES_ACCEPT_PROXY : 0;
 		listens[i].trusted = master_rules(&cfg->listens[i].trusted);
-		listens[i].rules = master_rules(&cfg->listens[i].rules);
+		listens[i].rules = master_rules(own);
+		listens[i].group = cfg->listens[i].group;
 	}
-	return (struct routes_access){ listens, cfg->listen_count, master_rules(&cfg->rules) };
+	return (struct routes_access){ .listens = listens, .listen_count = cfg->listen_count,
+	    .rules = master_rules(&cfg->rules), .group_count = cfg->group_count };
 }
 
 /* Compiles cfg's routes into the next generation. Returns it, or -errno (logged). */
@@ -143,6 +154,7 @@ master_publish(struct master *m, const struct config *cfg)
 		specs[i].connect_ms = cfg->routes[i].connect_ms;
 		specs[i].idle_ms = cfg->routes[i].idle_ms;
 		specs[i].max_connections = cfg->routes[i].max_connections;
+		specs[i].group = cfg->routes[i].group;
 		backends += cfg->routes[i].backend_count;
 	}
 	access = master_access(cfg, listens);

@@ -130,6 +130,11 @@ int conn_access_proxy(struct worker *w, struct conn *c);
  */
 int conn_access_route(struct worker *w, struct conn *c, const struct routes_route *r,
     const struct hello_info *info);
+/*
+ * The listener group c's listen address is in, in this turn's image: the
+ * routes its hello is looked up in. 0 when the image has no settings for it.
+ */
+uint32_t conn_access_group(struct worker *w, const struct conn *c);
 
 /* conn.c, for conn_hello.c */
 /*

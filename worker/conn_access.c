@@ -32,7 +32,18 @@ conn_access_listen(struct worker *w, const struct conn *c)
 	return l->conf;
 }
 
-/* The rules that decide at accept: the listen address's own, else the top level's. */
+uint32_t
+conn_access_group(struct worker *w, const struct conn *c)
+{
+	const struct routes_listen *l = conn_access_listen(w, c);
+
+	return l != NULL ? l->group : 0;
+}
+
+/*
+ * The rules that decide at accept: the listen address's own, else its
+ * group's (the master put those there), else the top level's.
+ */
 static const struct acl *
 conn_access_listen_rules(struct worker *w, const struct conn *c)
 {

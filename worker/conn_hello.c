@@ -183,8 +183,8 @@ conn_alert(struct worker *w, struct conn *c, const struct hello_info *info,
 static void
 conn_hello_done(struct worker *w, struct conn *c, const struct hello_info *info)
 {
-	const struct routes_route *r = routes_lookup_alpn(w->img, info->sni, info->sni_len,
-	    info->alpn, info->alpn_len);
+	const struct routes_route *r = routes_lookup_group(w->img, conn_access_group(w, c),
+	    info->sni, info->sni_len, info->alpn, info->alpn_len);
 	int b;
 
 	conn_meta_hello(w, c, info);

@@ -29,9 +29,9 @@ FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -Icommon -Imaster -Itests/fuzz -g -O1 \
 
 # What each target links besides its own file.
 FUZZ_clienthello_SRC := common/clienthello.c
-FUZZ_routes_SRC      := common/routes.c common/routes_alpn.c common/balance.c common/acl.c \
+FUZZ_routes_SRC      := common/routes.c common/routes_lookup.c common/routes_alpn.c common/balance.c common/acl.c \
                         common/addr.c
-FUZZ_config_SRC      := $(wildcard master/config*.c) common/confpeek.c common/routes.c \
+FUZZ_config_SRC      := $(wildcard master/config*.c) common/confpeek.c common/routes.c common/routes_lookup.c \
                         common/routes_alpn.c common/balance.c common/acl.c \
                         common/addr.c
 FUZZ_config_LIBS     := -lconfig

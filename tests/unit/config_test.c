@@ -721,12 +721,6 @@ Test(config, empty_file)
 	    NULL);
 }
 
-Test(config, empty_routes_list)
-{
-	expect_errors(LISTEN_OK "routes = ( );\n",
-	    ":2: routes: is empty", NULL);
-}
-
 Test(config, routes_not_a_list)
 {
 	expect_errors(LISTEN_OK

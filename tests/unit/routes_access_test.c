@@ -79,7 +79,7 @@ static struct listen_spec
 listen_of(const char *address, uint32_t flags, struct routes_rules trusted,
     struct routes_rules own)
 {
-	return (struct listen_spec){ at(address), flags, trusted, own };
+	return (struct listen_spec){ at(address), flags, trusted, own, 0 };
 }
 
 static struct route_spec
@@ -164,7 +164,7 @@ Test(routes_access, listen_settings_are_found_by_address)
 		    rules(LIST("10.0.0.0/8", "::1/128"), NONE), rules(NONE, NONE)),
 		listen_of("[::1]:8443", 0, rules(NONE, NONE), rules(NONE, NONE)),
 	};
-	struct routes_access access = { l, 3, rules(NONE, NONE) };
+	struct routes_access access = { l, 3, rules(NONE, NONE), 1 };
 	struct route_spec r = route_of("*", ROUTES_PROXY_NONE, rules(NONE, NONE));
 	struct routes_image *img = build(&r, 1, &access);
 	const struct routes_listen *plain, *proxied;
@@ -197,7 +197,7 @@ Test(routes_access, listen_without_rules_takes_the_top_levels)
 		listen_of("127.0.0.1:8444", 0, rules(NONE, NONE),
 		    rules(NONE, LIST("192.0.2.66/32"))),
 	};
-	struct routes_access access = { l, 2, rules(LIST("192.0.2.0/24"), NONE) };
+	struct routes_access access = { l, 2, rules(LIST("192.0.2.0/24"), NONE), 1 };
 	struct route_spec r = route_of("*", ROUTES_PROXY_NONE, rules(NONE, NONE));
 	struct routes_image *img = build(&r, 1, &access);
 	const struct routes_listen *bare = listen_at(img, "127.0.0.1:8443");
@@ -256,7 +256,7 @@ Test(routes_access, routes_carry_their_rules_and_send_proxy)
 Test(routes_access, no_access_gives_no_listens_and_no_rules)
 {
 	struct route_spec r = route_of("*", ROUTES_PROXY_NONE, rules(NONE, NONE));
-	struct routes_access empty = { NULL, 0, rules(NONE, NONE) };
+	struct routes_access empty = { NULL, 0, rules(NONE, NONE), 1 };
 	struct routes_image *img = build(&r, 1, NULL);
 	struct routes_image *img2 = build(&r, 1, &empty);
 
@@ -280,7 +280,7 @@ Test(routes_access, accept_proxy_without_trusted_is_refused)
 {
 	struct listen_spec l = listen_of("127.0.0.1:8443", ROUTES_ACCEPT_PROXY,
 	    rules(NONE, NONE), rules(LIST("10.0.0.0/8"), NONE));
-	struct routes_access access = { &l, 1, rules(NONE, NONE) };
+	struct routes_access access = { &l, 1, rules(NONE, NONE), 1 };
 	struct route_spec r = route_of("*", ROUTES_PROXY_NONE, rules(NONE, NONE));
 
 	cr_assert_eq(build_rc(&r, 1, &access, 0), -EINVAL);
@@ -295,7 +295,7 @@ Test(routes_access, a_listen_address_twice_is_refused)
 		listen_of("127.0.0.1:8443", 0, rules(NONE, NONE), rules(NONE, NONE)),
 		listen_of("*:443", 0, rules(NONE, NONE), rules(NONE, NONE)),
 	};
-	struct routes_access access = { l, 3, rules(NONE, NONE) };
+	struct routes_access access = { l, 3, rules(NONE, NONE), 1 };
 	struct route_spec r = route_of("*", ROUTES_PROXY_NONE, rules(NONE, NONE));
 
 	cr_assert_eq(build_rc(&r, 1, &access, 0), -EINVAL);
@@ -306,7 +306,7 @@ Test(routes_access, a_listen_address_twice_is_refused)
 Test(routes_access, more_than_max_listen_addresses_are_refused)
 {
 	struct listen_spec l[MAX_LISTEN + 1];
-	struct routes_access access = { l, MAX_LISTEN + 1, rules(NONE, NONE) };
+	struct routes_access access = { l, MAX_LISTEN + 1, rules(NONE, NONE), 1 };
 	struct route_spec r = route_of("*", ROUTES_PROXY_NONE, rules(NONE, NONE));
 	char text[ADDR_STRLEN];
 	struct routes_image *img;
@@ -344,7 +344,7 @@ Test(routes_access, a_rule_acl_build_refuses_is_refused_in_every_scope)
 	struct routes_rules with_bad = { &bad, 1, NULL, 0 };
 	struct listen_spec l = listen_of("127.0.0.1:8443", ROUTES_ACCEPT_PROXY,
 	    rules(LIST("10.0.0.0/8"), NONE), rules(NONE, NONE));
-	struct routes_access access = { &l, 1, rules(NONE, NONE) };
+	struct routes_access access = { &l, 1, rules(NONE, NONE), 1 };
 	struct route_spec r = route_of("*", ROUTES_PROXY_NONE, rules(NONE, NONE));
 	const char *why;
 
@@ -381,7 +381,7 @@ full_fill(struct full *f)
 	    rules(LIST("192.0.2.0/24"), LIST("192.0.2.66")));
 	f->l[1] = listen_of("[::1]:8443", 0, rules(NONE, NONE), rules(NONE, NONE));
 	f->access = (struct routes_access){ f->l, 2,
-	    rules(LIST("127.0.0.0/8", "::1"), LIST("127.0.0.2")) };
+	    rules(LIST("127.0.0.0/8", "::1"), LIST("127.0.0.2")), 1 };
 	f->r[0] = route_of("a.example.com", ROUTES_PROXY_V2,
 	    rules(LIST("192.0.2.0/25"), NONE));
 	f->r[1] = route_of("*", ROUTES_PROXY_V1, rules(NONE, NONE));
