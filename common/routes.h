@@ -69,6 +69,7 @@ enum routes_send_proxy {
 
 enum routes_listen_flags {
 	ROUTES_ACCEPT_PROXY = 1 << 0,	/* a PROXY header is required, from trusted */
+	ROUTES_GROUP_RULES = 1 << 1,	/* acl_off holds its listener group's rules (logs say so) */
 };
 
 /*

@@ -101,10 +101,13 @@ master_access(const struct config *cfg, struct listen_spec *listens)
 
 	for (uint32_t i = 0; i < cfg->listen_count; i++) {
 		own = &cfg->listens[i].rules;
-		if (own->allow_count == 0 && own->deny_count == 0 && cfg->groups != NULL)
-			own = &cfg->groups[cfg->listens[i].group].rules;
-		listens[i].addr = cfg->listens[i].addr;
 		listens[i].flags = cfg->listens[i].accept_proxy ? ROUTES_ACCEPT_PROXY : 0;
+		if (own->allow_count == 0 && own->deny_count == 0 && cfg->groups != NULL) {
+			own = &cfg->groups[cfg->listens[i].group].rules;
+			if (own->allow_count != 0 || own->deny_count != 0)
+				listens[i].flags |= ROUTES_GROUP_RULES;
+		}
+		listens[i].addr = cfg->listens[i].addr;
 		listens[i].trusted = master_rules(&cfg->listens[i].trusted);
 		listens[i].rules = master_rules(own);
 		listens[i].group = cfg->listens[i].group;

@@ -93,8 +93,9 @@ conn_access_check(struct worker *w, struct conn *c, const struct acl *acl,
 	else if (acl == routes_acl(w->img, w->img->acl_off))
 		log_debug("%s: denied by the top level", peer);
 	else
-		log_debug("%s: denied by listen %s", peer, addr_format(&w->listeners[c->listener].addr,
-		    listen, sizeof(listen)));
+		log_debug("%s: denied by %slisten %s", peer, (conn_access_listen(w, c)->flags &
+		    ROUTES_GROUP_RULES) ? "the listener group of " : "",
+		    addr_format(&w->listeners[c->listener].addr, listen, sizeof(listen)));
 	conn_close(w, c, CLOSE_DENIED);
 	return -1;
 }
