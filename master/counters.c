@@ -207,38 +207,40 @@ counters_entry(uint32_t *index, char *base, size_t stride, size_t name_size,
 /*
  * The pattern as operators read it, whatever its case or trailing dot. With
  * several listener groups one pattern may be in two: their entries are
- * "LISTEN PATTERN", LISTEN the group's first listen address.
+ * "PATTERN@LISTEN", LISTEN the group's first listen address (no space: the
+ * access log's text format separates fields by spaces). The suffix always
+ * fits, the pattern is cut if need be: groups never share an entry.
  */
+_Static_assert(STATS_PATTERN_MAX > ADDR_STRLEN + 1, "a route entry's name holds a listen address");
+
 static void
 counters_pattern(const struct config *cfg, const struct config_route *r, char *out,
     size_t size)
 {
-	char key[ROUTES_KEY_MAX + 2];
+	char key[ROUTES_KEY_MAX + 2], at[ADDR_STRLEN + 1] = "";
 	enum route_kind kind;
 	const char *why;
-	size_t n = 0;
+	size_t n, room;
 
 	if (cfg->group_count > 1 && cfg->groups != NULL &&
 	    cfg->groups[r->group].listen_first < cfg->listen_count) {
-		addr_format(&cfg->listen[cfg->groups[r->group].listen_first], out, size);
-		n = strnlen(out, size);
-		n += (size_t)snprintf(out + n, size - n, " ");
+		at[0] = '@';
+		addr_format(&cfg->listen[cfg->groups[r->group].listen_first], at + 1, sizeof(at) - 1);
 	}
-	if (n >= size)
-		return;
-	out += n;
-	size -= n;
+	room = size - strlen(at);	/* size is STATS_PATTERN_MAX, far more than at */
 	if (routes_pattern_key(r->pattern, key, &kind, &why) < 0)
-		n = (size_t)snprintf(out, size, "%s", r->pattern);
+		n = (size_t)snprintf(out, room, "%s", r->pattern);
 	else if (kind == ROUTE_DEFAULT)
-		n = (size_t)snprintf(out, size, "*");
+		n = (size_t)snprintf(out, room, "*");
 	else
-		n = (size_t)snprintf(out, size, "%s%s", kind == ROUTE_WILDCARD ? "*" : "", key);
+		n = (size_t)snprintf(out, room, "%s%s", kind == ROUTE_WILDCARD ? "*" : "", key);
 	/* Routes of one pattern differ by alpn: "app.example.com[acme-tls/1,h2]". */
-	for (uint32_t i = 0; i < r->alpn_count && n < size; i++)
-		n += (size_t)snprintf(out + n, size - n, "%c%s", i == 0 ? '[' : ',', r->alpn[i]);
-	if (r->alpn_count > 0 && n < size)
-		snprintf(out + n, size - n, "]");
+	for (uint32_t i = 0; i < r->alpn_count && n < room; i++)
+		n += (size_t)snprintf(out + n, room - n, "%c%s", i == 0 ? '[' : ',', r->alpn[i]);
+	if (r->alpn_count > 0 && n < room)
+		n += (size_t)snprintf(out + n, room - n, "]");
+	n = strnlen(out, room);
+	snprintf(out + n, size - n, "%s", at);
 }
 
 void

@@ -22,7 +22,7 @@ write_conf() {
 	fi
 	cat >"$conf.tmp" <<EOF
 workers = 2;
-log = { level = "debug"; };
+log = { level = "debug"; access = "$T/access.log"; };
 listeners = (
   { listen = [ "127.0.0.1:$P1" ];
     routes = (
@@ -82,14 +82,15 @@ WAIT_S=5 wait_until grep -q "denied by the listener group of listen 127.0.0.1:$P
 check_match "the debug log: denied by the group's rules" \
     "127\.0\.0\.1:[0-9]*: denied by the listener group of listen 127\.0\.0\.1:$P4\$" "$(cat "$PROXY_LOG")"
 
-# One statistics entry per group for the same pattern: "LISTEN PATTERN".
+# One statistics entry per group for the same pattern: "PATTERN@LISTEN"; the
+# access log names the route so too.
 stats_json "$T/stats.json"
 route_conns() {	# ROUTE: its connections in the JSON statistics
 	jq --arg r "$1" '[.routes[] | select(.route == $r) | .connections] | add // 0' "$T/stats.json"
 }
-check_eq "statistics: 127.0.0.1:$P1 app.example.com" 1 "$(route_conns "127.0.0.1:$P1 app.example.com")"
-check_eq "statistics: 127.0.0.1:$P2 app.example.com" 2 "$(route_conns "127.0.0.1:$P2 app.example.com")"
-check_eq "statistics: 127.0.0.1:$P2 *" 2 "$(route_conns "127.0.0.1:$P2 *")"
+check_eq "statistics: app.example.com@127.0.0.1:$P1" 1 "$(route_conns "app.example.com@127.0.0.1:$P1")"
+check_eq "statistics: app.example.com@127.0.0.1:$P2" 2 "$(route_conns "app.example.com@127.0.0.1:$P2")"
+check_eq "statistics: *@127.0.0.1:$P2" 2 "$(route_conns "*@127.0.0.1:$P2")"
 
 # A reload moves moved.example.com from group 1 to group 2.
 write_conf 2
@@ -101,6 +102,8 @@ check_eq "after the reload, group 1: moved.example.com is not its: the default" 
 check_eq "after the reload, group 1: app.example.com" "backend-a1" "$(cn "$P1" app.example.com)"
 proxy_stop
 check_eq "proxy exit status" 0 "$PROXY_RC"
+check_eq "access log lines with route=app.example.com@127.0.0.1:$P2 listen=127.0.0.1:$P2" 2 \
+    "$(grep " listen=127\.0\.0\.1:$P2 .* route=app\.example\.com@127\.0\.0\.1:$P2 " "$T/access.log" | grep -c .)"
 
 # Files the proxy refuses, each fault at file:line.
 bad=$T/bad.conf
