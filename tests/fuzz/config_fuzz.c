@@ -316,9 +316,12 @@ check_access(const struct config *cfg, struct listen_spec *listens)
 		listens[i].flags = l->accept_proxy ? ROUTES_ACCEPT_PROXY : 0;
 		listens[i].trusted = check_rules(&l->trusted);
 		listens[i].rules = check_rules(&l->rules);
+		FUZZ_CHECK(l->group < cfg->group_count);
+		listens[i].group = l->group;
 	}
 	return (struct routes_access){ .listens = listens,
-	    .listen_count = cfg->listen_count, .rules = check_rules(&cfg->rules) };
+	    .listen_count = cfg->listen_count, .rules = check_rules(&cfg->rules),
+	    .group_count = cfg->group_count };
 }
 
 /*
@@ -333,9 +336,11 @@ check_routes(const struct config *cfg, unsigned lines, struct route_spec *specs)
 	const char *why;
 	uint32_t i, j;
 
-	FUZZ_CHECK(cfg->routes != NULL && in_range(cfg->route_count, 1, MAX_ROUTES));
-	keys = calloc(cfg->route_count, sizeof(*keys));
-	kinds = calloc(cfg->route_count, sizeof(*kinds));
+	/* Listener groups: 1..MAX_LISTEN; routes may be none at all. */
+	FUZZ_CHECK(cfg->groups != NULL && in_range(cfg->group_count, 1, MAX_LISTEN));
+	FUZZ_CHECK(cfg->routes != NULL && cfg->route_count <= MAX_ROUTES);
+	keys = calloc(cfg->route_count + 1, sizeof(*keys));
+	kinds = calloc(cfg->route_count + 1, sizeof(*kinds));
 	FUZZ_CHECK(keys != NULL && kinds != NULL);
 	for (i = 0; i < cfg->route_count; i++) {
 		const struct config_route *r = &cfg->routes[i];
@@ -343,8 +348,10 @@ check_routes(const struct config *cfg, unsigned lines, struct route_spec *specs)
 		FUZZ_CHECK(r->pattern != NULL);
 		FUZZ_CHECK(routes_pattern_key(r->pattern, key, &kind, &why) >= 0);
 		FUZZ_CHECK(r->line >= 1 && (unsigned)r->line <= lines);
+		FUZZ_CHECK(r->group < cfg->group_count);
 		for (j = 0; j < i; j++)
-			FUZZ_CHECK(kinds[j] != kind || strcmp(keys[j], key) != 0);
+			FUZZ_CHECK(kinds[j] != kind || strcmp(keys[j], key) != 0 ||
+			    cfg->routes[j].group != r->group || r->alpn_count + cfg->routes[j].alpn_count > 0);
 		keys[i] = strdup(key);
 		kinds[i] = kind;
 		FUZZ_CHECK(keys[i] != NULL);
@@ -355,6 +362,9 @@ check_routes(const struct config *cfg, unsigned lines, struct route_spec *specs)
 		specs[i].backend_count = r->backend_count;
 		specs[i].send_proxy = r->send_proxy;
 		specs[i].rules = check_rules(&r->rules);
+		specs[i].group = r->group;
+		specs[i].alpn = (const char *const *)r->alpn;
+		specs[i].alpn_count = r->alpn_count;
 	}
 	for (i = 0; i < cfg->route_count; i++)
 		free(keys[i]);
@@ -461,7 +471,7 @@ check_config(const struct config *cfg, unsigned lines)
 	check_identity(cfg);
 	check_settings(&cfg->settings);
 	access = check_access(cfg, listens);
-	specs = calloc(cfg->route_count, sizeof(*specs));
+	specs = calloc(cfg->route_count + 1, sizeof(*specs));
 	FUZZ_CHECK(specs != NULL);
 	check_routes(cfg, lines, specs);
 	check_image(cfg, specs, &access);
