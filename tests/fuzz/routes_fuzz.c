@@ -15,7 +15,8 @@
  * build is told it is larger), and builds the same bytes twice; the image
  * says what was put in (header, keys, backends); lookups in a copy of the
  * image (the original freed) and in an image with another hash seed all
- * give the reference's answer.
+ * give the reference's answer, and so do both listener groups of an image
+ * holding every route twice, once in group 0 and once in group 1.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,6 +49,10 @@ struct ref_table {
 	struct ref_route r[SPECS_MAX];
 	uint32_t n;
 };
+
+/* The image of every route in two listener groups (routes n.. are group 1's), or NULL. */
+static const struct routes_image *grouped;
+static uint32_t grouped_n;
 
 /* Backends and their stats ids, distinct per route and per position. */
 static struct addr backends[SPECS_MAX][MAX_BACKENDS_PER_ROUTE];
@@ -222,6 +227,27 @@ build(const struct route_spec *specs, uint32_t n, const struct routes_settings *
 	return img;
 }
 
+/* specs[0..n) in group 0 and again in group 1 of two: the image, or NULL (refused). */
+static void *
+build_grouped(const struct route_spec *specs, uint32_t n, uint32_t seed)
+{
+	static struct route_spec two[2 * SPECS_MAX];
+	struct routes_access access = { .group_count = 2 };
+	size_t size;
+	void *img;
+
+	for (uint32_t i = 0; i < 2 * n; i++) {
+		two[i] = specs[i % n];
+		two[i].group = i / n;
+	}
+	size = routes_image_size(two, 2 * n, &access);
+	img = malloc(size);
+	FUZZ_CHECK(img != NULL);
+	FUZZ_CHECK(routes_image_build(img, size, two, 2 * n, &access, NULL, 7, seed) == 0);
+	FUZZ_CHECK(((const struct routes_image *)img)->group_count == 2);
+	return img;
+}
+
 /* The image holds what the reference put in. */
 static void
 check_image(const struct routes_image *img, size_t size, const struct ref_table *t,
@@ -274,6 +300,13 @@ check_lookup(const struct routes_image *a, const struct routes_image *b,
 
 	ra = routes_lookup(a, copy, len);
 	rb = routes_lookup(b, copy, len);
+	if (grouped != NULL) {
+		const struct routes_route *g0 = routes_lookup_group(grouped, 0, copy, len, NULL, 0);
+		const struct routes_route *g1 = routes_lookup_group(grouped, 1, copy, len, NULL, 0);
+
+		FUZZ_CHECK(want == ROUTES_NONE ? g0 == NULL && g1 == NULL :
+		    g0 != NULL && g1 != NULL && g0->id == want && g1->id == want + grouped_n);
+	}
 	free(copy);
 	if (want == ROUTES_NONE) {
 		FUZZ_CHECK(ra == NULL && rb == NULL);
@@ -437,6 +470,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	other = build(specs, uniq.n, &st, ~seed, &rc, &size2);
 	FUZZ_CHECK(rc == 0 && size2 == img_size);
 	check_image(other, size2, &uniq, specs, &st, ~seed);
+	grouped = uniq.n > 0 ? build_grouped(specs, uniq.n, seed) : NULL;
+	grouped_n = uniq.n;
 
 	check_lookup(copy, other, &uniq, NULL, 0);
 	check_lookup(copy, other, &uniq, (const uint8_t *)"", 0);
@@ -448,5 +483,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_derived(copy, other, &uniq);
 	free(copy);
 	free(other);
+	free((void *)(uintptr_t)grouped);
+	grouped = NULL;
 	return 0;
 }
