@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards listener groups: the same SNI name on two groups' ports reaches two different backends (told apart by certificate subject), each group falls back to its own default route, a group with routes = () answers every client with alert unrecognized_name, statistics keep one entry per group, a reload that moves a name to the other group takes effect, and files mixing listeners with the top-level listen or sharing an address between groups are refused naming file:line.
+# Guards listener groups: the same SNI name on two groups' ports reaches two different backends (told apart by certificate subject), each group falls back to its own default route, a group with routes = () (and a top-level routes = ()) answers every client with alert unrecognized_name, a group's allow/deny decide at accept for its addresses without their own, statistics keep one entry per group, a reload that moves a name to the other group takes effect, and files mixing listeners with the top-level listen or sharing an address between groups are refused naming file:line.
 . "$(dirname "$0")/lib.sh"
 
 nginx_start a1 a2 d1 d2
@@ -130,4 +130,14 @@ err=$("$PT" -t -c "$bad" 2>&1)
 check_eq "an address in two groups: -t exit status" 1 "$?"
 check_match "an address in two groups: file:line of both" \
     "^$bad:4: listeners\\[1\\]\\.listen\\[1\\]: \"127\\.0\\.0\\.1:$P1\" duplicates listeners\\[0\\]\\.listen\\[0\\] \\(line 2\\)" "$err"
+
+# An empty route list at the top level (no listeners) is valid too: alert 112 for all.
+printf 'workers = 1;\nlisten = [ "127.0.0.1:%s" ];\nlog = { level = "debug"; };\nroutes = ( );\n' \
+    "$P1" >"$conf"
+proxy_start_file "$conf" 1 "$P1"
+out=$(sclient "$P1" -servername app.example.com)
+check_match "top-level routes = (): alert 112" "SSL alert number 112" "$out"
+check_no_match "top-level routes = (): no certificate" "^subject=" "$out"
+proxy_stop
+check_eq "proxy exit status" 0 "$PROXY_RC"
 finish
