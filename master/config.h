@@ -46,6 +46,7 @@ struct config_route {
 	uint32_t connect_ms, idle_ms;	/* timeouts = { ... }: 0, the global ones */
 	uint32_t max_connections;	/* 0: none of its own */
 	int line;
+	uint32_t balance;		/* enum routes_balance */
 };
 
 struct config {

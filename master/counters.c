@@ -245,6 +245,7 @@ counters_assign(struct counters *k, const struct config *cfg, uint32_t *route_id
 		    sizeof(struct stats_route), STATS_PATTERN_MAX, &k->route_count,
 		    &h->route_count, STATS_ROUTES, text);
 		atomic_store(&k->seg.routes[route_ids[r]].in_use, 1);
+		atomic_store(&k->seg.routes[route_ids[r]].balance, cfg->routes[r].balance);
 		for (uint32_t b = 0; b < cfg->routes[r].backend_count; b++, n++) {
 			if (cfg->routes[r].backend_flags[b] & ROUTES_BACKEND_REJECT)
 				snprintf(text, sizeof(text), "reject");
