@@ -5,8 +5,8 @@
  * One message is one datagram: a fixed header naming what it is and the
  * generation it belongs to, plus up to FDPASS_MAX_FDS descriptors. The
  * master only sends; a worker only receives (the master never reads what a
- * worker writes on it). The log files and the route table generations
- * travel this way.
+ * worker writes on it). The log files, the route table generations and
+ * the statistics areas of workers started later travel this way.
  */
 #ifndef PASSTHROUGH_FDPASS_H
 #define PASSTHROUGH_FDPASS_H
@@ -21,6 +21,11 @@ enum fdpass_type {
 	FDPASS_LOGS = 1,
 	/* A route table generation (rtshm.h): one sealed memfd; generation names it. */
 	FDPASS_ROUTES = 2,
+	/*
+	 * Another worker's statistics area (worker/peers.h): one O_RDONLY
+	 * descriptor; flags is its line in the segment.
+	 */
+	FDPASS_AREA = 3,
 };
 
 /* FDPASS_LOGS flags: which logs travel; a log not named here is not a file. */

@@ -12,8 +12,9 @@
  * ("/passthrough-HASH.wLINE", see stats_area_name) with single-writer
  * relaxed stores: no locked instructions, no locks, no line shared with
  * another writer. Readers sum: retired + every live line's area. A worker
- * maps the segment read-only (for the names) and its own area read-write,
- * nothing else (master/counters.c, counters_worker_attach).
+ * maps the segment read-only (for the names), its own area read-write, and
+ * the other workers' areas read-only for leastconn and random2, nothing
+ * else (master/counters.c, counters_worker_attach; worker/peers.c).
  */
 #ifndef PASSTHROUGH_STATS_H
 #define PASSTHROUGH_STATS_H

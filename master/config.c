@@ -114,6 +114,13 @@ static const char *const config_send_proxy_names[] = {
 	[ROUTES_PROXY_V2 + 1] = NULL,
 };
 
+static const char *const config_balance_names[] = {
+	[ROUTES_BALANCE_ROUNDROBIN] = "roundrobin",
+	[ROUTES_BALANCE_LEASTCONN] = "leastconn",
+	[ROUTES_BALANCE_RANDOM2] = "random2",
+	[ROUTES_BALANCE_COUNT] = NULL,
+};
+
 /* A route's own timeouts; the object is its struct config_route. */
 static const struct config_key config_route_timeouts_keys[] = {
 	{ "connect_ms", config_get_uint, .off = ROUTE(connect_ms),
@@ -140,6 +147,7 @@ static const struct config_key config_route_keys[] = {
 	{ "timeouts", config_get_group, .members = config_route_timeouts_keys },
 	{ "max_connections", config_get_uint, .off = ROUTE(max_connections),
 	    .min = MIN_CONNECTIONS, .max = MAX_CONNECTIONS_LIMIT },
+	{ "balance", config_get_enum, .off = ROUTE(balance), .names = config_balance_names },
 	{ .name = NULL }
 };
 

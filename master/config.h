@@ -48,6 +48,7 @@ struct config_route {
 	uint32_t max_connections;	/* 0: none of its own */
 	int line;
 	uint32_t group;			/* its listener group: an index in config.groups */
+	uint32_t balance;		/* enum routes_balance */
 };
 
 /*

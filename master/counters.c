@@ -122,7 +122,7 @@ counters_open(struct counters *k, const struct config *cfg, const char *abs_path
 	k->backend_index = calloc(COUNTERS_INDEX_SIZE, sizeof(uint32_t));
 	k->areas = calloc(STATS_LINES, sizeof(*k->areas));
 	for (unsigned i = 0; k->areas != NULL && i < STATS_LINES; i++)
-		k->areas[i].fd = -1;
+		k->areas[i].fd = k->areas[i].rd = -1;
 	if (k->route_index == NULL || k->backend_index == NULL || k->areas == NULL) {
 		rc = -ENOMEM;
 	} else if ((rc = counters_lock(k, name)) != 0 || (rc = counters_clear(name)) != 0) {
@@ -149,13 +149,15 @@ counters_area_drop(struct counters *k, unsigned line)
 	struct counters_area *a = &k->areas[line];
 	char name[STATS_AREA_NAME_MAX];
 
-	if (a->map == NULL && a->fd < 0)
+	if (a->map == NULL && a->fd < 0 && a->rd < 0)
 		return;
 	stats_area_unmap(a->map);
 	a->map = NULL;
 	if (a->fd >= 0)
 		close(a->fd);
-	a->fd = -1;
+	if (a->rd >= 0)
+		close(a->rd);
+	a->fd = a->rd = -1;
 	stats_area_name(name, sizeof(name), k->seg.name, line);
 	shm_unlink(name);
 }
@@ -262,6 +264,7 @@ counters_assign(struct counters *k, const struct config *cfg, uint32_t *route_id
 		    sizeof(struct stats_route), STATS_PATTERN_MAX, &k->route_count,
 		    &h->route_count, STATS_ROUTES, text);
 		atomic_store(&k->seg.routes[route_ids[r]].in_use, 1);
+		atomic_store(&k->seg.routes[route_ids[r]].balance, cfg->routes[r].balance);
 		for (uint32_t b = 0; b < cfg->routes[r].backend_count; b++, n++) {
 			if (cfg->routes[r].backend_flags[b] & ROUTES_BACKEND_REJECT)
 				snprintf(text, sizeof(text), "reject");
@@ -289,11 +292,14 @@ counters_worker_start(struct counters *k, unsigned line, unsigned slot, unsigned
 	if (fd < 0)
 		return fd;
 	a->fd = fd;
-	/* Ours is read-only from a read-only descriptor: we only ever fold it. */
+	/*
+	 * Ours is read-only from a read-only descriptor: we only ever fold it.
+	 * That descriptor stays, for the workers already running (FDPASS_AREA).
+	 */
 	rd = stats_reopen_readonly(fd);
 	if (rd >= 0) {
+		a->rd = rd;
 		a->map = stats_area_map(rd, 0);
-		close(rd);
 	}
 	if (rd < 0 || a->map == NULL) {
 		counters_area_drop(k, line);
@@ -329,16 +335,36 @@ counters_worker_attach(struct counters *k, unsigned line)
 	for (unsigned i = 0; i < STATS_LINES; i++) {
 		struct counters_area *a = &k->areas[i];
 
-		stats_area_unmap(a->map);
-		a->map = NULL;
-		if (a->fd < 0)
-			continue;
-		if (i == line && rc == 0)
-			own = stats_area_map(a->fd, 1);
-		close(a->fd);
-		a->fd = -1;
+		/* The others' maps stay: PROT_READ of O_RDONLY descriptors (stats_area_map). */
+		if (i == line) {
+			stats_area_unmap(a->map);
+			a->map = NULL;
+			if (a->fd >= 0 && rc == 0)
+				own = stats_area_map(a->fd, 1);
+		}
+		if (a->fd >= 0)
+			close(a->fd);
+		if (a->rd >= 0)
+			close(a->rd);
+		a->fd = a->rd = -1;
 	}
 	return own;
+}
+
+unsigned
+counters_worker_peers(const struct counters *k, unsigned line, struct peer *out)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < STATS_LINES; i++) {
+		if (i == line || k->areas[i].map == NULL)
+			continue;
+		out[n].map = k->areas[i].map;
+		out[n].ino = k->seg.lines[i].area_ino;
+		out[n].line = i;
+		n++;
+	}
+	return n;
 }
 
 int

@@ -13,12 +13,14 @@
 
 #include "config.h"
 #include "instance.h"
+#include "peers.h"
 #include "stats.h"
 
 /* A worker process's area as the master holds it. */
 struct counters_area {
 	const struct stats_area *map;	/* read-only; NULL: no worker on the line */
 	int fd;				/* O_RDWR from its creation until the fork; else -1 */
+	int rd;				/* O_RDONLY while it exists: what other workers get; or -1 */
 };
 
 struct counters {
@@ -60,10 +62,18 @@ int counters_worker_start(struct counters *k, unsigned line, unsigned slot, unsi
 void counters_worker_forked(struct counters *k, unsigned line, pid_t pid);
 /*
  * In the forked child, before it runs: the segment mapped read-only from
- * the O_RDONLY descriptor (then closed), every other area unmapped, line's
- * own mapped read-write and its descriptor closed. The area, or NULL.
+ * the O_RDONLY descriptor (then closed), every other area kept as the
+ * master mapped it (PROT_READ from an O_RDONLY descriptor: never writable)
+ * for worker/peers.c, line's own mapped read-write, and every area
+ * descriptor closed. The area, or NULL.
  */
 struct stats_area *counters_worker_attach(struct counters *k, unsigned line);
+/*
+ * In the child after counters_worker_attach: the other areas it kept, with
+ * their lines and inodes (the master's knowledge), into out[STATS_LINES].
+ * Returns how many.
+ */
+unsigned counters_worker_peers(const struct counters *k, unsigned line, struct peer *out);
 /* 1 once the worker on line said it accepts connections. */
 int counters_worker_ready(const struct counters *k, unsigned line);
 void counters_worker_retiring(struct counters *k, unsigned line);

@@ -158,6 +158,7 @@ master_publish(struct master *m, const struct config *cfg)
 		specs[i].idle_ms = cfg->routes[i].idle_ms;
 		specs[i].max_connections = cfg->routes[i].max_connections;
 		specs[i].group = cfg->routes[i].group;
+		specs[i].balance = cfg->routes[i].balance;
 		backends += cfg->routes[i].backend_count;
 	}
 	access = master_access(cfg, listens);

@@ -32,6 +32,8 @@ struct proc {
 	uint64_t started_ms;
 	uint64_t kill_at;	/* retiring: SIGKILL once this passes (ms) */
 	int chan;		/* our end of its control channel (fdpass.h) */
+	uint64_t area_seq;	/* its place in start order (struct master's area_seq) */
+	uint64_t areas_sent;	/* the areas of workers started up to this place are its */
 };
 
 /* What a slot remembers across its worker's deaths. */
@@ -62,6 +64,7 @@ struct master {
 	int detached;			/* -d and past the fork: log to syslog by default */
 	uint64_t reload_at;		/* ms; a debounced or retried reload is due */
 	uint64_t config_hash;		/* of the file text last loaded */
+	uint64_t area_seq;		/* workers started so far: each one's place */
 };
 
 /* Runs the proxy; takes cfg over. Returns the process exit status. */
@@ -98,8 +101,9 @@ int workers_ready(const struct master *m);
 void workers_kill_late(struct master *m, uint64_t now);
 /*
  * Sends the current route table generation to every worker that does not
- * have it yet. Returns -1 when all have it, else the ms until the next try
- * (a worker that has not read what it was sent before gets nothing more).
+ * have it yet, and to each the statistics areas of workers started after
+ * it. Returns -1 when all have them, else the ms until the next try (a
+ * worker that has not read what it was sent before gets nothing more).
  */
 int workers_send_routes(struct master *m);
 void workers_free(struct master *m);

@@ -89,6 +89,7 @@ workers_drop_privileges(const struct config *cfg)
 static void __attribute__((noreturn))
 workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pid, int chan)
 {
+	static struct peer peers[STATS_LINES];	/* one child, one call */
 	struct worker_spec spec;
 	struct stats_area *area;
 	char name[32];
@@ -114,7 +115,7 @@ workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pi
 		close(m->routes.fd);	/* the generation came on the channel */
 	if (m->detached)
 		daemon_null_stdio(config_logs_to_stderr(&m->cfg));
-	/* The statistics: the segment read-only, no other area, ours read-write. */
+	/* The statistics: the segment and the other areas read-only, ours read-write. */
 	area = counters_worker_attach(&m->counters, report);
 	if (area == NULL) {
 		log_error("mapping the statistics area: %s", strerror(errno));
@@ -148,6 +149,8 @@ workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pi
 	spec.stats = &m->counters.seg;
 	spec.area = area;
 	spec.channel = chan;
+	spec.peers = peers;
+	spec.peer_count = counters_worker_peers(&m->counters, report, peers);
 	_exit(worker_run(&spec));
 }
 
@@ -158,6 +161,62 @@ workers_routes_send(const struct master *m, int chan)
 	struct fdpass_msg msg = { .type = FDPASS_ROUTES, .generation = m->routes.generation };
 
 	return fdpass_send(chan, &msg, &m->routes.fd, 1);
+}
+
+/* The live worker after seq in start order (other than q), or NULL. */
+static const struct proc *
+workers_area_next(const struct master *m, const struct proc *q, uint64_t seq)
+{
+	const struct proc *next = NULL;
+
+	for (unsigned i = 0; i < m->proc_count; i++) {
+		const struct proc *p = &m->procs[i];
+
+		if (p != q && p->area_seq > seq && (next == NULL || p->area_seq < next->area_seq))
+			next = p;
+	}
+	return next;
+}
+
+/*
+ * The areas of workers started after q (it inherited the older ones at
+ * its fork), each an O_RDONLY descriptor on q's channel, in start order:
+ * leastconn and random2 sum every worker's counts. Like the route table,
+ * only while q has read everything sent before (a worker that does not
+ * read holds one burst at most). Retiring workers take no new connections
+ * and get none. 1 when some are still to send.
+ */
+static int
+workers_send_areas(struct master *m)
+{
+	const struct proc *p;
+	int late = 0, queued;
+
+	for (unsigned i = 0; i < m->proc_count; i++) {
+		struct proc *q = &m->procs[i];
+		int sent = 0;
+
+		if (q->retiring || (p = workers_area_next(m, q, q->areas_sent)) == NULL)
+			continue;
+		if (ioctl(q->chan, SIOCOUTQ, &queued) != 0 || queued > 0) {
+			late = 1;
+			continue;
+		}
+		for (; p != NULL; p = workers_area_next(m, q, q->areas_sent)) {
+			struct fdpass_msg msg = { .type = FDPASS_AREA, .flags = p->report };
+			int fd = m->counters.areas[p->report].rd;
+
+			if (fd >= 0 && fdpass_send(q->chan, &msg, &fd, 1) != 0) {
+				late = 1;
+				break;
+			}
+			q->areas_sent = p->area_seq;
+			sent = 1;
+		}
+		if (sent)
+			kill(q->pid, SIGUSR2);
+	}
+	return late;
 }
 
 int
@@ -201,6 +260,8 @@ workers_send_routes(struct master *m)
 			p->routes_said = 1;
 		}
 	}
+	if (workers_send_areas(m))
+		late = 1;
 	return late ? (int)ROUTES_RETRY_MS : -1;
 }
 
@@ -288,6 +349,7 @@ workers_spawn(struct master *m, unsigned slot)
 	p->chan = sv[0];
 	p->routes_sent = m->routes.generation;
 	p->started_ms = clock_ms();
+	p->area_seq = p->areas_sent = ++m->area_seq;	/* it maps every older area already */
 	m->slots[slot].restart_at = 0;
 	return 0;
 }

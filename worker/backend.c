@@ -1,10 +1,11 @@
 /*
  * backend.c -- which backend of a route a connection takes, and what a
- * connect's outcome says of it: weighted round robin (common/balance.c)
- * over the backends this worker holds up (common/health.c), a probe of a
- * down one now and then, and the least recently failed one when all are
- * down. Health is per worker, by backend entry id, so it outlives route
- * table generations.
+ * connect's outcome says of it: the route's balance mode (common/balance.c:
+ * weighted round robin, or leastconn and random2 over the connections
+ * every worker holds, worker/peers.c) over the backends this worker holds
+ * up (common/health.c), a probe of a down one now and then, and the least
+ * recently failed one when all are down. Health is per worker, by backend
+ * entry id, so it outlives route table generations.
  */
 #include "backend.h"
 #include "balance.h"
@@ -42,6 +43,50 @@ backend_least_failed(const struct worker *w, const struct routes_backend *b, uin
 	return best;
 }
 
+/*
+ * The connections each backend that can take one holds over every worker:
+ * our own count and each live peer's, each clamped (a peer's area is the
+ * peer's to write). The others' are left 0: balance_* does not read them.
+ */
+static void
+backend_active(struct worker *w, const struct routes_backend *b, uint32_t n,
+    const uint8_t *skip, uint64_t *active)
+{
+	uint64_t own;
+
+	peers_refresh(&w->peers, w->stats);
+	for (uint32_t k = 0; k < n; k++) {
+		active[k] = 0;
+		if (b[k].weight == 0 || (b[k].flags & ROUTES_BACKEND_REJECT) ||
+		    (skip != NULL && skip[k]))
+			continue;
+		own = atomic_load_explicit(&w->st->backends[b[k].stats_id].active,
+		    memory_order_relaxed);
+		active[k] = (own < PEERS_ACTIVE_MAX ? own : PEERS_ACTIVE_MAX) +
+		    peers_active(&w->peers, b[k].stats_id);
+	}
+}
+
+/* By the route's balance mode; sums only for leastconn and random2 over two or more. */
+static int
+backend_choose(struct worker *w, const struct routes_route *r, const struct routes_backend *b,
+    const uint8_t *skip)
+{
+	uint64_t active[MAX_BACKENDS_PER_ROUTE];
+	int64_t *cur = w->swrr + r->backend_first;
+	uint32_t n = r->backend_count;
+	uint64_t r1, r2;
+
+	if (n < 2 || r->balance == ROUTES_BALANCE_ROUNDROBIN || r->balance >= ROUTES_BALANCE_COUNT)
+		return balance_swrr(b, n, cur, skip);
+	backend_active(w, b, n, skip, active);
+	if (r->balance == ROUTES_BALANCE_LEASTCONN)
+		return balance_leastconn(b, n, cur, skip, active);
+	r1 = balance_random(&w->random);
+	r2 = balance_random(&w->random);
+	return balance_random2(b, n, cur, skip, active, r1, r2);
+}
+
 int
 backend_pick(struct worker *w, const struct routes_route *r)
 {
@@ -56,8 +101,7 @@ backend_pick(struct worker *w, const struct routes_route *r)
 		    balance_next(b, r->backend_count, 0);
 	/* Nothing down here (the usual case): no pass over the health states. */
 	any_down = w->backends_down > 0 && backend_skip(w, b, r->backend_count, skip);
-	k = balance_swrr(b, r->backend_count, w->swrr + r->backend_first,
-	    any_down ? skip : NULL);
+	k = backend_choose(w, r, b, any_down ? skip : NULL);
 	if (k < 0 && any_down && (k = backend_least_failed(w, b, r->backend_count)) >= 0) {
 		STATS_ADD(w->st->c.all_down, 1);
 		if (worker_log_due(w, &limit, &skipped))

@@ -11,6 +11,7 @@
 #include "accesslog.h"
 #include "health.h"
 #include "log.h"
+#include "peers.h"
 #include "pipe.h"
 #include "routes.h"
 #include "rtshm.h"
@@ -70,6 +71,8 @@ struct worker {
 	struct stats_area *st;		/* this worker's statistics area, its only writable one */
 	const struct stats *stats;	/* the segment, read-only: entry names */
 	struct accesslog access;
+	struct peers peers;		/* the other workers' areas, read-only: leastconn, random2 */
+	uint64_t random;		/* xorshift64* state (random2), seeded at start */
 };
 
 /* A connection routed by images[i] takes (+1) or drops (-1) a pin on it. */

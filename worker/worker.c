@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -175,11 +176,23 @@ worker_routes_take(struct worker *w, int fd, uint64_t generation)
 		worker_image_release(w, old);
 }
 
+/* Another worker's area from the master (FDPASS_AREA): one of our peers. */
+static void
+worker_peer_take(struct worker *w, uint32_t line, int fd)
+{
+	int rc = peers_take(&w->peers, w->stats, w->spec->report, line, fd);
+
+	/* -ESTALE: that worker exited before we read this; nothing to count. */
+	if (rc != 0 && rc != -ESTALE)
+		log_warn("the statistics area of line %u: %s; leastconn and random2 do "
+		    "not count its connections", line, strerror(-rc));
+}
+
 /*
  * Takes what the master sent on the control channel: route table
- * generations and the log files (log.error, log.access) it opened. A
- * message of a kind this worker does not know is dropped with its
- * descriptors.
+ * generations, the log files (log.error, log.access) it opened and the
+ * areas of workers started after us. A message of a kind this worker
+ * does not know is dropped with its descriptors.
  */
 static void
 worker_channel_read(struct worker *w)
@@ -205,6 +218,8 @@ worker_channel_read(struct worker *w)
 			accesslog_adopt(&w->access, (msg.flags & FDPASS_LOG_ACCESS) && i < n ?
 			    fds[i++] : -1);
 		}
+		if (msg.type == FDPASS_AREA && n > 0)
+			worker_peer_take(w, msg.flags, fds[i++]);
 		while (i < n)
 			close(fds[i++]);
 	}
@@ -293,6 +308,12 @@ worker_init(struct worker *w, const struct worker_spec *spec, const sigset_t *wa
 	w->st = spec->area;
 	w->now = clock_ms();
 	w->pending_fd = -1;
+	for (unsigned i = 0; i < spec->peer_count; i++)
+		peers_adopt(&w->peers, spec->peers[i].line, spec->peers[i].map, spec->peers[i].ino);
+	/* random2's draws: a seed of its own per worker, so workers do not draw alike. */
+	if (getrandom(&w->random, sizeof(w->random), GRND_NONBLOCK) != sizeof(w->random))
+		w->random = clock_ms() ^ ((uint64_t)getpid() << 32);
+	w->random |= 1;		/* xorshift's state must not be 0 */
 	if ((rc = engine_init(&w->engine, w, waitmask)) != 0)
 		return rc;
 	w->conn_cap = sock_conn_capacity();
@@ -369,6 +390,7 @@ worker_fini(struct worker *w)
 	worker_zfree(w->health, STATS_BACKENDS * sizeof(*w->health));
 	free(w->scratch);
 	worker_routes_free(w);
+	peers_free(&w->peers);
 }
 
 static void
@@ -446,6 +468,7 @@ worker_turn(struct worker *w)
 	engine_sleep(w->engine, worker_wait_ms(w));
 	w->now = clock_ms();
 	worker_routes_refresh(w);	/* once per turn, before the events */
+	peers_tick(&w->peers, w->stats, w->now);
 	engine_dispatch(w->engine);
 }
 

@@ -6,6 +6,7 @@
 #define PASSTHROUGH_WORKER_H
 
 #include "addr.h"
+#include "peers.h"
 #include "stats.h"
 
 /* What the master hands a worker process. */
@@ -19,6 +20,8 @@ struct worker_spec {
 	const struct stats *stats;	/* the segment, mapped read-only: route and backend names */
 	struct stats_area *area;	/* this worker's own area: all it writes */
 	int channel;			/* the master's messages (fdpass.h): route tables, log files */
+	const struct peer *peers;	/* the other workers' areas mapped read-only at the fork */
+	unsigned peer_count;
 };
 
 /* Runs the worker until it is told to stop; the process's exit status. */

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards the privilege boundary against a compromised worker (issue 11): one of three nobody-workers, made hostile by tests/tools/ptevil.so, writes garbage into everything it can write or reopen for writing (its shared mappings, its descriptors and what /proc/self/fd lets it reopen, /dev/shm/passthrough* by name), tries the master's and its siblings' memory and descriptors, then shuts its listeners and hangs; the master stays alive and idle (also after a reload), the other two workers route every connection to the backend its SNI names, a reload that moves a route takes effect, passthrough-stats still reads the segment, and SIGTERM still stops the master.
+# Guards the privilege boundary against a compromised worker (issue 11): one of three nobody-workers, made hostile by tests/tools/ptevil.so, writes garbage into everything it can write or reopen for writing (its shared mappings, its descriptors and what /proc/self/fd lets it reopen, /dev/shm/passthrough* by name), tries the master's and its siblings' memory and descriptors, then shuts its listeners and hangs; mprotect cannot make the other workers' areas it maps (read-only, for leastconn) writable; the master stays alive and idle (also after a reload), the other two workers route every connection to the backend its SNI names, a leastconn route whose counts include the hostile worker's garbage still reaches its backends, a reload that moves a route takes effect, passthrough-stats still reads the segment, and SIGTERM still stops the master.
 # shellcheck disable=SC2317  # the EXIT trap and wait_until run functions that look unreachable
 . "$(dirname "$0")/lib.sh"
 
@@ -53,8 +53,10 @@ chmod 0755 "$PT"
 nginx_start one two three
 route_conf() {	# BACKEND of a.example.com
 	printf 'stats = { name = "%s"; };\n' "$SEG"
-	printf 'routes = (\n  { sni = "a.example.com"; backends = [ "127.0.0.1:%s" ]; },\n  { sni = "*.example.org"; backends = [ "127.0.0.1:%s" ]; }\n);\n' \
+	printf 'routes = (\n  { sni = "a.example.com"; backends = [ "127.0.0.1:%s" ]; },\n  { sni = "*.example.org"; backends = [ "127.0.0.1:%s" ]; },\n' \
 	    "$1" "${NGINX_PORT[two]}"
+	printf '  { sni = "l.example.com"; balance = "leastconn"; backends = [ "127.0.0.1:%s", "127.0.0.1:%s" ]; }\n);\n' \
+	    "${NGINX_PORT[one]}" "${NGINX_PORT[two]}"
 }
 PROXY_LOG_EXTRA="access = \"$T/access.log\";" proxy_start -w 3 "$(route_conf "${NGINX_PORT[one]}")"
 
@@ -131,10 +133,23 @@ check_match "the attack went through the worker's shared mappings" '^mapping ' "
 check_match "... and its descriptors" '^fd [0-9]+ -> ' "$(cat "$REPORT")"
 check_match "... and the worker shut its listener" \
     'shutdown\(SHUT_RDWR\) of a listening socket \| ok$' "$(cat "$REPORT")"
+# The other workers' areas it maps read-only (leastconn sums them): never writable.
+peer_tries=$(grep -cE "^mapping [0-9a-f-]+ r--s /dev/shm/$SEG\.w[0-9]+ \| mprotect\(PROT_READ\|PROT_WRITE\) \|" "$REPORT")
+check_eq "the hostile worker tried mprotect on the 2 other workers' areas" 2 "$peer_tries"
+check_eq "... and every such mprotect failed" "" \
+    "$(grep -E "^mapping [0-9a-f-]+ r--s /dev/shm/$SEG\.w[0-9]+ \| mprotect.* \| ok$" "$REPORT")"
 
 echo "--- after the attack"
 check_master_idle "after the attack"
 check_routes "after the attack" one
+# Its area's garbage is in every sum the others make: clamped, it only skews them.
+lc_ok=0
+for ((i = 0; i < 20; i++)); do
+	case $(curl_get l.example.com "$PROXY_PORT" whoami --max-time 5 2>&1 | head -n 1) in
+	backend-one | backend-two) lc_ok=$((lc_ok + 1)) ;;
+	esac
+done
+check_eq "after the attack: leastconn connections that reached a backend of theirs" 20 "$lc_ok"
 for w in $OTHERS; do
 	check_eq "worker $w is still the same process" yes "$(pid_alive "$w" && echo yes || echo no)"
 done
