@@ -33,6 +33,19 @@ struct config_listen {
 	struct config_rules rules;
 };
 
+/*
+ * A backend named by a host name ("app.internal:443"): the name as
+ * written, without the port, and every address it resolved to (the port
+ * set), sorted. The master resolves the name again (master/resolve.c) and
+ * replaces addrs; backends[] keeps the first address of the load.
+ */
+struct config_host {
+	char *name;			/* NULL: a literal address, or a reject backend */
+	uint16_t port;
+	struct addr *addrs;		/* [addr_count], at most MAX_BACKENDS_PER_ROUTE */
+	uint32_t addr_count;
+};
+
 struct config_route {
 	char *pattern;			/* as written: "*.example.org" */
 	struct addr *backends;		/* [backend_count]; zero for a reject backend */
@@ -46,6 +59,7 @@ struct config_route {
 	uint32_t connect_ms, idle_ms;	/* timeouts = { ... }: 0, the global ones */
 	uint32_t max_connections;	/* 0: none of its own */
 	int line;
+	struct config_host *hosts;	/* [backend_count], or NULL when no backend has a name */
 };
 
 struct config {
@@ -68,6 +82,7 @@ struct config {
 	struct routes_settings settings;	/* timeouts, limits, tuning, log.level, log.format */
 	struct config_route *routes;
 	uint32_t route_count;
+	uint32_t resolve_ms;		/* host names resolved again this often; 0: never */
 };
 
 struct config_errors {

@@ -206,7 +206,7 @@ counters_entry(uint32_t *index, char *base, size_t stride, size_t name_size,
 
 /* The pattern as operators read it, whatever its case or trailing dot. */
 static void
-counters_pattern(const struct config_route *r, char *out, size_t size)
+counters_pattern(const struct route_spec *r, char *out, size_t size)
 {
 	char key[ROUTES_KEY_MAX + 2];
 	enum route_kind kind;
@@ -227,7 +227,7 @@ counters_pattern(const struct config_route *r, char *out, size_t size)
 }
 
 void
-counters_assign(struct counters *k, const struct config *cfg, uint32_t *route_ids,
+counters_assign(struct counters *k, struct route_spec *specs, uint32_t count,
     uint32_t *backend_ids)
 {
 	struct stats_header *h = k->seg.hdr;
@@ -239,17 +239,19 @@ counters_assign(struct counters *k, const struct config *cfg, uint32_t *route_id
 		atomic_store(&k->seg.routes[i].in_use, 0);
 	for (uint32_t i = 0; i < k->backend_count; i++)
 		atomic_store(&k->seg.backends[i].in_use, 0);
-	for (uint32_t r = 0; r < cfg->route_count; r++) {
-		counters_pattern(&cfg->routes[r], text, sizeof(text));
-		route_ids[r] = counters_entry(k->route_index, k->seg.routes[0].pattern,
+	for (uint32_t r = 0; r < count; r++) {
+		counters_pattern(&specs[r], text, sizeof(text));
+		specs[r].stats_id = counters_entry(k->route_index, k->seg.routes[0].pattern,
 		    sizeof(struct stats_route), STATS_PATTERN_MAX, &k->route_count,
 		    &h->route_count, STATS_ROUTES, text);
-		atomic_store(&k->seg.routes[route_ids[r]].in_use, 1);
-		for (uint32_t b = 0; b < cfg->routes[r].backend_count; b++, n++) {
-			if (cfg->routes[r].backend_flags[b] & ROUTES_BACKEND_REJECT)
+		atomic_store(&k->seg.routes[specs[r].stats_id].in_use, 1);
+		specs[r].backend_stats_ids = &backend_ids[n];
+		for (uint32_t b = 0; b < specs[r].backend_count; b++, n++) {
+			if (specs[r].backend_flags != NULL &&
+			    (specs[r].backend_flags[b] & ROUTES_BACKEND_REJECT))
 				snprintf(text, sizeof(text), "reject");
 			else
-				addr_format(&cfg->routes[r].backends[b], text, sizeof(text));
+				addr_format(&specs[r].backends[b], text, sizeof(text));
 			backend_ids[n] = counters_entry(k->backend_index,
 			    k->seg.backends[0].addr, sizeof(struct stats_backend),
 			    STATS_ADDR_MAX, &k->backend_count, &h->backend_count, STATS_BACKENDS,

@@ -73,7 +73,7 @@ workers_switch_user(const struct config *cfg)
  * a root one): the worker stays who started it. Returns 0, or -1 (logged):
  * a worker that was told to run as someone else never runs as root.
  */
-static int
+int
 workers_drop_privileges(const struct config *cfg)
 {
 	if (cfg->user != NULL && workers_switch_user(cfg) != 0)
@@ -348,8 +348,10 @@ workers_reap(struct master *m)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (i = 0; i < m->proc_count && m->procs[i].pid != pid; i++)
 			;
-		if (i == m->proc_count)
+		if (i == m->proc_count) {
+			(void)resolve_reaped(&m->resolve, pid, status);
 			continue;
+		}
 		p = m->procs[i];
 		m->procs[i] = m->procs[--m->proc_count];
 		close(p.chan);
