@@ -274,11 +274,11 @@ addr_compare_qsort(const void *a, const void *b)
 	return addr_compare(a, b);
 }
 
-/* res's IPv4 and IPv6 addresses into out (at most cap), port set; the count. */
-static uint32_t
-addr_collect(const struct addrinfo *res, uint16_t port, struct addr *out, uint32_t cap)
+int
+addr_from_addrinfo(const struct addrinfo *res, uint16_t port, struct addr *out, uint32_t cap,
+    uint32_t *count)
 {
-	uint32_t n = 0;
+	uint32_t n = 0, i, j;
 
 	for (const struct addrinfo *ai = res; ai != NULL && n < cap; ai = ai->ai_next) {
 		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
@@ -290,7 +290,15 @@ addr_collect(const struct addrinfo *res, uint16_t port, struct addr *out, uint32
 			out[n].u.in6.sin6_port = htons(port);
 		n++;
 	}
-	return n;
+	*count = 0;
+	if (n == 0)
+		return -ENOENT;
+	qsort(out, n, sizeof(*out), addr_compare_qsort);
+	for (i = j = 1; i < n; i++)
+		if (addr_compare(&out[i], &out[j - 1]) != 0)
+			out[j++] = out[i];
+	*count = j;
+	return 0;
 }
 
 int
@@ -298,7 +306,6 @@ addr_resolve_all(const char *host, uint16_t port, struct addr *out, uint32_t cap
     uint32_t *count, const char **why)
 {
 	struct addrinfo hints, *res;
-	uint32_t n, i, j;
 	int rc;
 
 	*count = 0;
@@ -307,20 +314,21 @@ addr_resolve_all(const char *host, uint16_t port, struct addr *out, uint32_t cap
 	hints.ai_socktype = SOCK_STREAM;
 	rc = getaddrinfo(host, NULL, &hints, &res);
 	if (rc != 0) {
-		*why = rc == EAI_NONAME || rc == EAI_NODATA ? "names a host that does not resolve"
+		rc = addr_gai_errno(rc);
+	} else {
+		rc = addr_from_addrinfo(res, port, out, cap, count);
+		freeaddrinfo(res);
+	}
+	if (rc != 0)
+		*why = rc == -ENOENT ? "names a host that does not resolve"
 		    : "names a host that could not be resolved now";
-		return rc == EAI_NONAME || rc == EAI_NODATA ? -ENOENT : -EAGAIN;
-	}
-	n = addr_collect(res, port, out, cap);
-	freeaddrinfo(res);
-	if (n == 0) {
-		*why = "names a host that does not resolve";
-		return -ENOENT;
-	}
-	qsort(out, n, sizeof(*out), addr_compare_qsort);
-	for (i = j = 1; i < n; i++)
-		if (addr_compare(&out[i], &out[j - 1]) != 0)
-			out[j++] = out[i];
-	*count = j;
-	return 0;
+	return rc;
+}
+
+int
+addr_gai_errno(int gai)
+{
+	if (gai == 0)
+		return 0;
+	return gai == EAI_NONAME || gai == EAI_NODATA ? -ENOENT : -EAGAIN;
 }

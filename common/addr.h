@@ -60,6 +60,19 @@ int addr_name_split(const char *text, char *host, uint16_t *port);
 int addr_resolve_all(const char *host, uint16_t port, struct addr *out, uint32_t cap,
     uint32_t *count, const char **why);
 
+struct addrinfo;
+
+/*
+ * The IPv4 and IPv6 addresses of a getaddrinfo() result, each with port,
+ * sorted (addr_compare) and without duplicates; at most cap of them into
+ * out, *count set. Returns 0, or -ENOENT when res holds none.
+ */
+int addr_from_addrinfo(const struct addrinfo *res, uint16_t port, struct addr *out,
+    uint32_t cap, uint32_t *count);
+
+/* A getaddrinfo() error as addr_resolve_all() returns it: -ENOENT, -EAGAIN (0 for 0). */
+int addr_gai_errno(int gai);
+
 /* An order of addresses: family, then address, scope and port; <0, 0 or >0. */
 int addr_compare(const struct addr *a, const struct addr *b);
 

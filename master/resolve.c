@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +18,10 @@
 #include <strings.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "master.h"
 #include "resolve.h"
@@ -207,12 +210,61 @@ resolve_child_scrub(struct master *m)
 	(void)counters_worker_attach(&m->counters, STATS_LINES);
 }
 
+/* Whole ms until deadline (0 when it passed) as a timespec. */
+static int
+resolve_child_left(uint64_t deadline, struct timespec *ts)
+{
+	uint64_t now = clock_ms();
+
+	if (now >= deadline)
+		return 0;
+	ts->tv_sec = (time_t)((deadline - now) / 1000);
+	ts->tv_nsec = (long)((deadline - now) % 1000) * 1000000;
+	return 1;
+}
+
+/*
+ * In the child: every name asked at once (getaddrinfo_a: one slow or dead
+ * name holds up no other), answered until deadline; a name still waiting
+ * then is written as -EAGAIN (it keeps its addresses, and is logged).
+ */
+static void
+resolve_child_lookup(struct resolve *r, struct gaicb *reqs, struct gaicb **list,
+    uint64_t deadline)
+{
+	struct addrinfo hints;
+	struct timespec ts;
+	uint32_t pending = r->count;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	for (uint32_t i = 0; i < r->count; i++) {
+		reqs[i].ar_name = r->names[i].host;
+		reqs[i].ar_request = &hints;
+		list[i] = &reqs[i];
+	}
+	if (getaddrinfo_a(GAI_NOWAIT, list, (int)r->count, NULL) != 0)
+		_exit(1);
+	while (pending > 0 && resolve_child_left(deadline, &ts)) {
+		/* gai_suspend returns at once while a finished request is listed. */
+		for (uint32_t i = 0; i < r->count; i++) {
+			if (list[i] != NULL && gai_error(list[i]) != EAI_INPROGRESS) {
+				list[i] = NULL;
+				pending--;
+			}
+		}
+		if (pending > 0)
+			(void)gai_suspend((const struct gaicb *const *)list, (int)r->count, &ts);
+	}
+}
+
 static void __attribute__((noreturn))
-resolve_child(struct resolve *r, struct master *m, int wfd)
+resolve_child(struct resolve *r, struct master *m, int wfd, uint64_t deadline)
 {
 	static uint8_t rec[RESOLVE_WIRE_REC_MAX];
 	static struct addr addrs[RESOLVE_ADDRS_MAX];
-	const char *why;
+	struct gaicb *reqs, **list;
 	uint32_t n;
 	int rc;
 
@@ -223,21 +275,37 @@ resolve_child(struct resolve *r, struct master *m, int wfd)
 		_exit(RESOLVE_EXIT_PRIVILEGES);
 	/* Set after the credential change, which clears it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	reqs = calloc(r->count, sizeof(*reqs));
+	list = calloc(r->count, sizeof(*list));
+	if (reqs == NULL || list == NULL)
+		_exit(1);
+	resolve_child_lookup(r, reqs, list, deadline);
 	for (uint32_t i = 0; i < r->count; i++) {
-		rc = addr_resolve_all(r->names[i].host, r->names[i].port, addrs,
-		    RESOLVE_ADDRS_MAX, &n, &why);
+		rc = gai_error(&reqs[i]);
+		n = 0;
+		if (rc == EAI_INPROGRESS)
+			rc = -EAGAIN;
+		else if ((rc = addr_gai_errno(rc)) == 0)
+			rc = addr_from_addrinfo(reqs[i].ar_result, r->names[i].port, addrs,
+			    RESOLVE_ADDRS_MAX, &n);
 		if (resolve_write_all(wfd, rec, resolve_wire_put(rec, i, rc, addrs, n)) != 0)
 			_exit(1);
 	}
 	_exit(0);
 }
 
+/* How long a child may run: resolve_ms, but at most RESOLVE_CHILD_MAX_MS. */
+static uint32_t
+resolve_bound_ms(const struct resolve *r)
+{
+	return r->interval_ms < RESOLVE_CHILD_MAX_MS ? r->interval_ms : RESOLVE_CHILD_MAX_MS;
+}
+
 /* Forks the child. 0, or -errno (logged; the next try is one interval later). */
 static int
 resolve_start(struct resolve *r, struct master *m, uint64_t now)
 {
-	uint64_t bound = r->interval_ms < RESOLVE_CHILD_MAX_MS ? r->interval_ms
-	    : RESOLVE_CHILD_MAX_MS;
+	uint64_t bound = resolve_bound_ms(r);
 	int p[2];
 	pid_t pid;
 
@@ -254,7 +322,8 @@ resolve_start(struct resolve *r, struct master *m, uint64_t now)
 	}
 	if (pid == 0) {
 		close(p[0]);
-		resolve_child(r, m, p[1]);
+		/* The child answers before the master's patience ends: what it has then. */
+		resolve_child(r, m, p[1], now + bound - bound / 4);
 	}
 	close(p[1]);
 	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);
@@ -271,9 +340,8 @@ resolve_tick(struct resolve *r, struct master *m, uint64_t now)
 	uint64_t at = 0;
 
 	if (r->pid > 0 && r->kill_at != 0 && now >= r->kill_at) {
-		log_warn("resolving host names took longer than %u ms: stopped; the names "
-		    "not answered keep their last good addresses",
-		    r->interval_ms < RESOLVE_CHILD_MAX_MS ? r->interval_ms : RESOLVE_CHILD_MAX_MS);
+		log_warn("the resolver took longer than %u ms: stopped; the names it did not "
+		    "answer keep their last good addresses", resolve_bound_ms(r));
 		kill(r->pid, SIGKILL);
 		r->kill_at = 0;		/* reaped through SIGCHLD; its pipe ends */
 	}

@@ -65,7 +65,8 @@ stats_json "$T/before.json"
 t0=$(now_ms)
 hosts_write "127.0.0.3 app.dnstest" "127.0.0.2 two.dnstest" "127.0.0.3 two.dnstest"
 moved() { grep -q "backend app.dnstest:$port now 127.0.0.3:$port (was 127.0.0.2:$port)" "$PROXY_LOG"; }
-WAIT_S=5 wait_until moved || fail "the move of app.dnstest was not logged"
+if WAIT_S=5 wait_until moved; then pass "the move of app.dnstest was logged"
+else fail "the move of app.dnstest was not logged"; fi
 moved_ms=$(( $(now_ms) - t0 ))
 check_range "ms until the master saw the move" 0 2500 "$moved_ms"
 sleep 0.3	# the workers take the generation on their next turn
@@ -81,7 +82,8 @@ check_match "the master said so" "host names moved: generation $g1" "$(cat "$PRO
 # The name goes away: the last address stays, the failure is logged once.
 hosts_write "127.0.0.2 two.dnstest" "127.0.0.3 two.dnstest"
 gone() { grep -q "backend app.dnstest:$port does not resolve; keeping 127.0.0.3:$port" "$PROXY_LOG"; }
-WAIT_S=5 wait_until gone || fail "the failed lookup was not logged"
+if WAIT_S=5 wait_until gone; then pass "the failed lookup was logged"
+else fail "the failed lookup was not logged"; fi
 sleep 2.5	# two more lookups fail
 check_eq "the failure is logged once" 1 "$(grep -c "backend app.dnstest:$port does not resolve" "$PROXY_LOG")"
 run app.example.com 10
@@ -92,7 +94,8 @@ check_eq "a failed lookup publishes nothing" "$g1" "$(json_u64 generation "$T/go
 # Back again: said once, and no new generation when nothing moved.
 hosts_write "127.0.0.3 app.dnstest" "127.0.0.2 two.dnstest" "127.0.0.3 two.dnstest"
 back() { grep -q "backend app.dnstest:$port resolves again" "$PROXY_LOG"; }
-WAIT_S=5 wait_until back || fail "the name resolving again was not logged"
+if WAIT_S=5 wait_until back; then pass "the name resolving again was logged"
+else fail "the name resolving again was not logged"; fi
 
 proxy_stop
 check_eq "proxy exit status" 0 "$PROXY_RC"
