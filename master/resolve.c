@@ -260,7 +260,8 @@ resolve_child_lookup(struct resolve *r, struct gaicb *reqs, struct gaicb **list,
 }
 
 static void __attribute__((noreturn))
-resolve_child(struct resolve *r, struct master *m, int wfd, uint64_t deadline)
+resolve_child(struct resolve *r, struct master *m, int wfd, pid_t master_pid,
+    uint64_t deadline)
 {
 	static uint8_t rec[RESOLVE_WIRE_REC_MAX];
 	static struct addr addrs[RESOLVE_ADDRS_MAX];
@@ -273,8 +274,10 @@ resolve_child(struct resolve *r, struct master *m, int wfd, uint64_t deadline)
 	resolve_child_scrub(m);
 	if (workers_drop_privileges(&m->cfg) != 0)
 		_exit(RESOLVE_EXIT_PRIVILEGES);
-	/* Set after the credential change, which clears it. */
+	/* Set after the credential change, which clears it. If the master dies, so do we. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != master_pid)
+		_exit(1);
 	reqs = calloc(r->count, sizeof(*reqs));
 	list = calloc(r->count, sizeof(*list));
 	if (reqs == NULL || list == NULL)
@@ -306,24 +309,26 @@ static int
 resolve_start(struct resolve *r, struct master *m, uint64_t now)
 {
 	uint64_t bound = resolve_bound_ms(r);
-	int p[2];
-	pid_t pid;
+	pid_t pid, master_pid = getpid();
+	int p[2], err;
 
 	if (pipe2(p, O_CLOEXEC) != 0) {
-		log_error("resolving host names: pipe: %s", strerror(errno));
-		return -errno;
+		err = errno;
+		log_error("resolving host names: pipe: %s", strerror(err));
+		return -err;
 	}
 	pid = fork();
 	if (pid < 0) {
-		log_error("resolving host names: fork: %s", strerror(errno));
+		err = errno;
+		log_error("resolving host names: fork: %s", strerror(err));
 		close(p[0]);
 		close(p[1]);
-		return -errno;
+		return -err;
 	}
 	if (pid == 0) {
 		close(p[0]);
 		/* The child answers before the master's patience ends: what it has then. */
-		resolve_child(r, m, p[1], now + bound - bound / 4);
+		resolve_child(r, m, p[1], master_pid, now + bound - bound / 4);
 	}
 	close(p[1]);
 	(void)fcntl(p[0], F_SETFL, O_NONBLOCK);

@@ -91,6 +91,16 @@ check_eq "unresolvable: connections still to B (the last good address)" 10 "$GOT
 stats_json "$T/gone.json"
 check_eq "a failed lookup publishes nothing" "$g1" "$(json_u64 generation "$T/gone.json")"
 
+# A reload while the name does not resolve at all is refused at its line; the old generation serves on.
+kill -HUP "$PROXY_PID"
+refused() { grep -q "reload failed" "$PROXY_LOG"; }
+if WAIT_S=5 wait_until refused; then pass "the reload was refused"; else fail "the reload was not refused"; fi
+check_match "the refusal names the file, line and setting" \
+    "proxy.conf:7: routes\\[0\\]\\.backends\\[0\\]: \"app.dnstest:$port\" names a host that does not resolve" \
+    "$(cat "$PROXY_LOG")"
+run app.example.com 5
+check_eq "after the refused reload: connections still to B" 5 "$GOT_B"
+
 # Back again: said once, and no new generation when nothing moved.
 hosts_write "127.0.0.3 app.dnstest" "127.0.0.2 two.dnstest" "127.0.0.3 two.dnstest"
 back() { grep -q "backend app.dnstest:$port resolves again" "$PROXY_LOG"; }
