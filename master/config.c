@@ -128,7 +128,7 @@ static const struct config_key config_route_keys[] = {
 	{ "sni", config_get_pattern, .off = ROUTE(pattern), .flags = KEY_REQUIRED },
 	{ "backends", config_backends_get, .off = ROUTE(backends),
 	    .count_off = ROUTE(backend_count), .max = MAX_BACKENDS_PER_ROUTE,
-	    .flags = KEY_REQUIRED, .addr_flags = ADDR_RESOLVE },
+	    .flags = KEY_REQUIRED },	/* host names: config_backends.c */
 	{ "send_proxy", config_get_enum, .off = ROUTE(send_proxy),
 	    .names = config_send_proxy_names },
 	{ "allow", config_access_cidrs, .off = ROUTE(rules.allow),
