@@ -2,8 +2,9 @@
 # Guards backends named by host name following DNS: every address of a name gets traffic; a name that moves (resolve_ms = 1000) takes new connections to its new address within ~2 s as a new generation, with no reload; a name that stops resolving keeps its last address and is logged once; passthrough -t refuses a name that does not resolve (file:line).
 #
 # The test runs in its own mount namespace with a file it controls bound
-# over /etc/hosts (rewritten in place: the bind mount holds the inode). No
-# nscd runs here, so every getaddrinfo reads the file.
+# over /etc/hosts (rewritten in place: the bind mount holds the inode), and
+# "hosts: files dns" with no nscd (lib.sh: dns_files_setup), so every
+# getaddrinfo reads the file.
 if [ -z "${PT_DNS_NAMESPACE:-}" ]; then
 	if ! unshare -m --propagation private true 2>/dev/null; then
 		echo "SKIP: no mount namespace (unshare -m needs root or user namespaces)"
@@ -14,14 +15,7 @@ fi
 . "$(dirname "$0")/lib.sh"
 need_tools "$PTLOOP"
 
-HOSTS=$T/hosts
-hosts_write() {	# the lines of the hosts file, written in place (same inode)
-	printf '%s\n' "127.0.0.1 localhost" "$@" >"$HOSTS"
-}
-hosts_write "127.0.0.2 app.dnstest" "127.0.0.2 two.dnstest" "127.0.0.3 two.dnstest"
-chmod 644 "$HOSTS"
-mount --bind "$HOSTS" /etc/hosts || die "cannot bind $HOSTS over /etc/hosts"
-pgrep -x nscd >/dev/null && die "nscd runs: getaddrinfo would not read /etc/hosts each time"
+dns_files_setup "127.0.0.2 app.dnstest" "127.0.0.2 two.dnstest" "127.0.0.3 two.dnstest"
 check_eq "the test's hosts file is what getaddrinfo reads" 127.0.0.2 \
     "$(getent ahostsv4 app.dnstest | awk 'NR == 1 { print $1 }')"
 
@@ -63,7 +57,7 @@ check_eq "two.dnstest: every connection reached one of them" 20 $((GOT_A + GOT_B
 # The name moves: within ~2 s (resolve_ms 1000) new connections go to B.
 stats_json "$T/before.json"
 t0=$(now_ms)
-hosts_write "127.0.0.3 app.dnstest" "127.0.0.2 two.dnstest" "127.0.0.3 two.dnstest"
+dns_hosts_write "127.0.0.3 app.dnstest" "127.0.0.2 two.dnstest" "127.0.0.3 two.dnstest"
 moved() { grep -q "backend app.dnstest:$port now 127.0.0.3:$port (was 127.0.0.2:$port)" "$PROXY_LOG"; }
 if WAIT_S=5 wait_until moved; then pass "the move of app.dnstest was logged"
 else fail "the move of app.dnstest was not logged"; fi
@@ -80,7 +74,7 @@ check_eq "the move is one new generation" $((g0 + 1)) "$g1"
 check_match "the master said so" "host names moved: generation $g1" "$(cat "$PROXY_LOG")"
 
 # The name goes away: the last address stays, the failure is logged once.
-hosts_write "127.0.0.2 two.dnstest" "127.0.0.3 two.dnstest"
+dns_hosts_write "127.0.0.2 two.dnstest" "127.0.0.3 two.dnstest"
 gone() { grep -q "backend app.dnstest:$port does not resolve; keeping 127.0.0.3:$port" "$PROXY_LOG"; }
 if WAIT_S=5 wait_until gone; then pass "the failed lookup was logged"
 else fail "the failed lookup was not logged"; fi
@@ -102,7 +96,7 @@ run app.example.com 5
 check_eq "after the refused reload: connections still to B" 5 "$GOT_B"
 
 # Back again: said once, and no new generation when nothing moved.
-hosts_write "127.0.0.3 app.dnstest" "127.0.0.2 two.dnstest" "127.0.0.3 two.dnstest"
+dns_hosts_write "127.0.0.3 app.dnstest" "127.0.0.2 two.dnstest" "127.0.0.3 two.dnstest"
 back() { grep -q "backend app.dnstest:$port resolves again" "$PROXY_LOG"; }
 if WAIT_S=5 wait_until back; then pass "the name resolving again was logged"
 else fail "the name resolving again was not logged"; fi

@@ -15,18 +15,13 @@ PTDNSDROP=$BUILD/tests/ptdnsdrop
 need_tools "$PTLOOP" "$PTDNSDROP"
 EXPECT_WORKER_DEATHS=1	# one is killed on purpose
 
-HOSTS=$T/hosts RESOLV=$T/resolv.conf
-hosts_write() {	# the lines of the hosts file, written in place (same inode)
-	printf '%s\n' "127.0.0.1 localhost" "$@" >"$HOSTS"
-}
+RESOLV=$T/resolv.conf
 # aa-slow sorts before app: a resolver asking one name after another would
 # wait on aa-slow before it ever asked for app.
-hosts_write "127.0.0.2 app.dnstest" "127.0.0.2 aa-slow.dnstest"
+dns_files_setup "127.0.0.2 app.dnstest" "127.0.0.2 aa-slow.dnstest"
 printf 'nameserver 127.0.0.77\noptions timeout:30 attempts:1\n' >"$RESOLV"
-chmod 644 "$HOSTS" "$RESOLV"
-mount --bind "$HOSTS" /etc/hosts || die "cannot bind $HOSTS over /etc/hosts"
+chmod 644 "$RESOLV"
 mount --bind "$RESOLV" /etc/resolv.conf || die "cannot bind $RESOLV over /etc/resolv.conf"
-pgrep -x nscd >/dev/null && die "nscd runs: getaddrinfo would not read /etc/hosts each time"
 spawn "$PTDNSDROP" 127.0.0.77:53 2>>"$T/dnsdrop.log"
 WAIT_S=5 wait_until grep -q listening "$T/dnsdrop.log" || die "ptdnsdrop did not start"
 
@@ -41,7 +36,7 @@ routes = (
 );"
 
 # aa-slow.dnstest leaves the hosts file: its lookups go to the silent server.
-hosts_write "127.0.0.3 app.dnstest"
+dns_hosts_write "127.0.0.3 app.dnstest"
 resolver_pid() { pgrep -P "$PROXY_PID" -x pt-resolver | head -n 1; }
 has_resolver() { [ -n "$(resolver_pid)" ]; }
 WAIT_S=6 wait_until has_resolver || die "no resolver child came within 6 s"
