@@ -1,5 +1,6 @@
 #!/bin/bash
 # Guards backends named by host name following DNS: every address of a name gets traffic; a name that moves (resolve_ms = 1000) takes new connections to its new address within ~2 s as a new generation, with no reload; a name that stops resolving keeps its last address and is logged once; passthrough -t refuses a name that does not resolve (file:line).
+# shellcheck disable=SC2317  # helpers run through wait_until look unreachable
 #
 # The test runs in its own mount namespace with a file it controls bound
 # over /etc/hosts (rewritten in place: the bind mount holds the inode), and

@@ -1,5 +1,6 @@
 #!/bin/bash
 # Guards the master against a DNS server that never answers: the resolver child (as the workers' user, never root) waits on it, not the master; a killed worker is replaced at once meanwhile; another name still moves (lookups run side by side); the stuck name keeps its address, logged once; SIGTERM stops the proxy and its resolver promptly.
+# shellcheck disable=SC2317  # helpers run through wait_until look unreachable
 #
 # Its own mount namespace: /etc/hosts and /etc/resolv.conf are files the
 # test controls, the name server a ptdnsdrop that reads queries and drops them.
