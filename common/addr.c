@@ -9,9 +9,6 @@
 
 #include "addr.h"
 
-/* A host as written: at most 255 characters (DNS allows 253) and the NUL. */
-#define ADDR_HOST_MAX 256
-
 static int
 addr_parse_port(const char *s, uint16_t *port, const char **why)
 {
@@ -234,4 +231,104 @@ addr_is_any(const struct addr *a)
 	if (a->u.sa.sa_family == AF_INET)
 		return a->u.in.sin_addr.s_addr == htonl(INADDR_ANY);
 	return a->u.sa.sa_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&a->u.in6.sin6_addr);
+}
+
+int
+addr_name_split(const char *text, char *host, uint16_t *port)
+{
+	struct in_addr ip;
+	const char *why;
+
+	if (text[0] == '[' || addr_split_host_port(text, host, port, &why) != 0)
+		return 0;
+	return strcmp(host, "*") != 0 && inet_pton(AF_INET, host, &ip) != 1;
+}
+
+int
+addr_compare(const struct addr *a, const struct addr *b)
+{
+	int d;
+
+	if (a->u.sa.sa_family != b->u.sa.sa_family)
+		return a->u.sa.sa_family < b->u.sa.sa_family ? -1 : 1;
+	if (a->u.sa.sa_family == AF_INET) {
+		d = memcmp(&a->u.in.sin_addr, &b->u.in.sin_addr, 4);
+		if (d == 0)
+			d = memcmp(&a->u.in.sin_port, &b->u.in.sin_port, 2);
+		return d;
+	}
+	if (a->u.sa.sa_family == AF_INET6) {
+		d = memcmp(&a->u.in6.sin6_addr, &b->u.in6.sin6_addr, 16);
+		if (d == 0 && a->u.in6.sin6_scope_id != b->u.in6.sin6_scope_id)
+			d = a->u.in6.sin6_scope_id < b->u.in6.sin6_scope_id ? -1 : 1;
+		if (d == 0)
+			d = memcmp(&a->u.in6.sin6_port, &b->u.in6.sin6_port, 2);
+		return d;
+	}
+	return 0;
+}
+
+static int
+addr_compare_qsort(const void *a, const void *b)
+{
+	return addr_compare(a, b);
+}
+
+int
+addr_from_addrinfo(const struct addrinfo *res, uint16_t port, struct addr *out, uint32_t cap,
+    uint32_t *count)
+{
+	uint32_t n = 0, i, j;
+
+	for (const struct addrinfo *ai = res; ai != NULL && n < cap; ai = ai->ai_next) {
+		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+			continue;
+		addr_from_sockaddr(&out[n], ai->ai_addr, ai->ai_addrlen);
+		if (ai->ai_family == AF_INET)
+			out[n].u.in.sin_port = htons(port);
+		else
+			out[n].u.in6.sin6_port = htons(port);
+		n++;
+	}
+	*count = 0;
+	if (n == 0)
+		return -ENOENT;
+	qsort(out, n, sizeof(*out), addr_compare_qsort);
+	for (i = j = 1; i < n; i++)
+		if (addr_compare(&out[i], &out[j - 1]) != 0)
+			out[j++] = out[i];
+	*count = j;
+	return 0;
+}
+
+int
+addr_resolve_all(const char *host, uint16_t port, struct addr *out, uint32_t cap,
+    uint32_t *count, const char **why)
+{
+	struct addrinfo hints, *res;
+	int rc;
+
+	*count = 0;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc != 0) {
+		rc = addr_gai_errno(rc);
+	} else {
+		rc = addr_from_addrinfo(res, port, out, cap, count);
+		freeaddrinfo(res);
+	}
+	if (rc != 0)
+		*why = rc == -ENOENT ? "names a host that does not resolve"
+		    : "names a host that could not be resolved now";
+	return rc;
+}
+
+int
+addr_gai_errno(int gai)
+{
+	if (gai == 0)
+		return 0;
+	return gai == EAI_NONAME || gai == EAI_NODATA ? -ENOENT : -EAGAIN;
 }

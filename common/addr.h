@@ -43,6 +43,42 @@ int addr_is_any(const struct addr *a);
 /* Same family, address and port. */
 int addr_equal(const struct addr *a, const struct addr *b);
 
+/*
+ * text is "name:port" with a host name (not a numeric address, not "*",
+ * not "[v6]"): the name into host (ADDR_HOST_MAX bytes) and the port into
+ * *port; returns 1. Else 0 (addr_parse() says what text is, or what is wrong).
+ */
+int addr_name_split(const char *text, char *host, uint16_t *port);
+
+/*
+ * Every address host resolves to (getaddrinfo, IPv4 and IPv6), each with
+ * port, sorted (addr_compare) and without duplicates; at most cap of them
+ * into out, *count set (>= 1 on success). Returns 0; -ENOENT when the name
+ * does not resolve (no such name, or no address of either family); -EAGAIN
+ * when it could not be resolved now (a server failed). *why names the fault.
+ */
+int addr_resolve_all(const char *host, uint16_t port, struct addr *out, uint32_t cap,
+    uint32_t *count, const char **why);
+
+struct addrinfo;
+
+/*
+ * The IPv4 and IPv6 addresses of a getaddrinfo() result, each with port,
+ * sorted (addr_compare) and without duplicates; at most cap of them into
+ * out, *count set. Returns 0, or -ENOENT when res holds none.
+ */
+int addr_from_addrinfo(const struct addrinfo *res, uint16_t port, struct addr *out,
+    uint32_t cap, uint32_t *count);
+
+/* A getaddrinfo() error as addr_resolve_all() returns it: -ENOENT, -EAGAIN (0 for 0). */
+int addr_gai_errno(int gai);
+
+/* An order of addresses: family, then address, scope and port; <0, 0 or >0. */
+int addr_compare(const struct addr *a, const struct addr *b);
+
+/* A host name as written: at most 255 characters (DNS allows 253) and the NUL. */
+#define ADDR_HOST_MAX 256
+
 /* Fills a from a kernel sockaddr of length len (accept, getpeername). */
 void addr_from_sockaddr(struct addr *a, const struct sockaddr *sa, socklen_t len);
 

@@ -82,4 +82,17 @@
 /* A worker that lived this long is considered healthy: backoff resets. */
 #define RESTART_HEALTHY_MS 10000u
 
+/*
+ * Host names of backends (resolve_ms): resolved again this often by default,
+ * not more often than the floor (a DNS server is not a health check), and a
+ * resolver child that has not answered by RESOLVE_CHILD_MAX_MS (or resolve_ms
+ * when shorter) is killed: the last good addresses stay. Milliseconds.
+ */
+#define DEFAULT_RESOLVE_MS      30000u
+#define MIN_RESOLVE_MS          1000u
+#define MAX_RESOLVE_MS          (24u * 3600 * 1000)   /* a day */
+#define RESOLVE_CHILD_MAX_MS    10000u
+/* Addresses kept per host name: as many as a route may hold backends. */
+#define RESOLVE_ADDRS_MAX       MAX_BACKENDS_PER_ROUTE
+
 #endif

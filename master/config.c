@@ -35,7 +35,8 @@
 #define ROUTE(m)	offsetof(struct config_route, m)
 
 static config_get_fn config_get_enum, config_get_group, config_get_routes, config_get_pattern, config_get_string,
-    config_get_user, config_get_groupname, config_get_stats_name, config_get_logdest;
+    config_get_user, config_get_groupname, config_get_stats_name, config_get_logdest,
+    config_get_resolve_ms;
 
 /* Enumerations are stored as uint32_t; so is log_level. */
 _Static_assert(sizeof(enum log_level) == sizeof(uint32_t), "log_level is stored as uint32_t");
@@ -135,7 +136,7 @@ static const struct config_key config_route_keys[] = {
 	{ "sni", config_get_pattern, .off = ROUTE(pattern), .flags = KEY_REQUIRED },
 	{ "backends", config_backends_get, .off = ROUTE(backends),
 	    .count_off = ROUTE(backend_count), .max = MAX_BACKENDS_PER_ROUTE,
-	    .flags = KEY_REQUIRED, .addr_flags = ADDR_RESOLVE },
+	    .flags = KEY_REQUIRED },	/* host names: config_backends.c */
 	{ "send_proxy", config_get_enum, .off = ROUTE(send_proxy),
 	    .names = config_send_proxy_names },
 	{ "allow", config_access_cidrs, .off = ROUTE(rules.allow),
@@ -171,6 +172,8 @@ static const struct config_key config_keys[] = {
 	{ "stats", config_get_group, .members = config_stats_keys },
 	{ "routes", config_get_routes, .flags = 0 },
 	{ "listeners", config_listeners_get, .max = MAX_LISTEN },
+	{ "resolve_ms", config_get_resolve_ms, .off = CONF(resolve_ms), .min = 0,
+	    .max = MAX_RESOLVE_MS },
 	{ .name = NULL }
 };
 
@@ -188,6 +191,7 @@ config_defaults(struct config *cfg)
 	cfg->settings.relay = RELAY_ADAPTIVE;	/* measured: docs/bench/analysis.md */
 	cfg->settings.drain_ms = DEFAULT_DRAIN_MS;
 	cfg->stats_gid = (uint32_t)-1;
+	cfg->resolve_ms = DEFAULT_RESOLVE_MS;
 }
 
 /* ---- getters ----------------------------------------------------------- */
@@ -395,6 +399,22 @@ config_get_logdest(struct config_ctx *ctx, const config_setting_t *s,
 		return;
 	free(*dst);
 	*dst = NULL;
+}
+
+/* resolve_ms: 0 (never again after the load), or MIN_RESOLVE_MS..k->max. */
+static void
+config_get_resolve_ms(struct config_ctx *ctx, const config_setting_t *s,
+    const struct config_key *k, void *obj)
+{
+	struct config *cfg = obj;
+	uint32_t was = cfg->resolve_ms;
+
+	config_get_uint(ctx, s, k, obj);
+	if (cfg->resolve_ms != 0 && cfg->resolve_ms < MIN_RESOLVE_MS) {
+		config_err(ctx, s, "%u is below %u (0 turns resolving again off)",
+		    cfg->resolve_ms, MIN_RESOLVE_MS);
+		cfg->resolve_ms = was;
+	}
 }
 
 /* A shm object name: a short word of [A-Za-z0-9._-], no '/'. */
@@ -654,6 +674,12 @@ config_free(struct config *cfg)
 		free(cfg->routes[i].backends);
 		free(cfg->routes[i].weights);
 		free(cfg->routes[i].backend_flags);
+		for (uint32_t j = 0; cfg->routes[i].hosts != NULL &&
+		    j < cfg->routes[i].backend_count; j++) {
+			free(cfg->routes[i].hosts[j].name);
+			free(cfg->routes[i].hosts[j].addrs);
+		}
+		free(cfg->routes[i].hosts);
 		config_access_rules_free(&cfg->routes[i].rules);
 		config_strings_free(cfg->routes[i].alpn, cfg->routes[i].alpn_count);
 	}

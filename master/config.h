@@ -34,6 +34,19 @@ struct config_listen {
 	uint32_t group;			/* its listener group: an index in config.groups */
 };
 
+/*
+ * A backend named by a host name ("app.internal:443"): the name as
+ * written, without the port, and every address it resolved to (the port
+ * set), sorted. The master resolves the name again (master/resolve.c) and
+ * replaces addrs; backends[] keeps the first address of the load.
+ */
+struct config_host {
+	char *name;			/* NULL: a literal address, or a reject backend */
+	uint16_t port;
+	struct addr *addrs;		/* [addr_count], at most MAX_BACKENDS_PER_ROUTE */
+	uint32_t addr_count;
+};
+
 struct config_route {
 	char *pattern;			/* as written: "*.example.org" */
 	struct addr *backends;		/* [backend_count]; zero for a reject backend */
@@ -49,6 +62,7 @@ struct config_route {
 	int line;
 	uint32_t group;			/* its listener group: an index in config.groups */
 	uint32_t balance;		/* enum routes_balance */
+	struct config_host *hosts;	/* [backend_count], or NULL when no backend has a name */
 };
 
 /*
@@ -86,6 +100,7 @@ struct config {
 	uint32_t route_count;		/* may be 0: every client gets unrecognized_name */
 	struct config_group *groups;	/* [group_count], 1 or more after a load */
 	uint32_t group_count;
+	uint32_t resolve_ms;		/* host names resolved again this often; 0: never */
 };
 
 struct config_errors {

@@ -2,18 +2,23 @@
  * config_backends.c -- a route's backends: "host:port" strings (weight 1)
  * and groups { address = "host:port"; weight = N; } or { reject = true;
  * weight = N; }, in a list (or, strings only, an array), no address twice.
+ * A host name is resolved here, every address of it (addr_resolve_all), and
+ * kept as written (struct config_host) for the master to resolve again.
  */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config_int.h"
+#include "tunables.h"
 
 /* One backend group as read. */
 struct config_backend {
 	struct addr addr;
 	uint32_t weight;
 	int reject;
+	struct config_host host;	/* a host name's; name NULL for an address */
 };
 
 #define BACKEND(m)	offsetof(struct config_backend, m)
@@ -21,17 +26,104 @@ struct config_backend {
 static config_get_fn config_backends_address;
 
 static const struct config_key config_backends_keys[] = {
-	{ "address", config_backends_address, .off = BACKEND(addr), .addr_flags = ADDR_RESOLVE },
+	{ "address", config_backends_address, .off = BACKEND(addr) },
 	{ "weight", config_get_uint, .off = BACKEND(weight), .min = 0, .max = ROUTES_WEIGHT_MAX },
 	{ "reject", config_get_bool, .off = BACKEND(reject) },
 	{ .name = NULL }
 };
 
+/*
+ * "name:port": every address the name resolves to into b->host (a copy of
+ * the name too), the first into b->addr. A name that does not resolve is a
+ * fault: the file names a backend that is not there.
+ */
+static void
+config_backends_resolve(struct config_ctx *ctx, const config_setting_t *s,
+    struct config_backend *b, const char *host, uint16_t port)
+{
+	char quoted[CONFIG_QUOTE_MAX];
+	struct addr *v = calloc(RESOLVE_ADDRS_MAX, sizeof(*v));
+	const char *why;
+	uint32_t n;
+
+	if (v == NULL || (b->host.name = strdup(host)) == NULL) {
+		free(v);
+		config_err(ctx, s, "out of memory");
+		return;
+	}
+	if (addr_resolve_all(host, port, v, RESOLVE_ADDRS_MAX, &n, &why) != 0) {
+		free(v);
+		free(b->host.name);
+		b->host.name = NULL;
+		config_err(ctx, s, "%s %s", config_quote(config_setting_get_string(s),
+		    quoted, sizeof(quoted)), why);
+		return;
+	}
+	b->host.addrs = realloc(v, n * sizeof(*v));
+	if (b->host.addrs == NULL)
+		b->host.addrs = v;
+	b->host.addr_count = n;
+	b->host.port = port;
+	b->addr = b->host.addrs[0];
+}
+
+/* A backend's address string at s: a numeric address, or a host name. */
+static void
+config_backends_addr(struct config_ctx *ctx, const config_setting_t *s,
+    struct config_backend *b)
+{
+	char host[ADDR_HOST_MAX];
+	uint16_t port;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING &&
+	    addr_name_split(config_setting_get_string(s), host, &port))
+		config_backends_resolve(ctx, s, b, host, port);
+	else
+		(void)config_addr_get(ctx, s, 0, &b->addr);
+}
+
 static void
 config_backends_address(struct config_ctx *ctx, const config_setting_t *s,
     const struct config_key *k, void *obj)
 {
-	(void)config_addr_get(ctx, s, k->addr_flags, (struct addr *)(void *)((char *)obj + k->off));
+	(void)k;
+	config_backends_addr(ctx, s, obj);
+}
+
+/* Backend b (configured index i) is stored in route r; hosts made when first needed. */
+static void
+config_backends_store(struct config_ctx *ctx, const config_setting_t *s,
+    struct config_route *r, uint32_t i, struct config_backend *b)
+{
+	r->backends[i] = b->addr;
+	r->weights[i] = b->weight;
+	r->backend_flags[i] = b->reject ? ROUTES_BACKEND_REJECT : 0;
+	if (b->host.name == NULL)
+		return;
+	if (r->hosts == NULL && (r->hosts = calloc(r->backend_count, sizeof(*r->hosts))) == NULL) {
+		config_err(ctx, s, "out of memory");
+		free(b->host.name);
+		free(b->host.addrs);
+		return;
+	}
+	r->hosts[i] = b->host;
+}
+
+/*
+ * Backend j before backend i is the same: the same address (both literal),
+ * or the same host name and port (both names). A name and an address that
+ * meet are not a fault: names move (the expansion keeps the first).
+ */
+static int
+config_backends_same(const struct config_route *r, uint32_t j, uint32_t i)
+{
+	const struct config_host *a = r->hosts != NULL ? &r->hosts[j] : NULL;
+	const struct config_host *b = r->hosts != NULL ? &r->hosts[i] : NULL;
+
+	if (a != NULL && b != NULL && (a->name != NULL || b->name != NULL))
+		return a->name != NULL && b->name != NULL && a->port == b->port &&
+		    strcasecmp(a->name, b->name) == 0;
+	return addr_equal(&r->backends[j], &r->backends[i]);
 }
 
 /* A group: an address or reject = true, not both. Returns the address setting, or NULL. */
@@ -78,16 +170,14 @@ config_backends_get(struct config_ctx *ctx, const config_setting_t *s,
 		if (config_setting_is_group(e))
 			a = config_backends_group(ctx, e, &b);
 		else if (config_setting_type(e) == CONFIG_TYPE_STRING)
-			(void)config_addr_get(ctx, e, k->addr_flags, &b.addr);
+			config_backends_addr(ctx, e, &b);
 		else
 			config_err_type(ctx, e, "a string or a group");
-		r->backends[i] = b.addr;
-		r->weights[i] = b.weight;
-		r->backend_flags[i] = b.reject ? ROUTES_BACKEND_REJECT : 0;
+		config_backends_store(ctx, e, r, i, &b);
 		if (b.addr.len == 0)
 			continue;	/* a reject backend, or reported */
 		/* Quadratic, but bounded by MAX_BACKENDS_PER_ROUTE. */
-		for (j = 0; j < i && !addr_equal(&r->backends[j], &b.addr); j++)
+		for (j = 0; j < i && (r->backends[j].len == 0 || !config_backends_same(r, j, i)); j++)
 			;
 		if (j < i)
 			config_addr_duplicate(ctx, a, config_setting_get_elem(s, j));

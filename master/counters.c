@@ -216,7 +216,7 @@ counters_entry(uint32_t *index, char *base, size_t stride, size_t name_size,
 _Static_assert(STATS_PATTERN_MAX > ADDR_STRLEN + 1, "a route entry's name holds a listen address");
 
 static void
-counters_pattern(const struct config *cfg, const struct config_route *r, char *out,
+counters_pattern(const struct config *cfg, const struct route_spec *r, char *out,
     size_t size)
 {
 	char key[ROUTES_KEY_MAX + 2], at[ADDR_STRLEN + 1] = "";
@@ -246,8 +246,8 @@ counters_pattern(const struct config *cfg, const struct config_route *r, char *o
 }
 
 void
-counters_assign(struct counters *k, const struct config *cfg, uint32_t *route_ids,
-    uint32_t *backend_ids)
+counters_assign(struct counters *k, const struct config *cfg, struct route_spec *specs,
+    uint32_t count, uint32_t *backend_ids)
 {
 	struct stats_header *h = k->seg.hdr;
 	char text[STATS_PATTERN_MAX];
@@ -258,18 +258,20 @@ counters_assign(struct counters *k, const struct config *cfg, uint32_t *route_id
 		atomic_store(&k->seg.routes[i].in_use, 0);
 	for (uint32_t i = 0; i < k->backend_count; i++)
 		atomic_store(&k->seg.backends[i].in_use, 0);
-	for (uint32_t r = 0; r < cfg->route_count; r++) {
-		counters_pattern(cfg, &cfg->routes[r], text, sizeof(text));
-		route_ids[r] = counters_entry(k->route_index, k->seg.routes[0].pattern,
+	for (uint32_t r = 0; r < count; r++) {
+		counters_pattern(cfg, &specs[r], text, sizeof(text));
+		specs[r].stats_id = counters_entry(k->route_index, k->seg.routes[0].pattern,
 		    sizeof(struct stats_route), STATS_PATTERN_MAX, &k->route_count,
 		    &h->route_count, STATS_ROUTES, text);
-		atomic_store(&k->seg.routes[route_ids[r]].in_use, 1);
-		atomic_store(&k->seg.routes[route_ids[r]].balance, cfg->routes[r].balance);
-		for (uint32_t b = 0; b < cfg->routes[r].backend_count; b++, n++) {
-			if (cfg->routes[r].backend_flags[b] & ROUTES_BACKEND_REJECT)
+		atomic_store(&k->seg.routes[specs[r].stats_id].in_use, 1);
+		atomic_store(&k->seg.routes[specs[r].stats_id].balance, specs[r].balance);
+		specs[r].backend_stats_ids = &backend_ids[n];
+		for (uint32_t b = 0; b < specs[r].backend_count; b++, n++) {
+			if (specs[r].backend_flags != NULL &&
+			    (specs[r].backend_flags[b] & ROUTES_BACKEND_REJECT))
 				snprintf(text, sizeof(text), "reject");
 			else
-				addr_format(&cfg->routes[r].backends[b], text, sizeof(text));
+				addr_format(&specs[r].backends[b], text, sizeof(text));
 			backend_ids[n] = counters_entry(k->backend_index,
 			    k->seg.backends[0].addr, sizeof(struct stats_backend),
 			    STATS_ADDR_MAX, &k->backend_count, &h->backend_count, STATS_BACKENDS,

@@ -45,12 +45,16 @@ int counters_open(struct counters *k, const struct config *cfg, const char *abs_
 void counters_close(struct counters *k);
 
 /*
- * Entries for cfg's routes and backends: route_ids[i] for route i and
- * backend_ids[j] for its backends, flattened in route order. Marks them in
- * use and every other entry not. Entries past capacity share "(other)".
+ * Entries for the routes (named by pattern, and by listener group when cfg
+ * has several) and backends a generation publishes (host names
+ * expanded to their addresses): specs[i].stats_id for route i, and its
+ * backends' in backend_ids (room for every spec's backend_count), which
+ * specs[i].backend_stats_ids then points into. Backends are named by
+ * address ("reject" for a reject backend). Marks them in use and every
+ * other entry not. Entries past capacity share "(other)".
  */
-void counters_assign(struct counters *k, const struct config *cfg, uint32_t *route_ids,
-    uint32_t *backend_ids);
+void counters_assign(struct counters *k, const struct config *cfg, struct route_spec *specs,
+    uint32_t count, uint32_t *backend_ids);
 
 /*
  * Before the fork of a worker on line: makes its area (mapped read-only

@@ -116,40 +116,43 @@ master_access(const struct config *cfg, struct listen_spec *listens)
 	    .rules = master_rules(&cfg->rules), .group_count = cfg->group_count };
 }
 
-/* Compiles cfg's routes into the next generation. Returns it, or -errno (logged). */
+/*
+ * Compiles cfg's routes into the next generation, each backend named by a
+ * host name as one backend per current address (resolve_expand()).
+ * Returns it, or -errno (logged).
+ */
 static int64_t
 master_publish(struct master *m, const struct config *cfg)
 {
-	uint32_t *route_ids, *backend_ids, backends = 0;
 	struct routes_settings settings = cfg->settings;
 	struct listen_spec listens[MAX_LISTEN];
+	struct resolve_expansion x;
 	struct routes_access access;
 	struct route_spec *specs;
+	uint32_t *backend_ids;
 	int64_t gen;
 
-	for (uint32_t i = 0; i < cfg->route_count; i++)
-		backends += cfg->routes[i].backend_count;
+	if (resolve_expand(cfg, &x) != 0) {
+		log_error("publishing the route table: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
 	specs = calloc(cfg->route_count + 1, sizeof(*specs));
-	route_ids = calloc(cfg->route_count + 1, sizeof(*route_ids));
-	backend_ids = calloc(backends + 1, sizeof(*backend_ids));
-	if (specs == NULL || route_ids == NULL || backend_ids == NULL) {
+	backend_ids = calloc(x.total + 1, sizeof(*backend_ids));
+	if (specs == NULL || backend_ids == NULL) {
 		gen = -ENOMEM;
 		goto out;
 	}
-	counters_assign(&m->counters, cfg, route_ids, backend_ids);
 	/* The access log settings travel with the generation; its file comes from us. */
 	snprintf(settings.access, sizeof(settings.access), "%s",
 	    cfg->access_log != NULL ? cfg->access_log : "off");
 	snprintf(settings.error_log, sizeof(settings.error_log), "%s", logs_error_dest(m, cfg));
-	backends = 0;
 	for (uint32_t i = 0; i < cfg->route_count; i++) {
 		specs[i].pattern = cfg->routes[i].pattern;
-		specs[i].backends = cfg->routes[i].backends;
-		specs[i].backend_count = cfg->routes[i].backend_count;
-		specs[i].stats_id = route_ids[i];
-		specs[i].backend_stats_ids = &backend_ids[backends];
-		specs[i].weights = cfg->routes[i].weights;
-		specs[i].backend_flags = cfg->routes[i].backend_flags;
+		specs[i].backends = &x.addrs[x.first[i]];
+		specs[i].backend_count = x.count[i];
+		specs[i].weights = &x.weights[x.first[i]];
+		specs[i].backend_flags = &x.flags[x.first[i]];
+		specs[i].backend_src = &x.src[x.first[i]];
 		specs[i].send_proxy = cfg->routes[i].send_proxy;
 		specs[i].rules = master_rules(&cfg->routes[i].rules);
 		specs[i].alpn = (const char *const *)cfg->routes[i].alpn;
@@ -159,14 +162,14 @@ master_publish(struct master *m, const struct config *cfg)
 		specs[i].max_connections = cfg->routes[i].max_connections;
 		specs[i].group = cfg->routes[i].group;
 		specs[i].balance = cfg->routes[i].balance;
-		backends += cfg->routes[i].backend_count;
 	}
+	counters_assign(&m->counters, cfg, specs, cfg->route_count, backend_ids);
 	access = master_access(cfg, listens);
 	gen = rtshm_publish(&m->routes, specs, cfg->route_count, &access, &settings);
 out:
 	free(specs);
-	free(route_ids);
 	free(backend_ids);
+	resolve_expansion_free(&x);
 	if (gen < 0)
 		log_error("publishing the route table: %s", gen == -E2BIG ?
 		    "the table is larger than 256 MiB" : strerror((int)-gen));
@@ -291,6 +294,7 @@ master_reload_apply(struct master *m, struct config *next, int64_t gen)
 	int swapped;
 
 	m->cfg = *next;
+	(void)resolve_load(&m->resolve, &m->cfg, clock_ms());
 	master_reload_warn_restart_only(&prev, &m->cfg);
 	log_set_level(m->cfg.settings.log_level);
 	logs_open_error(m, &m->cfg);
@@ -341,6 +345,30 @@ master_reload(struct master *m)
 		return;
 	}
 	master_reload_apply(m, &next, gen);
+}
+
+/*
+ * The resolver found names at new addresses: one new generation of the
+ * configuration in force, delivered as a reload's is (no file read, no
+ * reload counted).
+ */
+static void
+master_resolved(struct master *m)
+{
+	int64_t gen;
+
+	if (resolve_apply(&m->resolve, &m->cfg) != 0) {
+		log_error("host names moved, but: %s; generation %llu keeps serving",
+		    strerror(ENOMEM), (unsigned long long)m->routes.generation);
+		return;
+	}
+	if ((gen = master_publish(m, &m->cfg)) < 0)
+		return;
+	(void)workers_send_routes(m);
+	atomic_store_explicit(&m->counters.seg.hdr->generation, (uint64_t)gen,
+	    memory_order_release);
+	workers_signal(m, SIGUSR2);
+	log_info("host names moved: generation %lld", (long long)gen);
 }
 
 /* Stops accepting everywhere, lets connections finish (drain_ms), then exits. */
@@ -396,8 +424,12 @@ master_wait(struct master *m, const sigset_t *waitmask, int restart_ms)
 {
 	uint64_t now = clock_ms();
 	int64_t wait_ms = restart_ms;
-	struct pollfd pfd = { .fd = m->watch_fd, .events = POLLIN };
+	struct pollfd pfd[] = {
+		{ .fd = m->watch_fd, .events = POLLIN },
+		{ .fd = m->resolve.fd, .events = POLLIN },	/* poll skips a -1 */
+	};
 	struct timespec ts;
+	int ready;
 
 	if (m->reload_at != 0) {
 		int64_t d = m->reload_at > now ? (int64_t)(m->reload_at - now) : 0;
@@ -415,8 +447,10 @@ master_wait(struct master *m, const sigset_t *waitmask, int restart_ms)
 	}
 	ts.tv_sec = (time_t)(wait_ms / 1000);
 	ts.tv_nsec = (long)(wait_ms % 1000) * 1000000;
-	if (ppoll(&pfd, m->watch_fd >= 0 ? 1 : 0, wait_ms < 0 ? NULL : &ts, waitmask) > 0 &&
-	    watch_drain(m->watch_fd)) {
+	ready = ppoll(pfd, sizeof(pfd) / sizeof(pfd[0]), wait_ms < 0 ? NULL : &ts, waitmask);
+	if (ready > 0 && pfd[1].revents != 0 && resolve_read(&m->resolve))
+		master_resolved(m);
+	if (ready > 0 && pfd[0].revents != 0 && watch_drain(m->watch_fd)) {
 		/*
 		 * Watch again from scratch: a symlink may lead somewhere new
 		 * (a ConfigMap swap), whether or not this change reloads.
@@ -430,7 +464,7 @@ master_wait(struct master *m, const sigset_t *waitmask, int restart_ms)
 static void
 master_loop(struct master *m, const sigset_t *waitmask)
 {
-	int restart_ms, routes_ms;
+	int restart_ms, routes_ms, resolve_ms;
 	uint64_t now;
 
 	while (!flag_stop && !flag_quit) {
@@ -455,6 +489,9 @@ master_loop(struct master *m, const sigset_t *waitmask)
 		routes_ms = workers_send_routes(m);
 		if (routes_ms >= 0 && (restart_ms < 0 || routes_ms < restart_ms))
 			restart_ms = routes_ms;
+		resolve_ms = resolve_tick(&m->resolve, m, now);
+		if (resolve_ms >= 0 && (restart_ms < 0 || resolve_ms < restart_ms))
+			restart_ms = resolve_ms;
 		workers_kill_late(m, now);
 		if (!m->ready_sent && workers_ready(m)) {
 			m->ready_sent = 1;
@@ -472,6 +509,7 @@ master_loop(struct master *m, const sigset_t *waitmask)
 static void
 master_fini(struct master *m)
 {
+	resolve_free(&m->resolve);
 	if (m->watch_fd >= 0)
 		close(m->watch_fd);
 	if (m->access_fd >= 0)
@@ -506,6 +544,7 @@ master_start(struct master *m)
 	if ((gen = master_publish(m, &m->cfg)) < 0)
 		return -1;
 	atomic_store(&m->counters.seg.hdr->generation, (uint64_t)gen);
+	(void)resolve_load(&m->resolve, &m->cfg, clock_ms());
 	m->config_hash = watch_file_hash(m->path);
 	if (listeners_open(&m->listeners, m->workers, m->cfg.listen, m->cfg.listen_count,
 	    NULL) != 0)
@@ -556,6 +595,7 @@ master_run(struct config *cfg, const char *path, int flags)
 	m.watch_fd = -1;
 	m.ready_fd = -1;
 	m.access_fd = -1;
+	resolve_init(&m.resolve);
 	m.workers = master_worker_count(&m.cfg);
 	prctl(PR_SET_NAME, "passthrough");
 	log_set_role("master");

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "counters.h"
 #include "listeners.h"
+#include "resolve.h"
 #include "rtshm.h"
 
 enum master_flags {
@@ -65,6 +66,7 @@ struct master {
 	uint64_t reload_at;		/* ms; a debounced or retried reload is due */
 	uint64_t config_hash;		/* of the file text last loaded */
 	uint64_t area_seq;		/* workers started so far: each one's place */
+	struct resolve resolve;		/* backends' host names resolved again */
 };
 
 /* Runs the proxy; takes cfg over. Returns the process exit status. */
@@ -107,6 +109,11 @@ void workers_kill_late(struct master *m, uint64_t now);
  */
 int workers_send_routes(struct master *m);
 void workers_free(struct master *m);
+/*
+ * In a child of the master: cfg's group and user for good, and no new
+ * privileges. 0, or -1 (logged). The resolver child runs this too.
+ */
+int workers_drop_privileges(const struct config *cfg);
 
 
 #endif

@@ -73,7 +73,7 @@ workers_switch_user(const struct config *cfg)
  * a root one): the worker stays who started it. Returns 0, or -1 (logged):
  * a worker that was told to run as someone else never runs as root.
  */
-static int
+int
 workers_drop_privileges(const struct config *cfg)
 {
 	if (cfg->user != NULL && workers_switch_user(cfg) != 0)
@@ -113,6 +113,8 @@ workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pi
 		close(m->access_fd);
 	if (m->routes.fd >= 0)
 		close(m->routes.fd);	/* the generation came on the channel */
+	if (m->resolve.fd >= 0)
+		close(m->resolve.fd);	/* a resolver child's answers are the master's */
 	if (m->detached)
 		daemon_null_stdio(config_logs_to_stderr(&m->cfg));
 	/* The statistics: the segment and the other areas read-only, ours read-write. */
@@ -410,8 +412,10 @@ workers_reap(struct master *m)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		for (i = 0; i < m->proc_count && m->procs[i].pid != pid; i++)
 			;
-		if (i == m->proc_count)
+		if (i == m->proc_count) {
+			(void)resolve_reaped(&m->resolve, pid, status);
 			continue;
+		}
 		p = m->procs[i];
 		m->procs[i] = m->procs[--m->proc_count];
 		close(p.chan);

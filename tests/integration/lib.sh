@@ -821,3 +821,33 @@ haproxy_start() {
 		pid_alive "$pid" || { cat "$T/haproxy-$name.log"; die "haproxy $name did not start"; }
 	done
 }
+
+# ---- host names that move (resolve_ms) ------------------------------------------
+# For tests that run in their own mount namespace (they re-exec themselves
+# under `unshare -m` before sourcing this file): /etc/hosts and
+# /etc/nsswitch.conf become files under $T, so getaddrinfo reads the test's
+# hosts file at every lookup (no nscd, no resolved in front of it).
+
+DNS_HOSTS=$T/hosts
+
+# dns_hosts_write LINE...: the hosts file's lines, written in place (the bind
+# mount holds the inode: never mv over it).
+dns_hosts_write() {
+	printf '%s\n' "127.0.0.1 localhost" "$@" >"$DNS_HOSTS"
+}
+
+# dns_files_setup LINE...: the hosts file with these lines bound over
+# /etc/hosts, "hosts: files dns" in nsswitch.conf, nscd's socket hidden.
+dns_files_setup() {
+	dns_hosts_write "$@"
+	sed 's/^hosts:.*/hosts: files dns/' /etc/nsswitch.conf >"$T/nsswitch.conf"
+	grep -q '^hosts:' "$T/nsswitch.conf" || echo 'hosts: files dns' >>"$T/nsswitch.conf"
+	mkdir -p "$T/empty"
+	chmod 644 "$DNS_HOSTS" "$T/nsswitch.conf"
+	mount --bind "$DNS_HOSTS" /etc/hosts || die "cannot bind $DNS_HOSTS over /etc/hosts"
+	mount --bind "$T/nsswitch.conf" /etc/nsswitch.conf || die "cannot bind over /etc/nsswitch.conf"
+	for d in /run/nscd /var/run/nscd; do
+		[ -d "$d" ] && { mount --bind "$T/empty" "$d" || die "cannot hide $d"; }
+	done
+	return 0
+}
