@@ -139,6 +139,7 @@ static const struct config_key config_route_keys[] = {
 	{ "timeouts", config_get_group, .members = config_route_timeouts_keys },
 	{ "max_connections", config_get_uint, .off = ROUTE(max_connections),
 	    .min = MIN_CONNECTIONS, .max = MAX_CONNECTIONS_LIMIT },
+	{ "check", config_check_get, .off = ROUTE(check) },
 	{ .name = NULL }
 };
 
@@ -537,6 +538,7 @@ config_get_routes(struct config_ctx *ctx, const config_setting_t *s,
 			config_walk(ctx, e, config_route_keys, &cfg->routes[i]);
 			config_access_rules_check(ctx, e, &cfg->routes[i].rules);
 			config_sni_check(ctx, e, i);
+			config_check_route(ctx, e, &cfg->routes[i]);
 		}
 	}
 }
@@ -617,6 +619,7 @@ config_free(struct config *cfg)
 		free(cfg->routes[i].backends);
 		free(cfg->routes[i].weights);
 		free(cfg->routes[i].backend_flags);
+		free(cfg->routes[i].backend_checks);
 		config_access_rules_free(&cfg->routes[i].rules);
 		config_strings_free(cfg->routes[i].alpn, cfg->routes[i].alpn_count);
 	}

@@ -2,6 +2,7 @@
  * config_backends.c -- a route's backends: "host:port" strings (weight 1)
  * and groups { address = "host:port"; weight = N; } or { reject = true;
  * weight = N; }, in a list (or, strings only, an array), no address twice.
+ * A group may carry its own check = { ... } (config_check.c).
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@ struct config_backend {
 	struct addr addr;
 	uint32_t weight;
 	int reject;
+	struct config_check check;	/* its own check = { ... }; set 0: none */
 };
 
 #define BACKEND(m)	offsetof(struct config_backend, m)
@@ -24,6 +26,7 @@ static const struct config_key config_backends_keys[] = {
 	{ "address", config_backends_address, .off = BACKEND(addr), .addr_flags = ADDR_RESOLVE },
 	{ "weight", config_get_uint, .off = BACKEND(weight), .min = 0, .max = ROUTES_WEIGHT_MAX },
 	{ "reject", config_get_bool, .off = BACKEND(reject) },
+	{ "check", config_check_get, .off = BACKEND(check) },
 	{ .name = NULL }
 };
 
@@ -65,7 +68,9 @@ config_backends_get(struct config_ctx *ctx, const config_setting_t *s,
 	r->backends = calloc(n, sizeof(*r->backends));
 	r->weights = calloc(n, sizeof(*r->weights));
 	r->backend_flags = calloc(n, sizeof(*r->backend_flags));
-	if (r->backends == NULL || r->weights == NULL || r->backend_flags == NULL) {
+	r->backend_checks = calloc(n, sizeof(*r->backend_checks));
+	if (r->backends == NULL || r->weights == NULL || r->backend_flags == NULL ||
+	    r->backend_checks == NULL) {
 		config_err(ctx, s, "out of memory");
 		return;	/* config_load() frees what was made */
 	}
@@ -84,6 +89,7 @@ config_backends_get(struct config_ctx *ctx, const config_setting_t *s,
 		r->backends[i] = b.addr;
 		r->weights[i] = b.weight;
 		r->backend_flags[i] = b.reject ? ROUTES_BACKEND_REJECT : 0;
+		r->backend_checks[i] = b.check;	/* resolved by config_check_route() */
 		if (b.addr.len == 0)
 			continue;	/* a reject backend, or reported */
 		/* Quadratic, but bounded by MAX_BACKENDS_PER_ROUTE. */
