@@ -147,6 +147,9 @@ master_publish(struct master *m, const struct config *cfg)
 	}
 	access = master_access(cfg, listens);
 	gen = rtshm_publish(&m->routes, specs, cfg->route_count, &access, &settings);
+	if (gen >= 0)
+		(void)checks_update(&m->checks, &m->counters.seg, m->counters.backend_count,
+		    specs, cfg->route_count, cfg, clock_ms());
 out:
 	free(specs);
 	free(route_ids);
@@ -374,14 +377,16 @@ master_stop(struct master *m, const sigset_t *waitmask)
 	}
 }
 
-/* The wait of one loop turn: until the earliest timer, a signal or a file event. */
+/* The wait of one loop turn: until the earliest timer, a signal, a file event or a check. */
 static void
 master_wait(struct master *m, const sigset_t *waitmask, int restart_ms)
 {
 	uint64_t now = clock_ms();
-	int64_t wait_ms = restart_ms;
-	struct pollfd pfd = { .fd = m->watch_fd, .events = POLLIN };
+	int64_t wait_ms = restart_ms, check_ms = checks_next_ms(&m->checks, now);
+	struct pollfd pfd[1 + CHECKS_INFLIGHT_MAX] = { { .fd = m->watch_fd, .events = POLLIN } };
+	unsigned checks;
 	struct timespec ts;
+	int ready;
 
 	if (m->reload_at != 0) {
 		int64_t d = m->reload_at > now ? (int64_t)(m->reload_at - now) : 0;
@@ -397,9 +402,16 @@ master_wait(struct master *m, const sigset_t *waitmask, int restart_ms)
 		if (k != 0 && (wait_ms < 0 || (int64_t)(k > now ? k - now : 0) < wait_ms))
 			wait_ms = (int64_t)(k > now ? k - now : 0);
 	}
+	if (check_ms >= 0 && (wait_ms < 0 || check_ms < wait_ms))
+		wait_ms = check_ms;
 	ts.tv_sec = (time_t)(wait_ms / 1000);
 	ts.tv_nsec = (long)(wait_ms % 1000) * 1000000;
-	if (ppoll(&pfd, m->watch_fd >= 0 ? 1 : 0, wait_ms < 0 ? NULL : &ts, waitmask) > 0 &&
+	/* A watch_fd of -1 is skipped by ppoll: the checks' sockets follow it. */
+	checks = checks_pollfds(&m->checks, pfd + 1, CHECKS_INFLIGHT_MAX);
+	ready = ppoll(pfd, 1 + checks, wait_ms < 0 ? NULL : &ts, waitmask);
+	if (ready > 0)
+		checks_events(&m->checks, pfd + 1, checks, clock_ms());
+	if (ready > 0 && m->watch_fd >= 0 && (pfd[0].revents & POLLIN) &&
 	    watch_drain(m->watch_fd)) {
 		/*
 		 * Watch again from scratch: a symlink may lead somewhere new
@@ -440,6 +452,7 @@ master_loop(struct master *m, const sigset_t *waitmask)
 		if (routes_ms >= 0 && (restart_ms < 0 || routes_ms < restart_ms))
 			restart_ms = routes_ms;
 		workers_kill_late(m, now);
+		checks_run(&m->checks, clock_ms());
 		if (!m->ready_sent && workers_ready(m)) {
 			m->ready_sent = 1;
 			notify_send("READY=1\nMAINPID=%ld", (long)getpid());
@@ -464,6 +477,7 @@ master_fini(struct master *m)
 	workers_free(m);
 	free(m->slots);
 	free(m->report_used);
+	checks_free(&m->checks);
 	rtshm_destroy(&m->routes);
 	counters_close(&m->counters);
 	config_free(&m->cfg);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "checks.h"
 #include "config.h"
 #include "counters.h"
 #include "listeners.h"
@@ -62,6 +63,7 @@ struct master {
 	int detached;			/* -d and past the fork: log to syslog by default */
 	uint64_t reload_at;		/* ms; a debounced or retried reload is due */
 	uint64_t config_hash;		/* of the file text last loaded */
+	struct checks checks;		/* active health checks of the current generation */
 };
 
 /* Runs the proxy; takes cfg over. Returns the process exit status. */

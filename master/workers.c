@@ -112,6 +112,7 @@ workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pi
 		close(m->access_fd);
 	if (m->routes.fd >= 0)
 		close(m->routes.fd);	/* the generation came on the channel */
+	checks_forget(&m->checks);	/* the master's connects in flight */
 	if (m->detached)
 		daemon_null_stdio(config_logs_to_stderr(&m->cfg));
 	/* The statistics: the segment read-only, no other area, ours read-write. */
