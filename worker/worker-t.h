@@ -70,6 +70,7 @@ struct worker {
 	struct stats_area *st;		/* this worker's statistics area, its only writable one */
 	const struct stats *stats;	/* the segment, read-only: entry names */
 	struct accesslog access;
+	int checked;			/* img has an actively checked backend (the master's checks) */
 };
 
 /* A connection routed by images[i] takes (+1) or drops (-1) a pin on it. */
