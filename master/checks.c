@@ -211,12 +211,18 @@ checks_next_ms(const struct checks *c, uint64_t now)
 	return best;
 }
 
-/* The weight of every in-use entry: the largest the routes of specs give it. */
+/*
+ * The weight of every in-use backend entry (the largest the routes of
+ * specs give it) and each route's balance mode: what the tool shows.
+ */
 static void
 checks_weights(struct stats *seg, uint32_t entries, uint32_t *w,
     const struct route_spec *specs, uint32_t count)
 {
 	for (uint32_t i = 0; i < count; i++) {
+		if (specs[i].stats_id < STATS_ROUTES)
+			atomic_store_explicit(&seg->routes[specs[i].stats_id].balance,
+			    specs[i].balance, memory_order_relaxed);
 		for (uint32_t k = 0; specs[i].backend_stats_ids != NULL &&
 		    k < specs[i].backend_count; k++) {
 			uint32_t sid = specs[i].backend_stats_ids[k];

@@ -46,7 +46,7 @@ struct checks {
  * those of cfg's route i backend backend_src[k], or k); an address still
  * checked keeps its state, a new one is up and checked at once, one no
  * longer checked is forgotten (state NONE). Every in-use entry's weight is
- * written (the largest any route gives it). 0, or -ENOMEM (logged; the
+ * written (the largest any route gives it), and each route's balance mode. 0, or -ENOMEM (logged; the
  * checks in force stay).
  */
 int checks_update(struct checks *c, struct stats *seg, uint32_t entries,
