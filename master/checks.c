@@ -166,12 +166,11 @@ checks_pollfds(struct checks *c, struct pollfd *pfds, unsigned max)
 }
 
 void
-checks_events(struct checks *c, const struct pollfd *pfds, unsigned n, uint64_t now)
+checks_events(struct checks *c, const struct pollfd *pfds, unsigned n)
 {
 	socklen_t len;
 	int err;
 
-	(void)now;
 	for (unsigned j = 0; j < n && j < c->polled_count; j++) {
 		struct checks_target *t = &c->t[c->polled[j]];
 

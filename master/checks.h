@@ -59,7 +59,7 @@ void checks_run(struct checks *c, uint64_t now);
 unsigned checks_pollfds(struct checks *c, struct pollfd *pfds, unsigned max);
 
 /* pfds[n] (checks_pollfds()'s, after a ppoll that returned > 0): the checks that ended. */
-void checks_events(struct checks *c, const struct pollfd *pfds, unsigned n, uint64_t now);
+void checks_events(struct checks *c, const struct pollfd *pfds, unsigned n);
 
 /* ms until the next check is due or in-flight one times out; -1: none. */
 int64_t checks_next_ms(const struct checks *c, uint64_t now);

@@ -410,7 +410,7 @@ master_wait(struct master *m, const sigset_t *waitmask, int restart_ms)
 	checks = checks_pollfds(&m->checks, pfd + 1, CHECKS_INFLIGHT_MAX);
 	ready = ppoll(pfd, 1 + checks, wait_ms < 0 ? NULL : &ts, waitmask);
 	if (ready > 0)
-		checks_events(&m->checks, pfd + 1, checks, clock_ms());
+		checks_events(&m->checks, pfd + 1, checks);
 	if (ready > 0 && m->watch_fd >= 0 && (pfd[0].revents & POLLIN) &&
 	    watch_drain(m->watch_fd)) {
 		/*
