@@ -66,7 +66,9 @@ config_check_resolve(struct config_ctx *ctx, const config_setting_t *s,
 		own = &none;
 	c.interval_ms = config_check_pick(own->interval_ms, r->interval_ms,
 	    DEFAULT_CHECK_INTERVAL_MS);
-	c.timeout_ms = config_check_pick(own->timeout_ms, r->timeout_ms, DEFAULT_CHECK_TIMEOUT_MS);
+	/* Not given: the default, or the interval when that is shorter (HAProxy: inter). */
+	c.timeout_ms = config_check_pick(own->timeout_ms, r->timeout_ms,
+	    c.interval_ms < DEFAULT_CHECK_TIMEOUT_MS ? c.interval_ms : DEFAULT_CHECK_TIMEOUT_MS);
 	c.rise = config_check_pick(own->rise, r->rise, DEFAULT_CHECK_RISE);
 	c.fall = config_check_pick(own->fall, r->fall, DEFAULT_CHECK_FALL);
 	c.proxy = own->proxy >= 0 ? own->proxy : r->proxy;

@@ -115,3 +115,13 @@ Test(config_check, timeout_longer_than_interval_reject_and_send_proxy_without_on
 	    ":7: routes[0].backends[3].check: a reject backend has no address to check",
 	    NULL);
 }
+
+Test(config_check, a_short_interval_shortens_the_default_timeout)
+{
+	expect_ok(LISTEN_OK "routes = ( { sni = \"*\"; check = { interval_ms = 300; };\n"
+	    "  backends = ( \"127.0.0.1:1\", { address = \"127.0.0.1:2\"; check = { interval_ms = 5000; }; } ); } );\n");
+	assert_check(&cfg.routes[0].backend_checks[0], 300, 300, DEFAULT_CHECK_RISE,
+	    DEFAULT_CHECK_FALL, ROUTES_PROXY_NONE);
+	assert_check(&cfg.routes[0].backend_checks[1], 5000, DEFAULT_CHECK_TIMEOUT_MS,
+	    DEFAULT_CHECK_RISE, DEFAULT_CHECK_FALL, ROUTES_PROXY_NONE);
+}
