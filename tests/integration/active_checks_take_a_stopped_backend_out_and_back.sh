@@ -1,5 +1,6 @@
 #!/bin/bash
 # Guards active health checks under a steady connection loop: one of two checked backends stops gracefully (listener closed, its connections finished); no client fails (the retry covers the first ones), the master's checks mark it down after fall = 2 (logged, passthrough-stats state "down"), no client connection probes it while it is down (its connect failures stay where they were), and once it listens again it is up after rise = 2 checks (logged, state "up") and takes traffic again, down in no worker.
+# shellcheck disable=SC2317  # helpers run through wait_until look unreachable
 . "$(dirname "$0")/lib.sh"
 need_tools "$PTLOOP"
 
