@@ -1,7 +1,9 @@
 /*
  * health.c -- a backend's passive health, one worker's view: down after
  * fall failed connects in a row, probed by a real connection after a
- * doubling back-off, up at the first connect that succeeds.
+ * doubling back-off, up at the first connect that succeeds; and the
+ * master's active checks, down after fall failed in a row, up after rise
+ * passed in a row.
  */
 #include "health.h"
 
@@ -41,4 +43,25 @@ health_ok(struct health *h)
 	h->retry_at = 0;
 	h->backoff_ms = 0;
 	return was_down ? HEALTH_CAME_UP : HEALTH_SAME;
+}
+
+enum health_change
+health_check_result(struct health_check *c, bool passed, uint32_t rise, uint32_t fall)
+{
+	if (passed)
+		c->ok++;
+	else
+		c->failed++;
+	/* A result that agrees with the state breaks the run against it. */
+	if (passed != c->down) {
+		c->in_row = 0;
+		return HEALTH_SAME;
+	}
+	if (c->in_row < UINT32_MAX)
+		c->in_row++;
+	if (c->in_row < (c->down ? rise : fall))
+		return HEALTH_SAME;
+	c->in_row = 0;
+	c->down = !c->down;
+	return c->down ? HEALTH_WENT_DOWN : HEALTH_CAME_UP;
 }

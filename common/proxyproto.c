@@ -498,3 +498,16 @@ proxy_build_v2(uint8_t *buf, size_t size, const struct addr *src,
 	at += v2_put_tlv(buf + at, PROXY_TLV_ALPN, alpn, alpn_len);
 	return at;
 }
+
+size_t
+proxy_build_v2_local(uint8_t *buf, size_t size)
+{
+	if (size < PROXY_V2_HEADER)
+		return 0;
+	memcpy(buf, proxy_v2_sig, V2_SIG_BYTES);
+	buf[V2_VER_CMD] = V2_VERSION << 4 | V2_CMD_LOCAL;
+	buf[V2_FAM] = V2_UNSPEC;
+	buf[V2_LEN] = 0;	/* no block */
+	buf[V2_LEN + 1] = 0;
+	return PROXY_V2_HEADER;
+}

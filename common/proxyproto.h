@@ -126,4 +126,11 @@ size_t proxy_build_v2(uint8_t *buf, size_t size, const struct addr *src,
     const struct addr *dst, const uint8_t *authority, size_t authority_len,
     const uint8_t *alpn, size_t alpn_len);
 
+/*
+ * Writes a v2 header with command LOCAL (the proxy's own connection, a
+ * health check: the receiver uses the real addresses), family UNSPEC and
+ * no block into buf. Returns PROXY_V2_HEADER, or 0 when size is smaller.
+ */
+size_t proxy_build_v2_local(uint8_t *buf, size_t size);
+
 #endif

@@ -95,4 +95,16 @@
 /* Addresses kept per host name: as many as a route may hold backends. */
 #define RESOLVE_ADDRS_MAX       MAX_BACKENDS_PER_ROUTE
 
+/* Active health checks (check = { ... }): HAProxy's inter 2s, rise 2, fall 3. */
+#define DEFAULT_CHECK_INTERVAL_MS 2000u
+#define DEFAULT_CHECK_TIMEOUT_MS  1000u
+#define DEFAULT_CHECK_RISE        2u
+#define DEFAULT_CHECK_FALL        3u
+#define MIN_CHECK_INTERVAL_MS     100u     /* below this a check is load, not a probe */
+#define MAX_CHECK_INTERVAL_MS     3600000u /* an hour */
+#define MIN_CHECK_TIMEOUT_MS      10u
+#define MAX_CHECK_COUNT           100u     /* rise and fall */
+/* Checks the master keeps in flight at once; the rest wait their turn (each is one fd). */
+#define CHECKS_INFLIGHT_MAX       256u
+
 #endif

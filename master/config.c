@@ -149,6 +149,7 @@ static const struct config_key config_route_keys[] = {
 	{ "max_connections", config_get_uint, .off = ROUTE(max_connections),
 	    .min = MIN_CONNECTIONS, .max = MAX_CONNECTIONS_LIMIT },
 	{ "balance", config_get_enum, .off = ROUTE(balance), .names = config_balance_names },
+	{ "check", config_check_get, .off = ROUTE(check) },
 	{ .name = NULL }
 };
 
@@ -572,6 +573,7 @@ config_routes_fill(struct config_ctx *ctx, const config_setting_t *s, uint32_t f
 			config_walk(ctx, e, config_route_keys, r);
 			config_access_rules_check(ctx, e, &r->rules);
 			config_sni_check(ctx, e, first + i);
+			config_check_route(ctx, e, r);
 		}
 	}
 }
@@ -680,6 +682,7 @@ config_free(struct config *cfg)
 			free(cfg->routes[i].hosts[j].addrs);
 		}
 		free(cfg->routes[i].hosts);
+		free(cfg->routes[i].backend_checks);
 		config_access_rules_free(&cfg->routes[i].rules);
 		config_strings_free(cfg->routes[i].alpn, cfg->routes[i].alpn_count);
 	}

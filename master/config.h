@@ -47,6 +47,20 @@ struct config_host {
 	uint32_t addr_count;
 };
 
+/*
+ * An active health check (check = { ... }). As read, a number 0 is a key
+ * not given; resolved (config_route.backend_checks), every field is set.
+ */
+struct config_check {
+	uint32_t interval_ms;		/* a check starts this often */
+	uint32_t timeout_ms;		/* a connect not done by then failed */
+	uint32_t rise;			/* passed in a row that bring a down backend up */
+	uint32_t fall;			/* failed in a row that take an up backend down */
+	int proxy;			/* send_proxy as read: 1, 0, or -1 not given */
+	uint32_t send_proxy;		/* resolved: enum routes_send_proxy the check sends */
+	int set;			/* 1: configured (read), or checked (resolved) */
+};
+
 struct config_route {
 	char *pattern;			/* as written: "*.example.org" */
 	struct addr *backends;		/* [backend_count]; zero for a reject backend */
@@ -63,6 +77,8 @@ struct config_route {
 	uint32_t group;			/* its listener group: an index in config.groups */
 	uint32_t balance;		/* enum routes_balance */
 	struct config_host *hosts;	/* [backend_count], or NULL when no backend has a name */
+	struct config_check check;	/* check = { ... } as read; set 0: none */
+	struct config_check *backend_checks;	/* [backend_count]: resolved; set 0: not checked */
 };
 
 /*

@@ -4,6 +4,7 @@
  * weight = N; }, in a list (or, strings only, an array), no address twice.
  * A host name is resolved here, every address of it (addr_resolve_all), and
  * kept as written (struct config_host) for the master to resolve again.
+ * A group may carry its own check = { ... } (config_check.c).
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@ struct config_backend {
 	uint32_t weight;
 	int reject;
 	struct config_host host;	/* a host name's; name NULL for an address */
+	struct config_check check;	/* its own check = { ... }; set 0: none */
 };
 
 #define BACKEND(m)	offsetof(struct config_backend, m)
@@ -29,6 +31,7 @@ static const struct config_key config_backends_keys[] = {
 	{ "address", config_backends_address, .off = BACKEND(addr) },
 	{ "weight", config_get_uint, .off = BACKEND(weight), .min = 0, .max = ROUTES_WEIGHT_MAX },
 	{ "reject", config_get_bool, .off = BACKEND(reject) },
+	{ "check", config_check_get, .off = BACKEND(check) },
 	{ .name = NULL }
 };
 
@@ -98,6 +101,7 @@ config_backends_store(struct config_ctx *ctx, const config_setting_t *s,
 	r->backends[i] = b->addr;
 	r->weights[i] = b->weight;
 	r->backend_flags[i] = b->reject ? ROUTES_BACKEND_REJECT : 0;
+	r->backend_checks[i] = b->check;	/* resolved by config_check_route() */
 	if (b->host.name == NULL)
 		return;
 	if (r->hosts == NULL && (r->hosts = calloc(r->backend_count, sizeof(*r->hosts))) == NULL) {
@@ -157,7 +161,9 @@ config_backends_get(struct config_ctx *ctx, const config_setting_t *s,
 	r->backends = calloc(n, sizeof(*r->backends));
 	r->weights = calloc(n, sizeof(*r->weights));
 	r->backend_flags = calloc(n, sizeof(*r->backend_flags));
-	if (r->backends == NULL || r->weights == NULL || r->backend_flags == NULL) {
+	r->backend_checks = calloc(n, sizeof(*r->backend_checks));
+	if (r->backends == NULL || r->weights == NULL || r->backend_flags == NULL ||
+	    r->backend_checks == NULL) {
 		config_err(ctx, s, "out of memory");
 		return;	/* config_load() frees what was made */
 	}

@@ -132,6 +132,19 @@ void config_listeners_check(struct config_ctx *ctx, const config_setting_t *root
 /* backends: "host:port" strings and groups { address, weight, reject }. */
 config_get_fn config_backends_get;
 
+/* ---- config_check.c: active health checks ------------------------------- */
+
+/* check = { interval_ms; timeout_ms; rise; fall; send_proxy; }: a struct config_check at k->off. */
+config_get_fn config_check_get;
+
+/*
+ * After route r (group g) was read: each backend's check resolved into
+ * r->backend_checks (its own over the route's over the defaults), the
+ * checked ones flagged ROUTES_BACKEND_CHECKED; faults reported.
+ */
+void config_check_route(struct config_ctx *ctx, const config_setting_t *g,
+    struct config_route *r);
+
 /* ---- config_access.c: listen entries and address rules ------------------ */
 
 /* A "host:port" string at s parsed with flags into a. 0, or -1 reported (a zeroed). */

@@ -166,6 +166,9 @@ master_publish(struct master *m, const struct config *cfg)
 	counters_assign(&m->counters, cfg, specs, cfg->route_count, backend_ids);
 	access = master_access(cfg, listens);
 	gen = rtshm_publish(&m->routes, specs, cfg->route_count, &access, &settings);
+	if (gen >= 0)
+		(void)checks_update(&m->checks, &m->counters.seg, m->counters.backend_count,
+		    specs, cfg->route_count, cfg, clock_ms());
 out:
 	free(specs);
 	free(backend_ids);
@@ -418,16 +421,17 @@ master_stop(struct master *m, const sigset_t *waitmask)
 	}
 }
 
-/* The wait of one loop turn: until the earliest timer, a signal or a file event. */
+/* The wait of one loop turn: until the earliest timer, a signal, a file event or a check. */
 static void
 master_wait(struct master *m, const sigset_t *waitmask, int restart_ms)
 {
 	uint64_t now = clock_ms();
-	int64_t wait_ms = restart_ms;
-	struct pollfd pfd[] = {
+	int64_t wait_ms = restart_ms, check_ms = checks_next_ms(&m->checks, now);
+	struct pollfd pfd[2 + CHECKS_INFLIGHT_MAX] = {
 		{ .fd = m->watch_fd, .events = POLLIN },
 		{ .fd = m->resolve.fd, .events = POLLIN },	/* poll skips a -1 */
 	};
+	unsigned checks;
 	struct timespec ts;
 	int ready;
 
@@ -445,9 +449,15 @@ master_wait(struct master *m, const sigset_t *waitmask, int restart_ms)
 		if (k != 0 && (wait_ms < 0 || (int64_t)(k > now ? k - now : 0) < wait_ms))
 			wait_ms = (int64_t)(k > now ? k - now : 0);
 	}
+	if (check_ms >= 0 && (wait_ms < 0 || check_ms < wait_ms))
+		wait_ms = check_ms;
 	ts.tv_sec = (time_t)(wait_ms / 1000);
 	ts.tv_nsec = (long)(wait_ms % 1000) * 1000000;
-	ready = ppoll(pfd, sizeof(pfd) / sizeof(pfd[0]), wait_ms < 0 ? NULL : &ts, waitmask);
+	/* The checks' sockets follow the watch and the resolver's pipe. */
+	checks = checks_pollfds(&m->checks, pfd + 2, CHECKS_INFLIGHT_MAX);
+	ready = ppoll(pfd, 2 + checks, wait_ms < 0 ? NULL : &ts, waitmask);
+	if (ready > 0)
+		checks_events(&m->checks, pfd + 2, checks);
 	if (ready > 0 && pfd[1].revents != 0 && resolve_read(&m->resolve))
 		master_resolved(m);
 	if (ready > 0 && pfd[0].revents != 0 && watch_drain(m->watch_fd)) {
@@ -493,6 +503,7 @@ master_loop(struct master *m, const sigset_t *waitmask)
 		if (resolve_ms >= 0 && (restart_ms < 0 || resolve_ms < restart_ms))
 			restart_ms = resolve_ms;
 		workers_kill_late(m, now);
+		checks_run(&m->checks, clock_ms());
 		if (!m->ready_sent && workers_ready(m)) {
 			m->ready_sent = 1;
 			notify_send("READY=1\nMAINPID=%ld", (long)getpid());
@@ -518,6 +529,7 @@ master_fini(struct master *m)
 	workers_free(m);
 	free(m->slots);
 	free(m->report_used);
+	checks_free(&m->checks);
 	rtshm_destroy(&m->routes);
 	counters_close(&m->counters);
 	config_free(&m->cfg);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "checks.h"
 #include "config.h"
 #include "counters.h"
 #include "listeners.h"
@@ -67,6 +68,7 @@ struct master {
 	uint64_t config_hash;		/* of the file text last loaded */
 	uint64_t area_seq;		/* workers started so far: each one's place */
 	struct resolve resolve;		/* backends' host names resolved again */
+	struct checks checks;		/* active health checks of the current generation */
 };
 
 /* Runs the proxy; takes cfg over. Returns the process exit status. */

@@ -115,6 +115,7 @@ workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pi
 		close(m->routes.fd);	/* the generation came on the channel */
 	if (m->resolve.fd >= 0)
 		close(m->resolve.fd);	/* a resolver child's answers are the master's */
+	checks_forget(&m->checks);	/* the master's connects in flight */
 	if (m->detached)
 		daemon_null_stdio(config_logs_to_stderr(&m->cfg));
 	/* The statistics: the segment and the other areas read-only, ours read-write. */

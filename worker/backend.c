@@ -5,7 +5,10 @@
  * every worker holds, worker/peers.c) over the backends this worker holds
  * up (common/health.c), a probe of a down one now and then, and the least
  * recently failed one when all are down. Health is per worker, by backend
- * entry id, so it outlives route table generations.
+ * entry id, so it outlives route table generations. A backend the master
+ * checks actively (its state in the segment, master/checks.c) is skipped
+ * while the checks hold it down, and when this worker holds it down, until
+ * `rise` more checks passed.
  */
 #include "backend.h"
 #include "balance.h"
@@ -13,7 +16,22 @@
 #include "tunables.h"
 #include "worker-t.h"
 
-/* Marks in skip the backends this worker holds down (not due for a probe); 1 if any. */
+/* Whether b may take a connection: by the master's checks and ours when checked, else ours. */
+static bool
+backend_usable(const struct worker *w, const struct routes_backend *b)
+{
+	const struct health *h = &w->health[b->stats_id];
+	const struct stats_backend *sb;
+
+	if (!(b->flags & ROUTES_BACKEND_CHECKED))
+		return health_usable(h, w->now);
+	sb = &w->stats->backends[b->stats_id];
+	return health_checked_usable(h, atomic_load_explicit(&sb->check_state,
+	    memory_order_acquire) == STATS_CHECK_DOWN, atomic_load_explicit(&sb->checks_ok,
+	    memory_order_relaxed), atomic_load_explicit(&sb->check_rise, memory_order_relaxed));
+}
+
+/* Marks in skip the backends held down (here, not due for a probe; or by the checks); 1 if any. */
 static int
 backend_skip(const struct worker *w, const struct routes_backend *b, uint32_t n,
     uint8_t *skip)
@@ -21,7 +39,7 @@ backend_skip(const struct worker *w, const struct routes_backend *b, uint32_t n,
 	int any = 0;
 
 	for (uint32_t k = 0; k < n; k++) {
-		skip[k] = !health_usable(&w->health[b[k].stats_id], w->now);
+		skip[k] = !backend_usable(w, &b[k]);
 		any |= skip[k];
 	}
 	return any;
@@ -99,8 +117,9 @@ backend_pick(struct worker *w, const struct routes_route *r)
 	if (w->swrr == NULL)	/* no memory for the state: the first that can take one */
 		return b[0].weight > 0 && !(b[0].flags & ROUTES_BACKEND_REJECT) ? 0 :
 		    balance_next(b, r->backend_count, 0);
-	/* Nothing down here (the usual case): no pass over the health states. */
-	any_down = w->backends_down > 0 && backend_skip(w, b, r->backend_count, skip);
+	/* Nothing down here, nothing checked (the usual case): no pass over the health states. */
+	any_down = (w->backends_down > 0 || w->checked) &&
+	    backend_skip(w, b, r->backend_count, skip);
 	k = backend_choose(w, r, b, any_down ? skip : NULL);
 	if (k < 0 && any_down && (k = backend_least_failed(w, b, r->backend_count)) >= 0) {
 		STATS_ADD(w->st->c.all_down, 1);
@@ -120,7 +139,7 @@ backend_next(struct worker *w, const struct routes_backend *b, uint32_t n, uint3
 	int first = balance_next(b, n, from), k = first;
 
 	/* The next one this worker holds up, else the next one at all. */
-	while (k >= 0 && !health_usable(&w->health[b[k].stats_id], w->now)) {
+	while (k >= 0 && !backend_usable(w, &b[k])) {
 		k = balance_next(b, n, (uint32_t)k);
 		if (k < 0 || k == first || k == (int)from)
 			return first;
@@ -133,13 +152,25 @@ backend_next(struct worker *w, const struct routes_backend *b, uint32_t n, uint3
 void
 backend_failed(struct worker *w, uint32_t sid)
 {
-	if (health_failed(&w->health[sid], w->now, HEALTH_FALL) != HEALTH_WENT_DOWN)
+	const struct stats_backend *sb = &w->stats->backends[sid];
+	uint32_t fall = atomic_load_explicit(&sb->check_fall, memory_order_relaxed);
+	struct health *h = &w->health[sid];
+
+	/* Checked (the master wrote its fall): back only after `rise` checks from now. */
+	if (fall != 0)
+		h->checks_ok_at = atomic_load_explicit(&sb->checks_ok, memory_order_relaxed);
+	if (health_failed(h, w->now, fall != 0 ? fall : HEALTH_FALL) != HEALTH_WENT_DOWN)
 		return;
 	w->backends_down++;
 	STATS_ADD(w->st->backends[sid].down, 1);
 	STATS_ADD(w->st->backends[sid].went_down, 1);
-	log_warn("backend %s is down: %u connects failed in a row; a client probes it "
-	    "in %u ms", w->stats->backends[sid].addr, HEALTH_FALL, HEALTH_BACKOFF_MIN_MS);
+	if (fall != 0)
+		log_warn("backend %s is down: %u connects failed in a row; back once %u "
+		    "checks passed", sb->addr, fall,
+		    atomic_load_explicit(&sb->check_rise, memory_order_relaxed));
+	else
+		log_warn("backend %s is down: %u connects failed in a row; a client probes it "
+		    "in %u ms", sb->addr, HEALTH_FALL, HEALTH_BACKOFF_MIN_MS);
 }
 
 void

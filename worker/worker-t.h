@@ -73,6 +73,7 @@ struct worker {
 	struct accesslog access;
 	struct peers peers;		/* the other workers' areas, read-only: leastconn, random2 */
 	uint64_t random;		/* xorshift64* state (random2), seeded at start */
+	int checked;			/* img has an actively checked backend (the master's checks) */
 };
 
 /* A connection routed by images[i] takes (+1) or drops (-1) a pin on it. */

@@ -136,6 +136,7 @@ static void
 worker_routes_take(struct worker *w, int fd, uint64_t generation)
 {
 	const struct routes_image *img, *prev = w->img;
+	const struct routes_backend *all;
 	unsigned old = w->cur;
 	size_t size;
 	int i, rc;
@@ -163,6 +164,7 @@ worker_routes_take(struct worker *w, int fd, uint64_t generation)
 		    strerror(-rc), (unsigned long long)(prev != NULL ? prev->generation : 0));
 		return;
 	}
+	all = (const struct routes_backend *)(const void *)((const char *)img + img->backends_off);
 	w->images[i] = (struct worker_image){ .img = img, .size = size };
 	w->cur = (uint8_t)i;
 	w->img = img;
@@ -171,6 +173,10 @@ worker_routes_take(struct worker *w, int fd, uint64_t generation)
 	if ((w->swrr = calloc(img->backend_count + 1, sizeof(*w->swrr))) == NULL)
 		log_error("route table generation %llu: no memory for weights: backends are "
 		    "taken in turn", (unsigned long long)generation);
+	/* Only then does choosing a backend read the checks' states. */
+	w->checked = 0;
+	for (uint32_t b = 0; b < img->backend_count && !w->checked; b++)
+		w->checked = (all[b].flags & ROUTES_BACKEND_CHECKED) != 0;
 	worker_settings_apply(w, prev);
 	if (prev != NULL)
 		worker_image_release(w, old);

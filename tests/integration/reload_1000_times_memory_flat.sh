@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards reload memory: 1,000 reloads alternating two route sets, with a trickle of traffic, leave the master's and workers' resident memory and the route segment (memfd) flat, end at generation 1,001, and never fail a connection.
+# Guards reload memory: 1,000 reloads alternating two route sets (one with active checks), with a trickle of traffic, leave the master's and workers' resident memory, the master's descriptors and the route segment (memfd) flat, end at generation 1,001, and never fail a connection.
 . "$(dirname "$0")/lib.sh"
 need_tools "$PTLOOP"
 
@@ -20,10 +20,10 @@ sink_start Y --send-then-shutdown 2222
 # Sets of different sizes (203 and 53 routes): a leak per route or per
 # image shows a thousandfold, and slots are rewritten with smaller images.
 routes() {	# A|B
-	local sink=X fill=200 i
-	[ "$1" = B ] && { sink=Y fill=50; }
+	local sink=X fill=200 i check="check = { interval_ms = 100; timeout_ms = 50; };"
+	[ "$1" = B ] && { sink=Y fill=50 check=; }
 	echo "routes = ("
-	echo "  { sni = \"loop.example.com\"; backends = [ \"127.0.0.1:${SINK_PORT[$sink]}\" ]; },"
+	echo "  { sni = \"loop.example.com\"; backends = [ \"127.0.0.1:${SINK_PORT[$sink]}\" ]; $check },"
 	echo "  { sni = \"*.example.org\";    backends = [ \"127.0.0.1:${SINK_PORT[$sink]}\" ]; },"
 	for ((i = 0; i < fill; i++)); do
 		echo "  { sni = \"h$i.filler.example.net\"; backends = [ \"127.0.0.1:${SINK_PORT[Y]}\", \"127.0.0.1:${SINK_PORT[X]}\" ]; },"
@@ -98,6 +98,8 @@ reload() {
 measure start
 for ((k = 1; k <= WARMUP; k++)); do reload "$k" || break; done
 measure baseline
+master_fds() { find "/proc/$PROXY_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
+fds_baseline=$(master_fds)
 now_us t0
 curve=
 for ((k = WARMUP + 1; k <= RELOADS; k++)); do
@@ -109,6 +111,13 @@ echo "     reload:master KiB/memfd KiB every 100 reloads:$curve"
 echo "     $((RELOADS - WARMUP)) reloads took $(( (t1 - t0) / 1000 )) ms ($(( (t1 - t0) / (RELOADS - WARMUP) )) us each)"
 sleep 0.5
 measure end
+# At most one active check in flight (X's, of set A) either time.
+fds_growth=$(( $(master_fds) - fds_baseline ))
+((fds_growth < 0)) && fds_growth=0
+check_range "the master's descriptors: growth over the reloads" 0 1 "$fds_growth"
+x_json=$("$STATS" -c "$PROXY_CONF" --json | jq -c --arg a "127.0.0.1:${SINK_PORT[X]}" '.backends[] | select(.backend == $a)')
+check_eq "set A checks X (passthrough-stats state)" up "$(jq -r .state <<<"$x_json")"
+check_range "... its checks passed" 1 100000 "$(jq -r .checks_passed <<<"$x_json")"
 
 # Growth from the baseline, per figure.
 for kv in $M_end; do

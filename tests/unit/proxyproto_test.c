@@ -693,3 +693,22 @@ Test(roundtrip, v2_without_an_ip_family_is_unknown_with_its_tlvs)
 	cr_assert_eq(i.authority_len, 3);
 	cr_assert_arr_eq(buf + i.authority_off, "a.b", 3);
 }
+
+Test(build, v2_local_is_the_16_byte_health_check_header)
+{
+	static const uint8_t want[] = {
+		0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a,
+		0x20,		/* version 2, command LOCAL */
+		0x00,		/* AF_UNSPEC, UNSPEC */
+		0x00, 0x00,	/* no block */
+	};
+	uint8_t buf[PROXY_V2_HEADER];
+	struct proxy_info i;
+
+	cr_assert_eq(proxy_build_v2_local(buf, sizeof(buf) - 1), 0, "does not fit");
+	cr_assert_eq(proxy_build_v2_local(buf, sizeof(buf)), sizeof(want));
+	cr_assert_arr_eq(buf, want, sizeof(want));
+	i = parse_bytewise(buf, sizeof(buf), sizeof(buf));
+	cr_assert_eq(i.command, PROXY_CMD_LOCAL);
+	cr_assert_eq(i.version, 2);
+}

@@ -29,6 +29,7 @@
 #include "human.h"
 #include "path.h"
 #include "render.h"
+#include "routes.h"
 #include "segment.h"
 #include "serve.h"
 #include "snapshot.h"
@@ -252,6 +253,7 @@ fill_entries(void)
 	r = &seg.routes[ROUTE_APP];
 	snprintf(r->pattern, sizeof(r->pattern), "app.example.com");
 	atomic_store(&r->in_use, 1);
+	atomic_store(&r->balance, ROUTES_BALANCE_LEASTCONN);
 	entry_count(&r->retired, 5, 200, 400, 1);
 	e = &area(LINE_A)->routes[ROUTE_APP];
 	entry_count(e, 4, 300, 500, 0);
@@ -275,9 +277,18 @@ fill_entries(void)
 	STATS_ADD(e->down, 1);			/* this worker holds it down */
 	STATS_ADD(e->went_down, 1);
 	STATS_ADD(b->retired.went_down, 2);	/* exited workers did, twice */
+	/* Checked by the master: down 20 s before the table's "now" (STARTED_MS + 170 s). */
+	atomic_store(&b->weight, 3);
+	atomic_store(&b->check_state, STATS_CHECK_DOWN);
+	atomic_store(&b->checks_ok, 12);
+	atomic_store(&b->checks_failed, 4);
+	atomic_store(&b->check_changed_ms, STARTED_MS + 150000);
+	atomic_store(&b->check_rise, 2);
+	atomic_store(&b->check_fall, 3);
 	b = &seg.backends[BACKEND_V6];
 	snprintf(b->addr, sizeof(b->addr), "[::1]:9444");
 	atomic_store(&b->in_use, 1);
+	atomic_store(&b->weight, 0);	/* drained, not checked */
 	STATS_ADD(area(LINE_B)->backends[BACKEND_V6].connections, 3);
 	atomic_store(&seg.hdr->backend_count, 3);
 }
@@ -817,12 +828,17 @@ Test(stats_tool, json_has_every_key_with_its_value)
 	assert_has(t, "\"draining\": true,");
 	assert_lacks(t, GHOST_TEXT);	/* the free line */
 	assert_has(t, "{\"route\": \"app.example.com\", \"in_use\": true, \"connections\": 11, "
-	    "\"active\": 2, \"bytes_in\": 500, \"bytes_out\": 900, \"connect_failures\": 1}");
+	    "\"active\": 2, \"bytes_in\": 500, \"bytes_out\": 900, \"connect_failures\": 1, "
+	    "\"balance\": \"leastconn\"}");
 	assert_has(t, "{\"route\": \"esc\\\"ape\\\\me\\nnow\", \"in_use\": false, \"connections\": 2,");
 	assert_has(t, "{\"backend\": \"127.0.0.1:9443\", \"in_use\": true, \"connections\": 10, "
 	    "\"active\": 2, \"bytes_in\": 450, \"bytes_out\": 850, \"connect_failures\": 1, "
-	    "\"connect_timeouts\": 1, \"down_workers\": 1, \"went_down\": 3}");
+	    "\"connect_timeouts\": 1, \"down_workers\": 1, \"went_down\": 3, \"state\": \"down\", "
+	    "\"weight\": 3, \"checks_passed\": 12, \"checks_failed\": 4, "
+	    "\"check_changed_ms\": 1700000150123}");
 	assert_has(t, "\"backend\": \"[::1]:9444\"");
+	assert_has(t, "\"went_down\": 0, \"state\": \"draining\", \"weight\": 0, "
+	    "\"checks_passed\": 0, \"checks_failed\": 0, \"check_changed_ms\": 0}");
 	assert_lacks(t, "(other)");
 	textbuf_free(&out);
 	snapshot_free(&snap);
@@ -1228,6 +1244,18 @@ Test(stats_tool, prometheus_text_is_valid_with_exact_values)
 		"passthrough_backend_down_workers{backend=\"127.0.0.1:9443\"} 1\n",
 		"passthrough_backend_went_down_total{backend=\"127.0.0.1:9443\"} 3\n",
 		"passthrough_backend_connections_total{backend=\"[::1]:9444\"} 3\n",
+		"# TYPE passthrough_backend_weight gauge\n"
+		    "passthrough_backend_weight{backend=\"127.0.0.1:9443\"} 3\n"
+		    "passthrough_backend_weight{backend=\"[::1]:9444\"} 0\n",
+		"# TYPE passthrough_backend_check_up gauge\n"
+		    "passthrough_backend_check_up{backend=\"127.0.0.1:9443\"} 0\n# HELP",
+		"passthrough_backend_checks_total{backend=\"127.0.0.1:9443\",result=\"passed\"} 12\n"
+		    "passthrough_backend_checks_total{backend=\"127.0.0.1:9443\",result=\"failed\"} 4\n"
+		    "# HELP",
+		"passthrough_backend_check_changed_seconds{backend=\"127.0.0.1:9443\"} "
+		    "1700000150.123\n# HELP",
+		"# TYPE passthrough_route_info gauge\n"
+		    "passthrough_route_info{route=\"app.example.com\",balance=\"leastconn\"} 1\n# HELP",
 		"# TYPE passthrough_hello_size_bytes histogram\n"
 		    "passthrough_hello_size_bytes_bucket{le=\"64\"} 0\n"
 		    "passthrough_hello_size_bytes_bucket{le=\"128\"} 1\n",
@@ -1366,8 +1394,14 @@ Test(stats_tool, table_shows_workers_routes_totals_and_percentiles)
 	assert_line(t, "accepted", "accepted 207 accept errors 2");
 	assert_line(t, "bytes in", "bytes in 2.0 KiB bytes out 4.0 KiB");
 	assert_line(t, "proxy headers", "proxy headers 4 all backends down 0");
-	assert_line(t, "app.example.com", "app.example.com yes 11 2 500 B 900 B 1");
-	assert_line(t, "127.0.0.1:9443", "127.0.0.1:9443 yes 10 2 450 B 850 B 1 1 1 of 3 3");
+	assert_line(t, "ROUTE IN", "ROUTE IN USE BALANCE CONNECTIONS ACTIVE BYTES IN BYTES OUT "
+	    "CONNECT FAILURES");
+	assert_line(t, "app.example.com", "app.example.com yes leastconn 11 2 500 B 900 B 1");
+	assert_line(t, "BACKEND IN", "BACKEND IN USE STATE WEIGHT CHECKS OK/FAILED LAST CHANGE "
+	    "CONNECTIONS ACTIVE BYTES IN BYTES OUT CONNECT FAILURES TIMEOUTS DOWN WENT DOWN");
+	assert_line(t, "127.0.0.1:9443", "127.0.0.1:9443 yes down 3 12/4 20s ago 10 2 450 B 850 B "
+	    "1 1 1 of 3 3");
+	assert_line(t, "[::1]:9444", "[::1]:9444 yes draining 0 - - 3 0 0 B 0 B 0 0 no 0");
 	assert_line(t, "normal", "normal 183 92.4%");
 	assert_line(t, "hello_timeout", "hello_timeout 10 5.1%");
 	assert_lacks(t, "not_tls");	/* zero: left out */

@@ -33,11 +33,16 @@
  *   routes[]              route (the pattern; "(other)" past the table's
  *                         capacity, listed only when non-zero), in_use (bool),
  *                         connections, active, bytes_in, bytes_out,
- *                         connect_failures
+ *                         connect_failures, balance ("roundrobin",
+ *                         "leastconn", "random2")
  *   backends[]            backend ("127.0.0.1:9443" or "(other)"), in_use,
  *                         connections, active, bytes_in, bytes_out,
  *                         connect_failures, connect_timeouts, down_workers
- *                         (workers holding it down), went_down
+ *                         (workers holding it down), went_down, state ("up",
+ *                         "down", "draining", "unchecked", "-": not in use),
+ *                         weight, checks_passed, checks_failed (active
+ *                         checks, ever), check_changed_ms (last up/down
+ *                         change; 0: none)
  *
  * REASON is one of normal, hello_timeout, hello_eof, hello_malformed,
  * hello_too_big, not_tls, no_route_alert, connect_refused, connect_timeout,
@@ -284,7 +289,13 @@ render_json_entries(struct render_json *j, const struct snapshot *snap, enum sna
 			render_json_u64(j, "connect_timeouts", e.connect_timeouts);
 			render_json_u64(j, "down_workers", e.down);
 			render_json_u64(j, "went_down", e.went_down);
-		}
+			render_json_str(j, "state", snapshot_backend_state(&e));
+			render_json_u64(j, "weight", e.weight);
+			render_json_u64(j, "checks_passed", e.checks_ok);
+			render_json_u64(j, "checks_failed", e.checks_failed);
+			render_json_u64(j, "check_changed_ms", e.check_changed_ms);
+		} else
+			render_json_str(j, "balance", snapshot_balance_name(e.balance));
 		render_json_close(j, '}');
 	}
 	render_json_close(j, ']');

@@ -24,7 +24,12 @@
  *   passthrough_route_connect_failures_total, passthrough_route_in_use,
  *   passthrough_backend_* likewise with {backend}, plus
  *   passthrough_backend_connect_timeouts_total, passthrough_backend_down_workers,
- *   passthrough_backend_went_down_total,
+ *   passthrough_backend_went_down_total, passthrough_backend_weight,
+ *   passthrough_backend_check_up (1/0; checked backends only),
+ *   passthrough_backend_checks_total{backend,result="passed"|"failed"},
+ *   passthrough_backend_check_changed_seconds (unix time of the last up/down
+ *   change; checked backends that had one),
+ *   passthrough_route_info{route,balance} 1,
  *   histograms passthrough_hello_size_bytes,
  *   passthrough_connect_duration_seconds,
  *   passthrough_connection_duration_seconds.
@@ -84,6 +89,8 @@ static const struct render_prom_entry_family render_prom_entry_families[] = {
 	  { NULL, "Workers that hold the backend down (passive health)." } },
 	{ "went_down_total", RENDER_PROM_COUNTER, ENTRY_OFF(went_down), 0,
 	  { NULL, "Times a worker marked the backend down." } },
+	{ "weight", RENDER_PROM_GAUGE, ENTRY_OFF(weight), 0,
+	  { NULL, "The backend's weight in the current generation (the largest of its routes')." } },
 	{ "in_use", RENDER_PROM_GAUGE, ENTRY_OFF(in_use), 0,
 	  { "1 if the running configuration has the pattern, 0 if a reload removed it.",
 	    "1 if the running configuration has the backend, 0 if a reload removed it." } },
@@ -368,6 +375,66 @@ render_prom_entries(struct textbuf *out, const struct snapshot *snap, enum snaps
 	}
 }
 
+/* A backend the master checks, or did: its checks' families have a sample for it. */
+static int
+render_prom_checked(const struct snapshot_entry *e)
+{
+	return e->check_state != STATS_CHECK_NONE || e->checks_ok + e->checks_failed != 0;
+}
+
+/* The active checks' families (checked backends only) and each route's balance mode. */
+static void
+render_prom_checks(struct textbuf *out, const struct snapshot *snap)
+{
+	struct render_prom_label l[RENDER_PROM_LABELS_MAX] = { { "backend", NULL }, { NULL, NULL } };
+	const uint32_t n = snapshot_entry_count(snap, SNAPSHOT_BACKENDS);
+	struct snapshot_entry e;
+
+	render_prom_family(out, "passthrough_backend_check_up", RENDER_PROM_GAUGE,
+	    "1 while the active checks hold the backend up, 0 while down.");
+	for (uint32_t i = 0; i < n; i++) {
+		if (snapshot_entry(snap, SNAPSHOT_BACKENDS, i, &e) &&
+		    e.check_state != STATS_CHECK_NONE) {
+			l[0].value = e.name;
+			render_prom_sample(out, "passthrough_backend_check_up", "", l, 1,
+			    e.check_state == STATS_CHECK_UP, 0);
+		}
+	}
+	render_prom_family(out, "passthrough_backend_checks_total", RENDER_PROM_COUNTER,
+	    "Active checks of a backend by result: passed (connected) or failed.");
+	l[1].name = "result";
+	for (uint32_t i = 0; i < n; i++) {
+		if (!snapshot_entry(snap, SNAPSHOT_BACKENDS, i, &e) || !render_prom_checked(&e))
+			continue;
+		l[0].value = e.name;
+		l[1].value = "passed";
+		render_prom_sample(out, "passthrough_backend_checks_total", "", l, 2, e.checks_ok, 0);
+		l[1].value = "failed";
+		render_prom_sample(out, "passthrough_backend_checks_total", "", l, 2,
+		    e.checks_failed, 0);
+	}
+	render_prom_family(out, "passthrough_backend_check_changed_seconds", RENDER_PROM_GAUGE,
+	    "Unix time the active checks last took the backend up or down.");
+	for (uint32_t i = 0; i < n; i++) {
+		if (snapshot_entry(snap, SNAPSHOT_BACKENDS, i, &e) && e.check_changed_ms != 0) {
+			l[0].value = e.name;
+			render_prom_sample(out, "passthrough_backend_check_changed_seconds", "", l, 1,
+			    e.check_changed_ms, RENDER_PROM_MS_DIGITS);
+		}
+	}
+	render_prom_family(out, "passthrough_route_info", RENDER_PROM_GAUGE,
+	    "1 for each route pattern in use, labelled with its balance mode.");
+	l[0].name = "route";
+	l[1].name = "balance";
+	for (uint32_t i = 0; i < snapshot_entry_count(snap, SNAPSHOT_ROUTES); i++) {
+		if (!snapshot_entry(snap, SNAPSHOT_ROUTES, i, &e) || !e.in_use)
+			continue;
+		l[0].value = e.name;
+		l[1].value = snapshot_balance_name(e.balance);
+		render_prom_sample(out, "passthrough_route_info", "", l, 2, 1, 0);
+	}
+}
+
 static void
 render_prom_hist(struct textbuf *out, const struct stats_hist *h, enum stats_hist_kind kind)
 {
@@ -406,6 +473,7 @@ render_prom(struct textbuf *out, const struct snapshot *snap)
 	render_prom_workers(out, snap);
 	for (unsigned t = 0; t < SNAPSHOT_TABLES; t++)
 		render_prom_entries(out, snap, (enum snapshot_table)t);
+	render_prom_checks(out, snap);
 	for (unsigned k = 0; k < STATS_HIST_COUNT; k++)
 		render_prom_hist(out, &snap->totals.hist[k], k);
 }

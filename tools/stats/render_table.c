@@ -135,39 +135,72 @@ render_table_totals(struct textbuf *out, const struct snapshot *snap)
 	render_table_grid_done(&g, out);
 }
 
-/* ROUTES or BACKENDS: one row per entry shown; the TIMEOUTS column only for backends. */
+/* A backend's active checks: its state, weight, checks passed/failed and last change. */
+static void
+render_table_backend_state(struct grid *g, const struct snapshot *snap,
+    const struct snapshot_entry *e)
+{
+	char ago[HUMAN_LEN];
+
+	grid_cell(g, "%s", snapshot_backend_state(e));
+	grid_cell(g, "%" PRIu64, e->weight);
+	if (e->check_state == STATS_CHECK_NONE && e->checks_ok + e->checks_failed == 0)
+		grid_cell(g, "-");
+	else
+		grid_cell(g, "%" PRIu64 "/%" PRIu64, e->checks_ok, e->checks_failed);
+	if (e->check_changed_ms == 0)
+		grid_cell(g, "-");
+	else
+		grid_cell(g, "%s ago", human_age_ms(snapshot_age_ms(snap, e->check_changed_ms),
+		    ago, sizeof(ago)));
+}
+
+/*
+ * ROUTES or BACKENDS: one row per entry shown. Routes add their balance
+ * mode; backends their state, weight and checks, and the TIMEOUTS and
+ * passive health columns (last, where scripts find them).
+ */
 static void
 render_table_entries(struct textbuf *out, const struct snapshot *snap, enum snapshot_table table)
 {
-	static const char *const titles[SNAPSHOT_TABLES][2] = {
-		[SNAPSHOT_ROUTES] = { "\nROUTES\n", "ROUTE" },
-		[SNAPSHOT_BACKENDS] = { "\nBACKENDS\n", "BACKEND" },
+	static const struct grid_column route_cols[] = {
+		{ "ROUTE", GRID_LEFT }, { "IN USE", GRID_LEFT }, { "BALANCE", GRID_LEFT },
+		{ "CONNECTIONS", GRID_RIGHT }, { "ACTIVE", GRID_RIGHT }, { "BYTES IN", GRID_RIGHT },
+		{ "BYTES OUT", GRID_RIGHT }, { "CONNECT FAILURES", GRID_RIGHT },
 	};
-	struct grid_column cols[] = {
-		{ titles[table][1], GRID_LEFT }, { "IN USE", GRID_LEFT },
+	static const struct grid_column backend_cols[] = {
+		{ "BACKEND", GRID_LEFT }, { "IN USE", GRID_LEFT }, { "STATE", GRID_LEFT },
+		{ "WEIGHT", GRID_RIGHT }, { "CHECKS OK/FAILED", GRID_RIGHT },
+		{ "LAST CHANGE", GRID_RIGHT },
 		{ "CONNECTIONS", GRID_RIGHT }, { "ACTIVE", GRID_RIGHT }, { "BYTES IN", GRID_RIGHT },
 		{ "BYTES OUT", GRID_RIGHT }, { "CONNECT FAILURES", GRID_RIGHT },
 		{ "TIMEOUTS", GRID_RIGHT }, { "DOWN", GRID_LEFT }, { "WENT DOWN", GRID_RIGHT },
 	};
-	/* Routes count no timeouts nor health: their grid stops before those columns. */
-	size_t ncols = sizeof(cols) / sizeof(cols[0]) - (table == SNAPSHOT_ROUTES ? 3 : 0);
+	int backends = table == SNAPSHOT_BACKENDS;
 	char in[HUMAN_LEN], outb[HUMAN_LEN];
 	struct snapshot_entry e;
 	struct grid g;
 
-	textbuf_puts(out, titles[table][0]);
-	grid_init(&g, cols, ncols);
+	textbuf_puts(out, backends ? "\nBACKENDS\n" : "\nROUTES\n");
+	if (backends)
+		grid_init(&g, backend_cols, sizeof(backend_cols) / sizeof(backend_cols[0]));
+	else
+		grid_init(&g, route_cols, sizeof(route_cols) / sizeof(route_cols[0]));
 	for (uint32_t i = 0; i < snapshot_entry_count(snap, table); i++) {
 		if (!snapshot_entry(snap, table, i, &e))
 			continue;
 		grid_cell(&g, "%s", e.name);
 		grid_cell(&g, "%s", i == STATS_OTHER ? "-" : e.in_use ? "yes" : "no");
+		if (backends)
+			render_table_backend_state(&g, snap, &e);
+		else
+			grid_cell(&g, "%s", e.in_use ? snapshot_balance_name(e.balance) : "-");
 		grid_cell(&g, "%" PRIu64, e.connections);
 		grid_cell(&g, "%" PRIu64, e.active);
 		grid_cell(&g, "%s", human_bytes((double)e.bytes_in, in, sizeof(in)));
 		grid_cell(&g, "%s", human_bytes((double)e.bytes_out, outb, sizeof(outb)));
 		grid_cell(&g, "%" PRIu64, e.connect_failures);
-		if (table != SNAPSHOT_BACKENDS)
+		if (!backends)
 			continue;
 		grid_cell(&g, "%" PRIu64, e.connect_timeouts);
 		/* Health is each worker's own: "no", or in how many of the running ones. */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "routes.h"
 #include "snapshot.h"
 
 _Static_assert(sizeof(struct stats_header) % sizeof(uint64_t) == 0 &&
@@ -291,17 +292,47 @@ snapshot_entry(const struct snapshot *snap, enum snapshot_table table, uint32_t 
 		const struct stats_entry *r = &snap->route_sums[i];
 
 		*e = (struct snapshot_entry){ snap->routes[i].pattern, snap->routes[i].in_use,
-		    r->connections, r->active, r->bytes_in, r->bytes_out, r->connect_failures, 0, 0, 0 };
+		    r->connections, r->active, r->bytes_in, r->bytes_out, r->connect_failures, 0, 0, 0,
+		    .balance = snap->routes[i].balance };
 	} else {
 		const struct stats_entry *b = &snap->backend_sums[i];
 
-		*e = (struct snapshot_entry){ snap->backends[i].addr, snap->backends[i].in_use,
+		const struct stats_backend *sb = &snap->backends[i];
+
+		*e = (struct snapshot_entry){ sb->addr, sb->in_use,
 		    b->connections, b->active, b->bytes_in, b->bytes_out, b->connect_failures,
-		    b->connect_timeouts, b->down, b->went_down };
+		    b->connect_timeouts, b->down, b->went_down, sb->weight, sb->check_state,
+		    sb->checks_ok, sb->checks_failed, sb->check_changed_ms, 0 };
 	}
 	return i != STATS_OTHER || e->connections != 0 || e->active != 0 || e->bytes_in != 0 ||
 	    e->bytes_out != 0 || e->connect_failures != 0 || e->connect_timeouts != 0 ||
 	    e->went_down != 0;
+}
+
+const char *
+snapshot_backend_state(const struct snapshot_entry *e)
+{
+	if (!e->in_use)
+		return "-";
+	if (e->check_state == STATS_CHECK_DOWN)
+		return "down";
+	if (e->weight == 0)
+		return "draining";
+	if (e->check_state == STATS_CHECK_UP)
+		return "up";
+	return e->down != 0 ? "down" : "unchecked";
+}
+
+const char *
+snapshot_balance_name(uint64_t balance)
+{
+	static const char *const names[ROUTES_BALANCE_COUNT] = {
+		[ROUTES_BALANCE_ROUNDROBIN] = "roundrobin",
+		[ROUTES_BALANCE_LEASTCONN] = "leastconn",
+		[ROUTES_BALANCE_RANDOM2] = "random2",
+	};
+
+	return balance < ROUTES_BALANCE_COUNT ? names[balance] : "unknown";
 }
 
 const struct snapshot_worker *

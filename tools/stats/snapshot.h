@@ -87,6 +87,12 @@ struct snapshot_entry {
 	uint64_t connect_timeouts;	/* backends only: always 0 for a route */
 	uint64_t down;			/* backends only: workers holding it down */
 	uint64_t went_down;		/* backends only: times a worker marked it down */
+	uint64_t weight;		/* backends: the largest the current generation gives it */
+	uint64_t check_state;		/* backends: enum stats_check_state (the master's checks) */
+	uint64_t checks_ok;		/* backends: active checks passed, ever */
+	uint64_t checks_failed;		/* ... failed */
+	uint64_t check_changed_ms;	/* backends: unix ms of the last up/down change; 0: none */
+	uint64_t balance;		/* routes: enum routes_balance */
 };
 
 /* route_count or backend_count. */
@@ -98,6 +104,18 @@ uint32_t snapshot_entry_count(const struct snapshot *snap, enum snapshot_table t
  */
 int snapshot_entry(const struct snapshot *snap, enum snapshot_table table, uint32_t i,
     struct snapshot_entry *e);
+
+/*
+ * A backend entry's state, as every view names it: "down" (its active
+ * checks failed `fall` times in a row, or, not checked, a worker holds it
+ * down), "draining" (weight 0 in the current generation), "up" (checks
+ * pass), "unchecked" (no active checks, no worker holds it down), "-"
+ * (not in the current generation).
+ */
+const char *snapshot_backend_state(const struct snapshot_entry *e);
+
+/* A route's balance mode by name: "roundrobin", "leastconn", "random2" ("unknown" else). */
+const char *snapshot_balance_name(uint64_t balance);
 
 /* The live line of the same process in snap, or NULL (it exited, or is new). */
 const struct snapshot_worker *snapshot_find_worker(const struct snapshot *snap, uint32_t pid);
