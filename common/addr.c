@@ -37,29 +37,6 @@ addr_parse_port(const char *s, uint16_t *port, const char **why)
 	return 0;
 }
 
-static int
-addr_resolve(struct addr *a, const char *host, uint16_t port, const char **why)
-{
-	struct addrinfo hints, *res;
-	int rc;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	rc = getaddrinfo(host, NULL, &hints, &res);
-	if (rc != 0) {
-		*why = rc == EAI_NONAME ? "names a host that does not resolve"
-		    : "names a host that could not be resolved now";
-		return -EINVAL;
-	}
-	addr_from_sockaddr(a, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	if (a->u.sa.sa_family == AF_INET)
-		a->u.in.sin_port = htons(port);
-	else
-		a->u.in6.sin6_port = htons(port);
-	return 0;
-}
 
 /*
  * "[v6addr%scope]:port", text starting at '['. Returns 0, or -EINVAL with
@@ -150,6 +127,7 @@ addr_parse_host(struct addr *a, const char *text, int flags, const char **why)
 {
 	char host[ADDR_HOST_MAX];
 	uint16_t port;
+	uint32_t n;
 
 	if (addr_split_host_port(text, host, &port, why) != 0)
 		return -EINVAL;
@@ -166,7 +144,8 @@ addr_parse_host(struct addr *a, const char *text, int flags, const char **why)
 		*why = "is not a numeric IP address";
 		return -EINVAL;
 	}
-	return addr_resolve(a, host, port, why);
+	/* The first address getaddrinfo returns: at most 1 is kept, unsorted. */
+	return addr_resolve_all(host, port, a, 1, &n, why) == 0 ? 0 : -EINVAL;
 }
 
 int

@@ -5,40 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 need_tools "$PTLOOP"
 
-# The black hole, as in blackholed_backend_times_out.sh: an interface with an
-# address in a /24 and no neighbours (NOARP): SYNs to another address of it
-# leave and vanish. In a private namespace the names and addresses are ours.
-if [ "${PT_NETNS:-}" = 1 ]; then
-	BH_IF=pt-bh0
-	BH_NET=10.202.0
-	ip link set lo up 2>/dev/null
-else
-	BH_IF=ptck$$
-	BH_NET=10.202.$(( $$ % 250 + 1 ))
-fi
-bh_cleanup() {
-	local rc=$?
-	ip link del "$BH_IF" 2>/dev/null
-	(exit "$rc")
-	cleanup
-}
-trap bh_cleanup EXIT
-if ip link add "$BH_IF" type dummy 2>"$T/ip.err"; then
-	BH_KIND=dummy
-elif ip link add "$BH_IF" type veth peer name "${BH_IF}p" 2>>"$T/ip.err" &&
-    ip link set "$BH_IF" arp off && ip link set "${BH_IF}p" up; then
-	BH_KIND="veth pair, NOARP"
-else
-	echo "SKIP: cannot create a network interface for the black hole (ip link add: $(tr '\n' ' ' <"$T/ip.err"))"
-	exit 77
-fi
-if ! ip addr add "$BH_NET.1/24" dev "$BH_IF" || ! ip link set "$BH_IF" up; then
-	die "cannot configure $BH_IF"
-fi
-echo "     black hole: $BH_NET.0/24 on $BH_IF ($BH_KIND)"
-if timeout 1 bash -c "exec 3<>/dev/tcp/$BH_NET.2/443" 2>/dev/null; then
-	die "a connection to $BH_NET.2:443 succeeded: not a black hole"
-fi
+blackhole_start ptck 10.202
 BH=$BH_NET.2:443
 
 sink_start live --send-then-shutdown 1111

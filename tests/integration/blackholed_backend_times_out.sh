@@ -9,44 +9,7 @@ CONNECT_MS=400
 ROUTE_CONNECT_MS=150
 CLOSE_MAX_MS=1500
 
-# The black hole: an interface with an address in a /24 and no neighbours
-# (NOARP): SYNs to another address of it leave and vanish. A dummy device
-# if the kernel has them, else a veth pair without ARP whose far end, up
-# but without an address, drops what it gets. In a private namespace the
-# names and addresses are ours; otherwise they are made unique.
-if [ "${PT_NETNS:-}" = 1 ]; then
-	BH_IF=pt-bh0
-	BH_NET=10.201.0
-else
-	BH_IF=ptbh$$
-	BH_NET=10.201.$(( $$ % 250 + 1 ))
-fi
-bh_cleanup() {
-	local rc=$?
-	ip link del "$BH_IF" 2>/dev/null
-	(exit "$rc")
-	cleanup
-}
-trap bh_cleanup EXIT
-if ip link add "$BH_IF" type dummy 2>"$T/ip.err"; then
-	BH_KIND=dummy
-elif ip link add "$BH_IF" type veth peer name "${BH_IF}p" 2>>"$T/ip.err" &&
-    ip link set "$BH_IF" arp off && ip link set "${BH_IF}p" up; then
-	BH_KIND="veth pair, NOARP"
-else
-	echo "SKIP: cannot create a network interface for the black hole (ip link add: $(tr '\n' ' ' <"$T/ip.err"))"
-	exit 77
-fi
-if ! ip addr add "$BH_NET.1/24" dev "$BH_IF" || ! ip link set "$BH_IF" up; then
-	die "cannot configure $BH_IF"
-fi
-echo "     black hole: $BH_NET.0/24 on $BH_IF ($BH_KIND)"
-# It must swallow SYNs: no refusal, no unreachable, just nothing.
-if timeout 1 bash -c "exec 3<>/dev/tcp/$BH_NET.2/443" 2>/dev/null; then
-	die "a connection to $BH_NET.2:443 succeeded: not a black hole"
-else
-	check_eq "a direct connect to $BH_NET.2:443 hangs (exit 124 of timeout 1)" 124 "$?"
-fi
+blackhole_start ptbh 10.201
 
 sink_start live
 proxy_start "timeouts = { connect_ms = $CONNECT_MS; };

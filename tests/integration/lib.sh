@@ -851,3 +851,50 @@ dns_files_setup() {
 	done
 	return 0
 }
+
+# blackhole_start IFPREFIX NET16: a black hole for backends. An interface
+# with an address in a /24 and no neighbours (NOARP): SYNs to another
+# address of it leave and vanish. A dummy device if the kernel has them,
+# else a veth pair without ARP whose far end, up but without an address,
+# drops what it gets. In a private namespace (PT_NETNS=1, see the tests'
+# `unshare -n` line) the names and addresses are fixed; otherwise they are
+# made unique from IFPREFIX and NET16 ("10.201"). Sets BH_IF, BH_NET (the
+# /24's first three octets) and BH_KIND; the interface goes at exit. A
+# connect to $BH_NET.2 must hang: the test fails if it does not.
+blackhole_start() {
+	if [ "${PT_NETNS:-}" = 1 ]; then
+		BH_IF=pt-bh0
+		BH_NET=$2.0
+		ip link set lo up 2>/dev/null
+	else
+		BH_IF=$1$$
+		BH_NET=$2.$(( $$ % 250 + 1 ))
+	fi
+	trap blackhole_cleanup EXIT
+	if ip link add "$BH_IF" type dummy 2>"$T/ip.err"; then
+		BH_KIND=dummy
+	elif ip link add "$BH_IF" type veth peer name "${BH_IF}p" 2>>"$T/ip.err" &&
+	    ip link set "$BH_IF" arp off && ip link set "${BH_IF}p" up; then
+		BH_KIND="veth pair, NOARP"
+	else
+		die "cannot create a network interface for the black hole (ip link add: $(tr '\n' ' ' <"$T/ip.err"))"
+	fi
+	if ! ip addr add "$BH_NET.1/24" dev "$BH_IF" || ! ip link set "$BH_IF" up; then
+		die "cannot configure $BH_IF"
+	fi
+	echo "     black hole: $BH_NET.0/24 on $BH_IF ($BH_KIND)"
+	# It must swallow SYNs: no refusal, no unreachable, just nothing.
+	timeout 1 bash -c "exec 3<>/dev/tcp/$BH_NET.2/443" 2>/dev/null
+	case $? in
+	124) ;;
+	0) die "a connection to $BH_NET.2:443 succeeded: not a black hole" ;;
+	*) die "a connection to $BH_NET.2:443 failed at once: not a black hole" ;;
+	esac
+}
+
+blackhole_cleanup() {
+	local rc=$?
+	ip link del "$BH_IF" 2>/dev/null
+	(exit "$rc")
+	cleanup
+}

@@ -18,7 +18,12 @@
 #                             pt_bare: relay adaptive built without counters ($BUILD/bare),
 #                             pt_proxy: relay adaptive with PROXY v2 both ways (loadgen -x v2
 #                             to an accept_proxy listener; routes send_proxy = "v2" to two
-#                             more sinks, C and D, started with -p to strip it)
+#                             more sinks, C and D, started with -p to strip it),
+#                             pt_weighted: relay adaptive, bench.example over 3 backends
+#                             weighted 5:3:2 with active checks every 1 s (sink A on
+#                             127.0.0.1-3: it then listens on the wildcard address),
+#                             pt_leastconn: the same with balance = "leastconn" (every
+#                             pick sums the backends' connections over the workers)
 #   POINTS [all six]          dl1 dl8 ul1 ul8 rate ping
 #   PERF [1 | 0]              perf stat of each proxy's processes (1 worker)
 #   BENCH_PORT_BASE [19400]   ports BASE+0 .. BASE+14 on 127.0.0.1
@@ -77,6 +82,8 @@ declare -A SYS_TITLE=(
 	[pt_adaptive]="passthrough adaptive" [pt_log]="passthrough adaptive + access log"
 	[pt_bare]="passthrough adaptive, no counters"
 	[pt_proxy]="passthrough adaptive, PROXY v2 both ways"
+	[pt_weighted]="passthrough adaptive, 3 weighted backends, checks"
+	[pt_leastconn]="passthrough adaptive, 3 weighted backends, checks, leastconn"
 	[haproxy]="HAProxy" [nginx]="nginx stream" [sniproxy]="sniproxy"
 )
 PEERS="haproxy nginx sniproxy"
@@ -176,8 +183,12 @@ ctl() {	# port command: one control query
 }
 
 start_sinks() {
+	local a=127.0.0.1
+
+	# pt_weighted's and pt_leastconn's backends: 127.0.0.1, .2 and .3
+	{ has_system pt_weighted || has_system pt_leastconn; } && a=0.0.0.0
 	start_daemon sinkA "$SINK_A" "$WORK/sinkA.log" "$SINK" -q -t "$SINK_THREADS" \
-	    -l "127.0.0.1:$SINK_A" -C "127.0.0.1:$CTL_A" || die "sink A did not start"
+	    -l "$a:$SINK_A" -C "127.0.0.1:$CTL_A" || die "sink A did not start"
 	start_daemon sinkB "$SINK_B" "$WORK/sinkB.log" "$SINK" -q -t "$SINK_THREADS" \
 	    -l "127.0.0.1:$SINK_B" -C "127.0.0.1:$CTL_B" || die "sink B did not start"
 	has_system pt_proxy || return 0
@@ -203,14 +214,22 @@ loadgen_extra() { [ "$1" = pt_proxy ] && echo "-x v2"; }
 
 # --- The systems under test. ---
 
-# file workers relay [access-log-file|off] [proxy]: with "proxy", the
-# listener takes a PROXY header from loadgen (127.0.0.0/8 trusted) and the
-# routes send one (v2) to sinks C and D.
+# file workers relay [access-log-file|off] [proxy|weighted|leastconn]: with
+# "proxy", the listener takes a PROXY header from loadgen (127.0.0.0/8
+# trusted) and the routes send one (v2) to sinks C and D; with "weighted",
+# bench.example goes to sink A by three addresses weighted 5:3:2, actively
+# checked; "leastconn" is that with balance = "leastconn".
 write_passthrough_conf() {
 	local listen="[ \"127.0.0.1:$PROXY_PORT\" ]" send='' sa=$SINK_A sb=$SINK_B
+	local ba="[ \"127.0.0.1:$SINK_A\" ]"
 	if [ "${5:-}" = proxy ]; then
 		listen="( { address = \"127.0.0.1:$PROXY_PORT\"; accept_proxy = true; trusted = [ \"127.0.0.0/8\" ]; } )"
 		send=' send_proxy = "v2";' sa=$SINK_C sb=$SINK_D
+		ba="[ \"127.0.0.1:$sa\" ]"
+	elif [ "${5:-}" = weighted ] || [ "${5:-}" = leastconn ]; then
+		ba="( { address = \"127.0.0.1:$sa\"; weight = 5; }, { address = \"127.0.0.2:$sa\"; weight = 3; },
+    { address = \"127.0.0.3:$sa\"; weight = 2; } ); check = { interval_ms = 1000; timeout_ms = 500; }"
+		[ "$5" = leastconn ] && ba="$ba; balance = \"leastconn\""
 	fi
 	cat >"$1" <<EOF
 # passthrough benchmark configuration (tools/bench/run.sh)
@@ -221,7 +240,7 @@ limits = { hello_bytes = 65536; max_connections = 100000; };
 tuning = { relay = "$3"; pipe_bytes = $PIPE_BYTES; };
 log = { level = "info"; access = "${4:-off}"; };
 routes = (
-  { sni = "$SNI_A"; backends = [ "127.0.0.1:$sa" ];$send },
+  { sni = "$SNI_A"; backends = $ba;$send },
   { sni = "*"; backends = [ "127.0.0.1:$sb" ];$send }
 );
 EOF
@@ -339,13 +358,15 @@ start_system() {
 	port_listening "$PROXY_PORT" && die "port $PROXY_PORT is taken: set BENCH_PORT_BASE"
 	case $sys in
 	direct) return 0 ;;
-	pt_splice|pt_ring|pt_adaptive|pt_log|pt_bare|pt_proxy)
+	pt_splice|pt_ring|pt_adaptive|pt_log|pt_bare|pt_proxy|pt_weighted|pt_leastconn)
 		local relay=splice access=off bin=$PASSTHROUGH proxy=
 		[ "$sys" = pt_ring ] && relay=splice_ring
 		[ "$sys" = pt_adaptive ] && relay=adaptive
 		[ "$sys" = pt_log ] && relay=adaptive access=$dir/access.log
 		[ "$sys" = pt_bare ] && relay=adaptive bin=$PASSTHROUGH_BARE
 		[ "$sys" = pt_proxy ] && relay=adaptive proxy=proxy
+		[ "$sys" = pt_weighted ] && relay=adaptive proxy=weighted
+		[ "$sys" = pt_leastconn ] && relay=adaptive proxy=leastconn
 		write_passthrough_conf "$dir/passthrough.conf" "$w" "$relay" "$access" "$proxy"
 		start_daemon "$sys" "$PROXY_PORT" "$dir/passthrough.log" \
 		    "$bin" -f -c "$dir/passthrough.conf" ;;
@@ -568,6 +589,19 @@ fmt() {	# number: 3 significant digits-ish for the table
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 
+# "b-values" "a-values": the median of b[i] / a[i] over the repetitions
+# (interleaved runs of one repetition share the machine's state), with the
+# lowest and highest; "-" when the lists do not pair up (a failed run).
+paired_ratio() {
+	awk -v b="$1" -v a="$2" 'BEGIN { nb = split(b, x, " "); na = split(a, y, " ");
+	    if (nb != na) { print "-"; exit }
+	    for (i = 1; i <= nb && i <= na; i++) if (x[i] != "ERR" && y[i] != "ERR" && y[i] > 0) r[++n] = x[i] / y[i];
+	    if (n == 0) { print "-"; exit }
+	    for (i = 2; i <= n; i++) for (j = i; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
+	    m = (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2;
+	    printf "%.2f (%.2f .. %.2f)", m, r[1], r[n] }'
+}
+
 # w sys point: the cell of the absolute table.
 # shellcheck disable=SC2086
 cell() {
@@ -751,7 +785,7 @@ peer_ratio_table() {	# w
 		printf ' %s |' "${bsys:+${SYS_TITLE[$bsys]} $(fmt "$best")}"
 	done
 	echo
-	for sys in pt_splice pt_ring pt_adaptive pt_log pt_bare pt_proxy; do
+	for sys in pt_splice pt_ring pt_adaptive pt_log pt_bare pt_proxy pt_weighted pt_leastconn; do
 		case " $SYSTEMS " in *" $sys "*) ratio_row "$w" "$sys" best ;; esac
 	done
 	echo
@@ -918,7 +952,7 @@ write_markdown() {	# file
 		for w in $WORKERS_LIST; do table_for "$w"; done
 		[ "$IDLE_K" -gt 0 ] && idle_table
 		[ "$PERF" = 1 ] && perf_table
-		proxy_ab_table
+		ab_tables
 		echo "## Notes"
 		echo
 		for n in "${NOTES[@]}"; do echo "- $n"; done
@@ -937,12 +971,12 @@ write_markdown() {	# file
 	} >"$1"
 }
 
-# The PROXY protocol A/B (tools/bench/proxy_ab.sh): pt_proxy against
-# pt_adaptive, per worker count and point, with each repetition's numbers.
-proxy_ab_table() {
-	local w p sys a b
-	has_system pt_adaptive && has_system pt_proxy || return 0
-	echo "## PROXY protocol both ways: B (${SYS_TITLE[pt_proxy]}) against A (${SYS_TITLE[pt_adaptive]})"
+# An interleaved A/B (tools/bench/proxy_ab.sh, backends_ab.sh): system b
+# against a, per worker count and point, with each repetition's numbers.
+ab_table() {	# a b title
+	local a=$1 b=$2 w p sys
+	has_system "$a" && has_system "$b" || return 0
+	echo "## $3: B (${SYS_TITLE[$b]}) against A (${SYS_TITLE[$a]})"
 	echo
 	echo "Medians ± half the min-max range of the repetitions; CPU per connection (rate) or per"
 	echo "round trip (ping) in µs: the proxy's own processes, and the whole machine's busy time"
@@ -955,20 +989,30 @@ proxy_ab_table() {
 			echo
 			echo "| | per second | proxy CPU µs | machine CPU µs | each repetition, per second |"
 			echo "|---|---:|---:|---:|---|"
-			for sys in pt_adaptive pt_proxy; do
+			for sys in "$a" "$b"; do
 				printf '| %s | %s | %s | %s | %s |\n' \
-				    "$([ "$sys" = pt_adaptive ] && echo A || echo B): ${SYS_TITLE[$sys]}" \
+				    "$([ "$sys" = "$a" ] && echo A || echo B): ${SYS_TITLE[$sys]}" \
 				    "$(cell "$w" "$sys" "$p")" "$(ab_cell "${CPU[$w|$sys|$p]:-}")" \
 				    "$(ab_cell "${MCPU[$w|$sys|$p]:-}")" "$(echo ${VAL[$w|$sys|$p]:-})"
 			done
 			# shellcheck disable=SC2086
 			printf '| B / A | %s | %s | %s | |\n' \
-			    "$(ratio "$(value "$w" pt_proxy "$p")" "$(value "$w" pt_adaptive "$p")")" \
-			    "$(ratio "$(median ${CPU[$w|pt_proxy|$p]:-})" "$(median ${CPU[$w|pt_adaptive|$p]:-})")" \
-			    "$(ratio "$(median ${MCPU[$w|pt_proxy|$p]:-})" "$(median ${MCPU[$w|pt_adaptive|$p]:-})")"
+			    "$(ratio "$(value "$w" "$b" "$p")" "$(value "$w" "$a" "$p")")" \
+			    "$(ratio "$(median ${CPU[$w|$b|$p]:-})" "$(median ${CPU[$w|$a|$p]:-})")" \
+			    "$(ratio "$(median ${MCPU[$w|$b|$p]:-})" "$(median ${MCPU[$w|$a|$p]:-})")"
+			printf '| B / A per repetition (median, range) | %s | %s | %s | |\n' \
+			    "$(paired_ratio "${VAL[$w|$b|$p]:-}" "${VAL[$w|$a|$p]:-}")" \
+			    "$(paired_ratio "${CPU[$w|$b|$p]:-}" "${CPU[$w|$a|$p]:-}")" \
+			    "$(paired_ratio "${MCPU[$w|$b|$p]:-}" "${MCPU[$w|$a|$p]:-}")"
 			echo
 		done
 	done
+}
+
+ab_tables() {
+	ab_table pt_adaptive pt_proxy "PROXY protocol both ways"
+	ab_table pt_adaptive pt_weighted "Weighted backends with active checks"
+	ab_table pt_adaptive pt_leastconn "Weighted backends with active checks, leastconn"
 }
 
 # numbers: "median ±spread%", or "-".
@@ -997,7 +1041,7 @@ print_console() {	# the tables on stdout, without markdown pipes' noise
 	for w in $WORKERS_LIST; do table_for "$w"; done
 	[ "$IDLE_K" -gt 0 ] && idle_table
 	[ "$PERF" = 1 ] && perf_table
-	proxy_ab_table
+	ab_tables
 	say "Interference: $(interference_summary)"
 }
 
