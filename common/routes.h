@@ -38,6 +38,7 @@ enum relay_method {
 	RELAY_SPLICE,		/* "splice": inline non-blocking splice(2) after a readiness poll */
 	RELAY_SPLICE_RING,	/* "splice_ring": IORING_OP_SPLICE, executed by io-wq */
 	RELAY_ADAPTIVE,		/* "adaptive": copy small exchanges, splice once a direction streams */
+	RELAY_KERNEL,		/* "kernel": a BPF sockhash redirects in the kernel (master/kernelrelay.h) */
 	RELAY_METHOD_COUNT
 };
 

@@ -50,6 +50,16 @@
 #define PIPE_POOL_MAX        256u     /* idle pipes kept per worker; the rest are closed */
 /* Bytes one direction may move per readiness event before yielding to others. */
 #define RELAY_BUDGET_BYTES   (1u << 20)
+/*
+ * relay "kernel": a FIN waits until every byte redirected before it left;
+ * nothing wakes the worker when they do, so it looks again this often. ms
+ */
+#define RELAY_KERNEL_FIN_POLL_MS 1u
+/*
+ * relay "kernel": bytes move without waking the worker; it reads the
+ * sockets' counters this often for the statistics (and the idle timeout). ms
+ */
+#define RELAY_KERNEL_COUNT_MS 1000u
 
 /* Backends of a route tried for one connection before giving up (HAProxy: retries 3). */
 #define CONNECT_TRIES_MAX 3u

@@ -45,6 +45,7 @@ static const char *const config_relay_names[] = {
 	[RELAY_SPLICE] = "splice",
 	[RELAY_SPLICE_RING] = "splice_ring",
 	[RELAY_ADAPTIVE] = "adaptive",
+	[RELAY_KERNEL] = "kernel",
 	[RELAY_METHOD_COUNT] = NULL,
 };
 

@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "kernelrelay.h"
 #include "log.h"
 #include "master.h"
 #include "notify.h"
@@ -263,6 +264,10 @@ master_reload_warn_restart_only(const struct config *prev, const struct config *
 	if (prev->pid_file != NULL && (next->pid_file == NULL ||
 	    strcmp(prev->pid_file, next->pid_file) != 0))
 		log_warn("pid_file changes take effect at the next start");
+	/* Each worker's BPF maps are loaded before its fork (workers.c). */
+	if (next->settings.relay == RELAY_KERNEL && prev->settings.relay != RELAY_KERNEL)
+		log_warn("relay \"kernel\" takes effect in workers started from now on; the "
+		    "running ones relay with \"adaptive\"");
 }
 
 /*
@@ -340,6 +345,7 @@ master_reload(struct master *m)
 		return;
 	}
 	config_errors_free(&errs);
+	kernelrelay_choose(&next.settings);
 	gen = master_publish(m, &next);
 	if (gen < 0) {
 		counters_reload_done(&m->counters, 0, 0, "the route table could not be published");
@@ -553,6 +559,7 @@ master_start(struct master *m)
 		return -1;
 	if (counters_open(&m->counters, &m->cfg, m->path, m->workers) != 0)
 		return -1;
+	kernelrelay_choose(&m->cfg.settings);
 	if ((gen = master_publish(m, &m->cfg)) < 0)
 		return -1;
 	atomic_store(&m->counters.seg.hdr->generation, (uint64_t)gen);

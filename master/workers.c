@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "fdpass.h"
+#include "kernelrelay.h"
 #include "log.h"
 #include "master.h"
 #include "tunables.h"
@@ -87,7 +88,8 @@ workers_drop_privileges(const struct config *cfg)
 
 /* In the child: keep only this slot's sockets, drop privileges, run. */
 static void __attribute__((noreturn))
-workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pid, int chan)
+workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pid, int chan,
+    const struct kernelrelay *kr)
 {
 	static struct peer peers[STATS_LINES];	/* one child, one call */
 	struct worker_spec spec;
@@ -154,7 +156,27 @@ workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pi
 	spec.channel = chan;
 	spec.peers = peers;
 	spec.peer_count = counters_worker_peers(&m->counters, report, peers);
+	spec.relay_socks_fd = kr->socks_fd;
+	spec.relay_peers_fd = kr->peers_fd;
 	_exit(worker_run(&spec));
+}
+
+/*
+ * relay "kernel": a fresh copy of its program and maps for the worker about
+ * to start in slot, while the master still holds the privilege to load it.
+ * Where that fails the worker relays with "adaptive" (kr's fds are -1).
+ */
+static void
+workers_kernelrelay(const struct master *m, unsigned slot, struct kernelrelay *kr)
+{
+	int rc;
+
+	kr->socks_fd = kr->peers_fd = -1;
+	if (m->cfg.settings.relay != RELAY_KERNEL)
+		return;
+	if ((rc = kernelrelay_open(kr)) != 0)
+		log_warn("worker %u: relay \"kernel\": cannot load its BPF program (%s); it "
+		    "relays with \"adaptive\"", slot, strerror(-rc));
 }
 
 /* The current route table generation on a channel. 0 or -errno. */
@@ -298,6 +320,7 @@ static int
 workers_spawn(struct master *m, unsigned slot)
 {
 	pid_t master_pid = getpid(), pid;
+	struct kernelrelay kr;
 	struct proc *p;
 	int report, rc, sv[2];
 
@@ -328,10 +351,12 @@ workers_spawn(struct master *m, unsigned slot)
 		close(sv[1]);
 		return rc;
 	}
+	workers_kernelrelay(m, slot, &kr);
 	pid = fork();
 	if (pid < 0) {
 		rc = -errno;
 		log_error("fork worker %u: %s", slot, strerror(errno));
+		kernelrelay_close(&kr);
 		counters_worker_exit(&m->counters, (unsigned)report);
 		m->report_used[report] = 0;
 		close(sv[0]);
@@ -340,9 +365,10 @@ workers_spawn(struct master *m, unsigned slot)
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		workers_become(m, slot, (unsigned)report, master_pid, sv[1]);
+		workers_become(m, slot, (unsigned)report, master_pid, sv[1], &kr);
 	}
 	close(sv[1]);
+	kernelrelay_close(&kr);	/* the worker's own now */
 	counters_worker_forked(&m->counters, (unsigned)report, pid);
 	p = &m->procs[m->proc_count++];
 	memset(p, 0, sizeof(*p));

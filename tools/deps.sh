@@ -3,7 +3,9 @@
 # a make target needs: deps.sh build|run|test|bench.
 set -eu
 
-build="gcc make libc6-dev libconfig-dev liburing-dev libcriterion-dev"
+# clang and libbpf-dev: the kernel relay (relay = "kernel"); without them
+# plain make builds the daemon without it.
+build="gcc make libc6-dev libconfig-dev liburing-dev libcriterion-dev clang libbpf-dev"
 run="$build"
 test="$build clang libclang-rt-14-dev openssl curl nginx-light haproxy procps iproute2 coreutils util-linux jq valgrind"
 bench="$test haproxy nginx-light libnginx-mod-stream sniproxy gnuplot-nox linux-perf"

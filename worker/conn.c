@@ -169,6 +169,8 @@ conn_close(struct worker *w, struct conn *c, enum close_reason reason)
 
 	if (c->reason != CLOSE_NONE)
 		return;
+	if (c->state == CONN_RELAY)
+		relay_closing(w, c);	/* its last byte counts */
 	c->reason = (uint8_t)reason;
 	conn_count_close(w, c, reason);
 	timer_clear(&w->timers, &c->timer);
@@ -228,7 +230,13 @@ conn_accept(struct worker *w, int fd, unsigned listener)
 	c->accepted_ms = w->now;
 	/* The image of this turn's; a connection in its hello pins none. */
 	c->idle_ms = st->idle_ms;
-	c->relay = (uint8_t)st->relay;
+	/*
+	 * "kernel" needs this worker's BPF maps: a worker started before a
+	 * reload asked for it has none, and relays as "adaptive" (worker_run()
+	 * said so at its start).
+	 */
+	c->relay = (uint8_t)(st->relay == RELAY_KERNEL && w->spec->relay_socks_fd < 0 ?
+	    RELAY_ADAPTIVE : st->relay);
 	hello_parser_init(&c->u.hello.parser, st->hello_bytes);
 	timer_set(&w->timers, &c->timer, w->now + st->hello_ms);
 	if (conn_access_accept(w, c) != 0)
@@ -469,6 +477,9 @@ conn_on_event(struct worker *w, struct conn *c, enum engine_op op, int d, int re
 static void
 conn_on_timer(struct worker *w, struct conn *c)
 {
+	enum close_reason reason = CLOSE_NONE;
+	enum relay_status st;
+
 	switch (c->state) {
 	case CONN_HELLO:
 		conn_close(w, c, CLOSE_HELLO_TIMEOUT);
@@ -477,12 +488,15 @@ conn_on_timer(struct worker *w, struct conn *c)
 		conn_close(w, c, (enum close_reason)c->u.hello.alert_reason);
 		break;
 	case CONN_SEND_HELLO:
-	case CONN_RELAY:
 		/* Lazy idle check: bytes moved since the timer was set push it out. */
 		if (w->now - c->active_ms >= c->idle_ms)
 			conn_close(w, c, CLOSE_IDLE_TIMEOUT);
 		else
 			timer_set(&w->timers, &c->timer, c->active_ms + c->idle_ms);
+		break;
+	case CONN_RELAY:
+		st = relay_on_timer(w, c, &reason);
+		conn_relay_step(w, c, st, reason);
 		break;
 	default:
 		break;

@@ -18,6 +18,9 @@
  * from then on. EOF from a source is passed on as shutdown(SHUT_WR) of its
  * sink; the connection ends when both directions did that, or on an error.
  *
+ * RELAY_KERNEL hands both sockets to the kernel (relay_kernel.c): no move
+ * is made here then; its counts arrive through relay_count_kernel().
+ *
  * The relay never closes the connection itself: every step returns an
  * enum relay_status, and RELAY_CLOSE with its reason goes back to conn.c.
  */
@@ -31,6 +34,7 @@
 #include "conn.h"
 #include "log.h"
 #include "relay.h"
+#include "relay_kernel.h"
 #include "tunables.h"
 #include "worker-t.h"
 
@@ -107,6 +111,78 @@ relay_wait(struct worker *w, struct conn *c, enum engine_op op, int d, enum clos
 	return RELAY_WAITING;
 }
 
+/*
+ * relay "kernel": 1 when c joined the worker's maps (*st: what next), 0
+ * when it could not and relays as "adaptive" instead (counted bytes kept).
+ */
+static int
+relay_start_kernel(struct worker *w, struct conn *c, enum relay_status *st,
+    enum close_reason *why)
+{
+	static struct log_limit limit;
+	uint64_t hello = c->u.dir[0].bytes, copied, skipped;
+	int rc = relay_kernel_start(w, c, &copied, st, why);
+
+	if (copied > 0)
+		relay_count(w, c, 0, copied, 0);
+	if (rc == 0)
+		return 1;
+	c->relay = RELAY_ADAPTIVE;
+	if (rc == -EAGAIN) {
+		/* The client kept the queue busy: direction 0 copies, what it holds pending. */
+		c->u.dir[1].copying = 1;
+		*st = relay_wait(w, c, c->u.dir[0].queued > 0 ? EV_WRITABLE : EV_READABLE, 0, why);
+		if (*st == RELAY_WAITING)
+			*st = relay_wait(w, c, EV_READABLE, 1, why);
+		return 1;
+	}
+	/* EOPNOTSUPP: a socket past ESTABLISHED (a side shut down already) cannot join. */
+	if (rc == -EOPNOTSUPP)
+		log_debug("relay: a side shut down before the kernel relay began; copying");
+	else if (worker_log_due(w, &limit, &skipped))
+		log_warn("relay \"kernel\": %s; this connection relays with \"adaptive\" "
+		    "(%llu more not logged)", strerror(-rc), (unsigned long long)skipped);
+	memset(&c->u.dir, 0, sizeof(c->u.dir));
+	c->u.dir[0].bytes = hello + copied;
+	return 0;
+}
+
+/* relay "kernel": what moved since the last look is counted; bytes moving make c active. */
+static void
+relay_count_kernel(struct worker *w, struct conn *c)
+{
+	uint64_t sent[2];
+
+	relay_kernel_sent(c, sent);
+	for (int d = 0; d < 2; d++) {
+		if (sent[d] <= c->u.dir[d].bytes)
+			continue;
+		relay_count(w, c, d, sent[d] - c->u.dir[d].bytes, 1);
+		c->active_ms = w->now;
+	}
+}
+
+enum relay_status
+relay_on_timer(struct worker *w, struct conn *c, enum close_reason *why)
+{
+	if (c->relay == RELAY_KERNEL) {
+		relay_count_kernel(w, c);
+		return relay_kernel_on_timer(w, c, why);
+	}
+	/* Lazy idle check: bytes moved since the timer was set push it out. */
+	if (w->now - c->active_ms >= c->idle_ms)
+		return relay_close(why, CLOSE_IDLE_TIMEOUT);
+	timer_set(&w->timers, &c->timer, c->active_ms + c->idle_ms);
+	return RELAY_WAITING;
+}
+
+void
+relay_closing(struct worker *w, struct conn *c)
+{
+	if (c->relay == RELAY_KERNEL)
+		relay_count_kernel(w, c);
+}
+
 enum relay_status
 relay_start(struct worker *w, struct conn *c, enum close_reason *why)
 {
@@ -116,12 +192,14 @@ relay_start(struct worker *w, struct conn *c, enum close_reason *why)
 
 	free(c->u.hello.data);
 	memset(&c->u.dir, 0, sizeof(c->u.dir));
+	relay_count(w, c, 0, hello_len, 0);
+	if (c->relay == RELAY_KERNEL && relay_start_kernel(w, c, &st, why))
+		return st;
 	for (int d = 0; d < 2; d++) {
 		c->u.dir[d].copying = c->relay == RELAY_ADAPTIVE;
 		if (!c->u.dir[d].copying)
 			c->u.dir[d].pipe.rd = c->u.dir[d].pipe.wr = -1;
 	}
-	relay_count(w, c, 0, hello_len, 0);
 	st = relay_wait(w, c, EV_READABLE, 0, why);
 	if (st != RELAY_WAITING)
 		return st;
@@ -131,6 +209,10 @@ relay_start(struct worker *w, struct conn *c, enum close_reason *why)
 void
 relay_release(struct worker *w, struct conn *c)
 {
+	if (c->relay == RELAY_KERNEL) {
+		relay_kernel_release(w, c);
+		return;
+	}
 	for (int d = 0; d < 2; d++) {
 		struct dir *dir = &c->u.dir[d];
 
@@ -418,6 +500,8 @@ relay_on_event(struct worker *w, struct conn *c, enum engine_op op, int d, int r
 {
 	enum relay_status st;
 
+	if (c->relay == RELAY_KERNEL)
+		return op == EV_READABLE ? relay_kernel_on_event(w, c, d, res, why) : RELAY_WAITING;
 	switch (op) {
 	case EV_READABLE:
 		if (res & POLLRDHUP)

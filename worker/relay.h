@@ -20,6 +20,11 @@ struct dir {
 	union {
 		struct pipe pipe;	/* splicing: where queued bytes wait */
 		uint8_t *pending;	/* copying: the bytes a short send left (malloc) */
+		struct {
+			uint64_t cookie;	/* the source's socket cookie, its key in the maps */
+			uint64_t sent0;		/* the sink's bytes written in before the relay */
+			uint64_t before;	/* bytes counted before it (the hello) */
+		} kernel;		/* relay "kernel" (relay_kernel.c) */
 	};
 	uint64_t bytes;		/* bytes delivered to the sink */
 	uint32_t queued;	/* bytes read, not yet written */
@@ -48,5 +53,12 @@ enum relay_status relay_on_event(struct worker *w, struct conn *c, enum engine_o
     int res, enum close_reason *reason);
 /* Gives back what the directions hold (pipes, pending bytes). Nothing may be in flight. */
 void relay_release(struct worker *w, struct conn *c);
+/*
+ * c's idle or count deadline passed (its timer): RELAY_CLOSE (with *reason)
+ * when it has been idle for its idle_ms, else the timer is set again.
+ */
+enum relay_status relay_on_timer(struct worker *w, struct conn *c, enum close_reason *reason);
+/* c is closing: its byte counts brought up to date for the access log. */
+void relay_closing(struct worker *w, struct conn *c);
 
 #endif

@@ -491,6 +491,10 @@ worker_run(const struct worker_spec *spec)
 	}
 	log_info("started: %u listeners, up to %u connections, route generation %llu",
 	    w.listen_count, w.conn_max, (unsigned long long)w.img->generation);
+	/* Without maps of its own (master/kernelrelay.h), "kernel" relays as "adaptive" (conn.c). */
+	if (w.img->settings.relay == RELAY_KERNEL && spec->relay_socks_fd < 0)
+		log_warn("relay \"kernel\": this worker has no BPF maps of its own; it relays "
+		    "with \"adaptive\"");
 	listener_resume(&w);
 	atomic_store_explicit(&spec->area->ready, 1, memory_order_relaxed);
 	while (!worker_stop && !(worker_quit && worker_retire(&w)))

@@ -22,6 +22,8 @@ struct worker_spec {
 	int channel;			/* the master's messages (fdpass.h): route tables, log files */
 	const struct peer *peers;	/* the other workers' areas mapped read-only at the fork */
 	unsigned peer_count;
+	int relay_socks_fd;		/* relay "kernel": this worker's own BPF maps */
+	int relay_peers_fd;		/* (master/kernelrelay.h), or -1 */
 };
 
 /* Runs the worker until it is told to stop; the process's exit status. */

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards idle relayed connections costing no threads: 2,000 proxied connections that sent a hello and then idle leave the worker's thread count unchanged (both relay modes), and all stay open.
+# Guards idle relayed connections costing no threads: 2,000 proxied connections that sent a hello and then idle leave the worker's thread count unchanged (every relay, "kernel" too where the build has it), and all stay open.
 . "$(dirname "$0")/lib.sh"
 
 N=2000
@@ -7,7 +7,7 @@ sink_start idle --hold
 
 threads() { find "/proc/$1/task" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 
-for relay in splice splice_ring adaptive; do
+for relay in $RELAYS; do
 	echo "--- relay = $relay"
 	: >"$SINK_LOG"
 	proxy_start "tuning = { relay = \"$relay\"; };
@@ -26,6 +26,8 @@ routes = ( { sni = \"*\"; backends = [ \"127.0.0.1:${SINK_PORT[idle]}\" ]; } );"
 	sleep 1
 	check_eq "worker threads with $N idle connections (before: $before)" "$before" "$(threads "$w")"
 	check_eq "io-wq threads in the worker" 0 "$(grep -l '^iou-' /proc/"$w"/task/*/comm 2>/dev/null | wc -l)"
+
+	check_relay_used "$relay"
 
 	kill -USR1 "$client"
 	WAIT_S=10 wait_until lines_at_least "$out" closed_by_peer= 1

@@ -44,6 +44,7 @@ PROXY_PID=
 PROXY_LOG=$T/proxy.log
 SINK_LOG=$T/sink.log
 declare -A SINK_PORT=() NGINX_PORT=() SHAPER_PORT=()
+PROXY_WRAP=()
 : >"$SINK_LOG"
 : >"$T/ports"
 
@@ -400,7 +401,8 @@ proxy_start() {
 		printf 'workers = %s;\nlisten = [ %s ];\nlog = { level = "debug"; %s };\n%s\n' \
 		    "$workers" "$listen" "${PROXY_LOG_EXTRA:-}" "$body" >"$PROXY_CONF"
 		: >"$PROXY_LOG"
-		spawn "$PT" -f -c "$PROXY_CONF" 2>>"$PROXY_LOG"
+		# PROXY_WRAP: a command the proxy runs under (e.g. setpriv ...).
+		spawn "${PROXY_WRAP[@]}" "$PT" -f -c "$PROXY_CONF" 2>>"$PROXY_LOG"
 		PROXY_PID=$BG_PID
 		WAIT_S=10 wait_until proxy_ready
 		started=$(grep -c 'info: started:' "$PROXY_LOG")
@@ -414,6 +416,21 @@ proxy_start() {
 	done
 	cat "$PROXY_LOG"
 	die "the proxy did not start"
+}
+
+# The relays a test that loops over them runs: "kernel" too when this
+# build has it (its BPF object is embedded in the binary).
+pt_has_kernel_relay() { nm "$PT" 2>/dev/null | grep -q ' kernelrelay_obj$'; }
+RELAYS="splice splice_ring adaptive"
+pt_has_kernel_relay && RELAYS="$RELAYS kernel"
+
+# check_relay_used RELAY: a "kernel" run relayed in the kernel: nothing
+# about it was logged (a fallback to "adaptive", a connection it could not
+# take); other relays have nothing to check.
+check_relay_used() {
+	[ "$1" = kernel ] || return 0
+	check_no_match "relay \"kernel\" ran without a complaint" 'relay "kernel":' \
+	    "$(cat "$PROXY_LOG")"
 }
 
 proxy_ready() {

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards the relay's integrity: 64 MiB of random bytes downloaded and 64 MiB uploaded through the proxy over TLS 1.3 arrive byte-exact, with every relay; the access log's bytes_in/bytes_out per connection add up to the workers' byte counters (copied bytes of "adaptive" included), and only "adaptive" copies past the hello while every mode splices the bulk.
+# Guards the relay's integrity: 64 MiB of random bytes downloaded and 64 MiB uploaded through the proxy over TLS 1.3 arrive byte-exact, with every relay ("kernel" too where the build has it); the access log's bytes_in/bytes_out per connection add up to the workers' byte counters (copied bytes of "adaptive" included), and only "adaptive" copies past the hello while every mode splices the bulk.
 . "$(dirname "$0")/lib.sh"
 
 SIZE=$((64 * 1024 * 1024))
@@ -8,8 +8,11 @@ nginx_start big
 head -c "$SIZE" /dev/urandom >"$T/www/big/blob" || die "making the 64 MiB file"
 want=$(sha256sum <"$T/www/big/blob" | cut -d' ' -f1)
 
-# Both relay implementations, and small pipes (many partial splices).
-for tuning in 'relay = "splice";' 'relay = "splice_ring";' 'relay = "adaptive";' 'relay = "splice"; pipe_bytes = 4096;'; do
+# Every relay, and small pipes (many partial splices); "kernel" where the
+# build has it (it counts what it moved as spliced).
+tunings=('relay = "splice";' 'relay = "splice_ring";' 'relay = "adaptive";' 'relay = "splice"; pipe_bytes = 4096;')
+pt_has_kernel_relay && tunings+=('relay = "kernel";')
+for tuning in "${tunings[@]}"; do
 	echo "--- tuning = { $tuning }"
 	rm -rf "$T/www/big/up"
 	: >"$T/access.log"
@@ -37,6 +40,7 @@ routes = ( { sni = \"*\"; backends = [ \"127.0.0.1:${NGINX_PORT[big]}\" ]; } );"
 	*) check_range "bytes copied (the two hellos only)" 1 8191 "$copied" ;;
 	esac
 	check_range "bytes spliced (both 64 MiB transfers)" $((2 * SIZE - 1048576)) $((2 * SIZE + 1048576)) "$spliced"
+	case $tuning in *kernel*) check_relay_used kernel ;; esac
 	proxy_stop
 	check_eq "proxy exit status" 0 "$PROXY_RC"
 	check_range "bytes relayed client -> backend" "$SIZE" $((SIZE + 1048576)) "$(proxy_counter bytes_in)"

@@ -109,6 +109,13 @@ Test(config, every_setting_is_read)
 	cr_assert_eq(cfg.settings.log_level, LOG_LVL_DEBUG);
 }
 
+/* "kernel" is read as asked: whether it can run is the master's to decide (kernelrelay.c). */
+Test(config, relay_kernel_is_read)
+{
+	expect_ok("tuning = { relay = \"kernel\"; };\n" LISTEN_OK ROUTES_OK);
+	cr_assert_eq(cfg.settings.relay, RELAY_KERNEL);
+}
+
 Test(config, other_low_values_are_read)
 {
 	expect_ok("workers = 0;\n"
@@ -410,7 +417,7 @@ Test(config, enumerations_name_their_choices)
 	expect_errors(LISTEN_OK ROUTES_OK
 	    "tuning = { relay = \"foo\"; };\n"
 	    "log = { level = \"Info\"; };\n",
-	    ":3: tuning.relay: \"foo\" is not one of \"splice\", \"splice_ring\", \"adaptive\"",
+	    ":3: tuning.relay: \"foo\" is not one of \"splice\", \"splice_ring\", \"adaptive\", \"kernel\"",
 	    ":4: log.level: \"Info\" is not one of \"error\", \"warn\", \"info\", \"debug\"",
 	    NULL);
 }
@@ -762,7 +769,7 @@ Test(config, several_faults_all_reported_in_order)
 	    ":3: listen[1]: \"127.0.0.1\" has no port",
 	    ":5: timeouts.hello_ms: 0 is out of range 1..604800000",
 	    ":6: timeouts.idle_ms: expected an integer, got a string",
-	    ":8: tuning.relay: \"copy\" is not one of \"splice\", \"splice_ring\", \"adaptive\"",
+	    ":8: tuning.relay: \"copy\" is not one of \"splice\", \"splice_ring\", \"adaptive\", \"kernel\"",
 	    ":13: routes[1].backends[0]: \"127.0.0.1\" has no port",
 	    ":16: routes[2].backends: is empty",
 	    ":16: routes[2].sni: \"App.example.com.\" duplicates routes[0] (line 10)",

@@ -1,0 +1,74 @@
+/*
+ * relay_kernel.bpf.c -- the kernel relay's stream verdict (tuning.relay =
+ * "kernel"): each socket's bytes go straight to its peer's egress.
+ *
+ * A worker puts both sockets of a connection in "socks" (a sockhash keyed
+ * by socket cookie) and names each one's peer in "peers" (cookie -> peer
+ * cookie). The master loads one copy of this object per worker process, so
+ * a worker's map holds its own sockets only (docs/architecture.md, "The
+ * kernel relay"). Built with clang -target bpf; loaded by master/kernelrelay.c
+ * from the copy embedded in the binary.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+/*
+ * Sockets one worker relays at once: two per connection. The open-files
+ * limit of this machine (20,000) bounds a worker below this.
+ */
+#define RELAY_KERNEL_SOCKETS 32768
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, RELAY_KERNEL_SOCKETS);
+	__type(key, __u64);	/* the socket's cookie (SO_COOKIE) */
+	__type(value, __u64);	/* written as the worker's fd, read back as the cookie */
+} socks SEC(".maps");
+
+/* What the worker and this program share about one source socket (worker/relay_kernel.h). */
+struct relay_kernel_peer {
+	__u64 peer;		/* the peer's cookie; 0: this source is no longer redirected */
+	__u64 redirected;	/* bytes handed to the peer's egress so far */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RELAY_KERNEL_SOCKETS);
+	__type(key, __u64);	/* a socket's cookie */
+	__type(value, struct relay_kernel_peer);
+} peers SEC(".maps");
+
+SEC("sk_skb")
+int
+relay_kernel_verdict(struct __sk_buff *skb)
+{
+	struct relay_kernel_peer *p;
+	__u64 cookie;
+
+	/*
+	 * A zero-length skb is the FIN: redirected, it would mark the peer
+	 * with EPIPE and lose the reply after a half-close. The worker passes
+	 * the FIN on itself, once every redirected byte has left.
+	 */
+	if (skb->len == 0)
+		return SK_DROP;
+	cookie = bpf_get_socket_cookie(skb);
+	p = bpf_map_lookup_elem(&peers, &cookie);
+	if (p == NULL || p->peer == 0)
+		return SK_PASS;	/* not (or no longer) redirected: the worker reads it */
+	if (bpf_sk_redirect_hash(skb, &socks, &p->peer, 0) == SK_PASS) {
+		__sync_fetch_and_add(&p->redirected, skb->len);
+		return SK_PASS;
+	}
+	/*
+	 * The peer is not in the map (not yet, or gone). Dropped, these bytes
+	 * would be lost, and TCP has acknowledged them: they go to this
+	 * socket's own queue, and so does everything after them (p->peer = 0
+	 * for good), so that bytes never overtake each other. The worker sees
+	 * them readable and decides.
+	 */
+	p->peer = 0;
+	return SK_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,380 @@
+/*
+ * relay_kernel.c -- relay "kernel": bytes move between a connection's two
+ * sockets inside the kernel (a BPF sockhash and its stream verdict,
+ * relay_kernel.bpf.c), without waking the worker.
+ *
+ * The worker puts both sockets in its own maps (the master loaded them for
+ * this process) and then only polls each socket for its end: the verdict
+ * takes every byte, so a socket turns readable only at EOF, on an error,
+ * or when the verdict could not redirect and kept bytes in the socket's own
+ * queue (the peer was not in the map yet). That last case is not relayed
+ * here yet: the connection closes (CLOSE_INTERNAL), logged.
+ *
+ * A FIN is dropped by the verdict and passed on here, only once every
+ * redirected byte entered the sink: the sink's bytes written in (tcp_info's
+ * bytes_acked + SIOCOUTQ, linux/tcp.h's struct, since glibc's lacks the
+ * byte counters) against what the verdict counted as redirected. Nothing
+ * says when that happens, so the check repeats every RELAY_KERNEL_FIN_POLL_MS.
+ *
+ * The maps are used through the bpf(2) syscall itself: the worker needs no
+ * libbpf, and a build without the kernel relay still compiles this.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include "conn.h"
+#include "log.h"
+#include "relay_kernel.h"
+#include "tunables.h"
+#include "worker-t.h"
+
+/* The value of the peers map; the same layout as relay_kernel.bpf.c's. */
+struct relay_kernel_peer {
+	uint64_t peer;		/* the peer's cookie; 0: no longer redirected */
+	uint64_t redirected;	/* bytes the verdict handed to the peer's egress */
+};
+
+static int
+dir_src(const struct conn *c, int d)
+{
+	return d == 0 ? c->cfd : c->bfd;
+}
+
+static int
+dir_dst(const struct conn *c, int d)
+{
+	return d == 0 ? c->bfd : c->cfd;
+}
+
+/* bpf(2) on one element: cmd BPF_MAP_UPDATE_ELEM, _LOOKUP_ELEM or _DELETE_ELEM. 0 or -errno. */
+static int
+relay_kernel_elem(int cmd, int map, const void *key, void *value, uint64_t flags)
+{
+	union bpf_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.map_fd = (uint32_t)map;
+	a.key = (uint64_t)(uintptr_t)key;
+	a.value = (uint64_t)(uintptr_t)value;
+	a.flags = flags;
+	return syscall(SYS_bpf, cmd, &a, sizeof(a)) == 0 ? 0 : -errno;
+}
+
+/*
+ * Bytes ever written into fd's send queue: acknowledged ones plus those
+ * still queued. 0 or -errno.
+ */
+static int
+relay_kernel_written(int fd, uint64_t *n)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int outq;
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+	    ioctl(fd, SIOCOUTQ, &outq) != 0)
+		return -errno;
+	*n = ti.tcpi_bytes_acked + (uint64_t)outq;
+	return 0;
+}
+
+static int
+relay_kernel_cookie(int fd, uint64_t *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+
+	return getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len) == 0 ? 0 : -errno;
+}
+
+/*
+ * Names each socket's peer, then puts both sockets in the sockhash. 0 or
+ * -errno; *client_in says whether the client's socket stayed in the map
+ * (it cannot be taken out safely: bytes the verdict kept would go with it).
+ */
+static int
+relay_kernel_insert(struct worker *w, struct conn *c, int *client_in)
+{
+	int socks = w->spec->relay_socks_fd, peers = w->spec->relay_peers_fd;
+	uint64_t ck = c->u.dir[0].kernel.cookie, bk = c->u.dir[1].kernel.cookie;
+	struct relay_kernel_peer cp = { .peer = bk }, bp = { .peer = ck };
+	uint64_t cfd = (uint64_t)c->cfd, bfd = (uint64_t)c->bfd;
+	int rc;
+
+	*client_in = 0;
+	if ((rc = relay_kernel_elem(BPF_MAP_UPDATE_ELEM, peers, &ck, &cp, BPF_NOEXIST)) != 0)
+		return rc;
+	if ((rc = relay_kernel_elem(BPF_MAP_UPDATE_ELEM, peers, &bk, &bp, BPF_NOEXIST)) != 0)
+		goto bad;
+	/*
+	 * The client first: it waits for the ServerHello and sends nothing
+	 * meanwhile, while the backend's answer to the hello is on its way.
+	 * A byte that comes before its peer joined stays in its socket (the
+	 * verdict), and ends the connection in relay_kernel_on_event().
+	 */
+	if ((rc = relay_kernel_elem(BPF_MAP_UPDATE_ELEM, socks, &ck, &cfd, BPF_NOEXIST)) != 0)
+		goto bad;
+	*client_in = 1;
+	return relay_kernel_elem(BPF_MAP_UPDATE_ELEM, socks, &bk, &bfd, BPF_NOEXIST);
+bad:
+	(void)relay_kernel_elem(BPF_MAP_DELETE_ELEM, peers, &ck, NULL, 0);
+	(void)relay_kernel_elem(BPF_MAP_DELETE_ELEM, peers, &bk, NULL, 0);
+	return rc;
+}
+
+/*
+ * Direction 0 could not go to the kernel: the n bytes at w->scratch the
+ * backend did not take wait in a pending buffer, as relay "adaptive" keeps
+ * them, and the direction copies from here on (relay.c takes it over).
+ */
+static int
+relay_kernel_keep(struct worker *w, struct conn *c, size_t n)
+{
+	struct dir *dir = &c->u.dir[0];
+
+	dir->copying = 1;
+	dir->pending = NULL;
+	dir->queued = 0;
+	if (n == 0)
+		return -EAGAIN;
+	if ((dir->pending = malloc(n)) == NULL)
+		return -ENOMEM;
+	memcpy(dir->pending, w->scratch, n);
+	dir->queued = (uint32_t)n;
+	return -EAGAIN;
+}
+
+/*
+ * Empties the client's receive queue, sending what it held on to the
+ * backend (*copied bytes). The verdict takes whole skbs from the queue,
+ * ignoring what of one was read already: the hello phase reads up to its
+ * cap, and the rest of a partly read skb would be relayed again from its
+ * start. A queue seen empty holds no partly read skb, and what comes later
+ * is whole. 0 when it was emptied; -EAGAIN when it could not be (the client
+ * keeps sending, or the backend did not take it all:
+ * relay_kernel_keep()); -ECONNRESET / -EPIPE for a side that failed.
+ */
+static int
+relay_kernel_drain(struct worker *w, struct conn *c, uint64_t *copied)
+{
+	ssize_t n, m;
+	int inq;
+
+	*copied = 0;
+	for (;;) {
+		if (ioctl(c->cfd, SIOCINQ, &inq) != 0)
+			return -ECONNRESET;
+		if (inq == 0)
+			return 0;
+		if (*copied >= RELAY_BUDGET_BYTES)
+			return relay_kernel_keep(w, c, 0);
+		do
+			n = recv(c->cfd, w->scratch, (size_t)inq < MAX_HELLO_BYTES ?
+			    (size_t)inq : MAX_HELLO_BYTES, 0);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0)
+			return n < 0 && errno == EAGAIN ? 0 : -ECONNRESET;
+		do
+			m = send(c->bfd, w->scratch, (size_t)n, MSG_NOSIGNAL);
+		while (m < 0 && errno == EINTR);
+		if (m < 0 && errno != EAGAIN)
+			return -EPIPE;
+		m = m < 0 ? 0 : m;
+		*copied += (uint64_t)m;
+		if (m < n) {
+			memmove(w->scratch, w->scratch + m, (size_t)(n - m));
+			return relay_kernel_keep(w, c, (size_t)(n - m));
+		}
+	}
+}
+
+/* The timer: a FIN's check soon, else the next count (or the idle deadline, if sooner). */
+static void
+relay_kernel_timer(struct worker *w, struct conn *c)
+{
+	uint64_t at = c->active_ms + c->idle_ms;
+
+	if ((c->u.dir[0].eof && !c->u.dir[0].done) || (c->u.dir[1].eof && !c->u.dir[1].done))
+		at = w->now + RELAY_KERNEL_FIN_POLL_MS;
+	else if (at > w->now + RELAY_KERNEL_COUNT_MS)
+		at = w->now + RELAY_KERNEL_COUNT_MS;
+	timer_set(&w->timers, &c->timer, at);
+}
+
+int
+relay_kernel_start(struct worker *w, struct conn *c, uint64_t *copied,
+    enum relay_status *st, enum close_reason *why)
+{
+	static const int one = 1;
+	uint64_t ck, bk, csent, bsent;
+	int rc, client_in;
+
+	*copied = 0;
+	if (w->spec->relay_socks_fd < 0)
+		return -EOPNOTSUPP;
+	if ((rc = relay_kernel_drain(w, c, copied)) != 0) {
+		if (rc == -EAGAIN || rc == -ENOMEM)
+			return rc;
+		*why = rc == -EPIPE ? CLOSE_BACKEND_RESET : CLOSE_CLIENT_RESET;
+		*st = RELAY_CLOSE;
+		return 0;
+	}
+	if ((rc = relay_kernel_cookie(c->cfd, &ck)) != 0 ||
+	    (rc = relay_kernel_cookie(c->bfd, &bk)) != 0 ||
+	    (rc = relay_kernel_written(c->bfd, &bsent)) != 0 ||
+	    (rc = relay_kernel_written(c->cfd, &csent)) != 0)
+		return rc;
+	c->u.dir[0].kernel.cookie = ck;
+	c->u.dir[0].kernel.sent0 = bsent;
+	c->u.dir[0].kernel.before = c->u.dir[0].bytes + *copied;	/* the hello, the drain */
+	c->u.dir[1].kernel.cookie = bk;
+	c->u.dir[1].kernel.sent0 = csent;
+	c->u.dir[1].kernel.before = c->u.dir[1].bytes;
+	if ((rc = relay_kernel_insert(w, c, &client_in)) != 0) {
+		if (!client_in)
+			return rc;
+		log_warn("relay \"kernel\": the backend's socket cannot join the map: %s; "
+		    "closing", strerror(-rc));
+		*why = CLOSE_INTERNAL;
+		*st = RELAY_CLOSE;
+		return 0;
+	}
+	/*
+	 * Bytes that came before the insert wait in the receive queue until
+	 * the next packet runs the verdict; a new SO_RCVLOWAT runs it now.
+	 */
+	(void)setsockopt(c->cfd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	(void)setsockopt(c->bfd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	relay_kernel_timer(w, c);
+	*st = RELAY_WAITING;
+	if (engine_wait(w->engine, c, EV_READABLE, 0, c->cfd) != 0 ||
+	    engine_wait(w->engine, c, EV_READABLE, 1, c->bfd) != 0) {
+		*why = CLOSE_INTERNAL;
+		*st = RELAY_CLOSE;
+	}
+	return 0;
+}
+
+void
+relay_kernel_sent(const struct conn *c, uint64_t out[2])
+{
+	for (int d = 0; d < 2; d++) {
+		uint64_t n;
+
+		out[d] = c->u.dir[d].bytes;
+		if (relay_kernel_written(dir_dst(c, d), &n) == 0 && n >= c->u.dir[d].kernel.sent0)
+			out[d] = c->u.dir[d].kernel.before + n - c->u.dir[d].kernel.sent0;
+	}
+}
+
+/* Direction d's source ended: pass its FIN on once every redirected byte is in the sink. */
+static enum relay_status
+relay_kernel_finish(struct worker *w, struct conn *c, int d, enum close_reason *why)
+{
+	struct dir *dir = &c->u.dir[d];
+	struct relay_kernel_peer p;
+	uint64_t n;
+
+	if (relay_kernel_elem(BPF_MAP_LOOKUP_ELEM, w->spec->relay_peers_fd, &dir->kernel.cookie,
+	    &p, 0) != 0 || relay_kernel_written(dir_dst(c, d), &n) != 0) {
+		*why = CLOSE_INTERNAL;
+		return RELAY_CLOSE;
+	}
+	if (n - dir->kernel.sent0 < p.redirected)
+		return RELAY_WAITING;	/* the timer looks again */
+	dir->done = 1;
+	if (c->u.dir[!d].done) {
+		*why = CLOSE_NORMAL;
+		return RELAY_CLOSE;
+	}
+	(void)shutdown(dir_dst(c, d), SHUT_WR);
+	return RELAY_WAITING;
+}
+
+/* A source readable without EOF: bytes the verdict kept (their peer was missing). */
+static enum relay_status
+relay_kernel_kept(struct worker *w, struct conn *c, int d, enum close_reason *why)
+{
+	static struct log_limit limit;
+	uint64_t skipped;
+	uint8_t b;
+	ssize_t n = recv(dir_src(c, d), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	if (n < 0 && errno == EAGAIN)
+		return engine_wait(w->engine, c, EV_READABLE, d, dir_src(c, d)) == 0 ?
+		    RELAY_WAITING : (*why = CLOSE_INTERNAL, RELAY_CLOSE);
+	if (n == 0) {
+		c->u.dir[d].eof = 1;
+		return relay_kernel_finish(w, c, d, why);
+	}
+	if (n < 0) {
+		*why = d == 0 ? CLOSE_CLIENT_RESET : CLOSE_BACKEND_RESET;
+		return RELAY_CLOSE;
+	}
+	if (worker_log_due(w, &limit, &skipped))
+		log_warn("relay \"kernel\": %s bytes came before the other side joined the "
+		    "map; closing (%llu more not logged)", d == 0 ? "client" : "backend",
+		    (unsigned long long)skipped);
+	*why = CLOSE_INTERNAL;
+	return RELAY_CLOSE;
+}
+
+enum relay_status
+relay_kernel_on_event(struct worker *w, struct conn *c, int d, int res,
+    enum close_reason *why)
+{
+	enum relay_status st;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (res & POLLERR) {
+		(void)getsockopt(dir_src(c, d), SOL_SOCKET, SO_ERROR, &err, &len);
+		log_debug("relay: %s side: %s", d == 0 ? "client" : "backend", strerror(err));
+		*why = d == 0 ? CLOSE_CLIENT_RESET : CLOSE_BACKEND_RESET;
+		return RELAY_CLOSE;
+	}
+	if (!(res & (POLLRDHUP | POLLHUP)))
+		return relay_kernel_kept(w, c, d, why);
+	c->u.dir[d].eof = 1;
+	st = relay_kernel_finish(w, c, d, why);
+	if (st == RELAY_WAITING)
+		relay_kernel_timer(w, c);
+	return st;
+}
+
+enum relay_status
+relay_kernel_on_timer(struct worker *w, struct conn *c, enum close_reason *why)
+{
+	enum relay_status st;
+
+	for (int d = 0; d < 2; d++) {
+		if (!c->u.dir[d].eof || c->u.dir[d].done)
+			continue;
+		st = relay_kernel_finish(w, c, d, why);
+		if (st == RELAY_CLOSE)
+			return st;
+	}
+	if (w->now - c->active_ms >= c->idle_ms) {
+		*why = CLOSE_IDLE_TIMEOUT;
+		return RELAY_CLOSE;
+	}
+	relay_kernel_timer(w, c);
+	return RELAY_WAITING;
+}
+
+void
+relay_kernel_release(struct worker *w, struct conn *c)
+{
+	for (int d = 0; d < 2; d++)
+		(void)relay_kernel_elem(BPF_MAP_DELETE_ELEM, w->spec->relay_peers_fd,
+		    &c->u.dir[d].kernel.cookie, NULL, 0);
+}
