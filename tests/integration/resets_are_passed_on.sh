@@ -1,9 +1,19 @@
 #!/bin/bash
-# Guards resets passed on as resets: a backend that resets mid-stream makes the client see ECONNRESET, not a clean EOF (backend_reset = 1); a client that resets mid-stream makes the backend see a reset (client_reset = 1); afterwards the gauges are 0 and the worker's descriptors are back where they were.
+# Guards resets passed on as resets: a backend that resets mid-stream makes the client see ECONNRESET, not a clean EOF (backend_reset = 1); a client that resets mid-stream makes the backend see a reset (client_reset = 1); afterwards the gauges are 0 and the worker's descriptors are back where they were; with relay "adaptive", and "kernel" too where the build has it.
 # shellcheck disable=SC2317  # helpers run through wait_until look unreachable
 [ -n "${PT_NETNS:-}" ] || ! unshare -n true 2>/dev/null || PT_NETNS=1 exec unshare -n "$BASH" "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hostile.sh"
+
+# Once per relay: the default, and "kernel" where the build has it.
+if [ -z "${RESETS_RELAY:-}" ]; then
+	rc=0
+	for r in adaptive $(pt_has_kernel_relay && echo kernel); do
+		echo "=== relay = $r"
+		RESETS_RELAY=$r "$BASH" "$0" "$@" || rc=1
+	done
+	exit "$rc"
+fi
 
 REPLY=100000		# bytes the resetting backend sends before its reset
 UPLOAD=1000000		# bytes the resetting client sends before its reset
@@ -25,7 +35,8 @@ fault_has() { [ -n "$(fault_line "$1" "$2")" ]; }
 fault_start rst --reset-after "$REPLY" --delay-ms 300
 fault_start drain
 sink_start warm --echo
-proxy_start "routes = (
+proxy_start "tuning = { relay = \"$RESETS_RELAY\"; };
+routes = (
   { sni = \"reset.example.com\"; backends = [ \"127.0.0.1:${FAULT_PORT[rst]}\" ]; },
   { sni = \"warm.example.com\";  backends = [ \"127.0.0.1:${SINK_PORT[warm]}\" ]; },
   { sni = \"*\";                 backends = [ \"127.0.0.1:${FAULT_PORT[drain]}\" ]; }
@@ -86,6 +97,7 @@ check_eq "worker sockets after both (as before)" "$sock0" "$sock2"
 # A pipe a reset caught with bytes in it is closed, not pooled: never more than before.
 check_range "worker pipe ends after both (pooled; at most as before)" 0 "$pipe0" "$pipe2"
 check_range "worker descriptors after both (at most as before)" 0 "$fd0" "$fd2"
+check_relay_used "$RESETS_RELAY"
 proxy_stop
 check_eq "proxy exit status" 0 "$PROXY_RC"
 finish
