@@ -1287,7 +1287,7 @@ interference_summary() {
 		# shellcheck disable=SC2206
 		all+=(${OTHER[$k]})
 	done
-	printf 'during a point, CPU taken by anything but the proxy, the sinks and loadgen (other processes on this shared machine such as compilers, hypervisor steal, work of kernel threads) was %s%% of one core at the median, %s%% at most; %d point runs were repeated because it exceeded %s%%, and %d runs over it were kept (after %d retries, or with the retry budget of an eighth of all runs spent).' \
+	printf 'during a point, CPU taken by anything but the proxy, the sinks, loadgen and the kernel threads (other processes on this shared machine such as compilers, hypervisor steal, softirq while idle) was %s%% of one core at the median, %s%% at most; %d point runs were repeated because it exceeded %s%%, and %d runs over it were kept (after %d retries, or with the retry budget of an eighth of all runs spent).' \
 	    "$(median "${all[@]}")" "$(printf '%s\n' "${all[@]}" | sort -g | tail -n 1)" \
 	    "$RETRIED" "$NOISE_MAX" "$RETRIED_STILL" "$NOISE_RETRIES"
 }
