@@ -6,17 +6,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "balance.h"
-
-static void
-make(struct routes_backend *b, const uint32_t *weights, const uint32_t *flags, uint32_t n)
-{
-	memset(b, 0, n * sizeof(*b));
-	for (uint32_t i = 0; i < n; i++) {
-		b[i].weight = weights[i];
-		b[i].flags = flags != NULL ? flags[i] : 0;
-	}
-}
+#include "balance_test.h"
 
 static char
 letter(int k)

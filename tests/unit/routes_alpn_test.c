@@ -9,64 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
-#include "routes.h"
+#include "routes_test.h"
 
-#define NONE	(-1)	/* pick(): the lookup found nothing */
-
-static struct addr backend;
-
-/* One route: its pattern and alpn names (NULL-terminated, NULL: none). */
-struct spec {
-	const char *pattern;
-	const char *alpn[4];
-};
-
-/* Builds specs into *img (malloc'ed, exactly sized). Returns the build's result. */
+/* Builds specs into *img (one group). Returns the build's result. */
 static int
 build(const struct spec *in, uint32_t count, struct routes_image **img)
 {
-	struct route_spec specs[16];
-	const char *why;
-	size_t size;
-	int rc;
-
-	cr_assert_leq(count, 16);
-	cr_assert_eq(addr_parse(&backend, "192.0.2.1:443", 0, &why), 0);
-	memset(specs, 0, sizeof(specs));
-	for (uint32_t i = 0; i < count; i++) {
-		specs[i].pattern = in[i].pattern;
-		specs[i].backends = &backend;
-		specs[i].backend_count = 1;
-		specs[i].alpn = in[i].alpn[0] != NULL ? in[i].alpn : NULL;
-		while (specs[i].alpn_count < 4 && in[i].alpn[specs[i].alpn_count] != NULL)
-			specs[i].alpn_count++;
-	}
-	size = routes_image_size(specs, count, NULL);
-	*img = malloc(size);
-	cr_assert_not_null(*img);
-	rc = routes_image_build(*img, size, specs, count, NULL, NULL, 1, 7);
-	if (rc != 0) {
-		free(*img);
-		*img = NULL;
-	}
-	return rc;
-}
-
-/* A client's ALPN list in wire form from names separated by ','; its length. */
-static size_t
-wire(const char *names, uint8_t *out)
-{
-	size_t n = 0, len;
-
-	while (names != NULL && *names != '\0') {
-		len = strcspn(names, ",");
-		out[n++] = (uint8_t)len;
-		memcpy(out + n, names, len);
-		n += len;
-		names += len + (names[len] == ',');
-	}
-	return n;
+	return build_groups(in, count, 0, img);
 }
 
 /* The id of the route for sni (NULL: none) and the offered names, or NONE. */
@@ -82,12 +31,12 @@ pick(const struct routes_image *img, const char *sni, const char *offered)
 }
 
 static const struct spec table[] = {
-	{ "a.example.com", { NULL } },				/* 0 */
-	{ "a.example.com", { "acme-tls/1", NULL } },		/* 1 */
-	{ "*.example.com", { "h2", "http/1.1", NULL } },	/* 2 */
-	{ "b.example.com", { "acme-tls/1", NULL } },		/* 3 */
-	{ "*", { NULL } },					/* 4 */
-	{ "*", { "h2", NULL } },				/* 5 */
+	{ "a.example.com", { NULL }, 0 },				/* 0 */
+	{ "a.example.com", { "acme-tls/1", NULL }, 0 },		/* 1 */
+	{ "*.example.com", { "h2", "http/1.1", NULL }, 0 },	/* 2 */
+	{ "b.example.com", { "acme-tls/1", NULL }, 0 },		/* 3 */
+	{ "*", { NULL }, 0 },					/* 4 */
+	{ "*", { "h2", NULL }, 0 },				/* 5 */
 };
 
 Test(routes_alpn, a_listed_protocol_beats_the_route_without_alpn)
@@ -123,7 +72,7 @@ Test(routes_alpn, no_match_and_no_plain_route_tries_the_next_pattern)
 Test(routes_alpn, a_pattern_without_a_fitting_route_anywhere_finds_nothing)
 {
 	static const struct spec only[] = {
-		{ "acme.example.com", { "acme-tls/1", NULL } },
+		{ "acme.example.com", { "acme-tls/1", NULL }, 0 },
 	};
 	struct routes_image *img;
 
@@ -151,20 +100,20 @@ Test(routes_alpn, a_torn_client_list_is_read_up_to_the_tear)
 Test(routes_alpn, clashes_within_a_pattern_are_refused)
 {
 	static const struct spec two_plain[] = {
-		{ "a.example.com", { NULL } }, { "A.example.com.", { NULL } },
+		{ "a.example.com", { NULL }, 0 }, { "A.example.com.", { NULL }, 0 },
 	};
 	static const struct spec shared[] = {
-		{ "a.example.com", { "h2", "acme-tls/1", NULL } },
-		{ "a.example.com", { "http/1.1", "h2", NULL } },
+		{ "a.example.com", { "h2", "acme-tls/1", NULL }, 0 },
+		{ "a.example.com", { "http/1.1", "h2", NULL }, 0 },
 	};
 	static const struct spec two_defaults[] = {
-		{ "*", { "h2", NULL } }, { "*", { NULL } }, { "*", { NULL } },
+		{ "*", { "h2", NULL }, 0 }, { "*", { NULL }, 0 }, { "*", { NULL }, 0 },
 	};
 	static const struct spec apart[] = {
-		{ "a.example.com", { "h2", NULL } },
-		{ "a.example.com", { "http/1.1", NULL } },
-		{ "a.example.com", { NULL } },
-		{ "*.example.com", { "h2", NULL } },	/* another pattern: no clash */
+		{ "a.example.com", { "h2", NULL }, 0 },
+		{ "a.example.com", { "http/1.1", NULL }, 0 },
+		{ "a.example.com", { NULL }, 0 },
+		{ "*.example.com", { "h2", NULL }, 0 },	/* another pattern: no clash */
 	};
 	struct routes_image *img;
 

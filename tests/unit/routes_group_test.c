@@ -11,82 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
-#include "routes.h"
+#include "routes_test.h"
 #include "tunables.h"
-
-#define NONE	(-1)	/* pick(): the lookup found nothing */
-
-static struct addr backend;
-
-/* One route: its group, pattern and alpn names (NULL-terminated, NULL: none). */
-struct spec {
-	uint32_t group;
-	const char *pattern;
-	const char *alpn[4];
-};
-
-/*
- * Builds specs into *img (malloc'ed, exactly sized) with group_count groups,
- * listen address 127.0.0.1:(1000 + g) in group g. Returns the build's result.
- */
-static int
-build(const struct spec *in, uint32_t count, uint32_t group_count, struct routes_image **img)
-{
-	struct route_spec specs[16];
-	struct listen_spec listens[8];
-	struct routes_access access;
-	char text[32];
-	const char *why;
-	size_t size;
-	int rc;
-
-	cr_assert_leq(count, 16);
-	cr_assert_eq(addr_parse(&backend, "192.0.2.1:443", 0, &why), 0);
-	memset(specs, 0, sizeof(specs));
-	memset(listens, 0, sizeof(listens));
-	for (uint32_t i = 0; i < count; i++) {
-		specs[i].pattern = in[i].pattern;
-		specs[i].group = in[i].group;
-		specs[i].backends = &backend;
-		specs[i].backend_count = 1;
-		specs[i].alpn = in[i].alpn[0] != NULL ? in[i].alpn : NULL;
-		while (specs[i].alpn_count < 4 && in[i].alpn[specs[i].alpn_count] != NULL)
-			specs[i].alpn_count++;
-	}
-	for (uint32_t g = 0; g < group_count && g < 8; g++) {
-		snprintf(text, sizeof(text), "127.0.0.1:%u", 1000 + g);
-		cr_assert_eq(addr_parse(&listens[g].addr, text, 0, &why), 0);
-		listens[g].group = g;
-	}
-	access = (struct routes_access){ .listens = listens,
-	    .listen_count = group_count < 8 ? group_count : 8, .group_count = group_count };
-	size = routes_image_size(specs, count, &access);
-	*img = malloc(size);
-	cr_assert_not_null(*img);
-	rc = routes_image_build(*img, size, specs, count, &access, NULL, 1, 7);
-	if (rc != 0) {
-		free(*img);
-		*img = NULL;
-	}
-	return rc;
-}
-
-/* A client's ALPN list in wire form from names separated by ','; its length. */
-static size_t
-wire(const char *names, uint8_t *out)
-{
-	size_t n = 0, len;
-
-	while (names != NULL && *names != '\0') {
-		len = strcspn(names, ",");
-		out[n++] = (uint8_t)len;
-		memcpy(out + n, names, len);
-		n += len;
-		names += len + (names[len] == ',');
-	}
-	return n;
-}
 
 /* The id of the route group g gives sni (NULL: none) and the offered names, or NONE. */
 static long
@@ -106,14 +32,14 @@ pick(const struct routes_image *img, uint32_t g, const char *sni, const char *of
 Test(routes_group, the_same_name_in_two_groups_is_two_routes)
 {
 	static const struct spec s[] = {
-		{ 0, "app.example.com", { NULL } },
-		{ 1, "APP.example.com.", { NULL } },
-		{ 1, "*.example.com", { NULL } },
-		{ 0, "*.example.com", { NULL } },
+		{ "app.example.com", { NULL }, 0 },
+		{ "APP.example.com.", { NULL }, 1 },
+		{ "*.example.com", { NULL }, 1 },
+		{ "*.example.com", { NULL }, 0 },
 	};
 	struct routes_image *img;
 
-	cr_assert_eq(build(s, 4, 2, &img), 0);
+	cr_assert_eq(build_groups(s, 4, 2, &img), 0);
 	cr_assert_eq(img->group_count, 2);
 	cr_assert_eq(pick(img, 0, "app.example.com", NULL), 0);
 	cr_assert_eq(pick(img, 1, "app.example.com", NULL), 1);
@@ -129,12 +55,12 @@ Test(routes_group, the_same_name_in_two_groups_is_two_routes)
 Test(routes_group, a_name_only_one_group_has_is_unknown_to_the_other)
 {
 	static const struct spec s[] = {
-		{ 1, "only.example.com", { NULL } },
-		{ 1, "*.wild.example", { NULL } },
+		{ "only.example.com", { NULL }, 1 },
+		{ "*.wild.example", { NULL }, 1 },
 	};
 	struct routes_image *img;
 
-	cr_assert_eq(build(s, 2, 2, &img), 0);
+	cr_assert_eq(build_groups(s, 2, 2, &img), 0);
 	cr_assert_eq(pick(img, 1, "only.example.com", NULL), 0);
 	cr_assert_eq(pick(img, 0, "only.example.com", NULL), NONE);
 	cr_assert_eq(pick(img, 1, "a.wild.example", NULL), 1);
@@ -145,14 +71,14 @@ Test(routes_group, a_name_only_one_group_has_is_unknown_to_the_other)
 Test(routes_group, each_group_has_its_own_default)
 {
 	static const struct spec s[] = {
-		{ 0, "a.example.com", { NULL } },
-		{ 2, "*", { NULL } },
-		{ 0, "*", { NULL } },
-		{ 1, "a.example.com", { NULL } },
+		{ "a.example.com", { NULL }, 0 },
+		{ "*", { NULL }, 2 },
+		{ "*", { NULL }, 0 },
+		{ "a.example.com", { NULL }, 1 },
 	};
 	struct routes_image *img;
 
-	cr_assert_eq(build(s, 4, 3, &img), 0);
+	cr_assert_eq(build_groups(s, 4, 3, &img), 0);
 	cr_assert_eq(img->default_route, 2, "the header's default is group 0's");
 	cr_assert_eq(pick(img, 0, "z.example.com", NULL), 2);
 	cr_assert_eq(pick(img, 2, "z.example.com", NULL), 1);
@@ -169,18 +95,18 @@ Test(routes_group, each_group_has_its_own_default)
 Test(routes_group, a_group_without_routes_finds_nothing)
 {
 	static const struct spec s[] = {
-		{ 0, "*", { NULL } },
-		{ 0, "a.example.com", { NULL } },
+		{ "*", { NULL }, 0 },
+		{ "a.example.com", { NULL }, 0 },
 	};
 	struct routes_image *img;
 
-	cr_assert_eq(build(s, 2, 2, &img), 0);
+	cr_assert_eq(build_groups(s, 2, 2, &img), 0);
 	cr_assert_eq(pick(img, 1, "a.example.com", NULL), NONE);
 	cr_assert_eq(pick(img, 1, NULL, NULL), NONE);
 	cr_assert_eq(pick(img, 1, "a.example.com", "h2"), NONE);
 	free(img);
 	/* No routes at all: a valid image in which nothing is found. */
-	cr_assert_eq(build(NULL, 0, 1, &img), 0);
+	cr_assert_eq(build_groups(NULL, 0, 1, &img), 0);
 	cr_assert_eq(img->route_count, 0);
 	cr_assert_eq(img->default_route, ROUTES_NONE);
 	cr_assert_eq(pick(img, 0, "a.example.com", NULL), NONE);
@@ -191,15 +117,15 @@ Test(routes_group, a_group_without_routes_finds_nothing)
 Test(routes_group, alpn_alternatives_chain_per_group)
 {
 	static const struct spec s[] = {
-		{ 0, "x.example.com", { "acme-tls/1", NULL } },
-		{ 1, "x.example.com", { "acme-tls/1", NULL } },	/* no clash: another group */
-		{ 0, "x.example.com", { NULL } },
-		{ 1, "*.example.com", { NULL } },
-		{ 1, "x.example.com", { "h2", NULL } },
+		{ "x.example.com", { "acme-tls/1", NULL }, 0 },
+		{ "x.example.com", { "acme-tls/1", NULL }, 1 },	/* no clash: another group */
+		{ "x.example.com", { NULL }, 0 },
+		{ "*.example.com", { NULL }, 1 },
+		{ "x.example.com", { "h2", NULL }, 1 },
 	};
 	struct routes_image *img;
 
-	cr_assert_eq(build(s, 5, 2, &img), 0);
+	cr_assert_eq(build_groups(s, 5, 2, &img), 0);
 	cr_assert_eq(pick(img, 0, "x.example.com", "acme-tls/1"), 0);
 	cr_assert_eq(pick(img, 1, "x.example.com", "acme-tls/1"), 1);
 	cr_assert_eq(pick(img, 0, "x.example.com", "h2"), 2);
@@ -214,30 +140,30 @@ Test(routes_group, alpn_alternatives_chain_per_group)
 Test(routes_group, patterns_are_unique_per_group_not_across)
 {
 	static const struct spec dup[] = {
-		{ 1, "a.example.com", { NULL } },
-		{ 0, "a.example.com", { NULL } },
-		{ 1, "A.example.com.", { NULL } },
+		{ "a.example.com", { NULL }, 1 },
+		{ "a.example.com", { NULL }, 0 },
+		{ "A.example.com.", { NULL }, 1 },
 	};
 	static const struct spec defaults[] = {
-		{ 0, "*", { NULL } },
-		{ 1, "*", { NULL } },
-		{ 1, "*", { NULL } },
+		{ "*", { NULL }, 0 },
+		{ "*", { NULL }, 1 },
+		{ "*", { NULL }, 1 },
 	};
 	struct routes_image *img;
 
-	cr_assert_eq(build(dup, 2, 2, &img), 0);
+	cr_assert_eq(build_groups(dup, 2, 2, &img), 0);
 	free(img);
-	cr_assert_eq(build(dup, 3, 2, &img), -EINVAL);
-	cr_assert_eq(build(defaults, 2, 2, &img), 0);
+	cr_assert_eq(build_groups(dup, 3, 2, &img), -EINVAL);
+	cr_assert_eq(build_groups(defaults, 2, 2, &img), 0);
 	free(img);
-	cr_assert_eq(build(defaults, 3, 2, &img), -EINVAL);
+	cr_assert_eq(build_groups(defaults, 3, 2, &img), -EINVAL);
 }
 
 Test(routes_group, a_group_the_build_was_not_told_of_is_refused)
 {
 	static const struct spec s[] = {
-		{ 0, "a.example.com", { NULL } },
-		{ 2, "b.example.com", { NULL } },
+		{ "a.example.com", { NULL }, 0 },
+		{ "b.example.com", { NULL }, 2 },
 	};
 	struct route_spec spec = { .pattern = "a.example.com", .backends = &backend,
 	    .backend_count = 1 };
@@ -247,8 +173,8 @@ Test(routes_group, a_group_the_build_was_not_told_of_is_refused)
 	uint64_t buf[1024];	/* images are 8-byte aligned */
 	const char *why;
 
-	cr_assert_eq(build(s, 2, 2, &img), -EINVAL);
-	cr_assert_eq(build(s, 2, 3, &img), 0);
+	cr_assert_eq(build_groups(s, 2, 2, &img), -EINVAL);
+	cr_assert_eq(build_groups(s, 2, 3, &img), 0);
 	free(img);
 	/* A listen address in group 1 of one group (group_count 0 means 1). */
 	cr_assert_eq(addr_parse(&l.addr, "127.0.0.1:443", 0, &why), 0);
@@ -264,14 +190,14 @@ Test(routes_group, a_group_the_build_was_not_told_of_is_refused)
 Test(routes_group, a_listen_address_knows_its_group)
 {
 	static const struct spec s[] = {
-		{ 0, "*", { NULL } },
-		{ 2, "*", { NULL } },
+		{ "*", { NULL }, 0 },
+		{ "*", { NULL }, 2 },
 	};
 	struct routes_image *img;
 	struct addr a;
 	const char *why;
 
-	cr_assert_eq(build(s, 2, 3, &img), 0);
+	cr_assert_eq(build_groups(s, 2, 3, &img), 0);
 	for (uint32_t g = 0; g < 3; g++) {
 		char text[32];
 

@@ -30,6 +30,7 @@
 #   OUT_DIR [docs/bench]      where the markdown and the chart go
 #   OUT_NAME [results | results-quick]  their file name, without .md / .png
 #   KEEP [unset]              keep the temporary directory (configs, logs)
+#   GOAL_SYSTEM [pt_adaptive] the system whose goals against the best peer are checked
 #   NOISE_MAX [30]            a point during which other work took more than this
 #                             percent of one core is run again, NOISE_RETRIES [1 | 0] times,
 #                             at most for an eighth of all point runs (time bound)
@@ -87,6 +88,7 @@ declare -A SYS_TITLE=(
 	[haproxy]="HAProxy" [nginx]="nginx stream" [sniproxy]="sniproxy"
 )
 PEERS="haproxy nginx sniproxy"
+GOAL_SYSTEM=${GOAL_SYSTEM:-pt_adaptive}	# passthrough's default relay
 
 LOADGEN=$BUILD/bench/loadgen
 SINK=$BUILD/bench/sink
@@ -96,7 +98,7 @@ PASSTHROUGH_BARE=$BUILD/bare/passthrough	# pt_bare: counters compiled out
 declare -A DPID=()	# daemon name -> pid, for the exit trap
 declare -A VAL=() P50=() P99=() P999=() ERRS=() FAILED=()
 declare -A IDLE=() PERFR=() POINT_ERR=() CPU=() MCPU=() OTHER=()
-RETRIED=0 RETRIED_STILL=0
+RETRIED=0 RETRIED_STILL=0 GOALS_MET=0 GOALS_MISSED=0 GOALS_NA=0
 NOTES=()
 HELLO_A='' HELLO_B='' HELLO_NONE=''
 NGINX_HALF_CLOSE=
@@ -513,44 +515,69 @@ per_unit() {
 	    else { if (n > 0) printf "%.2f", s * 1e6 / n; else print "ERR" } }'
 }
 
-# sink-pids proxy-pids...: "uptime busy steal ours proxy" in one read:
-# /proc/uptime (seconds), the machine's busy and steal ticks (/proc/stat:
-# user nice system irq softirq steal; guest time is inside user), the ticks of
-# the proxy's processes, and "ours": those plus the sinks' and this shell's
-# with its reaped children (loadgen, awk, ...).
+# kt-out kthread-pids sink-pids proxy-pids...: "uptime busy steal ours
+# proxy" in one read:
+# /proc/uptime (seconds); the machine's busy ticks, /proc/stat's user + nice
+# + system + irq + softirq of all CPUs (guest time is inside user and nice;
+# idle and iowait are not busy; steal is time the hypervisor gave to someone
+# else, not work done here, so it is apart); the ticks of the proxy's
+# processes; and "ours": those plus the sinks' and this shell's with its
+# reaped children (loadgen, awk, ...). Each kernel thread's ticks (ksoftirqd,
+# kworkers: where a kernel relay does its work) go to the file kt-out as
+# "pid ticks" lines. A process that exits meanwhile is skipped (getline, not
+# a file operand: mawk stops at a missing file). Nothing here may scan /proc
+# (ps takes ~30 ms): the second read's cost would land in the point.
 snapshot() {
-	local sinks=$1 files=() p
-	shift
-	for p in "$@"; do [ -r "/proc/$p/stat" ] && files+=("/proc/$p/stat"); done
-	# shellcheck disable=SC2046
-	awk -v self="/proc/$$/stat" -v sinks="$sinks" '
-	    BEGIN { n = split(sinks, sk, " "); for (i = 1; i <= n; i++) issink["/proc/" sk[i] "/stat"] = 1 }
-	    FILENAME == "/proc/uptime" { up = $1; next }
-	    FILENAME == "/proc/stat" { if ($1 == "cpu") { busy = $2 + $3 + $4 + $7 + $8 + $9; steal = $9 } next }
-	    FILENAME == self { ours += $14 + $15 + $16 + $17; next }
-	    FILENAME in issink { ours += $14 + $15; next }
-	    { proxy += $14 + $15 }
-	    END { print up, busy, steal, ours + proxy, proxy + 0 }' \
-	    /proc/uptime /proc/stat "/proc/$$/stat" \
-	    $(for p in $sinks; do [ -r "/proc/$p/stat" ] && echo "/proc/$p/stat"; done) "${files[@]}"
+	local kt=$1 kthreads=$2 sinks=$3
+	shift 3
+	awk -v self=$$ -v sinks="$sinks" -v procs="$*" -v kthreads="$kthreads" -v kt="$kt" '
+	    function ticks(pid, cum,   f, line, a) {
+	        f = "/proc/" pid "/stat"
+	        if ((getline line < f) <= 0) return -1
+	        close(f)
+	        sub(/^.*\) /, "", line)	# the command name may hold spaces
+	        split(line, a, " ")
+	        return a[12] + a[13] + (cum ? a[14] + a[15] : 0)
+	    }
+	    BEGIN {
+	        getline up < "/proc/uptime"; split(up, u, " ")
+	        while ((getline line < "/proc/stat") > 0) {
+	            split(line, a, " ")
+	            if (a[1] == "cpu") { busy = a[2] + a[3] + a[4] + a[7] + a[8]; steal = a[9]; break }
+	        }
+	        ours = ticks(self, 1)
+	        n = split(sinks, s, " "); for (i = 1; i <= n; i++) if ((t = ticks(s[i], 0)) > 0) ours += t
+	        n = split(procs, s, " "); for (i = 1; i <= n; i++) if ((t = ticks(s[i], 0)) > 0) proxy += t
+	        printf "" > kt
+	        n = split(kthreads, s, " "); for (i = 1; i <= n; i++) if ((t = ticks(s[i], 0)) >= 0) print s[i], t > kt
+	        close(kt)
+	        print u[1], busy, steal + 0, ours + proxy, proxy + 0
+	    }'
 }
 
 # w sys point pids...: runs a point, and runs it again (up to NOISE_RETRIES
 # times) when other work on the machine took more than NOISE_MAX percent of
-# one core meanwhile: busy ticks minus those of the proxy, the sinks and this
-# harness with loadgen. Sets LINE, PT_TICKS (the proxy's), PT_BUSY (the
-# machine's busy ticks, every process) and PT_OTHER.
+# one core meanwhile: busy and steal ticks minus those of the proxy, the
+# sinks, this harness with loadgen and the kernel threads (a kernel relay's
+# work is not a disturbance). Sets LINE, PT_TICKS (the proxy's), PT_BUSY (the
+# machine's busy ticks, every process and the kernel, steal apart) and
+# PT_OTHER.
 measure_point() {
-	local w=$1 sys=$2 p=$3 try u0 b0 st0 o0 x0 u1 b1 st1 o1 x1 other steal sinks
+	local w=$1 sys=$2 p=$3 try u0 b0 st0 o0 x0 u1 b1 st1 o1 x1 kt other steal sinks kthreads
 	shift 3
 	sinks="${DPID[sinkA]} ${DPID[sinkB]} ${DPID[sinkC]:-} ${DPID[sinkD]:-}"
 	for ((try = 0; try <= NOISE_RETRIES; try++)); do
-		read -r u0 b0 st0 o0 x0 <<<"$(snapshot "$sinks" "$@")"
+		# kthreadd and its children, listed before the point starts.
+		kthreads="2 $(ps -o pid= --ppid 2 | tr '\n' ' ')"
+		read -r u0 b0 st0 o0 x0 <<<"$(snapshot "$WORK/kt0" "$kthreads" "$sinks" "$@")"
 		LINE=$(run_point "$sys" "$p")
-		read -r u1 b1 st1 o1 x1 <<<"$(snapshot "$sinks" "$@")"
-		read -r other steal <<<"$(awk -v u="$u0 $u1" -v b=$((b1 - b0)) -v o=$((o1 - o0)) \
+		read -r u1 b1 st1 o1 x1 <<<"$(snapshot "$WORK/kt1" "$kthreads" "$sinks" "$@")"
+		# A kernel thread's ticks since the first read (all of them if it is new).
+		kt=$(awk 'NR == FNR { t0[$1] = $2; next } { d += $2 - ($1 in t0 ? t0[$1] : 0) }
+		    END { print d + 0 }' "$WORK/kt0" "$WORK/kt1")
+		read -r other steal <<<"$(awk -v u="$u0 $u1" -v b=$((b1 - b0)) -v o=$((o1 - o0 + kt)) \
 		    -v st=$((st1 - st0)) -v hz="$CLK_TCK" 'BEGIN { split(u, t, " ");
-		    wall = (t[2] - t[1]) * hz; if (wall <= 0) wall = 1; x = (b - o) / wall * 100;
+		    wall = (t[2] - t[1]) * hz; if (wall <= 0) wall = 1; x = (b + st - o) / wall * 100;
 		    printf "%.0f %.0f\n", x < 0 ? 0 : x, st / wall * 100 }')"
 		PT_OTHER=$other
 		PT_TICKS=$((x1 - x0))
@@ -583,8 +610,8 @@ spread() {	# numbers: (max - min) / 2 / median in percent
 }
 
 fmt() {	# number: 3 significant digits-ish for the table
-	awk -v x="$1" 'BEGIN { if (x == "") print "-"; else if (x >= 1000) printf "%.0f", x;
-	    else if (x >= 100) printf "%.0f", x; else if (x >= 10) printf "%.1f", x; else printf "%.2f", x }'
+	awk -v x="$1" 'BEGIN { a = x < 0 ? -x : x; if (x == "") print "-"; else if (a >= 100) printf "%.0f", x;
+	    else if (a >= 10) printf "%.1f", x; else printf "%.2f", x }'
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }'; }
@@ -622,6 +649,74 @@ value() {	# w sys point: the median, "" if failed
 	[ -n "${FAILED[$1|$2]:-}" ] && return
 	# shellcheck disable=SC2086
 	median ${VAL[$1|$2|$3]:-}
+}
+
+# --- Machine CPU per unit of work. ---
+
+mvalue() {	# w sys point: the median machine CPU per unit, "" if failed
+	[ -n "${FAILED[$1|$2]:-}" ] && return
+	# shellcheck disable=SC2086
+	median ${MCPU[$1|$2|$3]:-}
+}
+
+cvalue() {	# w sys point: the median of the proxy's own CPU per unit, "" if failed
+	[ -n "${FAILED[$1|$2]:-}" ] && return
+	# shellcheck disable=SC2086
+	median ${CPU[$1|$2|$3]:-}
+}
+
+p99value() {	# w sys point: the median p99 latency in µs, "" if failed
+	[ -n "${FAILED[$1|$2]:-}" ] && return
+	# shellcheck disable=SC2086
+	median ${P99[$1|$2|$3]:-}
+}
+
+# w sys point: the machine's CPU per unit minus direct's at the same point of
+# the same run (medians): what the proxy adds wherever the kernel accounts
+# it. "" when either is missing (no direct in SYSTEMS, or it failed): never
+# an estimate.
+added() {
+	local m d
+	m=$(mvalue "$1" "$2" "$3")
+	d=$(mvalue "$1" direct "$3")
+	[ -n "$m" ] && [ -n "$d" ] || return 0
+	awk -v m="$m" -v d="$d" 'BEGIN { printf "%.2f", m - d }'
+}
+
+# a b: a / b for costs, "-" when either is missing or b is not above zero
+# (a cost at or below direct's is noise, no base for a ratio).
+cost_ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b <= 0) print "-"; else printf "%.2f", a / b }'
+}
+
+# w kind point: "sys value" of the best peer (HAProxy, nginx, sniproxy) at
+# this point, or nothing. kind: thr, the highest throughput; added, the
+# lowest machine CPU minus direct's; cpu, the lowest own CPU; p99, the lowest
+# p99 latency.
+best_peer() {
+	local w=$1 kind=$2 p=$3 sys v best='' bsys=''
+	for sys in $PEERS; do
+		has_system "$sys" || continue
+		case $kind in
+		thr) v=$(value "$w" "$sys" "$p") ;;
+		added) v=$(added "$w" "$sys" "$p") ;;
+		cpu) v=$(cvalue "$w" "$sys" "$p") ;;
+		p99) v=$(p99value "$w" "$sys" "$p") ;;
+		esac
+		[ -n "$v" ] || continue
+		if [ -z "$best" ] || awk -v a="$v" -v b="$best" -v k="$kind" \
+		    'BEGIN { exit !(k == "thr" ? a > b : a < b) }'; then
+			best=$v bsys=$sys
+		fi
+	done
+	[ -n "$bsys" ] && echo "$bsys $best"
+}
+
+pt_systems() {	# the systems in SYSTEMS other than direct and the peers
+	local sys
+	for sys in $SYSTEMS; do
+		case " direct $PEERS " in *" $sys "*) ;; *) printf '%s ' "$sys" ;; esac
+	done
 }
 
 # --- Idle cost and perf. ---
@@ -769,29 +864,22 @@ has_peer() {	# whether SYSTEMS holds HAProxy, nginx or sniproxy
 }
 
 peer_ratio_table() {	# w
-	local w=$1 sys p best bsys v
+	local w=$1 sys p best bsys
 	echo "passthrough / best peer (HAProxy, nginx, sniproxy; higher is better):"
 	echo
 	table_head ""
 	printf '| best peer |'
 	for p in $POINTS; do
-		best='' bsys=''
-		for sys in $PEERS; do
-			v=$(value "$w" "$sys" "$p")
-			[ -n "$v" ] || continue
-			if [ -z "$best" ] || awk -v a="$v" -v b="$best" 'BEGIN { exit !(a > b) }'; then best=$v bsys=$sys; fi
-		done
+		read -r bsys best <<<"$(best_peer "$w" thr "$p")"
 		BEST[$p]=$best
 		printf ' %s |' "${bsys:+${SYS_TITLE[$bsys]} $(fmt "$best")}"
 	done
 	echo
-	for sys in pt_splice pt_ring pt_adaptive pt_log pt_bare pt_proxy pt_weighted pt_leastconn; do
-		case " $SYSTEMS " in *" $sys "*) ratio_row "$w" "$sys" best ;; esac
-	done
+	for sys in $(pt_systems); do ratio_row "$w" "$sys" best; done
 	echo
 }
 
-table_for() {	# w: the markdown tables of one worker count
+table_for() {	# w: the throughput tables of one worker count
 	local w=$1 sys p v
 	echo "### $w worker$([ "$w" = 1 ] || echo s)"
 	echo
@@ -811,22 +899,160 @@ table_for() {	# w: the markdown tables of one worker count
 	echo
 	has_system direct && direct_ratio_table "$w"
 	has_peer && peer_ratio_table "$w"
-	echo "The proxy's own CPU time per unit of work (utime + stime of all its processes"
-	echo "and threads, io-wq included; median; lower is better): bulk in ms per GiB,"
-	echo "rate in µs per connection, ping in µs per round trip:"
+}
+
+# w sys point: machine CPU minus direct's, with the proxy's own CPU in
+# parentheses; FAILED when the point has no measurement.
+added_cell() {
+	[ -n "$(mvalue "$1" "$2" "$3")" ] || { echo FAILED; return; }
+	echo "$(fmt "$(added "$1" "$2" "$3")") ($(fmt "$(cvalue "$1" "$2" "$3")"))"
+}
+
+# w: the machine CPU tables of one worker count: the machine's CPU per unit
+# minus direct's next to the proxy's own, that against the best peer's, and
+# the whole machine's per unit.
+cpu_tables() {
+	local w=$1 sys p bsys b
+	local -A best=()
+	echo "### $w worker$([ "$w" = 1 ] || echo s)"
+	echo
+	echo "The machine's CPU per unit of work minus direct's: what the proxy costs the whole"
+	echo "machine (its own processes, the second TCP connection's kernel work, softirq and"
+	echo "kernel threads), and in parentheses the proxy's own CPU (utime + stime of all its"
+	echo "processes and threads, io-wq included). Medians; lower is better. Bulk: ms per"
+	echo "GiB; rate: µs per connection; ping: µs per round trip. \"-\": no direct in this run."
 	echo
 	table_head system
+	if has_system direct; then
+		printf '| direct (subtracted) |'
+		for p in $POINTS; do printf ' %s |' "$(fmt "$(mvalue "$w" direct "$p")")"; done
+		echo
+	fi
 	for sys in $SYSTEMS; do
 		[ "$sys" = direct ] && continue
 		printf '| %s |' "${SYS_TITLE[$sys]}"
+		for p in $POINTS; do printf ' %s |' "$(added_cell "$w" "$sys" "$p")"; done
+		echo
+	done
+	echo
+	if has_system direct && has_peer; then
+		echo "passthrough / best peer, machine CPU minus direct's (the peer that adds the least"
+		echo "at each point; lower is better):"
+		echo
+		table_head ""
+		printf '| best peer |'
 		for p in $POINTS; do
-			# shellcheck disable=SC2086
-			v=$([ -z "${FAILED[$w|$sys]:-}" ] && median ${CPU[$w|$sys|$p]:-})
-			printf ' %s |' "$(fmt "$v")"
+			read -r bsys b <<<"$(best_peer "$w" added "$p")"
+			best[$p]=$b
+			printf ' %s |' "${bsys:+${SYS_TITLE[$bsys]} $(fmt "$b")}"
+		done
+		echo
+		for sys in $(pt_systems); do
+			printf '| %s |' "${SYS_TITLE[$sys]}"
+			for p in $POINTS; do
+				if [ -z "$(mvalue "$w" "$sys" "$p")" ]; then printf ' FAILED |'
+				else printf ' %s |' "$(cost_ratio "$(added "$w" "$sys" "$p")" "${best[$p]}")"; fi
+			done
+			echo
+		done
+		echo
+	fi
+	echo "The whole machine's CPU per unit of work (every process and the kernel: loadgen,"
+	echo "the sinks, the proxy, other work; median ± half the range of the repetitions):"
+	echo
+	table_head system
+	for sys in $SYSTEMS; do
+		printf '| %s |' "${SYS_TITLE[$sys]}"
+		for p in $POINTS; do
+			if [ -z "$(mvalue "$w" "$sys" "$p")" ]; then printf ' FAILED |'
+			else printf ' %s |' "$(ab_cell "${MCPU[$w|$sys|$p]}")"; fi
 		done
 		echo
 	done
 	echo
+}
+
+# w point kind target label: one row of the goals table; counts it in
+# GOALS_MET, GOALS_MISSED or GOALS_NA (not measured).
+goal_row() {
+	local w=$1 p=$2 kind=$3 target=$4 v bsys b r verdict op='≤'
+	case $kind in
+	thr) v=$(value "$w" "$GOAL_SYSTEM" "$p") op='≥' ;;
+	added) v=$(added "$w" "$GOAL_SYSTEM" "$p") ;;
+	p99) v=$(p99value "$w" "$GOAL_SYSTEM" "$p") ;;
+	esac
+	read -r bsys b <<<"$(best_peer "$w" "$kind" "$p")"
+	r=$(cost_ratio "$v" "$b")
+	if [ "$r" = - ]; then
+		verdict="not measured" GOALS_NA=$((GOALS_NA + 1))
+	elif awk -v v="$v" -v b="$b" -v t="$target" -v k="$kind" \
+	    'BEGIN { exit !(k == "thr" ? v / b >= t : v / b <= t) }'; then
+		verdict=met GOALS_MET=$((GOALS_MET + 1))
+	else
+		verdict="not met" GOALS_MISSED=$((GOALS_MISSED + 1))
+	fi
+	printf '| %s | %s | %s | %s | %s | %s %s | %s |\n' "$5" "${POINT_TITLE[$p]}" "$(fmt "$v")" \
+	    "${bsys:+${SYS_TITLE[$bsys]} $(fmt "$b")}" "$r" "$op" "$target" "$verdict"
+}
+
+# w: issue 14's goals for passthrough's default relay (GOAL_SYSTEM) against
+# the best peer of the same run, point by point.
+goals_table() {
+	local w=$1 p u
+	GOALS_MET=0 GOALS_MISSED=0 GOALS_NA=0
+	echo "### $w worker$([ "$w" = 1 ] || echo s)"
+	echo
+	echo "| goal | point | ${SYS_TITLE[$GOAL_SYSTEM]} | best peer | ratio | target | |"
+	echo "|---|---|---:|---:|---:|---:|---|"
+	for p in $POINTS; do
+		case $p in
+		dl*|ul*) goal_row "$w" "$p" added 0.6 "machine CPU per GiB minus direct's, ms" ;;
+		rate) goal_row "$w" "$p" added 0.8 "machine CPU per connection minus direct's, µs" ;;
+		ping) goal_row "$w" "$p" added 0.6 "machine CPU per round trip minus direct's, µs" ;;
+		esac
+	done
+	case " $POINTS " in *" ping "*) goal_row "$w" ping p99 1 "ping p99 latency, µs" ;; esac
+	for p in $POINTS; do
+		case $p in dl*|ul*) u=Gbit/s ;; rate) u=connections/s ;; *) u="round trips/s" ;; esac
+		goal_row "$w" "$p" thr 1 "throughput, $u"
+	done
+	echo
+	printf 'Met: %d of %d.' "$GOALS_MET" $((GOALS_MET + GOALS_MISSED))
+	[ "$GOALS_NA" -gt 0 ] && printf ' Not measured: %d (a failed point, or no direct to subtract).' "$GOALS_NA"
+	printf '\n\n'
+}
+
+has_goals() { has_system "$GOAL_SYSTEM" && has_peer; }
+
+goals_section() {	# the goals tables, every worker count
+	local w
+	has_goals || return 0
+	echo "## Goals: ${SYS_TITLE[$GOAL_SYSTEM]} against the best peer of this run"
+	echo
+	echo "Issue 14's goals for passthrough's default relay, point by point, against the best"
+	echo "of HAProxy, nginx stream and sniproxy at that point in this run (the lowest cost,"
+	echo "the lowest p99, the highest throughput): machine CPU minus direct's at most 0.6x"
+	echo "the best peer's per GiB, 0.8x per connection, 0.6x per round trip; ping p99 and"
+	echo "throughput at least as good as the best peer's."
+	echo
+	for w in $WORKERS_LIST; do goals_table "$w"; done
+}
+
+cpu_section() {	# the machine CPU tables, every worker count
+	local w
+	echo "## Machine CPU per unit of work"
+	echo
+	echo "Busy ticks of all CPUs over each point (\`/proc/stat\`: user + nice + system + irq"
+	echo "+ softirq; guest time is inside user; steal, idle and iowait are not counted),"
+	echo "divided by the work done. It counts every process and the kernel's work (softirq,"
+	echo "kernel threads), other engineers' work too: the throughput tables give each row's"
+	echo "other load, and a point run while it was high was run again (notes). direct runs"
+	echo "the same loadgen and sinks with no proxy, so a system's figure minus direct's is"
+	echo "what the proxy adds. Each read counts whole ticks (1/$CLK_TCK s) per CPU: over one run"
+	echo "that moves $BULK, the rounding is up to $(awk -v hz="$CLK_TCK" -v n="$(nproc)" -v b="$(bulk_bytes)" \
+	    'BEGIN { printf "%.0f", n * 1000 / hz / (b / 1073741824) }') ms per GiB (the median of $REPS runs narrows it)."
+	echo
+	for w in $WORKERS_LIST; do cpu_tables "$w"; done
 }
 
 idle_table() {
@@ -880,49 +1106,73 @@ perf_table() {
 	echo
 }
 
-chart() {	# writes the PNG: ratio to direct per point, one panel per worker count
-	local dat=$WORK/chart.dat w p sys v png=$OUT_DIR/$OUT_NAME.png cols=0
-	has_system direct || return 0	# the chart is of ratios to direct
-	command -v gnuplot >/dev/null || { say "gnuplot missing: no chart" >&2; return; }
-	: >"$dat"
+# The chart's data, one block per worker count: for each point, each
+# system's throughput relative to direct's (thr), or its machine CPU minus
+# direct's relative to the best peer's (cpu).
+chart_data() {	# kind
+	local w p sys v b
 	for w in $WORKERS_LIST; do
-		{
-			printf 'point'
-			for sys in $SYSTEMS; do [ "$sys" = direct ] || printf ' "%s"' "${SYS_TITLE[$sys]}"; done
-			echo
-			for p in $POINTS; do
-				printf '"%s"' "${POINT_TITLE[$p]}"
-				for sys in $SYSTEMS; do
-					[ "$sys" = direct ] && continue
+		printf 'point'
+		for sys in $SYSTEMS; do [ "$sys" = direct ] || printf ' "%s"' "${SYS_TITLE[$sys]}"; done
+		echo
+		for p in $POINTS; do
+			printf '"%s"' "${POINT_TITLE[$p]}"
+			[ "$1" = cpu ] && read -r _ b <<<"$(best_peer "$w" added "$p")"
+			for sys in $SYSTEMS; do
+				[ "$sys" = direct ] && continue
+				if [ "$1" = cpu ]; then
+					printf ' %s' "$(cost_ratio "$(added "$w" "$sys" "$p")" "$b")"
+				else
 					v=$(value "$w" "$sys" "$p")
 					if [ -z "$v" ]; then printf ' -'; else printf ' %s' "$(ratio "$v" "$(value "$w" direct "$p")")"; fi
-				done
-				echo
+				fi
 			done
-			printf '\n\n'
-		} >>"$dat"
+			echo
+		done
+		printf '\n\n'
 	done
+}
+
+# Writes the PNG, two panels per worker count: the machine's CPU per unit
+# minus direct's relative to the best peer's (when there is a peer), and the
+# throughput relative to direct's.
+chart() {
+	local dat=$WORK/chart.dat cdat=$WORK/chart-cpu.dat png=$OUT_DIR/$OUT_NAME.png w i=0 cols=0 panels sys
+	has_system direct || return 0	# both panels are relative to direct
+	command -v gnuplot >/dev/null || { say "gnuplot missing: no chart" >&2; return; }
+	chart_data thr >"$dat"
+	panels=$(echo "$WORKERS_LIST" | wc -w)
+	has_peer && { chart_data cpu >"$cdat"; panels=$((panels * 2)); }
 	for sys in $SYSTEMS; do [ "$sys" = direct ] || cols=$((cols + 1)); done
-	gnuplot <<EOF 2>"$WORK/gnuplot.log" || say "gnuplot failed: $(cat "$WORK/gnuplot.log")" >&2
-set terminal pngcairo noenhanced size 1200,$((420 * $(echo "$WORKERS_LIST" | wc -w))) font "sans,10"
+	gnuplot <<EOG 2>"$WORK/gnuplot.log" || say "gnuplot failed: $(cat "$WORK/gnuplot.log")" >&2
+set terminal pngcairo noenhanced size 1200,$((420 * panels)) font "sans,10"
 set output "$png"
 set datafile missing "-"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
-set yrange [0:*]
 set grid ytics
 set key outside right top
-set ylabel "ratio to direct (higher is better)"
-set multiplot layout $(echo "$WORKERS_LIST" | wc -w),1 title "TLS passthrough relays on loopback: median of $REPS runs ($(date +%F))"
-$(i=0; for w in $WORKERS_LIST; do
-	echo "set title \"$w worker$([ "$w" = 1 ] || echo s)\""
+set multiplot layout $panels,1 title "TLS passthrough relays on loopback: median of $REPS runs ($(date +%F))"
+$(for w in $WORKERS_LIST; do
+	ws="$w worker$([ "$w" = 1 ] || echo s)"
+	if has_peer; then
+		echo "set title \"$ws: machine CPU per unit minus direct's, relative to the best peer's (lower is better; goals 0.6, rate 0.8)\""
+		echo "set ylabel \"/ best peer's (clipped at 3)\""
+		echo "set yrange [0:3]"
+		echo "set arrow 1 from graph 0, first 0.6 to graph 1, first 0.6 nohead dashtype 2 front"
+		echo "plot for [c=2:$((cols + 1))] \"$cdat\" index $i using c:xtic(1) title columnheader(c)"
+		echo "unset arrow 1"
+	fi
+	echo "set title \"$ws: throughput relative to direct (higher is better)\""
+	echo "set ylabel \"/ direct\""
+	echo "set yrange [0:*]"
 	echo "plot for [c=2:$((cols + 1))] \"$dat\" index $i using c:xtic(1) title columnheader(c)"
 	i=$((i + 1))
 done)
 unset multiplot
-EOF
+EOG
 }
 
 write_markdown() {	# file
@@ -946,7 +1196,13 @@ write_markdown() {	# file
 		echo "  round trips/s (p50/p99/p99.9). The load generator and the sinks run on the"
 		echo "  same 2 cores as the proxy: direct is the loopback limit of the tools"
 		echo "  alone. The machine is shared: compare ratios within a run, absolutes drift."
+		echo "- Cost: the headline is the machine's CPU per unit of work (all CPUs' busy"
+		echo "  time, kernel included) minus direct's at the same point: the cost a proxy"
+		echo "  adds wherever the kernel accounts it, which its own CPU time (also given)"
+		echo "  misses when work moves to softirq or kernel threads."
 		echo
+		goals_section
+		cpu_section
 		echo "## Throughput and latency"
 		echo
 		for w in $WORKERS_LIST; do table_for "$w"; done
@@ -967,7 +1223,7 @@ write_markdown() {	# file
 			done
 		done
 		echo
-		has_system direct && echo "![ratio to direct]($OUT_NAME.png)"
+		has_system direct && echo "![machine CPU minus direct relative to the best peer, throughput relative to direct]($OUT_NAME.png)"
 	} >"$1"
 }
 
@@ -1031,7 +1287,7 @@ interference_summary() {
 		# shellcheck disable=SC2206
 		all+=(${OTHER[$k]})
 	done
-	printf 'during a point, CPU taken by anything but the proxy, the sinks and loadgen (other processes on this shared machine such as compilers, hypervisor steal, work of kernel threads) was %s%% of one core at the median, %s%% at most; %d point runs were repeated because it exceeded %s%%, and %d runs over it were kept (after %d retries, or with the retry budget of an eighth of all runs spent).' \
+	printf 'during a point, CPU taken by anything but the proxy, the sinks, loadgen and the kernel threads (other processes on this shared machine such as compilers, hypervisor steal, softirq while idle) was %s%% of one core at the median, %s%% at most; %d point runs were repeated because it exceeded %s%%, and %d runs over it were kept (after %d retries, or with the retry budget of an eighth of all runs spent).' \
 	    "$(median "${all[@]}")" "$(printf '%s\n' "${all[@]}" | sort -g | tail -n 1)" \
 	    "$RETRIED" "$NOISE_MAX" "$RETRIED_STILL" "$NOISE_RETRIES"
 }
@@ -1042,6 +1298,8 @@ print_console() {	# the tables on stdout, without markdown pipes' noise
 	[ "$IDLE_K" -gt 0 ] && idle_table
 	[ "$PERF" = 1 ] && perf_table
 	ab_tables
+	cpu_section
+	goals_section
 	say "Interference: $(interference_summary)"
 }
 
@@ -1127,6 +1385,7 @@ for w in $WORKERS_LIST; do
 				dl*|ul*) line_out="$line_out $p=$(kv gbps "$line")" ;;
 				*) line_out="$line_out $p=$(kv rate "$line")" ;;
 				esac
+				[ -n "$line" ] && line_out="$line_out machine $(per_unit "$PT_BUSY" "$line" "$p")"
 				line_out="${line_out}[other ${PT_OTHER}%]"
 				[ -n "$line" ] && [ "$(kv errors "$line")" != 0 ] && line_out="$line_out(err $(kv errors "$line"))"
 				[ -z "$line" ] && line_out="$line_out(no result)"
