@@ -60,6 +60,17 @@
  * sockets' counters this often for the statistics (and the idle timeout). ms
  */
 #define RELAY_KERNEL_COUNT_MS 1000u
+/*
+ * relay "kernel": bytes redirected to a sink that its socket has not taken
+ * into its send queue yet; they wait in the kernel outside every socket
+ * buffer limit (and tcp_mem). Past this the verdict stops redirecting that
+ * source: its bytes stay in its own socket, charged to its receive buffer,
+ * and the worker copies that direction. 4 MiB: the send buffer's
+ * autotuning ceiling (tcp_wmem[2]) by default, so a sink that reads
+ * keeps up well below it; a sink that does not read bounds the
+ * connection at this plus its socket buffers. bytes
+ */
+#define RELAY_KERNEL_BACKLOG_BYTES (4u << 20)
 
 /* Backends of a route tried for one connection before giving up (HAProxy: retries 3). */
 #define CONNECT_TRIES_MAX 3u

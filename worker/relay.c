@@ -19,7 +19,9 @@
  * sink; the connection ends when both directions did that, or on an error.
  *
  * RELAY_KERNEL hands both sockets to the kernel (relay_kernel.c): no move
- * is made here then; its counts arrive through relay_count_kernel().
+ * is made here then; its counts arrive through relay_count_kernel(). A
+ * direction the kernel stopped relaying (its sink did not read) comes back
+ * copying, for good, and moves here like any copying one.
  *
  * The relay never closes the connection itself: every step returns an
  * enum relay_status, and RELAY_CLOSE with its reason goes back to conn.c.
@@ -58,11 +60,7 @@ dir_dst(const struct conn *c, int d)
 	return d == 0 ? c->bfd : c->cfd;
 }
 
-/*
- * Bytes delivered one way: counted for the connection (its access log line)
- * and live for the worker, the route and the backend.
- */
-static void
+void
 relay_count(struct worker *w, struct conn *c, int d, uint64_t n, int spliced)
 {
 	struct stats_entry *r = &w->st->routes[c->route_sid];
@@ -383,8 +381,12 @@ relay_copy(struct worker *w, struct conn *c, int d, uint32_t *got, enum close_re
 	relay_count(w, c, d, (uint64_t)m, 0);
 	if (m < n)
 		return relay_copy_keep(w, c, d, n, m, why);
-	/* A full read: this direction streams; splice from now on (nothing is queued). */
-	if (n == RELAY_COPY_BYTES) {
+	/*
+	 * A full read: this direction streams; splice from now on (nothing is
+	 * queued). Not under relay "kernel": splice cannot read what its
+	 * verdict kept (recv goes through the psock's queue).
+	 */
+	if (n == RELAY_COPY_BYTES && c->relay != RELAY_KERNEL) {
 		dir->copying = 0;
 		dir->pipe.rd = dir->pipe.wr = -1;
 	}
@@ -500,7 +502,8 @@ relay_on_event(struct worker *w, struct conn *c, enum engine_op op, int d, int r
 {
 	enum relay_status st;
 
-	if (c->relay == RELAY_KERNEL)
+	/* A direction the worker took over from the kernel moves as a copying one. */
+	if (c->relay == RELAY_KERNEL && !c->u.dir[d].copying)
 		return op == EV_READABLE ? relay_kernel_on_event(w, c, d, res, why) : RELAY_WAITING;
 	switch (op) {
 	case EV_READABLE:

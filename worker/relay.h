@@ -32,7 +32,9 @@ struct dir {
 	uint8_t done : 1;	/* EOF passed on: the sink was shut down for writing */
 	uint8_t drained : 1;	/* the last read was short: poll before reading again */
 	uint8_t hup : 1;	/* the source shut down its side (POLLRDHUP seen) */
-	uint8_t copying : 1;	/* "adaptive" before this direction streams, or out of pipes */
+	uint8_t copying : 1;	/* "adaptive" before this direction streams, or out of pipes;
+				 * relay "kernel": the worker copies this direction */
+	uint8_t kept : 1;	/* relay "kernel": the verdict stopped redirecting the source */
 };
 
 /* What the connection does after a relay step. */
@@ -58,6 +60,11 @@ void relay_release(struct worker *w, struct conn *c);
  * when it has been idle for its idle_ms, else the timer is set again.
  */
 enum relay_status relay_on_timer(struct worker *w, struct conn *c, enum close_reason *reason);
+/*
+ * n bytes delivered in direction d (spliced: 1 unless copied through the
+ * worker): counted for c's access log line, the worker, route and backend.
+ */
+void relay_count(struct worker *w, struct conn *c, int d, uint64_t n, int spliced);
 /* c is closing: its byte counts brought up to date for the access log. */
 void relay_closing(struct worker *w, struct conn *c);
 

@@ -6,9 +6,13 @@
  * The worker puts both sockets in its own maps (the master loaded them for
  * this process) and then only polls each socket for its end: the verdict
  * takes every byte, so a socket turns readable only at EOF, on an error,
- * or when the verdict could not redirect and kept bytes in the socket's own
- * queue (the peer was not in the map yet). That last case is not relayed
- * here yet: the connection closes (CLOSE_INTERNAL), logged.
+ * or when the verdict stopped redirecting it and kept its bytes in its own
+ * queue: its peer held RELAY_KERNEL_BACKLOG_BYTES it had not taken (the
+ * sink does not read), or the peer was not in the map yet. Kept bytes are
+ * charged to the source's receive buffer, so TCP's window closes on its
+ * sender. Once the sink took every byte redirected before them, the worker
+ * copies that direction (relay.c's copy path), for good: handing it back
+ * to the kernel could reorder bytes. The other direction stays in the kernel.
  *
  * A FIN is dropped by the verdict and passed on here, only once every
  * redirected byte entered the sink: the sink's bytes written in (tcp_info's
@@ -37,10 +41,18 @@
 #include "tunables.h"
 #include "worker-t.h"
 
+/* tcp_info's tcpi_state of a closed socket (the kernel's net/tcp_states.h; no uapi header). */
+#define RELAY_KERNEL_TCP_CLOSE 7
+
+/* Why the verdict stopped redirecting a source; as in relay_kernel.bpf.c. */
+enum { RELAY_KERNEL_PEER_MISSING = 1, RELAY_KERNEL_PEER_FULL = 2 };
+
 /* The value of the peers map; the same layout as relay_kernel.bpf.c's. */
 struct relay_kernel_peer {
 	uint64_t peer;		/* the peer's cookie; 0: no longer redirected */
 	uint64_t redirected;	/* bytes the verdict handed to the peer's egress */
+	uint64_t sent0;		/* the peer's bytes written in before the relay */
+	uint64_t stopped;	/* why peer became 0: RELAY_KERNEL_PEER_* */
 };
 
 static int
@@ -106,7 +118,8 @@ relay_kernel_insert(struct worker *w, struct conn *c, int *client_in)
 {
 	int socks = w->spec->relay_socks_fd, peers = w->spec->relay_peers_fd;
 	uint64_t ck = c->u.dir[0].kernel.cookie, bk = c->u.dir[1].kernel.cookie;
-	struct relay_kernel_peer cp = { .peer = bk }, bp = { .peer = ck };
+	struct relay_kernel_peer cp = { .peer = bk, .sent0 = c->u.dir[0].kernel.sent0 };
+	struct relay_kernel_peer bp = { .peer = ck, .sent0 = c->u.dir[1].kernel.sent0 };
 	uint64_t cfd = (uint64_t)c->cfd, bfd = (uint64_t)c->bfd;
 	int rc;
 
@@ -119,7 +132,7 @@ relay_kernel_insert(struct worker *w, struct conn *c, int *client_in)
 	 * The client first: it waits for the ServerHello and sends nothing
 	 * meanwhile, while the backend's answer to the hello is on its way.
 	 * A byte that comes before its peer joined stays in its socket (the
-	 * verdict), and ends the connection in relay_kernel_on_event().
+	 * verdict), and that direction is copied (relay_kernel_gate()).
 	 */
 	if ((rc = relay_kernel_elem(BPF_MAP_UPDATE_ELEM, socks, &ck, &cfd, BPF_NOEXIST)) != 0)
 		goto bad;
@@ -197,16 +210,39 @@ relay_kernel_drain(struct worker *w, struct conn *c, uint64_t *copied)
 	}
 }
 
-/* The timer: a FIN's check soon, else the next count (or the idle deadline, if sooner). */
+/* 1 when direction d waits for its sink to take what was redirected (a FIN, or kept bytes). */
+static int
+relay_kernel_waits(const struct dir *dir)
+{
+	return !dir->copying && !dir->done && (dir->eof || dir->kept);
+}
+
+/*
+ * The timer: the next count, the idle deadline if sooner, or sooner still
+ * a direction's next look at its sink. That look backs off, doubling from
+ * RELAY_KERNEL_FIN_POLL_MS to RELAY_KERNEL_COUNT_MS (kept in dir->queued,
+ * unused by a direction the kernel moves): a sink that never reads costs
+ * one look a second.
+ */
 static void
 relay_kernel_timer(struct worker *w, struct conn *c)
 {
 	uint64_t at = c->active_ms + c->idle_ms;
 
-	if ((c->u.dir[0].eof && !c->u.dir[0].done) || (c->u.dir[1].eof && !c->u.dir[1].done))
-		at = w->now + RELAY_KERNEL_FIN_POLL_MS;
-	else if (at > w->now + RELAY_KERNEL_COUNT_MS)
+	if (at > w->now + RELAY_KERNEL_COUNT_MS)
 		at = w->now + RELAY_KERNEL_COUNT_MS;
+	for (int d = 0; d < 2; d++) {
+		struct dir *dir = &c->u.dir[d];
+
+		if (!relay_kernel_waits(dir))
+			continue;
+		if (dir->queued < RELAY_KERNEL_FIN_POLL_MS)
+			dir->queued = RELAY_KERNEL_FIN_POLL_MS;
+		if (w->now + dir->queued < at)
+			at = w->now + dir->queued;
+		dir->queued = dir->queued * 2 > RELAY_KERNEL_COUNT_MS ? RELAY_KERNEL_COUNT_MS :
+		    dir->queued * 2;
+	}
 	timer_set(&w->timers, &c->timer, at);
 }
 
@@ -271,6 +307,8 @@ relay_kernel_sent(const struct conn *c, uint64_t out[2])
 		uint64_t n;
 
 		out[d] = c->u.dir[d].bytes;
+		if (c->u.dir[d].copying)
+			continue;	/* relay.c counts what it copies */
 		if (relay_kernel_written(dir_dst(c, d), &n) == 0 && n >= c->u.dir[d].kernel.sent0)
 			out[d] = c->u.dir[d].kernel.before + n - c->u.dir[d].kernel.sent0;
 	}
@@ -300,12 +338,56 @@ relay_kernel_finish(struct worker *w, struct conn *c, int d, enum close_reason *
 	return RELAY_WAITING;
 }
 
-/* A source readable without EOF: bytes the verdict kept (their peer was missing). */
+/*
+ * Direction d's source is no longer redirected: once its sink took every
+ * byte the verdict redirected, the kernel's part is counted, the source's
+ * entry leaves the map and relay.c copies the direction from then on (its
+ * first wait is armed here). Until then the timer looks again.
+ */
+static enum relay_status
+relay_kernel_gate(struct worker *w, struct conn *c, int d, enum close_reason *why)
+{
+	static struct log_limit limit;
+	struct dir *dir = &c->u.dir[d];
+	struct relay_kernel_peer p;
+	uint64_t n, skipped, total;
+
+	if (relay_kernel_elem(BPF_MAP_LOOKUP_ELEM, w->spec->relay_peers_fd, &dir->kernel.cookie,
+	    &p, 0) != 0 || relay_kernel_written(dir_dst(c, d), &n) != 0) {
+		*why = CLOSE_INTERNAL;
+		return RELAY_CLOSE;
+	}
+	if (p.peer != 0 || n - dir->kernel.sent0 < p.redirected)
+		return RELAY_WAITING;	/* the timer looks again */
+	total = dir->kernel.before + p.redirected;
+	if (total > dir->bytes)
+		relay_count(w, c, d, total - dir->bytes, 1);
+	(void)relay_kernel_elem(BPF_MAP_DELETE_ELEM, w->spec->relay_peers_fd,
+	    &dir->kernel.cookie, NULL, 0);
+	if (worker_log_due(w, &limit, &skipped))
+		log_info("relay \"kernel\": the %s's bytes are copied by the worker from now on, "
+		    "after %llu went through the kernel: %s (%llu more not logged)",
+		    d == 0 ? "client" : "backend", (unsigned long long)p.redirected,
+		    p.stopped == RELAY_KERNEL_PEER_FULL ? "its sink fell behind" :
+		    "they came before the other side joined the map", (unsigned long long)skipped);
+	dir->copying = 1;
+	dir->pending = NULL;
+	dir->queued = 0;
+	dir->drained = 0;
+	if (engine_wait(w->engine, c, EV_READABLE, d, dir_src(c, d)) != 0) {
+		*why = CLOSE_INTERNAL;
+		return RELAY_CLOSE;
+	}
+	return RELAY_WAITING;
+}
+
+/*
+ * Direction d's source is readable: bytes the verdict kept (relay_kernel_gate),
+ * or its EOF (the verdict drops the FIN; relay_kernel_finish passes it on).
+ */
 static enum relay_status
 relay_kernel_kept(struct worker *w, struct conn *c, int d, enum close_reason *why)
 {
-	static struct log_limit limit;
-	uint64_t skipped;
 	uint8_t b;
 	ssize_t n = recv(dir_src(c, d), &b, 1, MSG_PEEK | MSG_DONTWAIT);
 
@@ -320,12 +402,8 @@ relay_kernel_kept(struct worker *w, struct conn *c, int d, enum close_reason *wh
 		*why = d == 0 ? CLOSE_CLIENT_RESET : CLOSE_BACKEND_RESET;
 		return RELAY_CLOSE;
 	}
-	if (worker_log_due(w, &limit, &skipped))
-		log_warn("relay \"kernel\": %s bytes came before the other side joined the "
-		    "map; closing (%llu more not logged)", d == 0 ? "client" : "backend",
-		    (unsigned long long)skipped);
-	*why = CLOSE_INTERNAL;
-	return RELAY_CLOSE;
+	c->u.dir[d].kept = 1;
+	return relay_kernel_gate(w, c, d, why);
 }
 
 enum relay_status
@@ -342,13 +420,32 @@ relay_kernel_on_event(struct worker *w, struct conn *c, int d, int res,
 		*why = d == 0 ? CLOSE_CLIENT_RESET : CLOSE_BACKEND_RESET;
 		return RELAY_CLOSE;
 	}
-	if (!(res & (POLLRDHUP | POLLHUP)))
-		return relay_kernel_kept(w, c, d, why);
-	c->u.dir[d].eof = 1;
-	st = relay_kernel_finish(w, c, d, why);
+	/* Kept bytes come before an EOF: the peek tells which it is. */
+	st = relay_kernel_kept(w, c, d, why);
 	if (st == RELAY_WAITING)
 		relay_kernel_timer(w, c);
 	return st;
+}
+
+/*
+ * 1 when direction d's source, whose EOF was seen (so nothing polls it),
+ * was reset since: an error pending, or closed while its own direction
+ * back (!d) had not shut it down (a FIN exchange cannot have closed it).
+ */
+static int
+relay_kernel_reset(const struct conn *c, int d)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (getsockopt(dir_src(c, d), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)
+		return 1;
+	len = sizeof(ti);
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(dir_src(c, d), IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+		return 1;
+	return ti.tcpi_state == RELAY_KERNEL_TCP_CLOSE && !c->u.dir[!d].done;
 }
 
 enum relay_status
@@ -357,9 +454,16 @@ relay_kernel_on_timer(struct worker *w, struct conn *c, enum close_reason *why)
 	enum relay_status st;
 
 	for (int d = 0; d < 2; d++) {
-		if (!c->u.dir[d].eof || c->u.dir[d].done)
+		struct dir *dir = &c->u.dir[d];
+
+		if (dir->eof && relay_kernel_reset(c, d)) {
+			log_debug("relay: %s side: reset after its EOF", d == 0 ? "client" : "backend");
+			*why = d == 0 ? CLOSE_CLIENT_RESET : CLOSE_BACKEND_RESET;
+			return RELAY_CLOSE;
+		}
+		if (!relay_kernel_waits(dir))
 			continue;
-		st = relay_kernel_finish(w, c, d, why);
+		st = dir->kept ? relay_kernel_gate(w, c, d, why) : relay_kernel_finish(w, c, d, why);
 		if (st == RELAY_CLOSE)
 			return st;
 	}
@@ -374,7 +478,15 @@ relay_kernel_on_timer(struct worker *w, struct conn *c, enum close_reason *why)
 void
 relay_kernel_release(struct worker *w, struct conn *c)
 {
-	for (int d = 0; d < 2; d++)
-		(void)relay_kernel_elem(BPF_MAP_DELETE_ELEM, w->spec->relay_peers_fd,
-		    &c->u.dir[d].kernel.cookie, NULL, 0);
+	for (int d = 0; d < 2; d++) {
+		struct dir *dir = &c->u.dir[d];
+
+		if (dir->copying) {	/* its entry left at the hand-over */
+			free(dir->pending);
+			dir->pending = NULL;
+		} else {
+			(void)relay_kernel_elem(BPF_MAP_DELETE_ELEM, w->spec->relay_peers_fd,
+			    &dir->kernel.cookie, NULL, 0);
+		}
+	}
 }

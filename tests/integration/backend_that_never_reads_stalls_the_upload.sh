@@ -1,28 +1,48 @@
 #!/bin/bash
-# Guards backpressure: against a backend that stops reading after the hello, a 256 MiB upload stalls within seconds; what the client got sent is exactly the kernels' socket buffers plus at most one pipe (64 KiB) in the proxy, whose memory does not grow; when the backend then closes, the client sees its connection end (backend_reset, gauges back to 0).
+# Guards backpressure: against a backend that stops reading after the hello, a 256 MiB upload stalls within seconds; what the client got sent is exactly the kernels' socket buffers plus at most one pipe (64 KiB) in the proxy (relay "splice"), or with relay "kernel" at most the verdict's limit (RELAY_KERNEL_BACKLOG_BYTES) plus what the client's socket may hold (its receive buffer); the proxy's memory does not grow; when the backend then closes, the client sees its connection end (backend_reset, gauges back to 0).
 # shellcheck disable=SC2317  # helpers run through wait_until look unreachable
 [ -n "${PT_NETNS:-}" ] || ! unshare -n true 2>/dev/null || PT_NETNS=1 exec unshare -n "$BASH" "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hostile.sh"
+
+# Once per relay: "splice", and "kernel" where the build has it.
+if [ -z "${STALL_RELAY:-}" ]; then
+	rc=0
+	for r in splice $(pt_has_kernel_relay && echo kernel); do
+		echo "=== relay = $r"
+		STALL_RELAY=$r "$BASH" "$0" "$@" || rc=1
+	done
+	exit "$rc"
+fi
 
 UPLOAD=$((256 * 1024 * 1024))
 PIPE_BYTES=65536
 # The upload has stalled once the client sent nothing more for this long.
 STALL_MS=2000
 RSS_GROWTH_MAX_KB=$((4 * 1024))
+# relay "kernel": the bytes its verdict may have redirected that the
+# backend's socket did not take (common/tunables.h's RELAY_KERNEL_BACKLOG_BYTES),
+# plus one skb past it (a coalesced one: up to 17 pages of 4 KiB + its head).
+KERNEL_BACKLOG=$((4 * 1024 * 1024))
+SKB_MAX=$((72 * 1024))
+# The client uploads this long after its hello, as a TLS client waits for
+# the server's reply: with relay "kernel" the connection is in the kernel
+# by then (a client that keeps its queue busy is copied: relay_kernel.c).
+UPLOAD_AFTER_MS=0
+[ "$STALL_RELAY" = kernel ] && UPLOAD_AFTER_MS=300
 
 # ptsink --hold: reads until the hello is in, then never again; it closes
 # its connections only when it exits.
 sink_start hold --hold
 HOLD_PID=$BG_PID
-proxy_start "tuning = { relay = \"splice\"; pipe_bytes = $PIPE_BYTES; };
+proxy_start "tuning = { relay = \"$STALL_RELAY\"; pipe_bytes = $PIPE_BYTES; };
 routes = ( { sni = \"*\"; backends = [ \"127.0.0.1:${SINK_PORT[hold]}\" ]; } );"
 read -ra pids <<<"$(proxy_pids)"
 rss0=$(rss_kb "${pids[@]}")
 
 echo "--- a client uploads $UPLOAD bytes after its hello"
 flood_start up --connect "127.0.0.1:$PROXY_PORT" --hex-file tests/vectors/openssl-tls1_3.hex \
-    --upload "$UPLOAD" --progress-ms 100 --wait-ms 120000
+    --upload "$UPLOAD" --upload-after-ms "$UPLOAD_AFTER_MS" --progress-ms 100 --wait-ms 120000
 sent_now() { field sent "$(flood_line up progress)"; }
 # Stalled: the client's count has not moved for STALL_MS (and it did start).
 stalled() {
@@ -72,14 +92,26 @@ pipe=$((from_client - to_backend))
 echo "     where the $sent bytes are (from ss):"
 echo "       client's send queue ............... $c_sq"
 echo "       proxy's receive queue (client) .... $pc_rq"
-echo "       proxy's pipe ...................... $pipe"
+echo "       proxy's pipe (\"kernel\": queues) .. $pipe"
 echo "       proxy's send queue (backend) ...... $pb_sq"
 echo "       backend's receive queue ........... $b_rq"
 echo "       read by the backend (the hello) ... $((b_recv - b_rq))"
 echo "     => the backend side accepted $b_recv bytes, the client managed to send $sent"
 check_eq "the client's sent bytes: its send queue + what the proxy's socket received" "$sent" $((c_sq + pc_recv))
 check_eq "... the backend's socket received all the proxy's socket had acked" $((pb_acked - 1)) "$b_recv"
-check_range "bytes held in the proxy's pipe: at most one pipe" 0 "$PIPE_BYTES" "$pipe"
+if [ "$STALL_RELAY" = kernel ]; then
+	# What the verdict kept in the client's socket is charged to it: at
+	# most its receive buffer (ss -m: rb).
+	rb=$(ss -tmH state established "( sport = :$P )" | grep -o 'rb[0-9]*' | head -n 1)
+	rb=${rb#rb}
+	[[ $rb =~ ^[0-9]+$ ]] || die "reading the client socket's receive buffer with ss failed"
+	echo "     the proxy's client socket: receive buffer $rb"
+	check_range "bytes held in the kernel for the proxy: at most the verdict's limit + one skb + that buffer" \
+	    0 $((KERNEL_BACKLOG + SKB_MAX + rb)) "$pipe"
+	check_relay_used kernel
+else
+	check_range "bytes held in the proxy's pipe: at most one pipe" 0 "$PIPE_BYTES" "$pipe"
+fi
 pipes=$(for w in $(proxy_children); do find "/proc/$w/fd" -lname 'pipe:*'; done | wc -l)
 pipes=$((pipes / 2))
 echo "     pipes the worker has open (in use or pooled): $pipes"

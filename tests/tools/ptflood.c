@@ -63,7 +63,8 @@ struct bytes {
 
 static struct {
 	const char *connect, *bind, *raw_file, *hex_file, *list;
-	unsigned long count, window, byte_ms, upload, abort_after_ms, wait_ms, progress_ms;
+	unsigned long count, window, byte_ms, upload, upload_after_ms, abort_after_ms, wait_ms,
+	    progress_ms;
 	int per_conn;
 } opt = { .count = 1, .window = WINDOW_DEFAULT, .wait_ms = WAIT_DEFAULT_MS };
 
@@ -114,6 +115,8 @@ usage(FILE *f)
 	    "  --byte-ms M         send one byte every M ms per connection, the first at once\n"
 	    "                      (default 0: all at once)\n"
 	    "  --upload N          then N pattern bytes, as fast as the peer takes them\n"
+	    "  --upload-after-ms T ... beginning T ms after the connection came up (not\n"
+	    "                      with --byte-ms): a TLS client waits for the server's reply\n"
 	    "  --abort-after-ms T  T ms after all was sent, close with a reset (SO_LINGER 0)\n"
 	    "  --wait-ms T         end T ms after the last connection came up even if some\n"
 	    "                      are still open (default %u)\n"
@@ -147,6 +150,7 @@ parse_args(int argc, char **argv)
 		{ "list", required_argument, NULL, 'L' },
 		{ "byte-ms", required_argument, NULL, 'm' },
 		{ "upload", required_argument, NULL, 'u' },
+		{ "upload-after-ms", required_argument, NULL, 'U' },
 		{ "abort-after-ms", required_argument, NULL, 'a' },
 		{ "wait-ms", required_argument, NULL, 'W' },
 		{ "progress-ms", required_argument, NULL, 'p' },
@@ -167,6 +171,7 @@ parse_args(int argc, char **argv)
 		case 'L': opt.list = optarg; break;
 		case 'm': opt.byte_ms = pt_number(PROG, "--byte-ms", optarg); break;
 		case 'u': opt.upload = pt_number(PROG, "--upload", optarg); break;
+		case 'U': opt.upload_after_ms = pt_number(PROG, "--upload-after-ms", optarg); break;
 		case 'a': opt.abort_after_ms = pt_number(PROG, "--abort-after-ms", optarg); break;
 		case 'W': opt.wait_ms = pt_number(PROG, "--wait-ms", optarg); break;
 		case 'p': opt.progress_ms = pt_number(PROG, "--progress-ms", optarg); break;
@@ -176,7 +181,7 @@ parse_args(int argc, char **argv)
 		}
 	}
 	if (optind != argc || opt.connect == NULL || opt.count == 0 || opt.count > COUNT_MAX ||
-	    opt.window == 0 ||
+	    opt.window == 0 || (opt.upload_after_ms > 0 && opt.byte_ms > 0) ||
 	    (opt.raw_file != NULL) + (opt.hex_file != NULL) + (opt.list != NULL) > 1) {
 		usage(stderr);
 		exit(2);
@@ -316,7 +321,7 @@ fconn_send(struct fconn *c, uint64_t now)
 		if (c->off < s->len) {
 			len = opt.byte_ms > 0 ? 1 : s->len - c->off;
 			n = send(c->fd, s->p + c->off, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		} else if (c->upload_left > 0) {
+		} else if (c->upload_left > 0 && now >= c->up_ms + opt.upload_after_ms) {
 			len = c->upload_left < sizeof(iobuf) ? (size_t)c->upload_left : sizeof(iobuf);
 			pt_pattern_fill(iobuf, len, c->sent - s->len);
 			n = send(c->fd, iobuf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -428,6 +433,9 @@ fconn_up(struct fconn *c, uint64_t now)
 		return;
 	if (opt.byte_ms > 0 && c->off < files[c->file].len) {
 		c->next_ms = now + opt.byte_ms;
+		queue_push(&byte_q, (uint32_t)(c - conns));
+	} else if (opt.upload_after_ms > 0 && c->upload_left > 0) {
+		c->next_ms = now + opt.upload_after_ms;	/* timers_run() sends it then */
 		queue_push(&byte_q, (uint32_t)(c - conns));
 	}
 }
