@@ -334,7 +334,9 @@ relay_kernel_finish(struct worker *w, struct conn *c, int d, enum close_reason *
 		*why = CLOSE_NORMAL;
 		return RELAY_CLOSE;
 	}
-	(void)shutdown(dir_dst(c, d), SHUT_WR);
+	/* The FIN takes a sequence number of the sink's: not a byte to count. */
+	if (shutdown(dir_dst(c, d), SHUT_WR) == 0)
+		dir->kernel.sent0++;
 	return RELAY_WAITING;
 }
 

@@ -26,7 +26,7 @@ struct bconn {
 static struct {
 	const char *tag, *log_path, *listen, *port_file;
 	unsigned long reset_after, delay_ms;
-	int reset_mode;
+	int reset_mode, shutdown_first;
 	int log_fd;
 } opt = { .tag = "fault", .listen = "127.0.0.1:0", .delay_ms = DELAY_DEFAULT_MS,
 	.log_fd = STDOUT_FILENO };
@@ -68,7 +68,8 @@ usage(FILE *f)
 	    "  (none)              read until EOF or an error\n"
 	    "  --reset-after N     once the first bytes came, send N pattern bytes, wait\n"
 	    "                      --delay-ms (default %u), then close with a reset\n"
-	    "                      (SO_LINGER 0), whatever is still unread\n",
+	    "                      (SO_LINGER 0), whatever is still unread\n"
+	    "  --shutdown-first    ... shutting its writes down (a FIN) before the wait\n",
 	    DELAY_DEFAULT_MS);
 }
 
@@ -82,6 +83,7 @@ parse_args(int argc, char **argv)
 		{ "log", required_argument, NULL, 'o' },
 		{ "reset-after", required_argument, NULL, 'r' },
 		{ "delay-ms", required_argument, NULL, 'd' },
+		{ "shutdown-first", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -98,6 +100,7 @@ parse_args(int argc, char **argv)
 			opt.reset_mode = 1;
 			break;
 		case 'd': opt.delay_ms = pt_number(PROG, "--delay-ms", optarg); break;
+		case 's': opt.shutdown_first = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -141,6 +144,8 @@ bconn_reply(struct bconn *c)
 		c->out += (uint64_t)n;
 		left -= (uint64_t)n;
 	}
+	if (opt.shutdown_first)
+		(void)shutdown(c->fd, SHUT_WR);
 	c->abort_ms = pt_now_ms() + opt.delay_ms;
 }
 

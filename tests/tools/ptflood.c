@@ -65,7 +65,7 @@ static struct {
 	const char *connect, *bind, *raw_file, *hex_file, *list;
 	unsigned long count, window, byte_ms, upload, upload_after_ms, abort_after_ms, wait_ms,
 	    progress_ms;
-	int per_conn;
+	int per_conn, shutdown;
 } opt = { .count = 1, .window = WINDOW_DEFAULT, .wait_ms = WAIT_DEFAULT_MS };
 
 static struct fconn *conns;
@@ -118,6 +118,7 @@ usage(FILE *f)
 	    "  --upload-after-ms T ... beginning T ms after the connection came up (not\n"
 	    "                      with --byte-ms): a TLS client waits for the server's reply\n"
 	    "  --abort-after-ms T  T ms after all was sent, close with a reset (SO_LINGER 0)\n"
+	    "  --shutdown          shutdown(SHUT_WR) once all was sent\n"
 	    "  --wait-ms T         end T ms after the last connection came up even if some\n"
 	    "                      are still open (default %u)\n"
 	    "  --progress-ms P     print \"progress ms=T sent=B received=B open=K closed=C\"\n"
@@ -155,6 +156,7 @@ parse_args(int argc, char **argv)
 		{ "wait-ms", required_argument, NULL, 'W' },
 		{ "progress-ms", required_argument, NULL, 'p' },
 		{ "per-conn", no_argument, NULL, 'P' },
+		{ "shutdown", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -176,6 +178,7 @@ parse_args(int argc, char **argv)
 		case 'W': opt.wait_ms = pt_number(PROG, "--wait-ms", optarg); break;
 		case 'p': opt.progress_ms = pt_number(PROG, "--progress-ms", optarg); break;
 		case 'P': opt.per_conn = 1; break;
+		case 'S': opt.shutdown = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -299,6 +302,8 @@ fconn_watch(struct fconn *c, int op, uint32_t events)
 static void
 fconn_all_sent(struct fconn *c, uint64_t now)
 {
+	if (opt.shutdown)
+		(void)shutdown(c->fd, SHUT_WR);
 	if (opt.abort_after_ms > 0 && c->abort_ms == 0) {
 		c->abort_ms = now + opt.abort_after_ms;
 		queue_push(&abort_q, (uint32_t)(c - conns));

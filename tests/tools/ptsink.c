@@ -46,7 +46,7 @@ static struct {
 	int log_fd;
 } opt = { .tag = "sink", .listen = "127.0.0.1:0", .log_fd = STDOUT_FILENO };
 
-static volatile sig_atomic_t stop, quit;
+static volatile sig_atomic_t stop, quit, resume;
 static struct sconn *conns;
 static uint8_t scratch[MAX_HELLO_BYTES];
 static uint8_t iobuf[PT_IO_BYTES];
@@ -57,6 +57,8 @@ on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		quit = 1;
+	else if (sig == SIGUSR2)
+		resume = 1;
 	else
 		stop = 1;
 }
@@ -91,7 +93,8 @@ usage(FILE *out)
 	    "  --echo                   send back every byte; pass EOF on\n"
 	    "signals: SIGTERM, SIGINT: exit now; SIGUSR1: a graceful stop: accept what\n"
 	    "  is queued, close the listener (\"TAG listener closed\"), finish the open\n"
-	    "  connections, then exit\n");
+	    "  connections, then exit; SIGUSR2 (--hold): every held connection and every\n"
+	    "  new one reads until EOF, then closes, as without a mode\n");
 }
 
 static void
@@ -422,6 +425,7 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	if (opt.log_path != NULL &&
@@ -444,6 +448,15 @@ main(int argc, char **argv)
 		}
 		if (quit && conns == NULL)
 			break;
+		if (resume && opt.mode == MODE_HOLD) {
+			opt.mode = MODE_DRAIN;
+			for (c = conns; c != NULL; c = c->next) {
+				if (c->phase != PH_HELD)
+					continue;
+				c->phase = PH_READ;
+				watch(c, EPOLL_CTL_ADD, EPOLLIN);
+			}
+		}
 		n = epoll_wait(epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), -1);
 		if (n < 0) {
 			if (errno == EINTR)
