@@ -102,8 +102,9 @@ kernelrelay_choose(struct routes_settings *s)
 	if (s->relay != RELAY_KERNEL)
 		return;
 	if ((rc = kernelrelay_open(&k)) != 0) {
-		log_warn("relay \"kernel\": cannot load its BPF program (%s); relaying with "
-		    "\"adaptive\"", strerror(-rc));
+		log_warn("relay \"kernel\": cannot load its BPF program (%s; it needs "
+		    "CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON; tested on Linux 6.18"
+		    "); relaying with \"adaptive\"", strerror(-rc));
 		s->relay = RELAY_ADAPTIVE;
 		return;
 	}

@@ -3,7 +3,9 @@
  * worker's BPF sockhash (master/kernelrelay.h loaded it), whose stream
  * verdict (relay_kernel.bpf.c) redirects each one's bytes to its peer's
  * egress. The worker keeps what only it can do: passing a FIN on once
- * every redirected byte left, resets, the idle timeout, byte counts.
+ * every redirected byte left, resets, the idle timeout, byte counts, and
+ * copying a direction the verdict stopped redirecting (its sink fell
+ * behind): relay.c moves that one as a copying direction from then on.
  * Called by relay.c, which counts the bytes it is told of.
  */
 #ifndef PASSTHROUGH_RELAY_KERNEL_H
@@ -23,7 +25,7 @@
  */
 int relay_kernel_start(struct worker *w, struct conn *c, uint64_t *copied,
     enum relay_status *st, enum close_reason *reason);
-/* A poll result of direction d's source. */
+/* A poll result of direction d's source, while the kernel moves that direction. */
 enum relay_status relay_kernel_on_event(struct worker *w, struct conn *c, int d, int res,
     enum close_reason *reason);
 /* The timer: FINs due, counts, the idle check. */

@@ -381,6 +381,19 @@ shaper_start() {
 # (PROXY_PORT) on 127.0.0.1, and with -6 also [::1], with debug logging into
 # $PROXY_LOG; CONFIG is the rest of the file (routes, timeouts, ...). Returns
 # once every worker has started (the listening sockets exist before that).
+# pt_relay_body BODY: BODY with tuning.relay set to $PT_RELAY when that is
+# set (a test not written for a relay run by hand with another one:
+# PT_RELAY=kernel tests/run.sh integration NAME); else BODY as it is.
+pt_relay_body() {
+	if [ -z "${PT_RELAY:-}" ]; then
+		printf '%s' "$1"
+	elif grep -q 'tuning *= *{' <<<"$1"; then
+		sed "s/tuning *= *{/tuning = { relay = \"$PT_RELAY\";/" <<<"$1"
+	else
+		printf 'tuning = { relay = "%s"; };\n%s' "$PT_RELAY" "$1"
+	fi
+}
+
 proxy_start() {
 	local workers=1 v6=0 body listen started
 	while [ $# -gt 1 ]; do
@@ -390,7 +403,7 @@ proxy_start() {
 		*) break ;;
 		esac
 	done
-	body=$1
+	body=$(pt_relay_body "$1")
 	PROXY_WORKERS=$workers
 	PROXY_CONF=$T/proxy.conf
 	for _ in 1 2 3; do
@@ -585,7 +598,7 @@ now_us() {
 # beside FILE and renamed over it, so a reload never reads half a file.
 proxy_conf_write() {
 	printf 'workers = %s;\nlisten = [ %s ];\nlog = { level = "debug"; };\n%s\n' \
-	    "$2" "$3" "$4" >"$1.tmp" && mv -f "$1.tmp" "$1"
+	    "$2" "$3" "$(pt_relay_body "$4")" >"$1.tmp" && mv -f "$1.tmp" "$1"
 }
 
 # Lines of the master's log saying a reload published a generation.
