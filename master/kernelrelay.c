@@ -96,10 +96,19 @@ kernelrelay_close(struct kernelrelay *k)
 void
 kernelrelay_choose(struct routes_settings *s)
 {
+	/*
+	 * A load relocates the program against the kernel's BTF (CO-RE), which
+	 * libbpf parses each time: ~200 ms on a busy 2-core machine, measured,
+	 * too long for every reload. What decides whether it loads (the kernel,
+	 * the master's capabilities) does not change while the master runs, so
+	 * once a load worked the check is not made again. Workers still load
+	 * their own copies when they start (workers.c), and fall back alone.
+	 */
+	static int loaded;
 	struct kernelrelay k;
 	int rc;
 
-	if (s->relay != RELAY_KERNEL)
+	if (s->relay != RELAY_KERNEL || loaded)
 		return;
 	if ((rc = kernelrelay_open(&k)) != 0) {
 		log_warn("relay \"kernel\": cannot load its BPF program (%s; it needs "
@@ -109,4 +118,5 @@ kernelrelay_choose(struct routes_settings *s)
 		return;
 	}
 	kernelrelay_close(&k);
+	loaded = 1;
 }

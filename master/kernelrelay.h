@@ -17,8 +17,9 @@ struct kernelrelay {
 /*
  * Settles s->relay for a configuration about to be published: "kernel"
  * stays only where this build has the kernel relay and a copy of it loads
- * now; otherwise s->relay becomes "adaptive" and one log line says why.
- * Any other relay is left alone, and nothing is loaded for it.
+ * now (or did once: see kernelrelay.c); otherwise s->relay becomes
+ * "adaptive" and one log line says why. Any other relay is left alone, and
+ * nothing is loaded for it.
  */
 void kernelrelay_choose(struct routes_settings *s);
 /*

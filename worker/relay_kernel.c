@@ -246,6 +246,35 @@ relay_kernel_timer(struct worker *w, struct conn *c)
 	timer_set(&w->timers, &c->timer, at);
 }
 
+/*
+ * The client's socket joined the map, the backend's could not (rc): it is
+ * past ESTABLISHED, a backend that answered and shut down at once. The
+ * verdict redirects nothing to a socket not in the map (it keeps the
+ * client's bytes in its own socket), so both directions are copied by
+ * relay.c from the start, the client's through its psock's queue.
+ */
+static enum relay_status
+relay_kernel_copy_both(struct worker *w, struct conn *c, int rc, enum close_reason *why)
+{
+	log_debug("relay \"kernel\": the backend's socket cannot join the map (%s); copying",
+	    strerror(-rc));
+	for (int d = 0; d < 2; d++) {
+		struct dir *dir = &c->u.dir[d];
+
+		(void)relay_kernel_elem(BPF_MAP_DELETE_ELEM, w->spec->relay_peers_fd,
+		    &dir->kernel.cookie, NULL, 0);
+		dir->copying = 1;
+		dir->pending = NULL;
+		dir->queued = 0;
+		if (engine_wait(w->engine, c, EV_READABLE, d, dir_src(c, d)) != 0) {
+			*why = CLOSE_INTERNAL;
+			return RELAY_CLOSE;
+		}
+	}
+	relay_kernel_timer(w, c);
+	return RELAY_WAITING;
+}
+
 int
 relay_kernel_start(struct worker *w, struct conn *c, uint64_t *copied,
     enum relay_status *st, enum close_reason *why)
@@ -278,10 +307,7 @@ relay_kernel_start(struct worker *w, struct conn *c, uint64_t *copied,
 	if ((rc = relay_kernel_insert(w, c, &client_in)) != 0) {
 		if (!client_in)
 			return rc;
-		log_warn("relay \"kernel\": the backend's socket cannot join the map: %s; "
-		    "closing", strerror(-rc));
-		*why = CLOSE_INTERNAL;
-		*st = RELAY_CLOSE;
+		*st = relay_kernel_copy_both(w, c, rc, why);
 		return 0;
 	}
 	/*
