@@ -456,9 +456,10 @@ relay_kernel_on_event(struct worker *w, struct conn *c, int d, int res,
 }
 
 /*
- * 1 when direction d's source, whose EOF was seen (so nothing polls it),
- * was reset since: an error pending, or closed while its own direction
- * back (!d) had not shut it down (a FIN exchange cannot have closed it).
+ * 1 when direction d's source, whose EOF or kept bytes were seen (so
+ * nothing polls it), was reset since: an error pending, or closed while
+ * its own direction back (!d) had not shut it down (a FIN exchange cannot
+ * have closed it).
  */
 static int
 relay_kernel_reset(const struct conn *c, int d)
@@ -484,8 +485,9 @@ relay_kernel_on_timer(struct worker *w, struct conn *c, enum close_reason *why)
 	for (int d = 0; d < 2; d++) {
 		struct dir *dir = &c->u.dir[d];
 
-		if (dir->eof && relay_kernel_reset(c, d)) {
-			log_debug("relay: %s side: reset after its EOF", d == 0 ? "client" : "backend");
+		if ((dir->eof || (dir->kept && !dir->copying)) && relay_kernel_reset(c, d)) {
+			log_debug("relay: %s side: reset while not polled",
+			    d == 0 ? "client" : "backend");
 			*why = d == 0 ? CLOSE_CLIENT_RESET : CLOSE_BACKEND_RESET;
 			return RELAY_CLOSE;
 		}

@@ -61,7 +61,13 @@ WAIT_S=30 wait_until stalled || fail "the upload did not stall within 30 s (sent
 sent=$(sent_now)
 stall_ms=$(( last_change - t0 ))
 echo "     the client's progress stopped after ~$stall_ms ms at $sent bytes ($((sent / 1024)) KiB)"
-check_range "bytes the client managed to send: far from all" 1 $((UPLOAD / 4)) "$sent"
+# relay "kernel": the bytes its verdict keeps are charged to the proxy's
+# client socket, whose receive buffer the kernel may grow to tcp_rmem[2]
+# (32 MiB on the test machine: 44 MiB were sent once); the exact bound is
+# checked below from the sockets.
+far=$((UPLOAD / 4))
+[ "$STALL_RELAY" = kernel ] && far=$((UPLOAD / 2))
+check_range "bytes the client managed to send: far from all" 1 "$far" "$sent"
 
 # sock PORT-FILTER: "recvq sendq bytes_acked bytes_received" of the one socket matching.
 sock() {

@@ -388,6 +388,7 @@ pt_relay_body() {
 	if [ -z "${PT_RELAY:-}" ]; then
 		printf '%s' "$1"
 	elif grep -q 'tuning *= *{' <<<"$1"; then
+		# shellcheck disable=SC2001  # the spaces around "=" vary
 		sed "s/tuning *= *{/tuning = { relay = \"$PT_RELAY\";/" <<<"$1"
 	else
 		printf 'tuning = { relay = "%s"; };\n%s' "$PT_RELAY" "$1"
