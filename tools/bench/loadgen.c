@@ -2,9 +2,11 @@
 /*
  * Usage: loadgen -m MODE -a HOST:PORT [options]   (loadgen -h lists them)
  *
- *   upload    -c C connections each send -n bytes, shut down writing and
- *             wait for the sink's count; Gbit/s over wall time from the
- *             first connect to the last completion
+ *   upload    -c C connections each send the hello, wait for the sink's
+ *             go-ahead byte (as a TLS client waits for the server's first
+ *             flight), send -n bytes, shut down writing and wait for the
+ *             sink's count; Gbit/s over wall time from the first connect to
+ *             the last completion
  *   download  likewise, the sink sends -n bytes per connection
  *   rate      closed loop of -c connections for -d seconds (or -N in all):
  *             connect, hello, a -S byte reply, close; connections/s and
@@ -76,6 +78,7 @@
 enum lg_phase {
 	LP_FREE,		/* no socket: not started, finished, or waiting to retry */
 	LP_SENDING,		/* connecting, or sending the hello, command and payload */
+	LP_GO,			/* upload: hello and command sent, waiting for the go-ahead */
 	LP_WAITING,		/* everything sent: waiting for the answer */
 	LP_HOLD,		/* idle: hello sent, holding */
 	LP_RETRY,		/* rate: the connect failed; reconnect after a pause */
@@ -105,6 +108,7 @@ struct lg_conn {
 	uint32_t pre_start;	/* where this connection's bytes start: past the header room */
 	uint64_t body_left;	/* payload or message bytes still to send */
 	uint64_t got;		/* bytes received in this exchange */
+	uint8_t go;		/* upload: the sink's go-ahead came */
 	uint8_t ack[WIRE_ACK_BYTES];
 };
 
@@ -253,6 +257,13 @@ conn_flush(struct lg_thread *t, struct lg_conn *c, uint64_t now)
 	ssize_t k;
 
 	while (c->pre_off < c->pre_len || c->body_left > 0) {
+		if (c->pre_off == c->pre_len && cfg.mode == WIRE_UPLOAD && !c->go) {
+			/* Like a TLS client: nothing after the hello until the server answered. */
+			if (conn_watch(t, c, EPOLLIN) != 0)
+				goto bad;
+			c->phase = LP_GO;
+			return 0;
+		}
 		if (budget == 0) {
 			/* Others' turn: level-triggered EPOLLOUT brings c back. */
 			if (conn_watch(t, c, EPOLLIN | EPOLLOUT) != 0)
@@ -328,6 +339,7 @@ conn_begin(struct lg_thread *t, struct lg_conn *c, uint64_t now)
 	if (t->first_ns == 0)
 		t->first_ns = now;
 	c->got = 0;
+	c->go = 0;
 	c->events = 0;
 	n = wire_hello_build(c->pre + cfg.proxy_room, cfg.hello_len, &cfg.hello, &t->rng);
 	wire_cmd_put(c->pre + cfg.proxy_room + n, &cmd);
@@ -348,6 +360,27 @@ conn_begin(struct lg_thread *t, struct lg_conn *c, uint64_t now)
 	(void)conn_flush(t, c, now);
 }
 
+/* upload: reads the sink's go-ahead and starts sending. Returns 0 or -1 (c ended). */
+static int
+conn_read_go(struct lg_thread *t, struct lg_conn *c, uint64_t now)
+{
+	uint8_t b;
+	ssize_t k;
+
+	do
+		k = recv(c->fd, &b, 1, 0);
+	while (k < 0 && errno == EINTR);
+	if (k < 0 && errno == EAGAIN)
+		return 0;
+	if (k != 1 || b != WIRE_GO) {
+		conn_end(t, c, k < 0 ? ERR_RESET : ERR_SHORT, now);
+		return -1;
+	}
+	c->go = 1;
+	c->phase = LP_SENDING;
+	return conn_flush(t, c, now) < 0 ? -1 : 0;
+}
+
 /* Reads the answer. Returns 0 to go on, -1 when c ended or needs no more reads now. */
 static int
 conn_read(struct lg_thread *t, struct lg_conn *c, uint64_t *now)
@@ -356,6 +389,8 @@ conn_read(struct lg_thread *t, struct lg_conn *c, uint64_t *now)
 	size_t want;
 	ssize_t k;
 
+	if (c->phase == LP_GO)
+		return conn_read_go(t, c, *now);
 	while (budget > 0) {
 		switch (cfg.mode) {
 		case WIRE_UPLOAD:

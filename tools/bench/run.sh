@@ -1,6 +1,6 @@
 #!/bin/bash
-# run.sh -- the end-to-end benchmark: direct, passthrough (relay splice and
-# splice_ring), HAProxy, nginx stream and sniproxy relay the same workloads
+# run.sh -- the end-to-end benchmark: direct, passthrough (relay splice,
+# adaptive and kernel), HAProxy, nginx stream and sniproxy relay the same workloads
 # to the same sinks with the same routes, 1 and 2 workers; the medians go to
 # docs/bench/results.md and results.png (QUICK=1: results-quick.*).
 #
@@ -13,8 +13,11 @@
 #   SECS [5 | 1]              seconds per rate and ping run
 #   IDLE_K [9000]             idle connections per proxy (0: skip)
 #   WORKERS_LIST ["1 2"]      worker counts
-#   SYSTEMS [all seven]       direct pt_splice pt_ring pt_adaptive haproxy nginx sniproxy;
-#                             also pt_log: relay adaptive with the access log on (a file),
+#   SYSTEMS [these seven]     direct pt_splice pt_adaptive pt_kernel haproxy nginx sniproxy;
+#                             pt_kernel: relay kernel (a BPF sockhash; the run stops with the
+#                             proxy's reason when this build or machine cannot load it);
+#                             also pt_ring: relay splice_ring (io_uring splice),
+#                             pt_log: relay adaptive with the access log on (a file),
 #                             pt_bare: relay adaptive built without counters ($BUILD/bare),
 #                             pt_proxy: relay adaptive with PROXY v2 both ways (loadgen -x v2
 #                             to an accept_proxy listener; routes send_proxy = "v2" to two
@@ -51,7 +54,7 @@ else
 fi
 IDLE_K=${IDLE_K:-9000}
 WORKERS_LIST=${WORKERS_LIST:-"1 2"}
-SYSTEMS=${SYSTEMS:-"direct pt_splice pt_ring pt_adaptive haproxy nginx sniproxy"}
+SYSTEMS=${SYSTEMS:-"direct pt_splice pt_adaptive pt_kernel haproxy nginx sniproxy"}
 OUT_DIR=${OUT_DIR:-docs/bench}
 OUT_NAME=${OUT_NAME:-results$SUFFIX}
 BASE=${BENCH_PORT_BASE:-19400}
@@ -80,7 +83,8 @@ declare -A POINT_TITLE=(
 )
 declare -A SYS_TITLE=(
 	[direct]="direct" [pt_splice]="passthrough splice" [pt_ring]="passthrough splice_ring"
-	[pt_adaptive]="passthrough adaptive" [pt_log]="passthrough adaptive + access log"
+	[pt_adaptive]="passthrough adaptive" [pt_kernel]="passthrough kernel"
+	[pt_log]="passthrough adaptive + access log"
 	[pt_bare]="passthrough adaptive, no counters"
 	[pt_proxy]="passthrough adaptive, PROXY v2 both ways"
 	[pt_weighted]="passthrough adaptive, 3 weighted backends, checks"
@@ -360,10 +364,11 @@ start_system() {
 	port_listening "$PROXY_PORT" && die "port $PROXY_PORT is taken: set BENCH_PORT_BASE"
 	case $sys in
 	direct) return 0 ;;
-	pt_splice|pt_ring|pt_adaptive|pt_log|pt_bare|pt_proxy|pt_weighted|pt_leastconn)
+	pt_splice|pt_ring|pt_adaptive|pt_kernel|pt_log|pt_bare|pt_proxy|pt_weighted|pt_leastconn)
 		local relay=splice access=off bin=$PASSTHROUGH proxy=
 		[ "$sys" = pt_ring ] && relay=splice_ring
 		[ "$sys" = pt_adaptive ] && relay=adaptive
+		[ "$sys" = pt_kernel ] && relay=kernel
 		[ "$sys" = pt_log ] && relay=adaptive access=$dir/access.log
 		[ "$sys" = pt_bare ] && relay=adaptive bin=$PASSTHROUGH_BARE
 		[ "$sys" = pt_proxy ] && relay=adaptive proxy=proxy
@@ -371,7 +376,14 @@ start_system() {
 		[ "$sys" = pt_leastconn ] && relay=adaptive proxy=leastconn
 		write_passthrough_conf "$dir/passthrough.conf" "$w" "$relay" "$access" "$proxy"
 		start_daemon "$sys" "$PROXY_PORT" "$dir/passthrough.log" \
-		    "$bin" -f -c "$dir/passthrough.conf" ;;
+		    "$bin" -f -c "$dir/passthrough.conf" || return 1
+		# A kernel relay that could not load relays "adaptive": not what this system measures.
+		if [ "$sys" = pt_kernel ] && grep -q 'relay "kernel"' "$dir/passthrough.log"; then
+			say "pt_kernel: the kernel relay is not available here; its log:" >&2
+			grep 'relay "kernel"' "$dir/passthrough.log" >&2
+			stop_daemon "$sys"
+			return 1
+		fi ;;
 	haproxy)
 		write_haproxy_conf "$dir/haproxy.cfg" "$w" "$dir"
 		start_daemon "$sys" "$PROXY_PORT" "$dir/haproxy.log" haproxy -db -f "$dir/haproxy.cfg" ;;

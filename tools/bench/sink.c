@@ -336,6 +336,20 @@ conn_reply(struct sink_thread *t, struct sink_conn *c)
 	return conn_want_out(t, c, 0);
 }
 
+/* An upload's go-ahead: the send buffer is empty, one byte always fits. 0 or -1 (closed). */
+static int
+conn_upload_go(struct sink_conn *c)
+{
+	static const uint8_t go = WIRE_GO;
+
+	if (send(c->fd, &go, 1, MSG_NOSIGNAL) != 1) {
+		conn_close(c, ST_RESET);
+		return -1;
+	}
+	c->out++;
+	return 0;
+}
+
 /* The hello and command are in; extra payload bytes came with them. */
 static int
 conn_start(struct sink_thread *t, struct sink_conn *c, const struct wire_cmd *cmd, uint32_t extra)
@@ -350,7 +364,7 @@ conn_start(struct sink_thread *t, struct sink_conn *c, const struct wire_cmd *cm
 	stats_open(cmd->mode);
 	switch (cmd->mode) {
 	case WIRE_UPLOAD:
-		return 0;
+		return conn_upload_go(c);
 	case WIRE_DOWNLOAD:
 		if (extra > 0)
 			break;

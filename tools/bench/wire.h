@@ -11,8 +11,10 @@
  *   12 reserved (0, u32)  16 bytes: bulk byte count (u64)
  *
  * What the sink does per mode:
- *   upload    reads `bytes` until EOF, answers WIRE_ACK_BYTES (the count it
- *             read, u64), closes
+ *   upload    answers the command with WIRE_GO (one byte, as a TLS server
+ *             answers a ClientHello: the client sends nothing after its
+ *             hello until then), reads `bytes` until EOF, answers
+ *             WIRE_ACK_BYTES (the count it read, u64), closes
  *   download  sends `bytes`, shuts down writing, closes at the client's EOF
  *   rate      sends `msg` bytes, closes at the client's EOF
  *   ping      echoes every `msg`-byte message until EOF
@@ -30,6 +32,8 @@
 #define WIRE_CMD_BYTES	24u
 #define WIRE_CMD_MAGIC	0x50544231u	/* "PTB1" */
 #define WIRE_ACK_BYTES	8u
+/* upload: the sink's go-ahead, sent for the command (a handshake record's type byte). */
+#define WIRE_GO		0x16u
 /* A ping message or rate reply fits a socket buffer many times over. */
 #define WIRE_MSG_MAX	(1u << 20)
 /* Longest host_name the builder writes (RFC 6066 allows 2^16-1; DNS 253). */
