@@ -118,20 +118,23 @@ relay_start_kernel(struct worker *w, struct conn *c, enum relay_status *st,
     enum close_reason *why)
 {
 	static struct log_limit limit;
-	uint64_t hello = c->u.dir[0].bytes, copied, skipped;
-	int rc = relay_kernel_start(w, c, &copied, st, why);
+	uint64_t hello = c->u.dir[0].bytes, copied[2], skipped;
+	int rc = relay_kernel_start(w, c, copied, st, why);
 
-	if (copied > 0)
-		relay_count(w, c, 0, copied, 0);
+	for (int d = 0; d < 2; d++)
+		if (copied[d] > 0)
+			relay_count(w, c, d, copied[d], 0);
 	if (rc == 0)
 		return 1;
 	c->relay = RELAY_ADAPTIVE;
 	if (rc == -EAGAIN) {
-		/* The client kept the queue busy: direction 0 copies, what it holds pending. */
-		c->u.dir[1].copying = 1;
-		*st = relay_wait(w, c, c->u.dir[0].queued > 0 ? EV_WRITABLE : EV_READABLE, 0, why);
-		if (*st == RELAY_WAITING)
-			*st = relay_wait(w, c, EV_READABLE, 1, why);
+		/* A source kept its queue busy: both directions copy, what a sink left pending. */
+		*st = RELAY_WAITING;
+		for (int d = 0; d < 2 && *st == RELAY_WAITING; d++) {
+			c->u.dir[d].copying = 1;
+			*st = relay_wait(w, c, c->u.dir[d].queued > 0 ? EV_WRITABLE : EV_READABLE,
+			    d, why);
+		}
 		return 1;
 	}
 	/* EOPNOTSUPP: a socket past ESTABLISHED (a side shut down already) cannot join. */
@@ -141,7 +144,8 @@ relay_start_kernel(struct worker *w, struct conn *c, enum relay_status *st,
 		log_warn("relay \"kernel\": %s; this connection relays with \"adaptive\" "
 		    "(%llu more not logged)", strerror(-rc), (unsigned long long)skipped);
 	memset(&c->u.dir, 0, sizeof(c->u.dir));
-	c->u.dir[0].bytes = hello + copied;
+	c->u.dir[0].bytes = hello + copied[0];
+	c->u.dir[1].bytes = copied[1];
 	return 0;
 }
 

@@ -17,13 +17,14 @@
 
 /*
  * Puts c's sockets in the maps and waits for their end; first it sends on
- * what the client's queue holds (*copied bytes, for the caller to count).
- * 0 with *st the outcome when c joined (or failed: RELAY_CLOSE). -errno
- * when it could not join: nothing of it is in the maps then, and the caller
- * relays it with "adaptive"; with -EAGAIN direction 0 is set up for that
- * already (copying, with what the backend did not take pending).
+ * what both sources' queues hold (copied[d] bytes each way, for the caller
+ * to count). 0 with *st the outcome when c joined (or failed: RELAY_CLOSE).
+ * -errno when it could not join: nothing of it is in the maps then, and
+ * the caller relays it with "adaptive"; with -EAGAIN the direction whose
+ * queue would not empty is set up for that already (copying, with what its
+ * sink did not take pending).
  */
-int relay_kernel_start(struct worker *w, struct conn *c, uint64_t *copied,
+int relay_kernel_start(struct worker *w, struct conn *c, uint64_t copied[2],
     enum relay_status *st, enum close_reason *reason);
 /* A poll result of direction d's source, while the kernel moves that direction. */
 enum relay_status relay_kernel_on_event(struct worker *w, struct conn *c, int d, int res,
