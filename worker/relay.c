@@ -195,6 +195,9 @@ relay_after_in(struct worker *w, struct conn *c, int d, ssize_t n, enum close_re
 		 */
 		dir->drained = (uint32_t)n < dir->pipe.size && !dir->hup;
 		dir->queued += (uint32_t)n;
+		/* A full pipe: the direction streams; a larger pipe takes fewer splices. */
+		if (dir->queued == dir->pipe.size)
+			(void)pipe_grow(&w->pipes, &dir->pipe);
 		c->active_ms = w->now;
 		return RELAY_GO_ON;
 	}
@@ -399,9 +402,10 @@ relay_pump(struct worker *w, struct conn *c, int d, enum close_reason *why)
 			 * empty: a poll armed now still fires at once if it is not,
 			 * and saves the splice that would only say EAGAIN.
 			 */
-			dir->drained = 0;
-			if (!dir->copying)
+			/* A grown pipe stays for the budget's turn: it would not be pooled. */
+			if (!dir->copying && (dir->drained || dir->pipe.grown_pages == 0))
 				pipe_put(&w->pipes, &dir->pipe, 0);
+			dir->drained = 0;
 			return relay_wait(w, c, EV_READABLE, d, why);
 		} else if (!dir->copying && dir->pipe.rd < 0) {
 			relay_take_pipe(w, dir);
