@@ -28,6 +28,8 @@ struct dir {
 	uint8_t drained : 1;	/* the last read was short: poll before reading again */
 	uint8_t hup : 1;	/* the source shut down its side (POLLRDHUP seen) */
 	uint8_t copying : 1;	/* "adaptive" before this direction streams, or out of pipes */
+	uint8_t multi : 1;	/* may wait with a multishot wait (adaptive, until it streams) */
+	uint8_t shorts : 2;	/* short copying reads, up to 3: 2 make the multishot wait pay */
 };
 
 /* What the connection does after a relay step. */
