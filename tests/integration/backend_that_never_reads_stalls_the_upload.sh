@@ -8,7 +8,7 @@
 UPLOAD=$((256 * 1024 * 1024))
 PIPE_BYTES=65536
 # A streaming direction's pipe may grow to this (common/tunables.h PIPE_GROW_BYTES).
-PIPE_GROW_BYTES=$((256 * 1024))
+PIPE_GROW_BYTES=$((1024 * 1024))
 # The upload has stalled once the client sent nothing more for this long.
 STALL_MS=2000
 RSS_GROWTH_MAX_KB=$((4 * 1024))
