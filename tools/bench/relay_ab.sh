@@ -34,6 +34,7 @@ tuning = { relay = "adaptive"; pipe_bytes = $PIPE_BYTES; };
 log = { level = "info"; access = "off"; };
 routes = ( { sni = "*"; backends = [ "127.0.0.1:$((BASE + 1))" ]; } );
 CONF
+# ARGS is split into words on purpose below.
 case $POINT in
 ping) ARGS="-m ping -c $CONNS -S $MSG -d $SECS" UNIT=rt ;;
 rate) ARGS="-m rate -c 64 -S $MSG -d $SECS" UNIT=conn ;;
@@ -44,16 +45,18 @@ ul1) ARGS="-m upload -c 1 -n $BULK" UNIT=GiB ;;
 esac
 
 one() {	# label binary
-	local pid wpids units line
+	local pid wpids line
 	"$2" -f -c "$WORK/pt.conf" >"$WORK/pt.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 50); do ss -ltn | grep -q ":$BASE " && break; sleep 0.1; done
 	sleep 0.2
 	wpids=$(pgrep -P "$pid" | tr '\n' ',' | sed 's/,$//')
 	if [ "$PERF" = 1 ]; then
+		# shellcheck disable=SC2086
 		line=$(perf stat -x, -e "$EV" -p "$wpids" -o "$WORK/perf.csv" -- \
 		    "$BUILD/bench/loadgen" -a "127.0.0.1:$BASE" -s bench.example $ARGS | grep '^result')
 	else
+		# shellcheck disable=SC2086
 		line=$("$BUILD/bench/loadgen" -a "127.0.0.1:$BASE" -s bench.example $ARGS | grep '^result')
 		: >"$WORK/perf.csv"
 	fi
