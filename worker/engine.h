@@ -38,18 +38,19 @@ enum engine_op {
 	EV_WRITABLE,		/* conn, d: the sink takes more; res: poll mask or -errno */
 	EV_SPLICE_IN,		/* conn, d: ring splice source -> pipe; res: bytes, 0 at EOF, -errno */
 	EV_SPLICE_OUT,		/* conn, d: ring splice pipe -> sink; likewise */
+	EV_READABLE_MULTI,	/* conn, d: as EV_READABLE, from a multishot wait (engine_wait_multi) */
 	EV_LOG_WRITE,		/* access log: res bytes written, or -errno */
 	EV_LOG_WRITABLE,	/* access log: its fd takes more */
 	EV_OP_COUNT
 };
 
-/* A connection's bit in conn.ops for op (EV_CONNECT .. EV_SPLICE_OUT) in direction d. */
+/* A connection's bit in conn.ops for op (EV_CONNECT .. EV_READABLE_MULTI) in direction d. */
 static inline uint16_t
 engine_bit(enum engine_op op, int d)
 {
 	return (uint16_t)(1u << (2 * (op - EV_CONNECT) + d));
 }
-_Static_assert(2 * (EV_SPLICE_OUT - EV_CONNECT + 1) <= 16, "connection ops fit 16 bits");
+_Static_assert(2 * (EV_READABLE_MULTI - EV_CONNECT + 1) <= 16, "connection ops fit 16 bits");
 
 struct engine;
 
@@ -84,6 +85,18 @@ int engine_accept(struct engine *e, struct listener *l, int multishot);
 void engine_accept_cancel(struct engine *e, struct listener *l);
 /* EV_READABLE or EV_WRITABLE once, for c's direction d, about fd. */
 int engine_wait(struct engine *e, struct conn *c, enum engine_op op, int d, int fd);
+/*
+ * EV_READABLE_MULTI for c's direction d, about fd, each time fd's wait
+ * queue is woken while it is readable, until engine_wait_multi_stop(). Its
+ * bit in conn.ops stays set while it lasts; a last event without it (the
+ * kernel may end a multishot wait) means it must be asked for again. Use
+ * it only where every byte left unread wakes fd again: after a read that
+ * emptied the socket (a short TCP recv or EAGAIN), never after one that
+ * stopped for lack of room.
+ */
+int engine_wait_multi(struct engine *e, struct conn *c, int d, int fd);
+/* Ends c's multishot wait of direction d; its last event (-ECANCELED) still comes. */
+void engine_wait_multi_stop(struct engine *e, struct conn *c, int d);
 /* Connects fd to sa; EV_CONNECT, then EV_CONNECT_TIMEOUT, both always come. */
 int engine_connect(struct engine *e, struct conn *c, int fd, const struct sockaddr *sa,
     socklen_t len);

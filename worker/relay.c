@@ -45,6 +45,12 @@
  * streams. 16 KiB is HAProxy's buffer; a TLS record is at most ~16.4 KiB.
  */
 #define RELAY_COPY_BYTES (16u * 1024)
+/*
+ * Short copying reads after which a direction waits with a multishot wait:
+ * ping's connections (many records) pass it at once, rate's (one reply,
+ * then EOF) never do, and so pay no cancel at close.
+ */
+#define RELAY_MULTI_SHORTS 2u
 
 enum move_side { MOVE_IN, MOVE_OUT };
 
@@ -98,15 +104,41 @@ relay_abort(const struct conn *c, int failed_fd, int err, enum close_reason *why
 	return relay_close(why, failed_fd == c->cfd ? CLOSE_CLIENT_RESET : CLOSE_BACKEND_RESET);
 }
 
-/* Waits until direction d's source is readable (EV_READABLE) or its sink writable. */
+/*
+ * Waits until direction d's source is readable (EV_READABLE) or its sink
+ * writable. A copying direction of "adaptive" that made RELAY_MULTI_SHORTS
+ * short reads carries request/response records: it then waits for its
+ * source with one multishot wait for as long as it copies, and a record
+ * costs no request. (Fewer reads do not repay the cancel the multishot
+ * wait needs at close.) That is safe because a copying read is a recv that
+ * stops only when the socket is empty (or at a full read, which ends the
+ * copying), so every byte not read yet wakes the socket again.
+ */
 static enum relay_status
 relay_wait(struct worker *w, struct conn *c, enum engine_op op, int d, enum close_reason *why)
 {
 	int fd = op == EV_READABLE ? dir_src(c, d) : dir_dst(c, d);
+	int rc;
 
-	if (engine_wait(w->engine, c, op, d, fd) != 0)
-		return relay_close(why, CLOSE_INTERNAL);
-	return RELAY_WAITING;
+	if (op == EV_READABLE && c->u.dir[d].multi && c->u.dir[d].shorts >= RELAY_MULTI_SHORTS)
+		rc = c->ops & engine_bit(EV_READABLE_MULTI, d) ? 0 :
+		    engine_wait_multi(w->engine, c, d, fd);
+	else
+		rc = engine_wait(w->engine, c, op, d, fd);
+	return rc == 0 ? RELAY_WAITING : relay_close(why, CLOSE_INTERNAL);
+}
+
+/*
+ * Direction d streams now: it leaves its multishot wait. (One whose source
+ * ended keeps it: its events are let pass, and the close cancels it.)
+ */
+static void
+relay_multi_stop(struct worker *w, struct conn *c, int d)
+{
+	if (!c->u.dir[d].multi)
+		return;
+	c->u.dir[d].multi = 0;
+	engine_wait_multi_stop(w->engine, c, d);
 }
 
 /*
@@ -199,6 +231,7 @@ relay_start(struct worker *w, struct conn *c, enum close_reason *why)
 		return st;
 	for (int d = 0; d < 2; d++) {
 		c->u.dir[d].copying = c->relay == RELAY_ADAPTIVE;
+		c->u.dir[d].multi = c->relay == RELAY_ADAPTIVE;
 		if (!c->u.dir[d].copying)
 			c->u.dir[d].pipe.rd = c->u.dir[d].pipe.wr = -1;
 	}
@@ -279,6 +312,9 @@ relay_after_in(struct worker *w, struct conn *c, int d, ssize_t n, enum close_re
 		 */
 		dir->drained = (uint32_t)n < dir->pipe.size && !dir->hup;
 		dir->queued += (uint32_t)n;
+		/* A full pipe: the direction streams; a larger pipe takes fewer splices. */
+		if (dir->queued == dir->pipe.size)
+			(void)pipe_grow(&w->pipes, &dir->pipe);
 		c->active_ms = w->now;
 		return RELAY_GO_ON;
 	}
@@ -348,6 +384,9 @@ relay_copy_keep(struct worker *w, struct conn *c, int d, ssize_t n, ssize_t m,
 		return relay_close(why, CLOSE_LIMIT_REACHED);
 	memcpy(dir->pending, w->scratch + m, (size_t)(n - m));
 	dir->queued = (uint32_t)(n - m);
+	/* Source events are let pass until the sink drains: then read again, not wait. */
+	if (dir->multi)
+		dir->drained = 0;
 	return relay_wait(w, c, EV_WRITABLE, d, why);
 }
 
@@ -375,6 +414,8 @@ relay_copy(struct worker *w, struct conn *c, int d, uint32_t *got, enum close_re
 	*got = (uint32_t)n;
 	c->active_ms = w->now;
 	dir->drained = n < RELAY_COPY_BYTES && !dir->hup;
+	if (n < RELAY_COPY_BYTES && dir->shorts < 3)
+		dir->shorts++;
 	do
 		m = send(dir_dst(c, d), w->scratch, (size_t)n, MSG_NOSIGNAL);
 	while (m < 0 && errno == EINTR);
@@ -391,6 +432,7 @@ relay_copy(struct worker *w, struct conn *c, int d, uint32_t *got, enum close_re
 	 * verdict kept (recv goes through the psock's queue).
 	 */
 	if (n == RELAY_COPY_BYTES && c->relay != RELAY_KERNEL) {
+		relay_multi_stop(w, c, d);
 		dir->copying = 0;
 		dir->pipe.rd = dir->pipe.wr = -1;
 	}
@@ -480,16 +522,19 @@ relay_pump(struct worker *w, struct conn *c, int d, enum close_reason *why)
 			st = relay_pump_out(w, c, d, why);
 		} else if (dir->eof) {
 			return relay_finish(w, c, d, why);
-		} else if (budget == 0 || dir->drained) {
+		} else if ((budget == 0 && !dir->multi) || dir->drained) {
 			/*
 			 * Budget spent (fair to the others: come back next turn), or
 			 * the last read was short, so the socket is most likely
 			 * empty: a poll armed now still fires at once if it is not,
-			 * and saves the splice that would only say EAGAIN.
+			 * and saves the splice that would only say EAGAIN. (A multishot
+			 * wait fires only when woken: a copying direction reads on
+			 * until a short read; each read is under 16 KiB or ends it.)
 			 */
-			dir->drained = 0;
-			if (!dir->copying)
+			/* A grown pipe stays for the budget's turn: it would not be pooled. */
+			if (!dir->copying && (dir->drained || dir->pipe.grown_pages == 0))
 				pipe_put(&w->pipes, &dir->pipe, 0);
+			dir->drained = 0;
 			return relay_wait(w, c, EV_READABLE, d, why);
 		} else if (!dir->copying && dir->pipe.rd < 0) {
 			relay_take_pipe(w, dir);
@@ -511,6 +556,17 @@ relay_on_event(struct worker *w, struct conn *c, enum engine_op op, int d, int r
 		return op == EV_READABLE ? relay_kernel_on_event(w, c, d, res, why) : RELAY_WAITING;
 	switch (op) {
 	case EV_READABLE:
+		if (res & POLLRDHUP)
+			c->u.dir[d].hup = 1;
+		return relay_pump(w, c, d, why);
+	case EV_READABLE_MULTI:
+		/* Stale (it streams or ended), or bytes wait for the sink: that event goes on. */
+		if (!c->u.dir[d].multi || c->u.dir[d].queued > 0 || c->u.dir[d].eof)
+			return RELAY_WAITING;
+		if (res < 0) {
+			log_error("poll: %s", strerror(-res));
+			return relay_close(why, CLOSE_INTERNAL);
+		}
 		if (res & POLLRDHUP)
 			c->u.dir[d].hup = 1;
 		return relay_pump(w, c, d, why);

@@ -35,6 +35,8 @@ struct dir {
 	uint8_t copying : 1;	/* "adaptive" before this direction streams, or out of pipes;
 				 * relay "kernel": the worker copies this direction */
 	uint8_t kept : 1;	/* relay "kernel": the verdict stopped redirecting the source */
+	uint8_t multi : 1;	/* may wait with a multishot wait (adaptive, until it streams) */
+	uint8_t shorts : 2;	/* short copying reads, up to 3: 2 make the multishot wait pay */
 };
 
 /* What the connection does after a relay step. */

@@ -196,6 +196,26 @@ engine_wait(struct engine *e, struct conn *c, enum engine_op op, int d, int fd)
 }
 
 int
+engine_wait_multi(struct engine *e, struct conn *c, int d, int fd)
+{
+	struct io_uring_sqe *sqe = uring_sqe(e);
+
+	if (sqe == NULL)
+		return -ENOBUFS;
+	io_uring_prep_poll_multishot(sqe, fd, URING_POLL_IN);
+	io_uring_sqe_set_data64(sqe, uring_tag(c, EV_READABLE_MULTI, d));
+	c->ops |= engine_bit(EV_READABLE_MULTI, d);
+	return 0;
+}
+
+void
+engine_wait_multi_stop(struct engine *e, struct conn *c, int d)
+{
+	if (c->ops & engine_bit(EV_READABLE_MULTI, d))
+		(void)uring_cancel(e, uring_tag(c, EV_READABLE_MULTI, d));
+}
+
+int
 engine_connect(struct engine *e, struct conn *c, int fd, const struct sockaddr *sa,
     socklen_t len)
 {
@@ -239,7 +259,7 @@ engine_cancel(struct engine *e, struct conn *c)
 {
 	int rc = 0;
 
-	for (unsigned op = EV_CONNECT; op <= EV_SPLICE_OUT; op++) {
+	for (unsigned op = EV_CONNECT; op <= EV_READABLE_MULTI; op++) {
 		/* A linked timeout goes away with the connect it guards. */
 		if (op == EV_CONNECT_TIMEOUT)
 			continue;
@@ -343,7 +363,9 @@ uring_dispatch_one(struct engine *e, const struct io_uring_cqe *cqe)
 		accesslog_on_writable(owner);
 		return;
 	default:
-		((struct conn *)owner)->ops &= (uint16_t)~engine_bit(op, d);
+		/* A multishot wait lasts while its events say IORING_CQE_F_MORE. */
+		if (!(cqe->flags & IORING_CQE_F_MORE))
+			((struct conn *)owner)->ops &= (uint16_t)~engine_bit(op, d);
 		conn_on_event(e->w, owner, op, d, cqe->res);
 		return;
 	}

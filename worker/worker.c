@@ -335,7 +335,7 @@ worker_init(struct worker *w, const struct worker_spec *spec, const sigset_t *wa
 	w->health = worker_zalloc(STATS_BACKENDS * sizeof(*w->health));
 	if (w->conns == NULL || w->scratch == NULL || w->listeners == NULL || w->health == NULL ||
 	    timer_heap_init(&w->timers, w->conn_cap) != 0 ||
-	    pipe_pool_init(&w->pipes) != 0) {
+	    pipe_pool_init(&w->pipes, spec->workers) != 0) {
 		log_error("out of memory for %u connections", w->conn_cap);
 		return -ENOMEM;
 	}

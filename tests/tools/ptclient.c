@@ -23,7 +23,7 @@
 
 static struct {
 	const char *connect, *hex_file, *raw_file, *sni;
-	unsigned long pad, records, record_size, chunk, delay_ms, then_bytes;
+	unsigned long pad, records, record_size, chunk, delay_ms, then_bytes, then_chunk;
 	unsigned long after_eof_bytes, count, timeout_ms, pattern;
 	int build, shutdown, read, hold, pattern_set;
 } opt = { .timeout_ms = 10000 };
@@ -57,6 +57,7 @@ usage(FILE *out)
 	    "  --delay-ms M        ... pausing M ms between writes\n"
 	    "after the hello:\n"
 	    "  --then-bytes N      send N pattern bytes\n"
+	    "  --then-chunk N      ... N bytes per write, pausing --delay-ms between writes\n"
 	    "  --shutdown          shutdown(SHUT_WR) after sending\n"
 	    "  --read              read until EOF, copying what came to stdout\n"
 	    "  --after-eof-bytes N after reading EOF, send N pattern bytes and shut down\n"
@@ -83,6 +84,7 @@ parse_args(int argc, char **argv)
 		{ "chunk", required_argument, NULL, 'k' },
 		{ "delay-ms", required_argument, NULL, 'd' },
 		{ "then-bytes", required_argument, NULL, 'b' },
+		{ "then-chunk", required_argument, NULL, 'B' },
 		{ "shutdown", no_argument, NULL, 's' },
 		{ "read", no_argument, NULL, 'R' },
 		{ "after-eof-bytes", required_argument, NULL, 'a' },
@@ -95,7 +97,7 @@ parse_args(int argc, char **argv)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:x:f:H:P:r:z:k:d:b:sRa:n:t:p:h", longopts,
+	while ((c = getopt_long(argc, argv, "c:x:f:H:P:r:z:k:d:b:B:sRa:n:t:p:h", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'c': opt.connect = optarg; break;
@@ -108,6 +110,7 @@ parse_args(int argc, char **argv)
 		case 'k': opt.chunk = pt_number(PROG, "--chunk", optarg); break;
 		case 'd': opt.delay_ms = pt_number(PROG, "--delay-ms", optarg); break;
 		case 'b': opt.then_bytes = pt_number(PROG, "--then-bytes", optarg); break;
+		case 'B': opt.then_chunk = pt_number(PROG, "--then-chunk", optarg); break;
 		case 's': opt.shutdown = 1; break;
 		case 'R': opt.read = 1; break;
 		case 'a': opt.after_eof_bytes = pt_number(PROG, "--after-eof-bytes", optarg); break;
@@ -348,11 +351,14 @@ send_all(int fd, const struct bytes *wire)
 		if (opt.delay_ms > 0 && off + n < wire->len)
 			pt_sleep_ms((unsigned)opt.delay_ms);
 	}
+	step = opt.then_chunk > 0 && opt.then_chunk < sizeof(buf) ? opt.then_chunk : sizeof(buf);
 	for (uint64_t off = 0; off < opt.then_bytes; off += n) {
-		n = opt.then_bytes - off < sizeof(buf) ? (size_t)(opt.then_bytes - off) : sizeof(buf);
+		n = opt.then_bytes - off < step ? (size_t)(opt.then_bytes - off) : step;
 		pt_pattern_fill(buf, n, off);
 		if ((rc = pt_write_all(fd, buf, n)) != 0)
 			return rc;
+		if (opt.then_chunk > 0 && opt.delay_ms > 0 && off + n < opt.then_bytes)
+			pt_sleep_ms((unsigned)opt.delay_ms);
 	}
 	return 0;
 }

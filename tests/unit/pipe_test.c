@@ -1,7 +1,9 @@
 /*
  * pipe_test.c -- guards the worker's splice pipe pool (worker/pipe.c): a
  * drained pipe is reused, one with bytes left is closed, the pool keeps at
- * most PIPE_POOL_MAX, and a new pipe size (a reload) empties it.
+ * most PIPE_POOL_MAX, a new pipe size (a reload) empties it, and a
+ * streaming direction's pipe grows only within the worker's share of
+ * PIPE_GROW_PAGES and is never pooled.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -19,7 +21,7 @@ static struct pipe_pool pool;
 static void
 setup(void)
 {
-	cr_assert_eq(pipe_pool_init(&pool), 0);
+	cr_assert_eq(pipe_pool_init(&pool, 1), 0);
 }
 
 static void
@@ -175,4 +177,43 @@ Test(pipe, putting_a_pipe_that_holds_none_is_a_no_op)
 	cr_assert_eq(p.rd, rd, "the pool handed out a pipe that was never there");
 	cr_assert_eq(p.wr, wr);
 	pipe_put(&pool, &p, 0);
+}
+
+/* Pages one grown default pipe adds. */
+#define GROW_EXTRA_PAGES ((PIPE_GROW_BYTES - DEFAULT_PIPE_BYTES) / 4096)
+
+Test(pipe, a_grown_pipe_is_counted_and_never_pooled)
+{
+	struct pipe p = get(DEFAULT_PIPE_BYTES), next;
+	int rd = p.rd;
+
+	cr_assert_eq(pipe_grow(&pool, &p), 0);
+	cr_assert_eq(p.size, PIPE_GROW_BYTES);
+	cr_assert_eq(fcntl(p.rd, F_GETPIPE_SZ), (int)PIPE_GROW_BYTES);
+	cr_assert_eq(pool.grown_pages, GROW_EXTRA_PAGES);
+	cr_assert_eq(pipe_grow(&pool, &p), -EALREADY, "a pipe grows once");
+	pipe_put(&pool, &p, 0);
+	cr_assert_not(fd_open(rd), "a grown pipe is closed when given back");
+	cr_assert_eq(pool.grown_pages, 0, "and its pages are no longer counted");
+	next = get(DEFAULT_PIPE_BYTES);
+	cr_assert_eq(next.size, DEFAULT_PIPE_BYTES, "the next pipe is of the asked size");
+	pipe_put(&pool, &next, 0);
+}
+
+Test(pipe, growing_stops_at_the_workers_share)
+{
+	struct pipe a, b;
+
+	/* As many workers as leave each room for exactly one grown pipe. */
+	pipe_pool_free(&pool);
+	cr_assert_eq(pipe_pool_init(&pool, PIPE_GROW_PAGES / GROW_EXTRA_PAGES), 0);
+	a = get(DEFAULT_PIPE_BYTES);
+	b = get(DEFAULT_PIPE_BYTES);
+	cr_assert_eq(pipe_grow(&pool, &a), 0);
+	cr_assert_eq(pipe_grow(&pool, &b), -ENOSPC, "past the share a pipe keeps its size");
+	cr_assert_eq(b.size, DEFAULT_PIPE_BYTES);
+	pipe_put(&pool, &a, 0);
+	cr_assert_eq(pipe_grow(&pool, &b), 0, "once a grown pipe is back, another may grow");
+	pipe_put(&pool, &b, 0);
+	cr_assert_eq(pool.grown_pages, 0);
 }

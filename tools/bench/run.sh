@@ -34,6 +34,8 @@
 #   OUT_NAME [results | results-quick]  their file name, without .md / .png
 #   KEEP [unset]              keep the temporary directory (configs, logs)
 #   GOAL_SYSTEM [pt_adaptive] the system whose goals against the best peer are checked
+#   HAPROXY_PIPE_BYTES [65536] HAProxy's tune.pipesize (passthrough's streaming pipes grow
+#                             from pipe_bytes 65536 to 1 MiB: 1048576 compares like with like)
 #   NOISE_MAX [30]            a point during which other work took more than this
 #                             percent of one core is run again, NOISE_RETRIES [1 | 0] times,
 #                             at most for an eighth of all point runs (time bound)
@@ -69,6 +71,7 @@ SNI_A=bench.example SNI_B=other.example
 RATE_CONNS=64 PING_CONNS=32 MSG_BYTES=64
 SINK_THREADS=2
 PIPE_BYTES=65536
+HAPROXY_PIPE_BYTES=${HAPROXY_PIPE_BYTES:-$PIPE_BYTES}
 LG_TIMEOUT=180		# seconds any one loadgen run may take
 READY_TIMEOUT=10	# seconds a daemon has to start listening
 STOP_TIMEOUT=10		# seconds a daemon has to exit after SIGTERM
@@ -260,7 +263,7 @@ global
     # 2 fds per connection + 2 per pipe must stay under the 20,000 fd limit.
     maxconn 9100
     maxpipes 512
-    tune.pipesize $PIPE_BYTES
+    tune.pipesize $HAPROXY_PIPE_BYTES
     pidfile $3/haproxy.pid
 
 defaults
@@ -1347,9 +1350,9 @@ if [ "$PERF" = 1 ]; then
 	fi
 fi
 case " $SYSTEMS " in *" nginx "*) nginx_probe_half_close ;; esac
-NOTES+=("HAProxy: \`option splice-request\` and \`option splice-response\` forced (on loopback splice-auto never engages); nbthread = workers; maxconn 9100, maxpipes 512, tune.pipesize $PIPE_BYTES.")
+NOTES+=("HAProxy: \`option splice-request\` and \`option splice-response\` forced (on loopback splice-auto never engages); nbthread = workers; maxconn 9100, maxpipes 512, tune.pipesize $HAPROXY_PIPE_BYTES.")
 NOTES+=("sniproxy is a single process with one thread: its 2-worker rows run the same configuration as its 1-worker rows; it has a fallback for hellos without SNI.")
-NOTES+=("passthrough: pipe_bytes $PIPE_BYTES, log level info (no per-connection lines); relay \"splice\" is splice(2) inline after an io_uring poll, \"splice_ring\" is IORING_OP_SPLICE on io-wq, \"adaptive\" copies until a direction streams (a 16 KiB read), then splices.")
+NOTES+=("passthrough: pipe_bytes $PIPE_BYTES (a streaming direction's pipe grows to 1 MiB, within 4096 pages shared by the workers), log level info (no per-connection lines); relay \"splice\" is splice(2) inline after an io_uring poll, \"splice_ring\" is IORING_OP_SPLICE on io-wq, \"adaptive\" copies until a direction streams (a 16 KiB read), then splices.")
 NOTES+=("Tools: loadgen with min(C, 2) threads, two sinks with $SINK_THREADS threads each; payload is sent from a static buffer and received with MSG_TRUNC (no copy).")
 # shellcheck disable=SC2086
 RETRY_LEFT=$(( $(set -- $SYSTEMS; echo $#) * $(set -- $POINTS; echo $#) * REPS * $(set -- $WORKERS_LIST; echo $#) / 8 ))
