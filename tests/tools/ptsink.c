@@ -43,6 +43,7 @@ static struct {
 	const char *tag, *log_path, *listen, *port_file;
 	enum mode mode;
 	uint64_t count;		/* N of --reply-after-eof / --send-then-shutdown */
+	unsigned send_after_ms;	/* --send-after-ms: --send-then-shutdown waits this long first */
 	int log_fd;
 } opt = { .tag = "sink", .listen = "127.0.0.1:0", .log_fd = STDOUT_FILENO };
 
@@ -90,6 +91,8 @@ usage(FILE *out)
 	    "  --reply-after-eof N      read until EOF, send N pattern bytes, close\n"
 	    "  --send-then-shutdown N   after the hello send N pattern bytes, shutdown(SHUT_WR),\n"
 	    "                           read until EOF, close\n"
+	    "  --send-after-ms M        ... waiting M ms after the hello first (the whole\n"
+	    "                           sink pauses: for one connection at a time)\n"
 	    "  --echo                   send back every byte; pass EOF on\n"
 	    "signals: SIGTERM, SIGINT: exit now; SIGUSR1: a graceful stop: accept what\n"
 	    "  is queued, close the listener (\"TAG listener closed\"), finish the open\n"
@@ -109,6 +112,7 @@ parse_args(int argc, char **argv)
 		{ "close-after-hello", no_argument, NULL, 'C' },
 		{ "reply-after-eof", required_argument, NULL, 'R' },
 		{ "send-then-shutdown", required_argument, NULL, 'S' },
+		{ "send-after-ms", required_argument, NULL, 'W' },
 		{ "echo", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -130,6 +134,9 @@ parse_args(int argc, char **argv)
 		case 'S':
 			opt.mode = MODE_SEND_THEN_SHUTDOWN;
 			opt.count = pt_number(PROG, "--send-then-shutdown", optarg);
+			break;
+		case 'W':
+			opt.send_after_ms = (unsigned)pt_number(PROG, "--send-after-ms", optarg);
 			break;
 		case 'E': opt.mode = MODE_ECHO; break;
 		case 'h': usage(stdout); exit(0);
@@ -210,6 +217,8 @@ sconn_hello_done(struct sconn *c, enum hello_status st, const struct hello_info 
 		c->phase = PH_HELD;
 		watch(c, EPOLL_CTL_DEL, 0);
 	} else if (opt.mode == MODE_SEND_THEN_SHUTDOWN) {
+		if (opt.send_after_ms > 0)
+			pt_sleep_ms(opt.send_after_ms);
 		c->reply_left = opt.count;
 		c->phase = PH_SEND;
 	}
