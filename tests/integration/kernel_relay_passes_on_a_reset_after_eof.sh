@@ -11,7 +11,10 @@ REPLY=100000
 FAULT_LOG=$T/fault.log
 pf=$T/fault.port
 spawn "$PTFAULT" --tag rst --log "$FAULT_LOG" --port-file "$pf" \
-    --reset-after "$REPLY" --shutdown-first --delay-ms 500
+    --reset-after "$REPLY" --shutdown-first --delay-ms 500 --reply-after-ms 200
+# (It answers 200 ms after the hello, once the relay is in the kernel: an
+# answer and FIN that came before would leave the backend's socket past
+# ESTABLISHED, unable to join the map, and the connection copied.)
 WAIT_S=10 wait_until test -s "$pf" || die "ptfault did not start"
 proxy_start "tuning = { relay = \"kernel\"; };
 routes = ( { sni = \"*\"; backends = [ \"127.0.0.1:$(cat "$pf")\" ]; } );"

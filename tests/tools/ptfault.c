@@ -25,7 +25,7 @@ struct bconn {
 
 static struct {
 	const char *tag, *log_path, *listen, *port_file;
-	unsigned long reset_after, delay_ms;
+	unsigned long reset_after, delay_ms, reply_after_ms;
 	int reset_mode, shutdown_first;
 	int log_fd;
 } opt = { .tag = "fault", .listen = "127.0.0.1:0", .delay_ms = DELAY_DEFAULT_MS,
@@ -69,7 +69,9 @@ usage(FILE *f)
 	    "  --reset-after N     once the first bytes came, send N pattern bytes, wait\n"
 	    "                      --delay-ms (default %u), then close with a reset\n"
 	    "                      (SO_LINGER 0), whatever is still unread\n"
-	    "  --shutdown-first    ... shutting its writes down (a FIN) before the wait\n",
+	    "  --shutdown-first    ... shutting its writes down (a FIN) before the wait\n"
+	    "  --reply-after-ms M  ... sending only M ms after the first bytes (the whole\n"
+	    "                      tool pauses: for one connection at a time)\n",
 	    DELAY_DEFAULT_MS);
 }
 
@@ -84,6 +86,7 @@ parse_args(int argc, char **argv)
 		{ "reset-after", required_argument, NULL, 'r' },
 		{ "delay-ms", required_argument, NULL, 'd' },
 		{ "shutdown-first", no_argument, NULL, 's' },
+		{ "reply-after-ms", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -101,6 +104,7 @@ parse_args(int argc, char **argv)
 			break;
 		case 'd': opt.delay_ms = pt_number(PROG, "--delay-ms", optarg); break;
 		case 's': opt.shutdown_first = 1; break;
+		case 'a': opt.reply_after_ms = pt_number(PROG, "--reply-after-ms", optarg); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); exit(2);
 		}
@@ -132,6 +136,8 @@ bconn_reply(struct bconn *c)
 	ssize_t n;
 
 	c->replied = 1;
+	if (opt.reply_after_ms > 0)
+		pt_sleep_ms((unsigned)opt.reply_after_ms);
 	while (left > 0) {
 		len = left < sizeof(iobuf) ? (size_t)left : sizeof(iobuf);
 		pt_pattern_fill(iobuf, len, c->out);
