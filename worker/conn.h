@@ -151,4 +151,17 @@ void conn_set_state(struct worker *w, struct conn *c, enum conn_state state);
 /* The client's address for a log line. */
 const char *conn_peer(const struct conn *c, char *buf, size_t size);
 
+/* Relay direction d's source and sink: 0 client -> backend, 1 backend -> client. */
+static inline int
+conn_src(const struct conn *c, int d)
+{
+	return d == 0 ? c->cfd : c->bfd;
+}
+
+static inline int
+conn_dst(const struct conn *c, int d)
+{
+	return d == 0 ? c->bfd : c->cfd;
+}
+
 #endif

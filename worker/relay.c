@@ -54,18 +54,6 @@
 
 enum move_side { MOVE_IN, MOVE_OUT };
 
-static int
-dir_src(const struct conn *c, int d)
-{
-	return d == 0 ? c->cfd : c->bfd;
-}
-
-static int
-dir_dst(const struct conn *c, int d)
-{
-	return d == 0 ? c->bfd : c->cfd;
-}
-
 void
 relay_count(struct worker *w, struct conn *c, int d, uint64_t n, int spliced)
 {
@@ -117,7 +105,7 @@ relay_abort(const struct conn *c, int failed_fd, int err, enum close_reason *why
 static enum relay_status
 relay_wait(struct worker *w, struct conn *c, enum engine_op op, int d, enum close_reason *why)
 {
-	int fd = op == EV_READABLE ? dir_src(c, d) : dir_dst(c, d);
+	int fd = op == EV_READABLE ? conn_src(c, d) : conn_dst(c, d);
 	int rc;
 
 	if (op == EV_READABLE && c->u.dir[d].multi && c->u.dir[d].shorts >= RELAY_MULTI_SHORTS)
@@ -268,8 +256,8 @@ static ssize_t
 relay_move(struct conn *c, int d, enum move_side side)
 {
 	struct dir *dir = &c->u.dir[d];
-	int from = side == MOVE_IN ? dir_src(c, d) : dir->pipe.rd;
-	int to = side == MOVE_IN ? dir->pipe.wr : dir_dst(c, d);
+	int from = side == MOVE_IN ? conn_src(c, d) : dir->pipe.rd;
+	int to = side == MOVE_IN ? dir->pipe.wr : conn_dst(c, d);
 	size_t len = side == MOVE_IN ? dir->pipe.size - dir->queued : dir->queued;
 	ssize_t n;
 
@@ -288,10 +276,10 @@ relay_ring_move(struct worker *w, struct conn *c, int d, enum move_side side,
 	int rc;
 
 	if (side == MOVE_IN)
-		rc = engine_splice(w->engine, c, EV_SPLICE_IN, d, dir_src(c, d), dir->pipe.wr,
+		rc = engine_splice(w->engine, c, EV_SPLICE_IN, d, conn_src(c, d), dir->pipe.wr,
 		    dir->pipe.size - dir->queued);
 	else
-		rc = engine_splice(w->engine, c, EV_SPLICE_OUT, d, dir->pipe.rd, dir_dst(c, d),
+		rc = engine_splice(w->engine, c, EV_SPLICE_OUT, d, dir->pipe.rd, conn_dst(c, d),
 		    dir->queued);
 	return rc == 0 ? RELAY_WAITING : relay_close(why, CLOSE_INTERNAL);
 }
@@ -327,7 +315,7 @@ relay_after_in(struct worker *w, struct conn *c, int d, ssize_t n, enum close_re
 		pipe_put(&w->pipes, &dir->pipe, 0);
 		return relay_wait(w, c, EV_READABLE, d, why);
 	}
-	return relay_abort(c, dir_src(c, d), (int)-n, why);
+	return relay_abort(c, conn_src(c, d), (int)-n, why);
 }
 
 /* Pipe -> sink result n (bytes, -errno). */
@@ -344,7 +332,7 @@ relay_after_out(struct worker *w, struct conn *c, int d, ssize_t n, enum close_r
 			return RELAY_GO_ON;
 		/* A short write: the sink's buffer is full. */
 	} else if (n != -EAGAIN && n != 0) {
-		return relay_abort(c, dir_dst(c, d), (int)-n, why);
+		return relay_abort(c, conn_dst(c, d), (int)-n, why);
 	}
 	return relay_wait(w, c, EV_WRITABLE, d, why);
 }
@@ -354,10 +342,10 @@ static enum relay_status
 relay_copy_out(struct worker *w, struct conn *c, int d, enum close_reason *why)
 {
 	struct dir *dir = &c->u.dir[d];
-	ssize_t n = send(dir_dst(c, d), dir->pending, dir->queued, MSG_NOSIGNAL);
+	ssize_t n = send(conn_dst(c, d), dir->pending, dir->queued, MSG_NOSIGNAL);
 
 	if (n < 0 && errno != EAGAIN && errno != EINTR)
-		return relay_abort(c, dir_dst(c, d), errno, why);
+		return relay_abort(c, conn_dst(c, d), errno, why);
 	if (n > 0) {
 		relay_count(w, c, d, (uint64_t)n, 0);
 		dir->queued -= (uint32_t)n;
@@ -402,7 +390,7 @@ relay_copy(struct worker *w, struct conn *c, int d, uint32_t *got, enum close_re
 
 	*got = 0;
 	do
-		n = recv(dir_src(c, d), w->scratch, RELAY_COPY_BYTES, 0);
+		n = recv(conn_src(c, d), w->scratch, RELAY_COPY_BYTES, 0);
 	while (n < 0 && errno == EINTR);
 	if (n == 0) {
 		dir->eof = 1;
@@ -410,17 +398,17 @@ relay_copy(struct worker *w, struct conn *c, int d, uint32_t *got, enum close_re
 	}
 	if (n < 0)
 		return errno == EAGAIN ? relay_wait(w, c, EV_READABLE, d, why) :
-		    relay_abort(c, dir_src(c, d), errno, why);
+		    relay_abort(c, conn_src(c, d), errno, why);
 	*got = (uint32_t)n;
 	c->active_ms = w->now;
 	dir->drained = n < RELAY_COPY_BYTES && !dir->hup;
 	if (n < RELAY_COPY_BYTES && dir->shorts < 3)
 		dir->shorts++;
 	do
-		m = send(dir_dst(c, d), w->scratch, (size_t)n, MSG_NOSIGNAL);
+		m = send(conn_dst(c, d), w->scratch, (size_t)n, MSG_NOSIGNAL);
 	while (m < 0 && errno == EINTR);
 	if (m < 0 && errno != EAGAIN)
-		return relay_abort(c, dir_dst(c, d), errno, why);
+		return relay_abort(c, conn_dst(c, d), errno, why);
 	if (m < 0)
 		m = 0;
 	relay_count(w, c, d, (uint64_t)m, 0);
@@ -455,7 +443,7 @@ relay_finish(struct worker *w, struct conn *c, int d, enum close_reason *why)
 	if (c->u.dir[!d].done)
 		return relay_close(why, CLOSE_NORMAL);
 	/* ENOTCONN: the peer is gone already; the other direction will see it. */
-	(void)shutdown(dir_dst(c, d), SHUT_WR);
+	(void)shutdown(conn_dst(c, d), SHUT_WR);
 	return RELAY_WAITING;
 }
 

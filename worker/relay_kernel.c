@@ -55,18 +55,6 @@ struct relay_kernel_peer {
 	uint64_t stopped;	/* why peer became 0: RELAY_KERNEL_PEER_* */
 };
 
-static int
-dir_src(const struct conn *c, int d)
-{
-	return d == 0 ? c->cfd : c->bfd;
-}
-
-static int
-dir_dst(const struct conn *c, int d)
-{
-	return d == 0 ? c->bfd : c->cfd;
-}
-
 /* bpf(2) on one element: cmd BPF_MAP_UPDATE_ELEM, _LOOKUP_ELEM or _DELETE_ELEM. 0 or -errno. */
 static int
 relay_kernel_elem(int cmd, int map, const void *key, void *value, uint64_t flags)
@@ -191,20 +179,20 @@ relay_kernel_drain(struct worker *w, struct conn *c, int d, uint64_t *copied)
 
 	*copied = 0;
 	for (;;) {
-		if (ioctl(dir_src(c, d), SIOCINQ, &inq) != 0)
+		if (ioctl(conn_src(c, d), SIOCINQ, &inq) != 0)
 			return -ECONNRESET;
 		if (inq == 0)
 			return 0;
 		if (*copied >= RELAY_BUDGET_BYTES)
 			return relay_kernel_keep(w, c, d, 0);
 		do
-			n = recv(dir_src(c, d), w->scratch, (size_t)inq < MAX_HELLO_BYTES ?
+			n = recv(conn_src(c, d), w->scratch, (size_t)inq < MAX_HELLO_BYTES ?
 			    (size_t)inq : MAX_HELLO_BYTES, 0);
 		while (n < 0 && errno == EINTR);
 		if (n <= 0)
 			return n < 0 && errno == EAGAIN ? 0 : -ECONNRESET;
 		do
-			m = send(dir_dst(c, d), w->scratch, (size_t)n, MSG_NOSIGNAL);
+			m = send(conn_dst(c, d), w->scratch, (size_t)n, MSG_NOSIGNAL);
 		while (m < 0 && errno == EINTR);
 		if (m < 0 && errno != EAGAIN)
 			return -EPIPE;
@@ -273,7 +261,7 @@ relay_kernel_copy_both(struct worker *w, struct conn *c, int rc, enum close_reas
 		dir->copying = 1;
 		dir->pending = NULL;
 		dir->queued = 0;
-		if (engine_wait(w->engine, c, EV_READABLE, d, dir_src(c, d)) != 0) {
+		if (engine_wait(w->engine, c, EV_READABLE, d, conn_src(c, d)) != 0) {
 			*why = CLOSE_INTERNAL;
 			return RELAY_CLOSE;
 		}
@@ -346,7 +334,7 @@ relay_kernel_sent(const struct conn *c, uint64_t out[2])
 		out[d] = c->u.dir[d].bytes;
 		if (c->u.dir[d].copying)
 			continue;	/* relay.c counts what it copies */
-		if (relay_kernel_written(dir_dst(c, d), &n) == 0 && n >= c->u.dir[d].kernel.sent0)
+		if (relay_kernel_written(conn_dst(c, d), &n) == 0 && n >= c->u.dir[d].kernel.sent0)
 			out[d] = c->u.dir[d].kernel.before + n - c->u.dir[d].kernel.sent0;
 	}
 }
@@ -360,7 +348,7 @@ relay_kernel_finish(struct worker *w, struct conn *c, int d, enum close_reason *
 	uint64_t n;
 
 	if (relay_kernel_elem(BPF_MAP_LOOKUP_ELEM, w->spec->relay_peers_fd, &dir->kernel.cookie,
-	    &p, 0) != 0 || relay_kernel_written(dir_dst(c, d), &n) != 0) {
+	    &p, 0) != 0 || relay_kernel_written(conn_dst(c, d), &n) != 0) {
 		*why = CLOSE_INTERNAL;
 		return RELAY_CLOSE;
 	}
@@ -372,7 +360,7 @@ relay_kernel_finish(struct worker *w, struct conn *c, int d, enum close_reason *
 		return RELAY_CLOSE;
 	}
 	/* The FIN takes a sequence number of the sink's: not a byte to count. */
-	if (shutdown(dir_dst(c, d), SHUT_WR) == 0)
+	if (shutdown(conn_dst(c, d), SHUT_WR) == 0)
 		dir->kernel.sent0++;
 	return RELAY_WAITING;
 }
@@ -392,7 +380,7 @@ relay_kernel_gate(struct worker *w, struct conn *c, int d, enum close_reason *wh
 	uint64_t n, skipped, total;
 
 	if (relay_kernel_elem(BPF_MAP_LOOKUP_ELEM, w->spec->relay_peers_fd, &dir->kernel.cookie,
-	    &p, 0) != 0 || relay_kernel_written(dir_dst(c, d), &n) != 0) {
+	    &p, 0) != 0 || relay_kernel_written(conn_dst(c, d), &n) != 0) {
 		*why = CLOSE_INTERNAL;
 		return RELAY_CLOSE;
 	}
@@ -413,7 +401,7 @@ relay_kernel_gate(struct worker *w, struct conn *c, int d, enum close_reason *wh
 	dir->pending = NULL;
 	dir->queued = 0;
 	dir->drained = 0;
-	if (engine_wait(w->engine, c, EV_READABLE, d, dir_src(c, d)) != 0) {
+	if (engine_wait(w->engine, c, EV_READABLE, d, conn_src(c, d)) != 0) {
 		*why = CLOSE_INTERNAL;
 		return RELAY_CLOSE;
 	}
@@ -428,10 +416,10 @@ static enum relay_status
 relay_kernel_kept(struct worker *w, struct conn *c, int d, enum close_reason *why)
 {
 	uint8_t b;
-	ssize_t n = recv(dir_src(c, d), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	ssize_t n = recv(conn_src(c, d), &b, 1, MSG_PEEK | MSG_DONTWAIT);
 
 	if (n < 0 && errno == EAGAIN)
-		return engine_wait(w->engine, c, EV_READABLE, d, dir_src(c, d)) == 0 ?
+		return engine_wait(w->engine, c, EV_READABLE, d, conn_src(c, d)) == 0 ?
 		    RELAY_WAITING : (*why = CLOSE_INTERNAL, RELAY_CLOSE);
 	if (n == 0) {
 		c->u.dir[d].eof = 1;
@@ -454,7 +442,7 @@ relay_kernel_on_event(struct worker *w, struct conn *c, int d, int res,
 	socklen_t len = sizeof(err);
 
 	if (res & POLLERR) {
-		(void)getsockopt(dir_src(c, d), SOL_SOCKET, SO_ERROR, &err, &len);
+		(void)getsockopt(conn_src(c, d), SOL_SOCKET, SO_ERROR, &err, &len);
 		log_debug("relay: %s side: %s", d == 0 ? "client" : "backend", strerror(err));
 		*why = d == 0 ? CLOSE_CLIENT_RESET : CLOSE_BACKEND_RESET;
 		return RELAY_CLOSE;
@@ -479,11 +467,11 @@ relay_kernel_reset(const struct conn *c, int d)
 	socklen_t len = sizeof(int);
 	int err = 0;
 
-	if (getsockopt(dir_src(c, d), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)
+	if (getsockopt(conn_src(c, d), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)
 		return 1;
 	len = sizeof(ti);
 	memset(&ti, 0, sizeof(ti));
-	if (getsockopt(dir_src(c, d), IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+	if (getsockopt(conn_src(c, d), IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
 		return 1;
 	return ti.tcpi_state == RELAY_KERNEL_TCP_CLOSE && !c->u.dir[!d].done;
 }
