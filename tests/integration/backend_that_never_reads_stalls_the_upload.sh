@@ -6,14 +6,7 @@
 . "$(dirname "$0")/hostile.sh"
 
 # Once per relay: "splice", and "kernel" where the build has it.
-if [ -z "${STALL_RELAY:-}" ]; then
-	rc=0
-	for r in splice $(pt_has_kernel_relay && echo kernel); do
-		echo "=== relay = $r"
-		STALL_RELAY=$r "$BASH" "$0" "$@" || rc=1
-	done
-	exit "$rc"
-fi
+run_per_relay STALL_RELAY splice
 
 UPLOAD=$((256 * 1024 * 1024))
 PIPE_BYTES=65536

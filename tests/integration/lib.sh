@@ -438,6 +438,21 @@ pt_has_kernel_relay() { nm "$PT" 2>/dev/null | grep -q ' kernelrelay_obj$'; }
 RELAYS="splice splice_ring adaptive"
 pt_has_kernel_relay && RELAYS="$RELAYS kernel"
 
+# run_per_relay VAR RELAY...: unless VAR is set, runs this test again once
+# per RELAY, and "kernel" where the build has it, with VAR naming it, and
+# exits with their combined status; in those runs it returns at once.
+run_per_relay() {
+	local var=$1 r rc=0
+	shift
+	[ -n "${!var:-}" ] && return 0
+	pt_has_kernel_relay && set -- "$@" kernel
+	for r in "$@"; do
+		echo "=== relay = $r"
+		env "$var=$r" "$BASH" "$0" || rc=1
+	done
+	exit "$rc"
+}
+
 # check_relay_used RELAY: a "kernel" run relayed in the kernel: nothing
 # about it was logged (a fallback to "adaptive", a connection it could not
 # take) but a direction it handed to the worker (its sink fell behind);

@@ -6,14 +6,7 @@
 . "$(dirname "$0")/hostile.sh"
 
 # Once per relay: the default, and "kernel" where the build has it.
-if [ -z "${RESETS_RELAY:-}" ]; then
-	rc=0
-	for r in adaptive $(pt_has_kernel_relay && echo kernel); do
-		echo "=== relay = $r"
-		RESETS_RELAY=$r "$BASH" "$0" "$@" || rc=1
-	done
-	exit "$rc"
-fi
+run_per_relay RESETS_RELAY adaptive
 
 REPLY=100000		# bytes the resetting backend sends before its reset
 UPLOAD=1000000		# bytes the resetting client sends before its reset
