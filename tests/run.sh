@@ -2,7 +2,9 @@
 # run.sh -- runs the unit tests (build/tests/*_test) and the integration
 # tests (tests/integration/*.sh); prints one line per test and a summary.
 # Usage: tests/run.sh [unit|integration] [NAME-PATTERN]
-# Environment: BUILD (build), FUZZ_SMOKE=0 to leave out the libFuzzer smoke run.
+# Environment: BUILD (build), FUZZ_SMOKE=0 to leave out the libFuzzer smoke run,
+# ONCE=0 to leave out the integration tests marked "# once:" (slow checks of
+# what a second, sanitized build cannot change: the package build, say).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
@@ -63,6 +65,10 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
 		# Not tests: helpers the tests source.
 		case $name in lib | hostile) continue ;; esac
 		[ -n "$pattern" ] && [[ $name != *$pattern* ]] && continue
+		if [ "${ONCE:-1}" = 0 ] && grep -q '^# once:' "$t"; then
+			echo "  ($name: run once, by the first pass)"
+			continue
+		fi
 		run_one "$name" env BUILD="$BUILD" bash "$t"
 	done
 fi

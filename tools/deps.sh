@@ -7,7 +7,10 @@ set -eu
 # plain make builds the daemon without it.
 build="gcc make libc6-dev libconfig-dev liburing-dev libcriterion-dev clang libbpf-dev"
 run="$build"
-test="$build clang libclang-rt-14-dev openssl curl nginx-light haproxy procps iproute2 coreutils util-linux jq valgrind"
+# The tests also render the man pages (groff, mandoc), rotate a live log
+# (logrotate), parse the alerting rules (python3-yaml) and build, lint and
+# install the Debian package (debhelper, dpkg-dev, lintian, fakeroot).
+test="$build clang libclang-rt-14-dev openssl curl nginx-light haproxy procps iproute2 coreutils util-linux jq valgrind groff mandoc logrotate python3-yaml debhelper dpkg-dev lintian fakeroot"
 bench="$test haproxy nginx-light libnginx-mod-stream sniproxy gnuplot-nox linux-perf"
 
 case "${1:-build}" in
