@@ -4,8 +4,17 @@
 
 #define PASSTHROUGH_VERSION "0.1.0"
 
-/* Default configuration file when -c is not given. */
-#define DEFAULT_CONFIG_PATH "/etc/passthrough/passthrough.conf"
+/*
+ * Default configuration file when -c is not given: under SYSCONFDIR, which
+ * the GNUmakefile passes as PT_SYSCONFDIR (/usr/local/etc for a plain make,
+ * /etc with PREFIX=/usr, as the Debian package builds), so the binary finds
+ * the file `make install` put there. The fallback is the GNUmakefile's own
+ * default, for builds that do not pass it (the fuzz targets).
+ */
+#ifndef PT_SYSCONFDIR
+#define PT_SYSCONFDIR "/usr/local/etc"
+#endif
+#define DEFAULT_CONFIG_PATH PT_SYSCONFDIR "/passthrough/passthrough.conf"
 
 /* Configuration defaults and ranges (milliseconds, bytes, counts). */
 #define DEFAULT_HELLO_MS        5000u     /* nginx preread_timeout is 30 s; 5 s bounds slowloris */

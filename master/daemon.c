@@ -244,12 +244,12 @@ daemon_signal(const char *pid_file, const char *stats_shm, const char *name)
 	pid = pidfile_read(pid_file);
 	if (pid < 0) {
 		fprintf(stderr, "passthrough: %s: %s\n", pid_file, strerror((int)-pid));
-		return 1;
+		return pid == -ENOENT ? DAEMON_NOT_RUNNING : 1;
 	}
 	if (!pid_is_passthrough(pid)) {
 		fprintf(stderr, "passthrough: %s: pid %ld is not a running passthrough\n",
 		    pid_file, pid);
-		return 1;
+		return DAEMON_NOT_RUNNING;
 	}
 	if (sig == SIGHUP && stats_open_readonly(&s, stats_shm, &why) == 0 &&
 	    s.hdr->master_pid == (uint32_t)pid)
@@ -257,9 +257,11 @@ daemon_signal(const char *pid_file, const char *stats_shm, const char *name)
 	before = waiting ? atomic_load(&s.hdr->reloads_ok) + atomic_load(&s.hdr->reloads_failed)
 	    : 0;
 	if (kill((pid_t)pid, sig) != 0) {
+		int err = errno;	/* ESRCH: it exited since pid_is_passthrough() */
+
 		fprintf(stderr, "passthrough: signal %s to pid %ld: %s\n", name, pid,
-		    strerror(errno));
-		rc = 1;
+		    strerror(err));
+		rc = err == ESRCH ? DAEMON_NOT_RUNNING : 1;
 	} else if (waiting) {
 		rc = daemon_reload_outcome(&s, before);
 	}

@@ -35,8 +35,12 @@ void pidfile_remove(const char *path);
  * (SIGUSR1) to the master in pid_file. A reload waits for its outcome in
  * the statistics segment stats_shm and prints it: exit 0 when the new
  * configuration serves, 1 when it was refused (the old one still serves).
- * Returns an exit status, after printing what went wrong.
+ * Returns an exit status, after printing what went wrong: DAEMON_NOT_RUNNING
+ * when no passthrough runs there (no pid file, or its pid is not a running
+ * passthrough), so that logrotate's postrotate can tell "nothing to reopen"
+ * from a daemon it failed to signal (1).
  */
+#define DAEMON_NOT_RUNNING 3	/* LSB's "program is not running" status */
 int daemon_signal(const char *pid_file, const char *stats_shm, const char *name);
 
 #endif

@@ -32,7 +32,8 @@ usage(FILE *out)
 	    "  -s SIGNAL  reload (SIGHUP: waits for the outcome, exit 1 if refused),\n"
 	    "             stop (SIGTERM), quit (SIGQUIT: finish open\n"
 	    "             connections first) or reopen (SIGUSR1: reopen the log file),\n"
-	    "             sent to the pid in the configuration's pid_file\n"
+	    "             sent to the pid in the configuration's pid_file;\n"
+	    "             exit 3 when no passthrough runs there\n"
 	    "  -h         this help\n"
 	    "  -V         the version\n",
 	    DEFAULT_CONFIG_PATH, DEFAULT_PID_FILE);

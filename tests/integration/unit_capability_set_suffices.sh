@@ -1,9 +1,9 @@
 #!/bin/bash
-# Guards the shipped systemd unit: run under exactly the unit's CapabilityBoundingSet (read from etc/passthrough.service, applied with setpriv, no_new_privs as the unit sets it) with user nobody, stats.group and log.access, the proxy starts and routes, the access log fills, a reload that moves listen retires the old worker (the old address stops accepting), a logrotate move and SIGUSR1 make a new access log the workers write, SIGTERM stops everything within 10 s, and kill -9 of the master takes the workers down within 2 s.
+# Guards the shipped systemd unit: run under exactly the unit's CapabilityBoundingSet (read from etc/passthrough.service.in, applied with setpriv, no_new_privs as the unit sets it) with user nobody, stats.group and log.access, the proxy starts and routes, the access log fills, a reload that moves listen retires the old worker (the old address stops accepting), a logrotate move and SIGUSR1 make a new access log the workers write, SIGTERM stops everything within 10 s, and kill -9 of the master takes the workers down within 2 s.
 . "$(dirname "$0")/lib.sh"
 command -v setpriv >/dev/null || die "setpriv is missing: run tools/deps.sh test (util-linux)"
 
-UNIT=${UNIT:-$ROOT/etc/passthrough.service}
+UNIT=${UNIT:-$ROOT/etc/passthrough.service.in}
 # "CapabilityBoundingSet=CAP_A CAP_B" -> "-all,+a,+b" (setpriv's spelling).
 caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$UNIT")
 [ -n "$caps" ] || die "$UNIT has no CapabilityBoundingSet line"
