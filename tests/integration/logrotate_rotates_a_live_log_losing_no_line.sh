@@ -1,5 +1,6 @@
 #!/bin/bash
 # Guards the shipped logrotate file (etc/logrotate.d/passthrough, its paths pointed at this test's): `logrotate -f` on a passthrough serving TLS connections moves access.log and error.log, creates the new files 0640 root:adm, and its postrotate (-s reopen) makes master and workers write to them: every connection has exactly one access line and one close line across old and new file, nothing is written to the old files after the reopen; with no passthrough running the rotation succeeds quietly, and a -s that fails otherwise fails it.
+# shellcheck disable=SC2317  # helpers run through wait_until look unreachable
 . "$(dirname "$0")/lib.sh"
 need_tools "$PTLOOP"
 command -v logrotate >/dev/null || [ -x /usr/sbin/logrotate ] ||
