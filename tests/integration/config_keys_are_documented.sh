@@ -40,7 +40,7 @@ touch "$T/man.incomplete"
 # "#### listen: address" is listen.address, "### listeners: listener groups"
 # is listeners), and bullets that open with bold names ("- **sni**", nested
 # "  - **weight**" under "- **backends**"), under the heading's setting.
-python3 - "$ROOT/README.md" >"$T/readme.raw" <<'PY'
+python3 - "$ROOT/README.md" >"$T/readme.raw" <<'PY' || die "reading README.md failed"
 import re, sys
 inside = code = False
 head, stack = None, []
@@ -84,19 +84,21 @@ for line in open(sys.argv[1], encoding="utf-8"):
             print(parent + "." + n)
         stack.append((indent, names[0]))
 PY
-[ $? -eq 0 ] || die "reading README.md failed"
 sort -u "$T/readme.raw" >"$T/readme"
+
+# words FILE: its lines as one line of words.
+words() { tr '\n' ' ' <"$1" | sed 's/ $//'; }
 
 # The same settings in all three.
 for doc in man readme; do
 	what=$([ $doc = man ] && echo "passthrough.conf(5)" || echo "README.md's Configuration reference")
-	missing=$(comm -23 "$T/loader" "$T/$doc")
-	unknown=$(comm -13 "$T/loader" "$T/$doc")
-	check_eq "settings the loader knows and $what does not document" "" "$(echo $missing)"
-	check_eq "settings $what documents and the loader does not know" "" "$(echo $unknown)"
+	comm -23 "$T/loader" "$T/$doc" >"$T/$doc.missing"
+	comm -13 "$T/loader" "$T/$doc" >"$T/$doc.unknown"
+	check_eq "settings the loader knows and $what does not document" "" "$(words "$T/$doc.missing")"
+	check_eq "settings $what documents and the loader does not know" "" "$(words "$T/$doc.unknown")"
 done
 check_eq "passthrough.conf(5) settings without Type:, Default: or Example:" "" \
-    "$(echo $(cat "$T/man.incomplete"))"
+    "$(words "$T/man.incomplete")"
 check_range "settings the loader knows" 50 1000 "$(wc -l <"$T/loader")"
 
 finish

@@ -11,9 +11,10 @@ done
 
 # ---- each page renders without a warning --------------------------------------
 
-pages=$(cd "$MAN" && ls -- *.[1-8] | tr '\n' ' ')
-check_eq "the pages in man/" "passthrough-stats.1 passthrough.8 passthrough.conf.5 " "$pages"
-for page in "$MAN"/*.[1-8]; do
+pages=("$MAN"/*.[1-8])
+check_eq "the pages in man/" "passthrough-stats.1 passthrough.8 passthrough.conf.5" \
+    "$(basename -a "${pages[@]}" | tr '\n' ' ' | sed 's/ $//')"
+for page in "${pages[@]}"; do
 	name=$(basename "$page")
 	tbl=()	# a page that needs tbl says so on its first line, as man(1) reads it
 	head -n 1 "$page" | grep -q "^'\\\\\" .*t" && tbl=(-t)
