@@ -173,8 +173,9 @@ config_get_fn config_access_listen;
 
 /*
  * The n entries of listen list s into cfg->listens[first..first + n) and
- * cfg->listen (allocated by the caller), each of listener group group; an
- * address an earlier entry (of any group) has is reported with both lines.
+ * cfg->listen (allocated by the caller), each of listener group group (a
+ * group entry walked with k->members); an address an earlier entry (of any
+ * group) has is reported with both lines.
  */
 void config_access_listen_fill(struct config_ctx *ctx, const config_setting_t *s,
     const struct config_key *k, uint32_t first, uint32_t n, uint32_t group);
