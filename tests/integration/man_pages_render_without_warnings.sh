@@ -69,7 +69,8 @@ proxy_start -w 2 "routes = (
 out=$(curl_get app.example.com "$PROXY_PORT" whoami 2>&1)
 check_match "a TLS connection through the proxy reaches nginx" "app" "$out"
 WAIT_S=5 wait_until sh -c "'$STATS' -c '$PROXY_CONF' --json | jq -e '.totals.closes.normal == 1 and
-    (.backends[0].checks_passed > 0)' >/dev/null"
+    (.backends[0].checks_passed > 0)' >/dev/null" ||
+    fail "passthrough-stats did not count the connection and a passed check within 5 s"
 "$STATS" -c "$PROXY_CONF" --prometheus >"$T/prom" || fail "passthrough-stats --prometheus failed"
 "$STATS" -c "$PROXY_CONF" --json >"$T/json" || fail "passthrough-stats --json failed"
 proxy_stop
