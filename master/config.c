@@ -133,11 +133,11 @@ static const struct config_key config_route_timeouts_keys[] = {
 };
 
 /* One element of routes; the object is its struct config_route. */
-static const struct config_key config_route_keys[] = {
+const struct config_key config_route_keys[] = {
 	{ "sni", config_get_pattern, .off = ROUTE(pattern), .flags = KEY_REQUIRED },
 	{ "backends", config_backends_get, .off = ROUTE(backends),
 	    .count_off = ROUTE(backend_count), .max = MAX_BACKENDS_PER_ROUTE,
-	    .flags = KEY_REQUIRED },	/* host names: config_backends.c */
+	    .flags = KEY_REQUIRED, .members = config_backends_keys },	/* config_backends.c */
 	{ "send_proxy", config_get_enum, .off = ROUTE(send_proxy),
 	    .names = config_send_proxy_names },
 	{ "allow", config_access_cidrs, .off = ROUTE(rules.allow),
@@ -150,19 +150,20 @@ static const struct config_key config_route_keys[] = {
 	{ "max_connections", config_get_uint, .off = ROUTE(max_connections),
 	    .min = MIN_CONNECTIONS, .max = MAX_CONNECTIONS_LIMIT },
 	{ "balance", config_get_enum, .off = ROUTE(balance), .names = config_balance_names },
-	{ "check", config_check_get, .off = ROUTE(check) },
+	{ "check", config_check_get, .off = ROUTE(check), .members = config_check_keys },
 	{ .name = NULL }
 };
 
 /* The top level; the object is the struct config. */
-static const struct config_key config_keys[] = {
+const struct config_key config_keys[] = {
 	{ "workers", config_get_uint, .off = CONF(workers), .min = 0, .max = MAX_WORKERS },
 	{ "pid_file", config_get_string, .off = CONF(pid_file) },
 	{ "user", config_get_user, .off = CONF(user) },
 	{ "group", config_get_groupname, .off = CONF(group), .id_off = CONF(gid) },
 	{ "watch_config", config_get_bool, .off = CONF(watch_config) },
 	/* listen and routes are required unless listeners is set: config_listeners_check() */
-	{ "listen", config_access_listen, .max = MAX_LISTEN, .addr_flags = ADDR_WILDCARD },
+	{ "listen", config_access_listen, .max = MAX_LISTEN, .addr_flags = ADDR_WILDCARD,
+	    .members = config_access_listen_keys },
 	{ "allow", config_access_cidrs, .off = CONF(rules.allow),
 	    .count_off = CONF(rules.allow_count), .max = ACL_ENTRIES_MAX },
 	{ "deny", config_access_cidrs, .off = CONF(rules.deny),
@@ -172,8 +173,8 @@ static const struct config_key config_keys[] = {
 	{ "tuning", config_get_group, .members = config_tuning_keys },
 	{ "log", config_get_group, .members = config_log_keys },
 	{ "stats", config_get_group, .members = config_stats_keys },
-	{ "routes", config_get_routes, .flags = 0 },
-	{ "listeners", config_listeners_get, .max = MAX_LISTEN },
+	{ "routes", config_get_routes, .members = config_route_keys },
+	{ "listeners", config_listeners_get, .max = MAX_LISTEN, .members = config_listeners_keys },
 	{ "resolve_ms", config_get_resolve_ms, .off = CONF(resolve_ms), .min = 0,
 	    .max = MAX_RESOLVE_MS },
 	{ .name = NULL }
@@ -558,8 +559,8 @@ config_routes_length(struct config_ctx *ctx, const config_setting_t *s)
 }
 
 void
-config_routes_fill(struct config_ctx *ctx, const config_setting_t *s, uint32_t first,
-    uint32_t n, uint32_t group)
+config_routes_fill(struct config_ctx *ctx, const config_setting_t *s,
+    const struct config_key *k, uint32_t first, uint32_t n, uint32_t group)
 {
 	struct config_route *r;
 	const config_setting_t *e;
@@ -571,7 +572,7 @@ config_routes_fill(struct config_ctx *ctx, const config_setting_t *s, uint32_t f
 		if (!config_setting_is_group(e))
 			config_err_type(ctx, e, "a group");
 		else {
-			config_walk(ctx, e, config_route_keys, r);
+			config_walk(ctx, e, k->members, r);
 			config_access_rules_check(ctx, e, &r->rules);
 			config_sni_check(ctx, e, first + i);
 			config_check_route(ctx, e, r);
@@ -579,7 +580,7 @@ config_routes_fill(struct config_ctx *ctx, const config_setting_t *s, uint32_t f
 	}
 }
 
-/* The top level's routes: 0..MAX_ROUTES groups, each walked with config_route_keys. */
+/* The top level's routes: 0..MAX_ROUTES groups, each walked with k->members. */
 static void
 config_get_routes(struct config_ctx *ctx, const config_setting_t *s,
     const struct config_key *k, void *obj)
@@ -588,7 +589,6 @@ config_get_routes(struct config_ctx *ctx, const config_setting_t *s,
 	uint32_t n;
 	int rc;
 
-	(void)k;
 	n = config_routes_length(ctx, s);
 	cfg->routes = calloc((size_t)n + 1, sizeof(*cfg->routes));
 	rc = config_sni_init(&ctx->sni, n);
@@ -597,7 +597,7 @@ config_get_routes(struct config_ctx *ctx, const config_setting_t *s,
 		return;	/* config_load() frees what was made */
 	}
 	cfg->route_count = n;
-	config_routes_fill(ctx, s, 0, n, 0);
+	config_routes_fill(ctx, s, k, 0, n, 0);
 }
 
 void *

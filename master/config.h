@@ -142,6 +142,22 @@ char *config_pid_file(const char *path);
 char *config_stats_name(const char *path);
 void config_errors_free(struct config_errors *errs);
 
+/*
+ * One setting the loader knows, as its dotted path: "workers",
+ * "timeouts.hello_ms", "routes.backends.weight" (a list's entries add no
+ * part). same_as is NULL, or, for a group or list whose settings are those
+ * of another one already listed, that one's path: "listeners.routes" has
+ * same_as "routes", and "listeners.routes.sni" is not listed.
+ */
+typedef void config_keys_fn(const char *path, const char *same_as, void *arg);
+
+/*
+ * Calls fn for every setting of every table of known keys (config_keys.c),
+ * a group before its members. Returns 0, or -1 when a path or the number of
+ * tables outgrew the walk's room (a bug to fix there).
+ */
+int config_keys_list(config_keys_fn *fn, void *arg);
+
 /* 1 when two string settings differ (NULL: not set). */
 static inline int
 config_string_changed(const char *a, const char *b)

@@ -14,7 +14,7 @@
 static config_get_fn config_access_address;
 
 /* A listen group; the object is its struct config_listen. */
-static const struct config_key config_access_listen_keys[] = {
+const struct config_key config_access_listen_keys[] = {
 	{ "address", config_access_address, .off = LISTEN(addr), .flags = KEY_REQUIRED,
 	    .addr_flags = ADDR_WILDCARD },
 	{ "accept_proxy", config_get_bool, .off = LISTEN(accept_proxy) },
@@ -167,7 +167,7 @@ config_access_listen_fill(struct config_ctx *ctx, const config_setting_t *s,
 		l = &cfg->listens[i];
 		l->group = group;
 		if (config_setting_is_group(e)) {
-			config_walk(ctx, e, config_access_listen_keys, l);
+			config_walk(ctx, e, k->members, l);
 			config_access_listen_check(ctx, e, l);
 			config_access_rules_check(ctx, e, &l->rules);
 		} else if (config_setting_type(e) == CONFIG_TYPE_STRING) {

@@ -27,11 +27,11 @@ struct config_backend {
 
 static config_get_fn config_backends_address;
 
-static const struct config_key config_backends_keys[] = {
+const struct config_key config_backends_keys[] = {
 	{ "address", config_backends_address, .off = BACKEND(addr) },
 	{ "weight", config_get_uint, .off = BACKEND(weight), .min = 0, .max = ROUTES_WEIGHT_MAX },
 	{ "reject", config_get_bool, .off = BACKEND(reject) },
-	{ "check", config_check_get, .off = BACKEND(check) },
+	{ "check", config_check_get, .off = BACKEND(check), .members = config_check_keys },
 	{ .name = NULL }
 };
 
@@ -130,14 +130,17 @@ config_backends_same(const struct config_route *r, uint32_t j, uint32_t i)
 	return addr_equal(&r->backends[j], &r->backends[i]);
 }
 
-/* A group: an address or reject = true, not both. Returns the address setting, or NULL. */
+/*
+ * A group, walked with keys (config_backends_keys): an address or reject =
+ * true, not both. Returns the address setting, or NULL.
+ */
 static const config_setting_t *
 config_backends_group(struct config_ctx *ctx, const config_setting_t *g,
-    struct config_backend *b)
+    const struct config_key *keys, struct config_backend *b)
 {
 	const config_setting_t *a = config_setting_get_member(g, "address");
 
-	config_walk(ctx, g, config_backends_keys, b);
+	config_walk(ctx, g, keys, b);
 	if (a != NULL && b->reject)
 		config_err(ctx, config_setting_get_member(g, "reject"),
 		    "and address exclude each other: a reject backend has no address");
@@ -174,7 +177,7 @@ config_backends_get(struct config_ctx *ctx, const config_setting_t *s,
 		b.weight = 1;
 		a = e;
 		if (config_setting_is_group(e))
-			a = config_backends_group(ctx, e, &b);
+			a = config_backends_group(ctx, e, k->members, &b);
 		else if (config_setting_type(e) == CONFIG_TYPE_STRING)
 			config_backends_addr(ctx, e, &b);
 		else

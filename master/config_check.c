@@ -14,7 +14,7 @@
 
 #define CHECK(m)	offsetof(struct config_check, m)
 
-static const struct config_key config_check_keys[] = {
+const struct config_key config_check_keys[] = {
 	{ "interval_ms", config_get_uint, .off = CHECK(interval_ms),
 	    .min = MIN_CHECK_INTERVAL_MS, .max = MAX_CHECK_INTERVAL_MS },
 	{ "timeout_ms", config_get_uint, .off = CHECK(timeout_ms),
@@ -38,7 +38,7 @@ config_check_get(struct config_ctx *ctx, const config_setting_t *s,
 	memset(c, 0, sizeof(*c));
 	c->proxy = -1;
 	c->set = 1;
-	config_walk(ctx, s, config_check_keys, c);
+	config_walk(ctx, s, k->members, c);
 }
 
 /* own's value, else the route's (when it has a check), else the default. */

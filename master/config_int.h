@@ -74,8 +74,20 @@ struct config_key {
 	int flags;			/* enum config_key_flags */
 	int addr_flags;			/* enum addr_flags, for address lists */
 	const char *const *names;	/* enumerations: NULL-terminated, index = value */
-	const struct config_key *members;	/* groups */
+	const struct config_key *members;	/* a group's keys, or those of a list's groups */
 };
+
+/*
+ * The tables of known keys, each named here so that one key's members may
+ * be another room's table, and config_keys.c may walk them all from the
+ * top level's. A getter of a group or a list of groups walks k->members.
+ */
+extern const struct config_key config_keys[];		/* config.c: the top level */
+extern const struct config_key config_route_keys[];	/* config.c: an element of routes */
+extern const struct config_key config_listeners_keys[];	/* config_listeners.c */
+extern const struct config_key config_backends_keys[];	/* config_backends.c: a backend group */
+extern const struct config_key config_check_keys[];	/* config_check.c */
+extern const struct config_key config_access_listen_keys[];	/* config_access.c: a listen group */
 
 
 /* Frees v[0..count) (NULL entries allowed) and v itself; v may be NULL. */
@@ -110,10 +122,11 @@ uint32_t config_routes_length(struct config_ctx *ctx, const config_setting_t *s)
 
 /*
  * The n routes of list s into cfg->routes[first..first + n) (allocated, and
- * ctx->sni made for them, by the caller), each of listener group group.
+ * ctx->sni made for them, by the caller), each of listener group group and
+ * walked with k->members (config_route_keys).
  */
 void config_routes_fill(struct config_ctx *ctx, const config_setting_t *s,
-    uint32_t first, uint32_t n, uint32_t group);
+    const struct config_key *k, uint32_t first, uint32_t n, uint32_t group);
 
 /* ---- config_listeners.c: listener groups ------------------------------- */
 
@@ -160,8 +173,9 @@ config_get_fn config_access_listen;
 
 /*
  * The n entries of listen list s into cfg->listens[first..first + n) and
- * cfg->listen (allocated by the caller), each of listener group group; an
- * address an earlier entry (of any group) has is reported with both lines.
+ * cfg->listen (allocated by the caller), each of listener group group (a
+ * group entry walked with k->members); an address an earlier entry (of any
+ * group) has is reported with both lines.
  */
 void config_access_listen_fill(struct config_ctx *ctx, const config_setting_t *s,
     const struct config_key *k, uint32_t first, uint32_t n, uint32_t group);

@@ -19,10 +19,10 @@
 static config_get_fn config_listeners_listen, config_listeners_routes;
 
 /* One element of listeners; the object is its struct config_group. */
-static const struct config_key config_listeners_keys[] = {
+const struct config_key config_listeners_keys[] = {
 	{ "listen", config_listeners_listen, .max = MAX_LISTEN, .flags = KEY_REQUIRED,
-	    .addr_flags = ADDR_WILDCARD },
-	{ "routes", config_listeners_routes, .flags = KEY_REQUIRED },
+	    .addr_flags = ADDR_WILDCARD, .members = config_access_listen_keys },
+	{ "routes", config_listeners_routes, .flags = KEY_REQUIRED, .members = config_route_keys },
 	{ "allow", config_access_cidrs, .off = GROUP(rules.allow),
 	    .count_off = GROUP(rules.allow_count), .max = ACL_ENTRIES_MAX },
 	{ "deny", config_access_cidrs, .off = GROUP(rules.deny),
@@ -62,10 +62,9 @@ config_listeners_routes(struct config_ctx *ctx, const config_setting_t *s,
 	struct config_group *g = obj;
 	uint32_t n;
 
-	(void)k;
 	n = config_routes_length(ctx, s);
 	if (n == g->route_count)
-		config_routes_fill(ctx, s, g->route_first, n, config_listeners_index(ctx, g));
+		config_routes_fill(ctx, s, k, g->route_first, n, config_listeners_index(ctx, g));
 }
 
 /* Entries of group e's list named name (0 when it is no list or array: reported later). */
@@ -169,7 +168,7 @@ config_listeners_get(struct config_ctx *ctx, const config_setting_t *s,
 			config_err_type(ctx, e, "a group: { listen = ( ... ); routes = ( ... ); }");
 			continue;
 		}
-		config_walk(ctx, e, config_listeners_keys, &cfg->groups[i]);
+		config_walk(ctx, e, k->members, &cfg->groups[i]);
 		config_access_rules_check(ctx, e, &cfg->groups[i].rules);
 	}
 }
