@@ -9,8 +9,9 @@ build="gcc make libc6-dev libconfig-dev liburing-dev libcriterion-dev clang libb
 run="$build"
 # The tests also render the man pages (groff, mandoc), rotate a live log
 # (logrotate), parse the alerting rules (python3-yaml) and build, lint and
-# install the Debian package (debhelper, dpkg-dev, lintian, fakeroot).
-test="$build clang libclang-rt-14-dev openssl curl nginx-light haproxy procps iproute2 coreutils util-linux jq valgrind groff mandoc logrotate python3-yaml debhelper dpkg-dev lintian fakeroot"
+# install the Debian package (debhelper, dpkg-dev, lintian, fakeroot; adduser,
+# which the package depends on).
+test="$build clang libclang-rt-14-dev openssl curl nginx-light haproxy procps iproute2 coreutils util-linux jq valgrind groff mandoc logrotate python3-yaml debhelper dpkg-dev lintian fakeroot adduser"
 bench="$test haproxy nginx-light libnginx-mod-stream sniproxy gnuplot-nox linux-perf"
 
 case "${1:-build}" in
