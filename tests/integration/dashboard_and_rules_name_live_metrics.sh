@@ -47,7 +47,8 @@ out=$("${CHECK[@]}" --list "$T/metrics.txt" "$DASH" "$RULES" 2>&1)
 rc=$?
 echo "$out" | head -n 1
 check_eq "every metric and label they name is live (promnames.py exit status)" 0 "$rc"
-[ "$rc" = 0 ] || echo "$out" | head -n 30
+# The problems (lines "FILE: ..."; the list is "FILE METRIC"), where run.sh shows failures.
+[ "$rc" = 0 ] || grep ': ' <<<"$out" | head -n 20 | sed 's/^/FAIL   /'
 
 # uses WHAT FILE METRIC: FILE's expressions name METRIC.
 uses() {

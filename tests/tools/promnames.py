@@ -3,7 +3,7 @@
 name only metrics and labels that a live Prometheus exposition has.
 
 Usage: promnames.py [--list] EXPOSITION FILE...
-  --list      after the checks, print "FILE METRIC" for each metric a file names
+  --list      then print "FILE METRIC" for each metric a file names (also on problems)
   EXPOSITION  the output of `passthrough-stats --prometheus` (text format 0.0.4)
   FILE        a Grafana dashboard (*.json) or a Prometheus rule file (*.yml, *.yaml)
 
@@ -20,7 +20,7 @@ is a label of those metrics. Labels Prometheus adds to every scraped series
 (job, instance) and the synthetic series of a scrape (up) are allowed.
 
 Prints one line per problem and exits 1 if there was any, else prints what
-it checked and exits 0.
+it checked and exits 0 (a file that cannot be read or parsed is a problem).
 """
 import json
 import re
@@ -385,17 +385,15 @@ def main(argv):
             c.problem(path, "neither .json (a dashboard) nor .yml (rules)")
     for p in c.problems:
         print(p)
-    if c.problems:
-        return 1
     used = set().union(*c.names.values()) if c.names else set()
-    print(f"{'; '.join(counts)}; {c.exprs} expressions name {len(used)} metrics, "
-          f"all in {argv[1]} ({len(families)} names)")
+    if not c.problems:
+        print(f"{'; '.join(counts)}; {c.exprs} expressions name {len(used)} metrics, "
+              f"all in {argv[1]} ({len(families)} names)")
     if listing:
         for path in argv[2:]:
             for name in sorted(c.names.get(path, ())):
                 print(path, name)
-    return 0
-
+    return 1 if c.problems else 0
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))
