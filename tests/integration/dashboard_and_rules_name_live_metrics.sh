@@ -99,6 +99,7 @@ broken unknown_annotation_label "$RULES" 's/\$labels\.worker/$labels.wrker/' \
     'label wrker \(\$labels in an annotation\)'
 broken panel_without_datasource "$DASH" '/"type": "stat"/,/"datasource": \{/s/"datasource": \{/"datasourc": {/' \
     'no datasource'
+broken overlapping_panels "$DASH" '0,/"x": 4,/s//"x": 2,/' "panel 'Open connections' covers"
 broken alert_without_severity "$RULES" '0,/severity: critical/s//severity: page/' 'labels.severity is none of'
 broken json_that_does_not_parse "$DASH" '$s/\}/,/' 'does not parse'
 broken yaml_that_does_not_parse "$RULES" '0,/groups:/s//groups: [/' 'does not parse'

@@ -9,7 +9,8 @@ Usage: promnames.py [--list] EXPOSITION FILE...
 
 It checks each file's structure (a dashboard: schemaVersion, the
 DS_PROMETHEUS input, the datasource/job/instance variables, every panel with a
-title, a description, a datasource and targets with an expr; a rule file:
+title, a description, a datasource and targets with an expr, panels inside
+the 24 columns and none over another; a rule file:
 groups of rules, each an alert or a record with an expr, an alert with a
 severity label and summary and description annotations), then takes every
 PromQL expression apart with a small tokenizer and checks that each metric
@@ -40,6 +41,7 @@ AGGREGATIONS = {"sum", "min", "max", "avg", "group", "stddev", "stdvar", "count"
                 "count_values", "bottomk", "topk", "quantile", "limitk", "limit_ratio"}
 MATCHING = {"on", "ignoring", "group_left", "group_right"}
 SCHEMA_VERSIONS = range(38, 40)
+GRID_COLUMNS = 24  # Grafana's dashboard grid
 SEVERITIES = {"critical", "warning", "info"}
 PANEL_TYPES_WITHOUT_QUERIES = {"row", "text"}
 
@@ -83,6 +85,7 @@ class Checker:
         self.exprs = 0
         self.names = {}  # file: the metric names its expressions use
         self.file = None
+        self.top_level = []  # the dashboard's panels, rows included, not inside a row
 
     def problem(self, where, what):
         self.problems.append(f"{where}: {what}")
@@ -269,7 +272,8 @@ class Checker:
         for a in d.get("annotations", {}).get("list", []):
             if a.get("expr"):
                 self.expr_check(f"{path}: annotation {a.get('name')!r}", a["expr"])
-        panels = list(self.panels(d.get("panels", [])))
+        self.top_level = d.get("panels", [])
+        panels = list(self.panels(self.top_level))
         if not panels:
             self.problem(path, "no panels")
         ids = [p.get("id") for p in panels]
@@ -277,7 +281,25 @@ class Checker:
             self.problem(path, "panel ids are missing or repeated")
         for p in panels:
             self.panel_check(path, p)
+        self.layout_check(path)
         return len(panels)
+
+    def layout_check(self, path):
+        """Panels lie inside Grafana's 24 columns and none covers another
+        (a collapsed row's panels are laid out apart, so only the top level)."""
+        cells = {}
+        top = [p for p in self.top_level if "gridPos" in p]
+        for p in top:
+            g = p["gridPos"]
+            if g.get("x", 0) + g.get("w", 0) > GRID_COLUMNS or min(g.get(k, -1) for k in "xywh") < 0:
+                self.problem(path, f"panel {p.get('title')!r} lies outside the grid: {g}")
+                continue
+            for x in range(g["x"], g["x"] + g["w"]):
+                for y in range(g["y"], g["y"] + g["h"]):
+                    if (x, y) in cells:
+                        self.problem(path, f"panel {p.get('title')!r} covers {cells[(x, y)]!r}")
+                        return
+                    cells[(x, y)] = p.get("title")
 
     def panels(self, panels):
         for p in panels:
