@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards the Grafana dashboard (etc/grafana/passthrough.json) and the Prometheus rules (etc/prometheus/passthrough.rules.yml): they parse (JSON; YAML with a real parser), have the structure Grafana and Prometheus load, and every metric and label their PromQL names is in a live passthrough-stats --prometheus of a passthrough carrying real TLS (two routes, one with two checked backends); they cover what an operator watches; the checker (tests/tools/promnames.py) fails on a misspelt metric or label.
+# Guards the Grafana dashboard (etc/grafana/passthrough.json) and the Prometheus rules (etc/prometheus/passthrough.rules.yml): they parse (JSON; YAML with a real parser), have the structure Grafana and Prometheus load, and every metric, label and label value their PromQL names is in a live passthrough-stats --prometheus of a passthrough carrying real TLS (three routes: two checked nginx backends, a checked backend that refuses, a sink and a refusing port); they cover what an operator watches; the checker (tests/tools/promnames.py) fails on a misspelt metric or label.
 # shellcheck disable=SC2016  # sed scripts and expected messages carry a literal $
 . "$(dirname "$0")/lib.sh"
 
@@ -89,6 +89,9 @@ broken misspelt_metric "$DASH" 's/passthrough_route_active\{/passthrough_route_a
     'metric passthrough_route_actives is not in the exposition'
 broken misspelt_matcher_label "$RULES" 's/reason="limit_reached"/raeson="limit_reached"/' \
     'label raeson \(matcher\) is on none of passthrough_connections_closed_total'
+broken misspelt_label_value "$RULES" 's/reason="route_full"/reason="route_ful"/' \
+    'reason="route_ful" is a value of none of passthrough_connections_closed_total'
+broken misspelt_value_in_a_regex "$DASH" 's/hello_eof\|/hello_oef|/' 'reason="hello_oef" is a value of none'
 broken unknown_by_label "$DASH" 's/sum by \(route\) \(passthrough_route_active/sum by (rute) (passthrough_route_active/' \
     'label rute \(by/without\) is on none of passthrough_route_active'
 broken unknown_on_label "$RULES" '0,/on \(job, instance, backend\)/s//on (job, instance, backnd)/' \

@@ -17,7 +17,7 @@ PromQL expression apart with a small tokenizer and checks that each metric
 name is a family of the exposition (a histogram's _bucket, _sum and _count
 included) and that each label name in a matcher, in by/without/on/ignoring/
 group_left/group_right, in label_values() and in an alert's {{ $labels.X }}
-is a label of those metrics. Labels Prometheus adds to every scraped series
+is a label of those metrics, with the value a matcher writes out. Labels Prometheus adds to every scraped series
 (job, instance) and the synthetic series of a scrape (up) are allowed.
 
 Prints one line per problem and exits 1 if there was any, else prints what
@@ -32,7 +32,7 @@ import yaml
 # Labels the Prometheus server attaches to every series of a target.
 TARGET_LABELS = {"job", "instance"}
 # Series Prometheus writes itself for each scrape (name: its labels).
-SCRAPE_SERIES = {"up": set()}
+SCRAPE_SERIES = {"up": {}}
 # Words of PromQL that are not metric names.
 KEYWORDS = {"and", "or", "unless", "bool", "offset", "by", "without", "on",
             "ignoring", "group_left", "group_right", "inf", "nan", "atan2"}
@@ -48,13 +48,14 @@ PANEL_TYPES_WITHOUT_QUERIES = {"row", "text"}
 IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 NUMBER = re.compile(r"(0x[0-9A-Fa-f]+|[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?"
                     r"(ms|[smhdwy])?([0-9]+(ms|[smhdwy]))*)")
-# Grafana's variables: $name, ${name}, ${name:format}, [[name]].
+# Grafana's variables: $name, ${name}, ${name:format}, [[name]]; outside a
+# string they stand for a duration ($__rate_interval) or a number.
 GRAFANA_VAR = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|\[\[[^\]]*\]\]")
 
 
 def exposition_read(path):
-    """{family: set of label names} from a text exposition: a histogram's
-    _bucket/_sum/_count samples count under their own names as well."""
+    """{family: {label: set of its values}} from a text exposition: a
+    histogram's _bucket/_sum/_count samples count under their own names too."""
     families, types = {}, {}
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -62,19 +63,20 @@ def exposition_read(path):
             m = re.match(r"# TYPE (\S+) (\S+)$", line)
             if m:
                 types[m.group(1)] = m.group(2)
-                families.setdefault(m.group(1), set())
+                families.setdefault(m.group(1), {})
                 if m.group(2) == "histogram":
                     for suffix in ("_bucket", "_sum", "_count"):
-                        families.setdefault(m.group(1) + suffix, set())
+                        families.setdefault(m.group(1) + suffix, {})
                 continue
             if line == "" or line.startswith("#"):
                 continue
             m = re.match(r"([A-Za-z_:][A-Za-z0-9_:]*)(\{(.*)\})? \S+$", line)
             if not m:
                 raise SystemExit(f"{path}: not a sample: {line!r}")
-            labels = set(re.findall(r'([A-Za-z_][A-Za-z0-9_]*)="(?:[^"\\]|\\.)*"',
-                                    m.group(3) or ""))
-            families.setdefault(m.group(1), set()).update(labels)
+            labels = families.setdefault(m.group(1), {})
+            for name, value in re.findall(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"',
+                                          m.group(3) or ""):
+                labels.setdefault(name, set()).add(re.sub(r"\\(.)", r"\1", value))
     return families, types
 
 
@@ -95,11 +97,14 @@ class Checker:
     def tokens(self, where, expr):
         """(kind, text) pairs: ident, string, number, punct (one character, or
         a comparison/matching operator)."""
-        expr = GRAFANA_VAR.sub(" 5m ", expr)
         out, i = [], 0
         while i < len(expr):
             c = expr[i]
-            if c.isspace():
+            var = GRAFANA_VAR.match(expr, i)
+            if var:
+                out.append(("number", "5m"))
+                i = var.end()
+            elif c.isspace():
                 i += 1
             elif c == "#":
                 while i < len(expr) and expr[i] != "\n":
@@ -147,7 +152,7 @@ class Checker:
         if label in TARGET_LABELS or label == "__name__":
             return True
         for m in metrics:
-            if label in self.families.get(m, SCRAPE_SERIES.get(m, set())):
+            if label in self.families.get(m, SCRAPE_SERIES.get(m, {})):
                 return True
             if m.endswith("_bucket") and label == "le":
                 return True
@@ -232,15 +237,33 @@ class Checker:
         return frames[0]["metrics"]
 
     def matchers_check(self, where, toks, i, metrics):
-        """Checks the label matchers "{a="x", b=~"y"}" at toks[i]; returns the index past them."""
+        """Checks the label matchers "{a="x", b=~"y|z"}" at toks[i]: each
+        label, and each value written out (not a Grafana variable; for a
+        regex, a plain alternation of words) must be in the exposition.
+        Returns the index past them."""
         i += 1
         while i < len(toks) and toks[i] != ("punct", "}"):
-            if toks[i][0] == "ident" and i + 1 < len(toks) and \
-                    toks[i + 1][1] in ("=", "!=", "=~", "!~"):
-                if metrics:
-                    self.labels_check(where, [toks[i][1]], metrics, "matcher")
+            if toks[i][0] == "ident" and i + 2 < len(toks) and \
+                    toks[i + 1][1] in ("=", "!=", "=~", "!~") and metrics:
+                label, op, value = toks[i][1], toks[i + 1][1], toks[i + 2][1]
+                self.labels_check(where, [label], metrics, "matcher")
+                self.values_check(where, label, op, value, metrics)
             i += 1
         return i + 1
+
+    def values_check(self, where, label, op, value, metrics):
+        if label in TARGET_LABELS or label in ("le", "__name__") or "$" in value:
+            return
+        if op in ("=", "!="):
+            values = [value]
+        elif re.fullmatch(r"[A-Za-z0-9_]+(\|[A-Za-z0-9_]+)*", value):
+            values = value.split("|")
+        else:
+            return
+        known = set().union(*(self.families.get(m, {}).get(label, set()) for m in metrics))
+        for v in values:
+            if v not in known:
+                self.problem(where, f'{label}="{v}" is a value of none of {", ".join(sorted(metrics))}')
 
     # ---- the files ----------------------------------------------------------
 
