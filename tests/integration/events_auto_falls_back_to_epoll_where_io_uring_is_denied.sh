@@ -41,6 +41,7 @@ check_eq "the warning naming the cause, once" 1 "$(grep -cF -- "$WARN" "$PROXY_L
 check_eq "the master's only warning" 1 "$(grep -c 'master: warn:' "$PROXY_LOG")"
 check_match "the master says what the workers run" 'master: info: the workers run on epoll' \
     "$(cat "$PROXY_LOG")"
+check_eq "each worker says it runs epoll" 2 "$(grep -c 'info: started: .*, events epoll$' "$PROXY_LOG")"
 check_no_match "no worker died" 'exited with status|killed by signal|restarting worker' \
     "$(cat "$PROXY_LOG")"
 serves 6
@@ -55,9 +56,9 @@ proxy_wait_generation 2 || fail "the reload was not applied"
 check_match "the reload says the engine waits for the next start" \
     'master: warn: tuning.events changes take effect at the next start; the workers run on epoll' \
     "$(cat "$PROXY_LOG")"
-check_match "splice_ring on epoll relays with splice, said once" \
+check_eq "splice_ring on epoll relays with splice, said once" 1 "$(grep -cF \
     'master: warn: relay "splice_ring" needs io_uring, and the workers run on epoll: relaying with "splice"' \
-    "$(cat "$PROXY_LOG")"
+    "$PROXY_LOG")"
 serves 4
 engines_are epoll
 proxy_stop
@@ -65,6 +66,8 @@ proxy_stop
 echo "--- without the filter: io_uring, no warning"
 proxy_start -w 2 "$BODY"
 check_eq "no warning about io_uring" 0 "$(grep -c 'warn: .*io_uring' "$PROXY_LOG")"
+check_eq "each worker says it runs io_uring" 2 \
+    "$(grep -c 'info: started: .*, events io_uring$' "$PROXY_LOG")"
 serves 2
 engines_are io_uring
 finish
