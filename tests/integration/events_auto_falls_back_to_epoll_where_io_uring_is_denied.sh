@@ -59,6 +59,9 @@ check_match "the reload says the engine waits for the next start" \
 check_eq "splice_ring on epoll relays with splice, said once" 1 "$(grep -cF \
     'master: warn: relay "splice_ring" needs io_uring, and the workers run on epoll: relaying with "splice"' \
     "$PROXY_LOG")"
+# The workers' own guard (worker.c) speaks only when a generation asks them for splice_ring.
+check_eq "the generation the workers got relays with splice already" 0 \
+    "$(grep -c 'worker [0-9]*: warn: relay "splice_ring"' "$PROXY_LOG")"
 serves 4
 engines_are epoll
 proxy_stop
