@@ -10,8 +10,8 @@
  * The other rooms of the loader: config_err.c (messages), config_text.c
  * (the text libconfig parses, and two libconfig 1.5 habits worked around),
  * config_sni.c (duplicate sni patterns), config_peek.c (lenient reads of
- * one setting), config_listeners.c (listener groups); config_int.h is what
- * they share.
+ * one setting), config_listeners.c (listener groups), config_tuning.c (the
+ * tuning group); config_int.h is what they share.
  */
 #include <errno.h>
 #include <grp.h>
@@ -34,20 +34,12 @@
 #define CONF(m)		offsetof(struct config, m)
 #define ROUTE(m)	offsetof(struct config_route, m)
 
-static config_get_fn config_get_enum, config_get_group, config_get_routes, config_get_pattern, config_get_string,
+static config_get_fn config_get_group, config_get_routes, config_get_pattern, config_get_string,
     config_get_user, config_get_groupname, config_get_stats_name, config_get_logdest,
     config_get_resolve_ms;
 
 /* Enumerations are stored as uint32_t; so is log_level. */
 _Static_assert(sizeof(enum log_level) == sizeof(uint32_t), "log_level is stored as uint32_t");
-
-static const char *const config_relay_names[] = {
-	[RELAY_SPLICE] = "splice",
-	[RELAY_SPLICE_RING] = "splice_ring",
-	[RELAY_ADAPTIVE] = "adaptive",
-	[RELAY_KERNEL] = "kernel",
-	[RELAY_METHOD_COUNT] = NULL,
-};
 
 static const char *const config_level_names[] = {
 	[LOG_LVL_ERROR] = "error",
@@ -74,18 +66,6 @@ static const struct config_key config_limits_keys[] = {
 	    .min = MIN_HELLO_BYTES, .max = MAX_HELLO_BYTES },
 	{ "max_connections", config_get_uint, .off = CONF(settings.max_connections),
 	    .min = MIN_CONNECTIONS, .max = MAX_CONNECTIONS_LIMIT },
-	{ .name = NULL }
-};
-
-/*
- * pipe_bytes is a power of two because F_SETPIPE_SZ rounds up to one (in
- * pages): the size asked for is then the size the kernel charges.
- */
-static const struct config_key config_tuning_keys[] = {
-	{ "relay", config_get_enum, .off = CONF(settings.relay),
-	    .names = config_relay_names },
-	{ "pipe_bytes", config_get_uint, .off = CONF(settings.pipe_bytes),
-	    .min = MIN_PIPE_BYTES, .max = MAX_PIPE_BYTES, .flags = KEY_POW2 },
 	{ .name = NULL }
 };
 
@@ -232,7 +212,7 @@ config_get_uint(struct config_ctx *ctx, const config_setting_t *s,
 }
 
 /* One of the strings k->names; stores its index. */
-static void
+void
 config_get_enum(struct config_ctx *ctx, const config_setting_t *s,
     const struct config_key *k, void *obj)
 {
@@ -642,6 +622,7 @@ config_load(struct config *cfg, const char *path, struct config_errors *errs)
 	config_listeners_check(&ctx, config_root_setting(&lc));
 	config_access_rules_check(&ctx, config_root_setting(&lc), &cfg->rules);
 	config_check_user(&ctx, config_root_setting(&lc), cfg);
+	config_tuning_check(&ctx, config_root_setting(&lc));
 bad:
 	config_sni_free(&ctx.sni);
 	config_text_free(&ctx);

@@ -94,6 +94,17 @@ struct config_group {
 	int line;			/* 0 for the one group of a file without listeners */
 };
 
+/* tuning.events: which event engine the workers run (master/events.h settles "auto"). */
+enum config_events {
+	CONFIG_EVENTS_AUTO,		/* io_uring where the workers may use it, else epoll */
+	CONFIG_EVENTS_IO_URING,		/* io_uring, or the master refuses to start */
+	CONFIG_EVENTS_EPOLL,
+	CONFIG_EVENTS_COUNT
+};
+
+/* Their names as written in the file, [CONFIG_EVENTS_COUNT] NULL (config_tuning.c). */
+extern const char *const config_events_names[];
+
 struct config {
 	char *path;
 	uint32_t workers;		/* as written; 0 = one per online CPU */
@@ -117,6 +128,7 @@ struct config {
 	struct config_group *groups;	/* [group_count], 1 or more after a load */
 	uint32_t group_count;
 	uint32_t resolve_ms;		/* host names resolved again this often; 0: never */
+	uint32_t events;		/* tuning.events: enum config_events */
 };
 
 struct config_errors {

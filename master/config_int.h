@@ -88,6 +88,7 @@ extern const struct config_key config_listeners_keys[];	/* config_listeners.c */
 extern const struct config_key config_backends_keys[];	/* config_backends.c: a backend group */
 extern const struct config_key config_check_keys[];	/* config_check.c */
 extern const struct config_key config_access_listen_keys[];	/* config_access.c: a listen group */
+extern const struct config_key config_tuning_keys[];	/* config_tuning.c */
 
 
 /* Frees v[0..count) (NULL entries allowed) and v itself; v may be NULL. */
@@ -106,6 +107,8 @@ uint32_t config_list_length(struct config_ctx *ctx, const config_setting_t *s,
     int array_ok, const char *noun, uint32_t max);
 
 config_get_fn config_get_bool, config_get_uint;
+/* One of the strings k->names (NULL-terminated); stores its index as a uint32_t. */
+config_get_fn config_get_enum;
 
 /*
  * n zeroed entries of size bytes for list s: the array is stored at
@@ -139,6 +142,14 @@ config_get_fn config_listeners_get;
  * are faults (reported by config_listeners_get()).
  */
 void config_listeners_check(struct config_ctx *ctx, const config_setting_t *root);
+
+/* ---- config_tuning.c: the tuning group -------------------------------- */
+
+/*
+ * After the top level's walk: relay "splice_ring" with events "epoll" is
+ * a fault at tuning.relay (the ring splice is an io_uring request).
+ */
+void config_tuning_check(struct config_ctx *ctx, const config_setting_t *root);
 
 /* ---- config_backends.c: a route's backends ------------------------------ */
 
