@@ -152,15 +152,23 @@ epoll_conn_expire(struct epoll_engine *p)
 	}
 }
 
-/* c's connect on fd ended (EPOLLOUT, or an error): its result, then its timeout's end. */
+/*
+ * c's connect on fd ended: writable without an error is connected (no
+ * SO_ERROR to ask: a syscall per connection saved), else SO_ERROR says
+ * why. Its result, then its timeout's end.
+ */
 static void
-epoll_conn_connected(struct epoll_engine *p, struct epoll_fd *st, int fd, struct conn *c)
+epoll_conn_connected(struct epoll_engine *p, struct epoll_fd *st, int fd, struct conn *c,
+    uint32_t events)
 {
 	socklen_t len = sizeof(int);
 	int err = 0;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+	if ((events & (EPOLLERR | EPOLLHUP)) &&
+	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 		err = errno;
+	else if ((events & (EPOLLERR | EPOLLHUP)) && err == 0)
+		err = ECONNRESET;	/* hung up, and no error to say why */
 	timer_clear(&p->timers, &st->timer);
 	epoll_conn_hand(p, st, fd, c, EV_CONNECT, 0, -err);
 	/* Its timeout's bit keeps c: the last event of the attempt. */
@@ -176,7 +184,7 @@ epoll_conn_ready(struct epoll_engine *p, struct epoll_fd *st, int fd, uint32_t e
 	int s = st->side, res = (int)(events & EPOLL_RES_BITS), took_in = 0;
 
 	if (s == 1 && (events & EPOLL_WAKES_OUT) && epoll_live(st, c, EV_CONNECT, 0)) {
-		epoll_conn_connected(p, st, fd, c);
+		epoll_conn_connected(p, st, fd, c, events);
 		if (st->gen != gen)
 			return;
 	}

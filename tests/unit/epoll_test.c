@@ -38,6 +38,7 @@ static struct engine *e;
 static struct conn conns[4];
 static struct listener lis;
 static struct accesslog alog;
+static struct conn *cancel_on_event;	/* a handler's event cancels this connection */
 
 static void
 record(void *owner, int op, int d, int res)
@@ -52,6 +53,10 @@ conn_on_event(struct worker *wk, struct conn *c, enum engine_op op, int d, int r
 {
 	(void)wk;
 	record(c, op, d, res);
+	if (cancel_on_event != NULL && cancel_on_event != c) {
+		cr_assert_eq(engine_cancel(e, cancel_on_event), 0);
+		cancel_on_event = NULL;
+	}
 }
 
 void
@@ -86,6 +91,7 @@ setup(void)
 	for (unsigned i = 0; i < 4; i++)
 		conns[i].cfd = conns[i].bfd = -1;
 	nseen = 0;
+	cancel_on_event = NULL;
 	w.now = clock_ms();
 	cr_assert_eq(engine_init(&e, ENGINE_EPOLL, &w, &mask), 0);
 }
@@ -194,6 +200,44 @@ Test(epoll, a_cancel_ends_each_request_once_at_the_dispatch)
 	for (unsigned i = 0; i < 2; i++)
 		cr_assert_eq(seen[i].res, -ECANCELED);
 	cr_assert_eq(c->ops, 0);
+}
+
+/* The events a connection got, and the last one's result. */
+static unsigned
+events_of(const struct conn *c, int *last)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < nseen; i++)
+		if (seen[i].owner == c) {
+			n++;
+			*last = seen[i].res;
+		}
+	return n;
+}
+
+Test(epoll, a_request_cancelled_by_an_earlier_event_of_the_batch_ends_once)
+{
+	struct conn *a = &conns[0], *b = &conns[1];
+	int av[2], bv[2], last = 0;
+
+	pair(av);
+	pair(bv);
+	a->cfd = av[0];
+	b->cfd = bv[0];
+	cr_assert_eq(engine_wait(e, a, EV_READABLE, 0, a->cfd), 0);
+	cr_assert_eq(engine_wait(e, b, EV_READABLE, 0, b->cfd), 0);
+	turn(0);
+	/* b becomes readable first, so its event comes first in the batch, and cancels a. */
+	cr_assert_eq(write(bv[1], "x", 1), 1);
+	cr_assert_eq(write(av[1], "x", 1), 1);
+	cancel_on_event = a;
+	turn(0);
+	turn(0);
+	turn(0);
+	cr_assert_eq(events_of(a, &last), 1, "a's wait ended once");
+	cr_assert_eq(last, -ECANCELED, "with its cancel: its readiness came after it");
+	cr_assert_eq(a->ops, 0);
 }
 
 Test(epoll, an_event_about_a_forgotten_fd_never_reaches_its_next_owner)
