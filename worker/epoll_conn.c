@@ -64,10 +64,15 @@ static void
 epoll_conn_fail(struct epoll_engine *p, int fd, struct epoll_fd *st, int err)
 {
 	static const enum engine_op ops[] = { EV_READABLE, EV_READABLE_MULTI, EV_WRITABLE };
+	static struct log_limit limit;
 	struct conn *c = st->owner;
 	int s = st->side;
+	uint64_t skipped;
 
-	log_error("epoll_ctl: %s", strerror(-err));
+	/* log_limit_due, not worker_log_due: this file links without worker.c (epoll_test). */
+	if (log_limit_due(&limit, p->w->now, LOG_REPEAT_MS, &skipped))
+		log_error("epoll_ctl: %s (%llu more not logged)", strerror(-err),
+		    (unsigned long long)skipped);
 	if (s == 1 && epoll_live(st, c, EV_CONNECT, 0))
 		(void)epoll_conn_end(p, c, EV_CONNECT, 0, fd, err, -ECANCELED);
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
