@@ -1,9 +1,10 @@
 #!/bin/bash
-# Guards resets passed on as resets: a backend that resets mid-stream makes the client see ECONNRESET, not a clean EOF (backend_reset = 1); a client that resets mid-stream makes the backend see a reset (client_reset = 1); afterwards the gauges are 0 and the worker's descriptors are back where they were; with relay "adaptive", and "kernel" too where the build has it.
+# Guards resets passed on as resets: a backend that resets mid-stream makes the client see ECONNRESET, not a clean EOF (backend_reset = 1); a client that resets mid-stream makes the backend see a reset (client_reset = 1); afterwards the gauges are 0 and the worker's descriptors are back where they were; with relay "adaptive", and "kernel" too where the build has it; on both engines, io_uring and epoll, in every pass.
 # shellcheck disable=SC2317  # helpers run through wait_until look unreachable
 [ -n "${PT_NETNS:-}" ] || ! unshare -n true 2>/dev/null || PT_NETNS=1 exec unshare -n "$BASH" "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hostile.sh"
+run_per_engine
 
 # Once per relay: the default, and "kernel" where the build has it.
 run_per_relay RESETS_RELAY adaptive
