@@ -438,6 +438,37 @@ run_per_engine() {
 	exit "$rc"
 }
 
+# worker_engine PID: the event engine the process runs, told by the kernel
+# objects it holds: an io_uring instance ("io_uring"), else an epoll
+# instance ("epoll"), else nothing.
+worker_engine() {
+	local links
+	links=$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -printf '%l\n' 2>/dev/null)
+	if grep -q '^anon_inode:\[io_uring\]$' <<<"$links"; then
+		echo io_uring
+	elif grep -q '^anon_inode:\[eventpoll\]$' <<<"$links"; then
+		echo epoll
+	fi
+}
+
+# proxy_check_engine: when $PROXY_CONF names an engine (tuning.events =
+# "epoll" or "io_uring": PT_EVENTS, or a test's own), every worker of
+# PROXY_WORKER_PIDS runs it, and with PT_EVENTS set the file names one; the
+# test cannot go on otherwise (a suite run on epoll that ran io_uring, or
+# a configuration the switch missed, would pass for what it did not test).
+proxy_check_engine() {
+	local want w got
+	want=$(grep -oE '(^|[^A-Za-z0-9_])events *[=:] *"[a-z_]+"' "$PROXY_CONF" 2>/dev/null |
+	    head -n 1 | cut -d'"' -f2)
+	[ -z "${PT_EVENTS:-}" ] || [ -n "$want" ] || die "PT_EVENTS=$PT_EVENTS did not reach $PROXY_CONF"
+	case $want in epoll | io_uring) ;; *) return 0 ;; esac
+	for w in $PROXY_WORKER_PIDS; do
+		got=$(worker_engine "$w")
+		pid_alive "$w" || continue
+		[ "$got" = "$want" ] || die "worker $w runs ${got:-no known engine}, not $want (tuning.events in $PROXY_CONF)"
+	done
+}
+
 # ---- the proxy ------------------------------------------------------------------
 
 # proxy_start [-w WORKERS] [-6] CONFIG: runs the proxy on a free port
@@ -487,6 +518,7 @@ proxy_start() {
 		if pid_alive "$PROXY_PID" && [ "$started" -ge "$workers" ] &&
 		    port_listening "$PROXY_PORT"; then
 			PROXY_WORKER_PIDS=$(ps -o pid= --ppid "$PROXY_PID" | tr -s ' \n' ' ')
+			proxy_check_engine
 			return 0
 		fi
 		stop_pid "$PROXY_PID"
@@ -832,6 +864,7 @@ proxy_start_file() {
 		die "the proxy did not start on $PROXY_CONF"
 	fi
 	PROXY_WORKER_PIDS=$(ps -o pid= --ppid "$PROXY_PID" | tr -s ' \n' ' ')
+	proxy_check_engine
 }
 
 # ---- PROXY protocol and address rules (issue 12) -----------------------------------
