@@ -52,6 +52,21 @@
 /* io-wq threads only serve IORING_OP_SPLICE (when chosen); all fds are non-blocking. */
 #define RING_IOWQ_MAX_WORKERS 4u
 
+/*
+ * The epoll engine (worker/epoll.c). Events taken per epoll_wait: more
+ * wait for the next turn (level-triggered: nothing is lost); 256 is
+ * nginx's default too. Connections one readable listener hands over per
+ * turn before the others' events get theirs (a multishot accept's burst).
+ * Events the engine makes itself (cancels, timeouts) queued at first; the
+ * queue doubles when a turn needs more. The fd table is as long as
+ * RLIMIT_NOFILE allows, at most EPOLL_FDS_MAX entries (32 bytes each,
+ * pages backed only when touched): fs.nr_open's default.
+ */
+#define EPOLL_EVENTS_MAX     256
+#define EPOLL_ACCEPT_BATCH   64u
+#define EPOLL_DONE_INITIAL   256u
+#define EPOLL_FDS_MAX        (1u << 20)
+
 /* The relay. */
 #define DEFAULT_PIPE_BYTES   65536u   /* Linux's default pipe size; larger only helps bulk */
 #define MIN_PIPE_BYTES       4096u

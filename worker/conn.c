@@ -60,10 +60,14 @@ conn_release(struct worker *w, struct conn *c)
 	default:
 		break;
 	}
-	if (c->cfd >= 0)
+	if (c->cfd >= 0) {
+		engine_forget(w->engine, c->cfd);
 		close(c->cfd);
-	if (c->bfd >= 0)
+	}
+	if (c->bfd >= 0) {
+		engine_forget(w->engine, c->bfd);
 		close(c->bfd);
+	}
 	c->cfd = c->bfd = -1;
 	free(c->meta);
 	c->meta = NULL;
@@ -237,6 +241,9 @@ conn_accept(struct worker *w, int fd, unsigned listener)
 	 */
 	c->relay = (uint8_t)(st->relay == RELAY_KERNEL && w->spec->relay_socks_fd < 0 ?
 	    RELAY_ADAPTIVE : st->relay);
+	/* The ring splice is io_uring's: on epoll the same splice is made inline. */
+	if (c->relay == RELAY_SPLICE_RING && w->engine_kind == ENGINE_EPOLL)
+		c->relay = RELAY_SPLICE;
 	hello_parser_init(&c->u.hello.parser, st->hello_bytes);
 	timer_set(&w->timers, &c->timer, w->now + st->hello_ms);
 	if (conn_access_accept(w, c) != 0)
@@ -306,7 +313,7 @@ conn_connect(struct worker *w, struct conn *c)
 			close(fd);
 		if (worker_log_due(w, &limit, &skipped))
 			log_error("backend socket: %s (%llu more not logged)", fd < 0 ?
-			    strerror(-fd) : "no io_uring submission entries free",
+			    strerror(-fd) : "no room in the event engine",
 			    (unsigned long long)skipped);
 		conn_close(w, c, CLOSE_LIMIT_REACHED);
 		return;
@@ -420,6 +427,7 @@ conn_on_connect(struct worker *w, struct conn *c, enum engine_op op, int res)
 	conn_log_connect_failure(w, c, -res);
 	conn_count_connect_failure(w, c, res == -ECANCELED);
 	reason = res == -ECANCELED ? CLOSE_CONNECT_TIMEOUT : CLOSE_CONNECT_REFUSED;
+	engine_forget(w->engine, c->bfd);
 	close(c->bfd);
 	c->bfd = -1;
 	tries_max = c->route->backend_count < CONNECT_TRIES_MAX ?

@@ -5,16 +5,20 @@
  * Requests are made for an owner (a connection, a listener, the access
  * log) and complete later as an event handed straight to the owner's
  * handler: listener_on_accept(), conn_on_event(), accesslog_on_write() and
- * accesslog_on_writable(). io_uring (uring.c) is the engine today; an epoll
- * engine can implement the same calls with readiness and non-blocking
- * syscalls, which is why waiting is "tell me when readable / writable" and
- * the moves themselves (recv, send, splice) stay plain syscalls in the
- * callers. Only the ring splice of relay "splice_ring" is a move made here.
+ * accesslog_on_writable(). Two engines implement these calls, chosen at run
+ * time (engine_init's kind): io_uring (uring.c), and epoll (epoll.c) for
+ * where io_uring is denied (a seccomp profile, kernel.io_uring_disabled).
+ * That is why waiting is "tell me when readable / writable" and the moves
+ * themselves (recv, send, splice) stay plain syscalls in the callers. Only
+ * the ring splice of relay "splice_ring" is a move made here, and only
+ * io_uring makes it.
  *
  * The engine keeps a connection's bitmask of requests in flight (conn.ops)
  * and a listener's accepting flag: set when a request is made, cleared
- * before its last event is handed over. An owner's memory is reused only
- * when nothing is in flight: the kernel may still write into it.
+ * before its last event is handed over. Every request ends with exactly one
+ * last event, handed over by engine_dispatch(), never from inside the call
+ * that made or cancelled it. An owner's memory is reused only when nothing
+ * is in flight: the kernel may still write into it.
  */
 #ifndef PASSTHROUGH_ENGINE_H
 #define PASSTHROUGH_ENGINE_H
@@ -54,12 +58,32 @@ _Static_assert(2 * (EV_READABLE_MULTI - EV_CONNECT + 1) <= 16, "connection ops f
 
 struct engine;
 
+/* The engines. 0 is io_uring: a worker_spec that does not say runs on it. */
+enum engine_kind {
+	ENGINE_IO_URING = 0,
+	ENGINE_EPOLL = 1,
+	ENGINE_KIND_COUNT
+};
+
+/* "io_uring", "epoll"; "?" for a kind out of range. */
+const char *engine_kind_name(unsigned kind);
+/* The kind named name ("io_uring", "epoll"), or -EINVAL. */
+int engine_kind_parse(const char *name);
 /*
- * Sets up the engine of worker w; waitmask is the signal mask while it
+ * 0 when this process may set up an engine of that kind now, else -errno
+ * and why in *why (a static string): for io_uring, -EPERM or -ENOSYS when
+ * a seccomp filter denies io_uring_setup, -EPERM when the sysctl
+ * kernel.io_uring_disabled does. Logs nothing: the caller decides.
+ */
+int engine_probe(enum engine_kind kind, const char **why);
+
+/*
+ * Sets up an engine of that kind for worker w; waitmask is the signal mask while it
  * sleeps (the worker's signals are blocked at all other times, so none can
  * slip in between checking its flags and sleeping). 0 or -errno, logged.
  */
-int engine_init(struct engine **e, struct worker *w, const sigset_t *waitmask);
+int engine_init(struct engine **e, enum engine_kind kind, struct worker *w,
+    const sigset_t *waitmask);
 /* Tears the engine down; what is still in flight is cancelled and reaped. NULL-safe. */
 void engine_fini(struct engine *e);
 
@@ -100,7 +124,11 @@ void engine_wait_multi_stop(struct engine *e, struct conn *c, int d);
 /* Connects fd to sa; EV_CONNECT, then EV_CONNECT_TIMEOUT, both always come. */
 int engine_connect(struct engine *e, struct conn *c, int fd, const struct sockaddr *sa,
     socklen_t len);
-/* EV_SPLICE_IN / EV_SPLICE_OUT: up to len bytes from -> to, non-blocking. */
+/*
+ * EV_SPLICE_IN / EV_SPLICE_OUT: up to len bytes from -> to, non-blocking.
+ * io_uring only: epoll says -EOPNOTSUPP (the worker relays "splice_ring" as
+ * "splice" there, so it never asks).
+ */
 int engine_splice(struct engine *e, struct conn *c, enum engine_op op, int d, int from,
     int to, uint32_t len);
 /*
@@ -113,5 +141,12 @@ int engine_cancel(struct engine *e, struct conn *c);
 int engine_log_write(struct engine *e, struct accesslog *a, int fd, const void *buf,
     uint32_t len);
 int engine_log_wait(struct engine *e, struct accesslog *a, int fd);
+/*
+ * fd, which a request of c was made about, is about to be closed (it may
+ * be reused at once): the engine forgets what it keeps of it, and no event
+ * that came about it before is handed over. Nothing of c may be in flight
+ * on fd. NULL-safe (after engine_fini).
+ */
+void engine_forget(struct engine *e, int fd);
 
 #endif

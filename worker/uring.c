@@ -17,7 +17,7 @@
 
 #include "accesslog.h"
 #include "conn.h"
-#include "engine.h"
+#include "engine-t.h"
 #include "listener.h"
 #include "log.h"
 #include "tunables.h"
@@ -31,7 +31,8 @@ _Static_assert(UD_LOW_MASK < 64, "owners are 64-byte aligned");
 /* Readable, and tell us when the peer shut down its side (then a short read means EOF). */
 #define URING_POLL_IN (POLLIN | POLLRDHUP)
 
-struct engine {
+struct uring {
+	struct engine base;			/* first: the table of uring_ops */
 	struct io_uring ring;
 	struct worker *w;			/* whose handlers get the events */
 	sigset_t waitmask;
@@ -39,13 +40,12 @@ struct engine {
 	unsigned busy_waits;			/* waits that returned without sleeping */
 };
 
-/*
- * A busy worker looks for pending signals once per this many waits that did
- * not sleep (a power of two): a sigpending() every turn cost a syscall per
- * turn under load; a turn lasts well under a millisecond, so a SIGQUIT still
- * starts the drain within a few ms.
- */
-#define URING_SIGNAL_CHECK_WAITS 8u
+/* The io_uring state behind e (its first member). */
+static inline struct uring *
+uring_of(struct engine *e)
+{
+	return (struct uring *)(void *)e;
+}
 
 static inline uint64_t
 uring_tag(const void *owner, enum engine_op op, int d)
@@ -54,7 +54,7 @@ uring_tag(const void *owner, enum engine_op op, int d)
 }
 
 static int
-uring_setup(struct engine *e)
+uring_setup(struct uring *u)
 {
 	static const unsigned flag_sets[] = {
 		IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
@@ -71,7 +71,7 @@ uring_setup(struct engine *e)
 		memset(&p, 0, sizeof(p));
 		p.flags = flag_sets[i] | IORING_SETUP_CQSIZE;
 		p.cq_entries = RING_CQ_ENTRIES;
-		rc = io_uring_queue_init_params(RING_SQ_ENTRIES, &e->ring, &p);
+		rc = io_uring_queue_init_params(RING_SQ_ENTRIES, &u->ring, &p);
 		if (rc != -EINVAL)
 			break;
 	}
@@ -80,73 +80,101 @@ uring_setup(struct engine *e)
 		return rc;
 	}
 	/* Every fd is non-blocking, so io-wq threads never park: a small cap is safe. */
-	rc = io_uring_register_iowq_max_workers(&e->ring, iowq);
+	rc = io_uring_register_iowq_max_workers(&u->ring, iowq);
 	if (rc < 0)
 		log_warn("io_uring_register_iowq_max_workers: %s", strerror(-rc));
 	return 0;
 }
 
-int
-engine_init(struct engine **ep, struct worker *w, const sigset_t *waitmask)
+/*
+ * A small ring set up and torn down: what a worker would meet. A seccomp
+ * filter says EPERM or ENOSYS (Docker's and containerd's default profiles
+ * deny io_uring_setup), kernel.io_uring_disabled says EPERM.
+ */
+static int
+uring_probe(const char **why)
 {
-	struct engine *e = calloc(1, sizeof(*e));
+	struct io_uring ring;
+	int rc = io_uring_queue_init(2, &ring, 0);
+
+	if (rc == 0) {
+		io_uring_queue_exit(&ring);
+		return 0;
+	}
+	if (rc == -EPERM || rc == -ENOSYS)
+		*why = "io_uring_setup is denied (a seccomp filter, or the sysctl "
+		    "kernel.io_uring_disabled)";
+	else if (rc == -ENOMEM)
+		*why = "io_uring_setup has no memory (RLIMIT_MEMLOCK on kernels before 5.12)";
+	else
+		*why = "io_uring_setup failed";
+	return rc;
+}
+
+static int
+uring_init(struct engine **ep, struct worker *w, const sigset_t *waitmask)
+{
+	struct uring *u = calloc(1, sizeof(*u));
 	int rc;
 
 	*ep = NULL;
-	if (e == NULL)
+	if (u == NULL)
 		return -ENOMEM;
-	e->w = w;
-	e->waitmask = *waitmask;
-	if ((rc = uring_setup(e)) != 0) {
-		free(e);
+	u->base.ops = &uring_ops;
+	u->w = w;
+	u->waitmask = *waitmask;
+	if ((rc = uring_setup(u)) != 0) {
+		free(u);
 		return rc;
 	}
-	*ep = e;
+	*ep = &u->base;
 	return 0;
 }
 
-void
-engine_fini(struct engine *e)
+static void
+uring_fini(struct engine *e)
 {
-	if (e == NULL)
-		return;
+	struct uring *u = uring_of(e);
+
 	/* Tearing the ring down cancels and reaps whatever is still in flight. */
-	io_uring_queue_exit(&e->ring);
-	free(e);
+	io_uring_queue_exit(&u->ring);
+	free(u);
 }
 
 /* A submission entry; when the SQ is full, it is handed to the kernel first. NULL: none. */
 static struct io_uring_sqe *
-uring_sqe(struct engine *e)
+uring_sqe(struct uring *u)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&e->ring);
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
 
 	if (sqe == NULL) {
-		io_uring_submit(&e->ring);
-		sqe = io_uring_get_sqe(&e->ring);
+		io_uring_submit(&u->ring);
+		sqe = io_uring_get_sqe(&u->ring);
 		if (sqe == NULL)
 			log_error("io_uring: no submission entry free after submit");
 	}
 	return sqe;
 }
 
-void
-engine_connect_timeout(struct engine *e, uint32_t ms)
+static void
+uring_connect_timeout(struct engine *e, uint32_t ms)
 {
+	struct uring *u = uring_of(e);
 	long long sec = ms / 1000, nsec = (long long)(ms % 1000) * 1000000;
 
-	if (e->connect_ts.tv_sec == sec && e->connect_ts.tv_nsec == nsec)
+	if (u->connect_ts.tv_sec == sec && u->connect_ts.tv_nsec == nsec)
 		return;
 	/* Linked timeouts queued but not submitted still point at connect_ts. */
-	io_uring_submit(&e->ring);
-	e->connect_ts.tv_sec = sec;
-	e->connect_ts.tv_nsec = nsec;
+	io_uring_submit(&u->ring);
+	u->connect_ts.tv_sec = sec;
+	u->connect_ts.tv_nsec = nsec;
 }
 
-int
-engine_accept(struct engine *e, struct listener *l, int multishot)
+static int
+uring_accept(struct engine *e, struct listener *l, int multishot)
 {
-	struct io_uring_sqe *sqe = uring_sqe(e);
+	struct uring *u = uring_of(e);
+	struct io_uring_sqe *sqe = uring_sqe(u);
 
 	if (sqe == NULL)
 		return -ENOBUFS;
@@ -163,9 +191,9 @@ engine_accept(struct engine *e, struct listener *l, int multishot)
 
 /* Cancels the request tagged ud; its completion still comes, the cancel's own does not. */
 static int
-uring_cancel(struct engine *e, uint64_t ud)
+uring_cancel_ud(struct uring *u, uint64_t ud)
 {
-	struct io_uring_sqe *sqe = uring_sqe(e);
+	struct io_uring_sqe *sqe = uring_sqe(u);
 
 	if (sqe == NULL)
 		return -ENOBUFS;
@@ -175,17 +203,20 @@ uring_cancel(struct engine *e, uint64_t ud)
 	return 0;
 }
 
-void
-engine_accept_cancel(struct engine *e, struct listener *l)
+static void
+uring_accept_cancel(struct engine *e, struct listener *l)
 {
+	struct uring *u = uring_of(e);
+
 	if (l->accepting)
-		(void)uring_cancel(e, uring_tag(l, EV_ACCEPT, 0));
+		(void)uring_cancel_ud(u, uring_tag(l, EV_ACCEPT, 0));
 }
 
-int
-engine_wait(struct engine *e, struct conn *c, enum engine_op op, int d, int fd)
+static int
+uring_wait(struct engine *e, struct conn *c, enum engine_op op, int d, int fd)
 {
-	struct io_uring_sqe *sqe = uring_sqe(e);
+	struct uring *u = uring_of(e);
+	struct io_uring_sqe *sqe = uring_sqe(u);
 
 	if (sqe == NULL)
 		return -ENOBUFS;
@@ -195,10 +226,11 @@ engine_wait(struct engine *e, struct conn *c, enum engine_op op, int d, int fd)
 	return 0;
 }
 
-int
-engine_wait_multi(struct engine *e, struct conn *c, int d, int fd)
+static int
+uring_wait_multi(struct engine *e, struct conn *c, int d, int fd)
 {
-	struct io_uring_sqe *sqe = uring_sqe(e);
+	struct uring *u = uring_of(e);
+	struct io_uring_sqe *sqe = uring_sqe(u);
 
 	if (sqe == NULL)
 		return -ENOBUFS;
@@ -208,43 +240,47 @@ engine_wait_multi(struct engine *e, struct conn *c, int d, int fd)
 	return 0;
 }
 
-void
-engine_wait_multi_stop(struct engine *e, struct conn *c, int d)
+static void
+uring_wait_multi_stop(struct engine *e, struct conn *c, int d)
 {
+	struct uring *u = uring_of(e);
+
 	if (c->ops & engine_bit(EV_READABLE_MULTI, d))
-		(void)uring_cancel(e, uring_tag(c, EV_READABLE_MULTI, d));
+		(void)uring_cancel_ud(u, uring_tag(c, EV_READABLE_MULTI, d));
 }
 
-int
-engine_connect(struct engine *e, struct conn *c, int fd, const struct sockaddr *sa,
+static int
+uring_connect(struct engine *e, struct conn *c, int fd, const struct sockaddr *sa,
     socklen_t len)
 {
+	struct uring *u = uring_of(e);
 	struct io_uring_sqe *sqe, *tsqe;
 
 	/*
 	 * The connect and its timeout must go in one submission to stay
 	 * linked: both entries are taken together, never with a submit between.
 	 */
-	if (io_uring_sq_space_left(&e->ring) < 2)
-		io_uring_submit(&e->ring);
-	if (io_uring_sq_space_left(&e->ring) < 2)
+	if (io_uring_sq_space_left(&u->ring) < 2)
+		io_uring_submit(&u->ring);
+	if (io_uring_sq_space_left(&u->ring) < 2)
 		return -ENOBUFS;
-	sqe = io_uring_get_sqe(&e->ring);
-	tsqe = io_uring_get_sqe(&e->ring);
+	sqe = io_uring_get_sqe(&u->ring);
+	tsqe = io_uring_get_sqe(&u->ring);
 	io_uring_prep_connect(sqe, fd, sa, len);
 	io_uring_sqe_set_data64(sqe, uring_tag(c, EV_CONNECT, 0));
 	sqe->flags |= IOSQE_IO_LINK;
-	io_uring_prep_link_timeout(tsqe, &e->connect_ts, 0);
+	io_uring_prep_link_timeout(tsqe, &u->connect_ts, 0);
 	io_uring_sqe_set_data64(tsqe, uring_tag(c, EV_CONNECT_TIMEOUT, 0));
 	c->ops |= engine_bit(EV_CONNECT, 0) | engine_bit(EV_CONNECT_TIMEOUT, 0);
 	return 0;
 }
 
-int
-engine_splice(struct engine *e, struct conn *c, enum engine_op op, int d, int from, int to,
+static int
+uring_splice(struct engine *e, struct conn *c, enum engine_op op, int d, int from, int to,
     uint32_t len)
 {
-	struct io_uring_sqe *sqe = uring_sqe(e);
+	struct uring *u = uring_of(e);
+	struct io_uring_sqe *sqe = uring_sqe(u);
 
 	if (sqe == NULL)
 		return -ENOBUFS;
@@ -254,9 +290,10 @@ engine_splice(struct engine *e, struct conn *c, enum engine_op op, int d, int fr
 	return 0;
 }
 
-int
-engine_cancel(struct engine *e, struct conn *c)
+static int
+uring_cancel(struct engine *e, struct conn *c)
 {
+	struct uring *u = uring_of(e);
 	int rc = 0;
 
 	for (unsigned op = EV_CONNECT; op <= EV_READABLE_MULTI; op++) {
@@ -265,17 +302,18 @@ engine_cancel(struct engine *e, struct conn *c)
 			continue;
 		for (int d = 0; d < 2; d++)
 			if ((c->ops & engine_bit((enum engine_op)op, d)) &&
-			    uring_cancel(e, uring_tag(c, (enum engine_op)op, d)) != 0)
+			    uring_cancel_ud(u, uring_tag(c, (enum engine_op)op, d)) != 0)
 				rc = -ENOBUFS;
 	}
 	return rc;
 }
 
-int
-engine_log_write(struct engine *e, struct accesslog *a, int fd, const void *buf,
+static int
+uring_log_write(struct engine *e, struct accesslog *a, int fd, const void *buf,
     uint32_t len)
 {
-	struct io_uring_sqe *sqe = uring_sqe(e);
+	struct uring *u = uring_of(e);
+	struct io_uring_sqe *sqe = uring_sqe(u);
 
 	if (sqe == NULL)
 		return -ENOBUFS;
@@ -284,10 +322,11 @@ engine_log_write(struct engine *e, struct accesslog *a, int fd, const void *buf,
 	return 0;
 }
 
-int
-engine_log_wait(struct engine *e, struct accesslog *a, int fd)
+static int
+uring_log_wait(struct engine *e, struct accesslog *a, int fd)
 {
-	struct io_uring_sqe *sqe = uring_sqe(e);
+	struct uring *u = uring_of(e);
+	struct io_uring_sqe *sqe = uring_sqe(u);
 
 	if (sqe == NULL)
 		return -ENOBUFS;
@@ -296,29 +335,10 @@ engine_log_wait(struct engine *e, struct accesslog *a, int fd)
 	return 0;
 }
 
-/*
- * True if a signal the wait's mask lets in is pending. The ring's wait
- * applies that mask only when it sleeps: the kernel returns at once, mask
- * untouched, when completions are ready (and under load they always are),
- * so without this a busy worker would never run its handlers, and SIGQUIT
- * would wait for the master's SIGKILL. Called every URING_SIGNAL_CHECK_WAITS busy turns.
- */
-static int
-uring_signal_waiting(const struct engine *e)
+static void
+uring_sleep(struct engine *e, uint64_t wait_ms)
 {
-	sigset_t pending;
-
-	if (sigpending(&pending) != 0)
-		return 0;
-	for (int sig = 1; sig < SIGRTMIN; sig++)
-		if (sigismember(&pending, sig) == 1 && sigismember(&e->waitmask, sig) == 0)
-			return 1;
-	return 0;
-}
-
-void
-engine_sleep(struct engine *e, uint64_t wait_ms)
-{
+	struct uring *u = uring_of(e);
 	struct __kernel_timespec ts = {
 		.tv_sec = (long long)(wait_ms / 1000),
 		.tv_nsec = (long long)(wait_ms % 1000) * 1000000,
@@ -326,22 +346,17 @@ engine_sleep(struct engine *e, uint64_t wait_ms)
 	struct io_uring_cqe *cqe;
 	int rc;
 
-	rc = io_uring_submit_and_wait_timeout(&e->ring, &cqe, 1, &ts, &e->waitmask);
+	rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, &u->waitmask);
 	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
 		log_error("io_uring_submit_and_wait_timeout: %s", strerror(-rc));
 	/* Slept (EINTR, ETIME): the mask was open. Else, now and then, open it for a moment. */
-	if (rc != -EINTR && rc != -ETIME &&
-	    (++e->busy_waits & (URING_SIGNAL_CHECK_WAITS - 1)) == 0 && uring_signal_waiting(e)) {
-		sigset_t mask;
-
-		sigprocmask(SIG_SETMASK, &e->waitmask, &mask);	/* the handlers run here */
-		sigprocmask(SIG_SETMASK, &mask, NULL);
-	}
+	if (rc != -EINTR && rc != -ETIME)
+		engine_signals_let_in(&u->waitmask, &u->busy_waits);
 }
 
 /* One completion to its owner; the engine's bookkeeping first. */
 static void
-uring_dispatch_one(struct engine *e, const struct io_uring_cqe *cqe)
+uring_dispatch_one(struct uring *u, const struct io_uring_cqe *cqe)
 {
 	uint64_t ud = io_uring_cqe_get_data64(cqe);
 	enum engine_op op = (enum engine_op)((ud & UD_LOW_MASK) >> UD_DIR_BITS);
@@ -354,7 +369,7 @@ uring_dispatch_one(struct engine *e, const struct io_uring_cqe *cqe)
 	case EV_ACCEPT:
 		if (!(cqe->flags & IORING_CQE_F_MORE))
 			((struct listener *)owner)->accepting = 0;
-		listener_on_accept(e->w, owner, cqe->res);
+		listener_on_accept(u->w, owner, cqe->res);
 		return;
 	case EV_LOG_WRITE:
 		accesslog_on_write(owner, cqe->res);
@@ -366,20 +381,41 @@ uring_dispatch_one(struct engine *e, const struct io_uring_cqe *cqe)
 		/* A multishot wait lasts while its events say IORING_CQE_F_MORE. */
 		if (!(cqe->flags & IORING_CQE_F_MORE))
 			((struct conn *)owner)->ops &= (uint16_t)~engine_bit(op, d);
-		conn_on_event(e->w, owner, op, d, cqe->res);
+		conn_on_event(u->w, owner, op, d, cqe->res);
 		return;
 	}
 }
 
-void
-engine_dispatch(struct engine *e)
+static void
+uring_dispatch(struct engine *e)
 {
+	struct uring *u = uring_of(e);
 	struct io_uring_cqe *cqe;
 	unsigned head, seen = 0;
 
-	io_uring_for_each_cqe(&e->ring, head, cqe) {
-		uring_dispatch_one(e, cqe);
+	io_uring_for_each_cqe(&u->ring, head, cqe) {
+		uring_dispatch_one(u, cqe);
 		seen++;
 	}
-	io_uring_cq_advance(&e->ring, seen);
+	io_uring_cq_advance(&u->ring, seen);
 }
+
+const struct engine_ops uring_ops = {
+	.probe = uring_probe,
+	.init = uring_init,
+	.fini = uring_fini,
+	.sleep = uring_sleep,
+	.dispatch = uring_dispatch,
+	.connect_timeout = uring_connect_timeout,
+	.accept = uring_accept,
+	.accept_cancel = uring_accept_cancel,
+	.wait = uring_wait,
+	.wait_multi = uring_wait_multi,
+	.wait_multi_stop = uring_wait_multi_stop,
+	.connect = uring_connect,
+	.splice = uring_splice,
+	.cancel = uring_cancel,
+	.log_write = uring_log_write,
+	.log_wait = uring_log_wait,
+	.forget = NULL,		/* a request holds its file: a close cannot confuse the ring */
+};

@@ -1,7 +1,7 @@
 /*
  * worker.c -- the worker process: start, the loop turn, the route table
- * generation it routes with, retiring and exit. The engine is in uring.c,
- * accepting in listener.c, connections in conn.c, conn_hello.c and relay.c.
+ * generation it routes with, retiring and exit. The engine is in engine.c
+ * (uring.c or epoll.c), accepting in listener.c, connections in conn.c, conn_hello.c and relay.c.
  */
 #include <errno.h>
 #include <signal.h>
@@ -90,6 +90,20 @@ worker_log_configure(const struct routes_image *img, const struct routes_image *
 		log_error("log.error: cannot open %s: %s", dest, strerror(-rc));
 }
 
+/*
+ * Relay "splice_ring" moves through io_uring: a worker on epoll relays as
+ * "splice" (conn_accept) and says so when a generation asks for it. (The
+ * master refuses it or falls back first; this is for a worker it did not.)
+ */
+static void
+worker_relay_check(const struct worker *w, const struct routes_image *prev)
+{
+	if (w->engine_kind == ENGINE_EPOLL && w->img->settings.relay == RELAY_SPLICE_RING &&
+	    (prev == NULL || prev->settings.relay != RELAY_SPLICE_RING))
+		log_warn("relay \"splice_ring\" needs io_uring: this worker runs on epoll and "
+		    "relays with \"splice\"");
+}
+
 /* A new generation's settings: logs, the access log, timeouts, the connection limit. */
 static void
 worker_settings_apply(struct worker *w, const struct routes_image *prev)
@@ -97,6 +111,7 @@ worker_settings_apply(struct worker *w, const struct routes_image *prev)
 	const struct routes_settings *st = &w->img->settings;
 
 	worker_log_configure(w->img, prev);
+	worker_relay_check(w, prev);
 	accesslog_configure(&w->access, w->engine, st->access, st->access_format);
 	atomic_store_explicit(&w->st->generation, w->img->generation, memory_order_relaxed);
 	/* This worker's share of max_connections, within what its fds allow. */
@@ -302,6 +317,26 @@ worker_zfree(void *p, size_t size)
 		munmap(p, size);
 }
 
+/*
+ * The engine the master chose (spec->engine), unless the environment names
+ * another in PT_ENGINE: a test hook ("io_uring", "epoll"), as PT_RELAY is
+ * for relays in tests/integration/lib.sh.
+ */
+static enum engine_kind
+worker_engine_kind(const struct worker_spec *spec)
+{
+	const char *hook = getenv("PT_ENGINE");
+	int kind;
+
+	if (hook != NULL && hook[0] != '\0') {
+		if ((kind = engine_kind_parse(hook)) >= 0)
+			return (enum engine_kind)kind;
+		log_warn("PT_ENGINE=%s: no such engine; using %s", hook,
+		    engine_kind_name(spec->engine));
+	}
+	return (enum engine_kind)spec->engine;
+}
+
 static int
 worker_init(struct worker *w, const struct worker_spec *spec, const sigset_t *waitmask)
 {
@@ -320,8 +355,12 @@ worker_init(struct worker *w, const struct worker_spec *spec, const sigset_t *wa
 	if (getrandom(&w->random, sizeof(w->random), GRND_NONBLOCK) != sizeof(w->random))
 		w->random = clock_ms() ^ ((uint64_t)getpid() << 32);
 	w->random |= 1;		/* xorshift's state must not be 0 */
-	if ((rc = engine_init(&w->engine, w, waitmask)) != 0)
+	w->engine_kind = worker_engine_kind(spec);
+	if ((rc = engine_init(&w->engine, (enum engine_kind)w->engine_kind, w, waitmask)) != 0) {
+		log_error("the %s event engine: %s", engine_kind_name(w->engine_kind),
+		    strerror(-rc));
 		return rc;
+	}
 	w->conn_cap = sock_conn_capacity();
 	worker_channel_read(w);		/* the route table and log files, queued before our fork */
 	if (w->img == NULL) {
@@ -489,8 +528,9 @@ worker_run(const struct worker_spec *spec)
 		worker_fini(&w);
 		return 1;
 	}
-	log_info("started: %u listeners, up to %u connections, route generation %llu",
-	    w.listen_count, w.conn_max, (unsigned long long)w.img->generation);
+	log_info("started: %u listeners, up to %u connections, route generation %llu, "
+	    "events %s", w.listen_count, w.conn_max, (unsigned long long)w.img->generation,
+	    engine_kind_name(w.engine_kind));
 	/* Without maps of its own (master/kernelrelay.h), "kernel" relays as "adaptive" (conn.c). */
 	if (w.img->settings.relay == RELAY_KERNEL && spec->relay_socks_fd < 0)
 		log_warn("relay \"kernel\": this worker has no BPF maps of its own; it relays "

@@ -24,6 +24,7 @@ struct worker_spec {
 	unsigned peer_count;
 	int relay_socks_fd;		/* relay "kernel": this worker's own BPF maps */
 	int relay_peers_fd;		/* (master/kernelrelay.h), or -1 */
+	unsigned engine;		/* enum engine_kind (engine.h): 0 is io_uring */
 };
 
 /* Runs the worker until it is told to stop; the process's exit status. */
