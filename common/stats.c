@@ -39,6 +39,13 @@ static const char *const close_reason_names[] = {
 _Static_assert(sizeof(close_reason_names) / sizeof(close_reason_names[0]) ==
     CLOSE_REASON_COUNT, "a name for every close reason");
 
+static const char *const stats_engine_names[] = {
+	[STATS_ENGINE_IO_URING] = "io_uring",
+	[STATS_ENGINE_EPOLL] = "epoll",
+};
+_Static_assert(sizeof(stats_engine_names) / sizeof(stats_engine_names[0]) ==
+    STATS_ENGINE_COUNT, "a name for every engine");
+
 /* The smallest bucket bound of each histogram kind (see stats_hist_kind). */
 static const uint64_t stats_hist_base[STATS_HIST_COUNT] = {
 	[STATS_HIST_HELLO_BYTES] = 64,
@@ -50,6 +57,12 @@ const char *
 close_reason_str(enum close_reason reason)
 {
 	return reason < CLOSE_REASON_COUNT ? close_reason_names[reason] : "?";
+}
+
+const char *
+stats_engine_str(uint32_t engine)
+{
+	return engine < STATS_ENGINE_COUNT ? stats_engine_names[engine] : "?";
 }
 
 void

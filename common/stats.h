@@ -25,9 +25,10 @@
 
 #define STATS_MAGIC		0x54535450u	/* "PTST" little-endian */
 #define STATS_AREA_MAGIC	0x41535450u	/* "PTSA": a worker's area */
-#define STATS_VERSION		6u		/* 2: per-worker areas; 3: PROXY and address rules;
+#define STATS_VERSION		7u		/* 2: per-worker areas; 3: PROXY and address rules;
 						 * 4: rejected, route_full; 5: backend health;
-						 * 6: active checks, weights, balance modes */
+						 * 6: active checks, weights, balance modes;
+						 * 7: each worker's event engine */
 #define STATS_LINES		1024u		/* worker processes at once, old and new across reloads */
 #define STATS_ROUTES		65536u		/* route patterns ever seen; the rest count as "(other)" */
 #define STATS_BACKENDS		65536u		/* backend addresses ever seen; likewise */
@@ -69,6 +70,20 @@ enum close_reason {
 
 const char *close_reason_str(enum close_reason reason);
 
+/*
+ * The event engine a worker runs (stats_line.engine): the values of
+ * worker/engine.h's enum engine_kind, which the master asserts. The names
+ * are part of the ABI (the JSON value, the Prometheus label).
+ */
+enum stats_engine {
+	STATS_ENGINE_IO_URING,
+	STATS_ENGINE_EPOLL,
+	STATS_ENGINE_COUNT
+};
+
+/* "io_uring", "epoll"; "?" for a value this build does not know. */
+const char *stats_engine_str(uint32_t engine);
+
 /* Histograms: bucket i counts values <= base << i; the last counts the rest. */
 enum stats_hist_kind {
 	STATS_HIST_HELLO_BYTES,		/* ClientHello size, base 64 bytes */
@@ -108,6 +123,8 @@ struct stats_line {
 	uint32_t restarts;			/* of its slot before it */
 	uint32_t retiring;			/* 1: draining after a reload or quit */
 	uint64_t area_ino;			/* st_ino of the area the master made for it */
+	uint32_t engine;			/* enum stats_engine: what it was told to run */
+	uint32_t reserved;
 };
 
 /*
@@ -218,7 +235,7 @@ struct stats_area {
 	struct stats_entry backends[STATS_BACKENDS];	/* by backend entry id */
 } __attribute__((aligned(STATS_CACHELINE)));
 
-_Static_assert(sizeof(struct stats_line) == 32, "stats_line is ABI");
+_Static_assert(sizeof(struct stats_line) == 40, "stats_line is ABI");
 _Static_assert(sizeof(struct stats_entry) == 64, "stats_entry is ABI");
 _Static_assert(sizeof(struct stats_route) == 384, "stats_route is ABI");
 _Static_assert(sizeof(struct stats_backend) == 192, "stats_backend is ABI");

@@ -282,7 +282,8 @@ counters_assign(struct counters *k, const struct config *cfg, struct route_spec 
 }
 
 int
-counters_worker_start(struct counters *k, unsigned line, unsigned slot, unsigned restarts)
+counters_worker_start(struct counters *k, unsigned line, unsigned slot, unsigned restarts,
+    unsigned engine)
 {
 	struct counters_area *a = &k->areas[line];
 	struct stats_line *l = &k->seg.lines[line];
@@ -313,6 +314,7 @@ counters_worker_start(struct counters *k, unsigned line, unsigned slot, unsigned
 	l->restarts = restarts;
 	l->retiring = 0;
 	l->area_ino = ino;
+	l->engine = engine;
 	return 0;
 }
 

@@ -59,9 +59,10 @@ void counters_assign(struct counters *k, const struct config *cfg, struct route_
 /*
  * Before the fork of a worker on line: makes its area (mapped read-only
  * here, its O_RDWR descriptor kept for the child) and fills its line but
- * the pid. 0 or -errno; on failure nothing is left to undo.
+ * the pid (engine: the enum engine_kind it will run). 0 or -errno; on failure nothing is left to undo.
  */
-int counters_worker_start(struct counters *k, unsigned line, unsigned slot, unsigned restarts);
+int counters_worker_start(struct counters *k, unsigned line, unsigned slot, unsigned restarts,
+    unsigned engine);
 /* After the fork, in the master: the area's writable descriptor closed, the pid published. */
 void counters_worker_forked(struct counters *k, unsigned line, pid_t pid);
 /*

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "events.h"
 #include "log.h"
 #include "master.h"
 #include "path.h"
@@ -28,7 +29,8 @@ usage(FILE *out)
 	    "  -d         detach: return once serving, write pid_file (default %s),\n"
 	    "             log to syslog unless log.error names a file\n"
 	    "  -t         check the configuration: prints \"configuration OK\" or every\n"
-	    "             error as FILE:LINE: SETTING: MESSAGE; exits 0 or 1\n"
+	    "             error as FILE:LINE: SETTING: MESSAGE; exits 0 or 1; warns\n"
+	    "             when the workers would not get io_uring (tuning.events)\n"
 	    "  -s SIGNAL  reload (SIGHUP: waits for the outcome, exit 1 if refused),\n"
 	    "             stop (SIGTERM), quit (SIGQUIT: finish open\n"
 	    "             connections first) or reopen (SIGUSR1: reopen the log file),\n"
@@ -50,6 +52,23 @@ load(struct config *cfg, const char *path)
 		fprintf(stderr, "%s\n", errs.msg[i]);
 	config_errors_free(&errs);
 	return rc;
+}
+
+/*
+ * -t: says (on stderr, as a warning: the file is fine) when the workers
+ * would not get io_uring here with cfg's tuning.events.
+ */
+static void
+check_events(const struct config *cfg)
+{
+	struct events_choice c;
+
+	events_decide(cfg, 1, &c);
+	if (c.msg[0] != '\0')
+		fprintf(stderr, "passthrough: warning: %s\n", c.msg);
+	if (c.kind == ENGINE_EPOLL && cfg->settings.relay == RELAY_SPLICE_RING)
+		fprintf(stderr, "passthrough: warning: relay \"splice_ring\" needs io_uring: "
+		    "the workers would relay with \"splice\"\n");
 }
 
 static int
@@ -115,6 +134,7 @@ main(int argc, char **argv)
 		/* Messages name the file as given. */
 		if (load(&cfg, path) != 0)
 			return 1;
+		check_events(&cfg);
 		printf("configuration OK\n");
 		config_free(&cfg);
 		return 0;

@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "daemon.h"
+#include "events.h"
 #include "kernelrelay.h"
 #include "log.h"
 #include "master.h"
@@ -257,8 +258,12 @@ master_reload_refused(struct master *m, const struct config_errors *errs)
 
 /* Settings a reload reads but only a restart applies: said when they change. */
 static void
-master_reload_warn_restart_only(const struct config *prev, const struct config *next)
+master_reload_warn_restart_only(const struct master *m, const struct config *prev,
+    const struct config *next)
 {
+	if (prev->events != next->events)
+		log_warn("tuning.events changes take effect at the next start; the workers "
+		    "run on %s", engine_kind_name(m->engine));
 	if (config_string_changed(prev->stats_name, next->stats_name))
 		log_warn("stats.name changes take effect at the next start");
 	if (prev->pid_file != NULL && (next->pid_file == NULL ||
@@ -303,7 +308,7 @@ master_reload_apply(struct master *m, struct config *next, int64_t gen)
 
 	m->cfg = *next;
 	(void)resolve_load(&m->resolve, &m->cfg, clock_ms());
-	master_reload_warn_restart_only(&prev, &m->cfg);
+	master_reload_warn_restart_only(m, &prev, &m->cfg);
 	log_set_level(m->cfg.settings.log_level);
 	logs_open_error(m, &m->cfg);
 	logs_reload(m, &prev);
@@ -346,6 +351,7 @@ master_reload(struct master *m)
 	}
 	config_errors_free(&errs);
 	kernelrelay_choose(&next.settings);
+	events_relay(&next.settings, m->engine);
 	gen = master_publish(m, &next);
 	if (gen < 0) {
 		counters_reload_done(&m->counters, 0, 0, "the route table could not be published");
@@ -557,9 +563,13 @@ master_start(struct master *m)
 	/* A live instance named by the pid file: refuse before touching its segments or ports. */
 	if (m->cfg.pid_file != NULL && pidfile_check(m->cfg.pid_file) != 0)
 		return -1;
+	/* Before anything is made: "io_uring" denied is an exit, not a restart loop. */
+	if (events_start(m) != 0)
+		return -1;
 	if (counters_open(&m->counters, &m->cfg, m->path, m->workers) != 0)
 		return -1;
 	kernelrelay_choose(&m->cfg.settings);
+	events_relay(&m->cfg.settings, m->engine);
 	if ((gen = master_publish(m, &m->cfg)) < 0)
 		return -1;
 	atomic_store(&m->counters.seg.hdr->generation, (uint64_t)gen);

@@ -69,6 +69,7 @@ struct master {
 	uint64_t area_seq;		/* workers started so far: each one's place */
 	struct resolve resolve;		/* backends' host names resolved again */
 	struct checks checks;		/* active health checks of the current generation */
+	unsigned engine;		/* enum engine_kind every worker runs: settled at start */
 };
 
 /* Runs the proxy; takes cfg over. Returns the process exit status. */

@@ -158,6 +158,7 @@ workers_become(struct master *m, unsigned slot, unsigned report, pid_t master_pi
 	spec.peer_count = counters_worker_peers(&m->counters, report, peers);
 	spec.relay_socks_fd = kr->socks_fd;
 	spec.relay_peers_fd = kr->peers_fd;
+	spec.engine = m->engine;
 	_exit(worker_run(&spec));
 }
 
@@ -344,7 +345,7 @@ workers_spawn(struct master *m, unsigned slot)
 	}
 	/* Before the fork: the child writes its area from its first instant. */
 	if ((rc = counters_worker_start(&m->counters, (unsigned)report, slot,
-	    m->slots[slot].restarts)) != 0) {
+	    m->slots[slot].restarts, m->engine)) != 0) {
 		log_error("worker %u: statistics area: %s", slot, strerror(-rc));
 		m->report_used[report] = 0;
 		close(sv[0]);

@@ -8,10 +8,11 @@ set -eu
 build="gcc make libc6-dev libconfig-dev liburing-dev libcriterion-dev clang libbpf-dev"
 run="$build"
 # The tests also render the man pages (groff, mandoc), rotate a live log
-# (logrotate), parse the alerting rules (python3-yaml) and build, lint and
+# (logrotate), parse the alerting rules (python3-yaml), deny io_uring with a
+# seccomp filter (python3-seccomp: tests/tools/ptnouring) and build, lint and
 # install the Debian package (debhelper, dpkg-dev, lintian, fakeroot; adduser,
 # which the package depends on).
-test="$build clang libclang-rt-14-dev openssl curl nginx-light haproxy procps iproute2 coreutils util-linux jq valgrind groff mandoc logrotate python3-yaml debhelper dpkg-dev lintian fakeroot adduser"
+test="$build clang libclang-rt-14-dev openssl curl nginx-light haproxy procps iproute2 coreutils util-linux jq valgrind groff mandoc logrotate python3-yaml python3-seccomp debhelper dpkg-dev lintian fakeroot adduser"
 bench="$test haproxy nginx-light libnginx-mod-stream sniproxy gnuplot-nox linux-perf"
 
 case "${1:-build}" in

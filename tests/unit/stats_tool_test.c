@@ -211,6 +211,7 @@ fill_workers(void)
 	stats_hist_add(&w->c.hist[STATS_HIST_DURATION_MS], STATS_HIST_DURATION_MS, 3000);
 
 	w = line_start(LINE_B, PID_B, 1, STARTED_MS + 60000);
+	seg.lines[LINE_B].engine = STATS_ENGINE_EPOLL;	/* the others: io_uring (0) */
 	STATS_ADD(w->generation, 7);
 	STATS_ADD(w->active, 5);
 	STATS_ADD(w->relaying, 5);
@@ -794,7 +795,7 @@ Test(stats_tool, json_has_every_key_with_its_value)
 	render_json(&out, &snap);
 	t = text_of(&out);
 	assert_json_valid(t);
-	assert_has(t, "\"layout_version\": 6,");
+	assert_has(t, "\"layout_version\": 7,");
 	assert_has(t, "\"master_pid\": 4242,");
 	assert_has(t, "\"started_ms\": 1700000000123,");
 	assert_has(t, "\"workers_configured\": 2,");
@@ -825,7 +826,9 @@ Test(stats_tool, json_has_every_key_with_its_value)
 	assert_has(t, "\"connection_duration_ms\": {\n        \"count\": 2,\n        \"sum\": 3005,");
 	assert_has(t, "\"slot\": 0,\n      \"pid\": 1001,");
 	assert_has(t, "\"pid\": 999,");
-	assert_has(t, "\"draining\": true,");
+	assert_has(t, "\"draining\": true,\n      \"engine\": \"io_uring\",");
+	assert_has(t, "\"pid\": 1002,");
+	assert_has(t, "\"engine\": \"epoll\",");
 	assert_lacks(t, GHOST_TEXT);	/* the free line */
 	assert_has(t, "{\"route\": \"app.example.com\", \"in_use\": true, \"connections\": 11, "
 	    "\"active\": 2, \"bytes_in\": 500, \"bytes_out\": 900, \"connect_failures\": 1, "
@@ -1230,6 +1233,9 @@ Test(stats_tool, prometheus_text_is_valid_with_exact_values)
 		"passthrough_worker_connections_in_hello{worker=\"0\"} 1\n",
 		"passthrough_worker_connections_relaying{worker=\"1\"} 5\n",
 		"passthrough_worker_restarts_total{worker=\"0\"} 1\n",
+		"# TYPE passthrough_worker_info gauge\n",
+		"passthrough_worker_info{worker=\"0\",engine=\"io_uring\"} 1\n",
+		"passthrough_worker_info{worker=\"1\",engine=\"epoll\"} 1\n",
 		"passthrough_route_connections_total{route=\"app.example.com\"} 11\n",
 		"passthrough_route_connections_total{route=\"esc\\\"ape\\\\me\\nnow\"} 2\n",
 		"passthrough_route_active{route=\"app.example.com\"} 2\n",
@@ -1387,10 +1393,11 @@ Test(stats_tool, table_shows_workers_routes_totals_and_percentiles)
 	assert_has(t, "3 ok, 1 failed");
 	assert_has(t, "FAILED: " RELOAD_MESSAGE);
 	assert_has(t, "2 running of 2 configured, 1 more draining");
-	assert_line(t, "SLOT", "SLOT PID STATE UPTIME RESTARTS GEN ACCEPTED ACTIVE HELLO RELAYING "
-	    "BYTES IN BYTES OUT");
-	assert_line(t, "0 999", "0 999 draining 2m 40s 0 6 7 1 0 1 70 B 140 B");
-	assert_line(t, "0 1001", "0 1001 serving 2m 0s 1 7 40 3 1 2 400 B 800 B");
+	assert_line(t, "SLOT", "SLOT PID STATE ENGINE UPTIME RESTARTS GEN ACCEPTED ACTIVE HELLO "
+	    "RELAYING BYTES IN BYTES OUT");
+	assert_line(t, "0 999", "0 999 draining io_uring 2m 40s 0 6 7 1 0 1 70 B 140 B");
+	assert_line(t, "0 1001", "0 1001 serving io_uring 2m 0s 1 7 40 3 1 2 400 B 800 B");
+	assert_line(t, "1 1002", "1 1002 serving epoll 1m 50s 0 7 60 5 0 5 600 B 1.2 KiB");
 	assert_line(t, "accepted", "accepted 207 accept errors 2");
 	assert_line(t, "bytes in", "bytes in 2.0 KiB bytes out 4.0 KiB");
 	assert_line(t, "proxy headers", "proxy headers 4 all backends down 0");

@@ -26,7 +26,8 @@
  *                         {count, sum, buckets: [{le, count}]}, the counts
  *                         cumulative, the last le the string "+Inf"
  *   workers[]             slot, pid, started_ms, uptime_ms, restarts,
- *                         draining (bool), generation, accepted,
+ *                         draining (bool), engine ("io_uring", "epoll":
+ *                         the event engine it runs), generation, accepted,
  *                         accept_errors, active, in_hello, relaying,
  *                         bytes_in, bytes_out, bytes_spliced, bytes_copied,
  *                         closes {REASON: count}
@@ -252,6 +253,7 @@ render_json_workers(struct render_json *j, const struct snapshot *snap)
 		render_json_u64(j, "uptime_ms", snapshot_age_ms(snap, w->started_ms));
 		render_json_u64(j, "restarts", w->restarts);
 		render_json_bool(j, "draining", w->retiring != 0);
+		render_json_str(j, "engine", stats_engine_str(w->engine));
 		render_json_u64(j, "generation", w->generation);
 		render_json_counters(j, &w->c);
 		render_json_u64(j, "active", w->active);

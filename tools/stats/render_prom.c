@@ -19,6 +19,7 @@
  *   passthrough_worker_connections_accepted_total{worker},
  *   passthrough_worker_connections_active{worker} (and _in_hello, _relaying),
  *   passthrough_worker_restarts_total{worker},
+ *   passthrough_worker_info{worker,engine="io_uring"|"epoll"} 1,
  *   passthrough_route_connections_total{route}, passthrough_route_active,
  *   passthrough_route_bytes_total{route,direction},
  *   passthrough_route_connect_failures_total, passthrough_route_in_use,
@@ -102,6 +103,7 @@ struct render_prom_slot {
 	char label[sizeof("4294967295")];
 	uint64_t accepted, active, in_hello, relaying;
 	uint32_t restarts;			/* the newest process's */
+	uint32_t engine;			/* likewise: enum stats_engine */
 };
 
 void
@@ -280,6 +282,7 @@ render_prom_slots(const struct snapshot *snap, struct render_prom_slot *slots)
 		s->in_hello += w->in_hello;
 		s->relaying += w->relaying;
 		s->restarts = w->restarts;	/* sorted oldest first: the newest wins */
+		s->engine = w->engine;
 	}
 	return n;
 }
@@ -325,6 +328,14 @@ render_prom_workers(struct textbuf *out, const struct snapshot *snap)
 			render_prom_sample(out, metrics[m].name, "", &l, 1, metrics[m].is_u32 ?
 			    *(const uint32_t *)field : *(const uint64_t *)field, 0);
 		}
+	}
+	render_prom_family(out, "passthrough_worker_info", RENDER_PROM_GAUGE,
+	    "1 for each worker slot, labelled with the event engine its newest process runs.");
+	for (size_t i = 0; i < n; i++) {
+		struct render_prom_label l[2] = { { "worker", slots[i].label },
+			{ "engine", stats_engine_str(slots[i].engine) } };
+
+		render_prom_sample(out, "passthrough_worker_info", "", l, 2, 1, 0);
 	}
 	free(slots);
 }

@@ -67,7 +67,7 @@ render_table_workers(struct textbuf *out, const struct snapshot *snap)
 {
 	static const struct grid_column cols[] = {
 		{ "SLOT", GRID_RIGHT }, { "PID", GRID_RIGHT }, { "STATE", GRID_LEFT },
-		{ "UPTIME", GRID_RIGHT }, { "RESTARTS", GRID_RIGHT }, { "GEN", GRID_RIGHT },
+		{ "ENGINE", GRID_LEFT }, { "UPTIME", GRID_RIGHT }, { "RESTARTS", GRID_RIGHT }, { "GEN", GRID_RIGHT },
 		{ "ACCEPTED", GRID_RIGHT }, { "ACTIVE", GRID_RIGHT }, { "HELLO", GRID_RIGHT },
 		{ "RELAYING", GRID_RIGHT }, { "BYTES IN", GRID_RIGHT }, { "BYTES OUT", GRID_RIGHT },
 	};
@@ -86,6 +86,7 @@ render_table_workers(struct textbuf *out, const struct snapshot *snap)
 		grid_cell(&g, "%" PRIu32, w->slot);
 		grid_cell(&g, "%" PRIu32, w->pid);
 		grid_cell(&g, "%s", w->retiring ? "draining" : "serving");
+		grid_cell(&g, "%s", stats_engine_str(w->engine));
 		grid_cell(&g, "%s", human_age_ms(snapshot_age_ms(snap, w->started_ms),
 		    up, sizeof(up)));
 		grid_cell(&g, "%" PRIu32, w->restarts);

@@ -131,6 +131,7 @@ snapshot_copy_worker(struct snapshot *snap, struct segment *seg, uint32_t i, uin
 	w->started_ms = l->started_ms;
 	w->restarts = l->restarts;
 	w->retiring = l->retiring;
+	w->engine = l->engine;
 	w->generation = atomic_load_explicit(&a->generation, memory_order_relaxed);
 	w->active = atomic_load_explicit(&a->active, memory_order_relaxed);
 	w->in_hello = atomic_load_explicit(&a->in_hello, memory_order_relaxed);

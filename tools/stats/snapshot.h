@@ -24,6 +24,7 @@ struct snapshot_worker {
 	uint64_t started_ms;		/* unix time */
 	uint32_t restarts;
 	uint32_t retiring;
+	uint32_t engine;		/* enum stats_engine: stats_engine_str() names it */
 	uint64_t generation;
 	uint64_t active, in_hello, relaying;
 	struct stats_counters c;
