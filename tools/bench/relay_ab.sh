@@ -31,12 +31,13 @@ sleep 0.3
 for side in A B; do
 	events_var=${side}_EVENTS
 	events=${!events_var:-}
+	[ -n "$events" ] && events=" events = \"$events\";"
 	cat >"$WORK/pt-$side.conf" <<CONF
 workers = $WORKERS;
 listen = [ "127.0.0.1:$BASE" ];
 timeouts = { hello_ms = 5000; connect_ms = 3000; idle_ms = 600000; };
 limits = { hello_bytes = 65536; max_connections = 100000; };
-tuning = { relay = "adaptive"; pipe_bytes = $PIPE_BYTES;${events:+ events = "$events";} };
+tuning = { relay = "adaptive"; pipe_bytes = $PIPE_BYTES;$events };
 log = { level = "info"; access = "off"; };
 routes = ( { sni = "*"; backends = [ "127.0.0.1:$((BASE + 1))" ]; } );
 CONF

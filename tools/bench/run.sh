@@ -235,7 +235,8 @@ loadgen_extra() { [ "$1" = pt_proxy ] && echo "-x v2"; }
 # events: tuning.events (unset: the default).
 write_passthrough_conf() {
 	local listen="[ \"127.0.0.1:$PROXY_PORT\" ]" send='' sa=$SINK_A sb=$SINK_B
-	local ba="[ \"127.0.0.1:$SINK_A\" ]"
+	local ba="[ \"127.0.0.1:$SINK_A\" ]" events=
+	[ -n "${6:-}" ] && events=" events = \"$6\";"
 	if [ "${5:-}" = proxy ]; then
 		listen="( { address = \"127.0.0.1:$PROXY_PORT\"; accept_proxy = true; trusted = [ \"127.0.0.0/8\" ]; } )"
 		send=' send_proxy = "v2";' sa=$SINK_C sb=$SINK_D
@@ -251,7 +252,7 @@ workers = $2;
 listen = $listen;
 timeouts = { hello_ms = 5000; connect_ms = 3000; idle_ms = 600000; };
 limits = { hello_bytes = 65536; max_connections = 100000; };
-tuning = { relay = "$3"; pipe_bytes = $PIPE_BYTES;${6:+ events = "$6";} };
+tuning = { relay = "$3"; pipe_bytes = $PIPE_BYTES;$events };
 log = { level = "info"; access = "${4:-off}"; };
 routes = (
   { sni = "$SNI_A"; backends = $ba;$send },
