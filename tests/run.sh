@@ -4,7 +4,10 @@
 # Usage: tests/run.sh [unit|integration] [NAME-PATTERN]
 # Environment: BUILD (build), FUZZ_SMOKE=0 to leave out the libFuzzer smoke run,
 # ONCE=0 to leave out the integration tests marked "# once:" (slow checks of
-# what a second, sanitized build cannot change: the package build, say).
+# what a second, sanitized build cannot change: the package build, say),
+# PT_EVENTS=epoll or io_uring to run every proxy of the integration tests on
+# that event engine (tuning.events; unset: the default, "auto"); the
+# conformance tests run on both engines whatever it says (run_per_engine).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-build}
@@ -58,7 +61,7 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 	fi
 fi
 if [ "$what" = all ] || [ "$what" = integration ]; then
-	echo "integration tests:"
+	echo "integration tests (event engine: ${PT_EVENTS:-the default}):"
 	for t in tests/integration/*.sh; do
 		[ -f "$t" ] || continue
 		name=$(basename "$t" .sh)

@@ -70,7 +70,7 @@ check_eq "before the reload: served" backend-a "$(curl_get who.example.com "$P" 
 	printf 'log = { level = "debug"; };\nallow = [ "10.0.0.1/8" ];\n'
 	printf 'routes = ( { sni = "who.example.com"; backends = [ "127.0.0.1:%s" ]; send_proxy = "v3"; } );\n' \
 	    "${NGINX_PORT[a]}"
-} >"$PROXY_CONF.tmp" && mv -f "$PROXY_CONF.tmp" "$PROXY_CONF"
+} >"$PROXY_CONF.tmp" && pt_conf_events "$PROXY_CONF.tmp" && mv -f "$PROXY_CONF.tmp" "$PROXY_CONF"
 kill -HUP "$PROXY_PID"
 failed() { grep -q 'master: error: reload failed: ' "$PROXY_LOG"; }
 WAIT_S=10 wait_until failed || fail "reload with bad rules: no 'reload failed' line"

@@ -20,6 +20,7 @@ conf() {	# BACKEND: the daemon's whole configuration, who.example.com to nginx B
 	log = { level = "debug"; error = "$PROXY_LOG"; };
 	routes = ( { sni = "who.example.com"; backends = [ "127.0.0.1:${NGINX_PORT[$1]}" ]; } );
 	EOF
+	pt_conf_events "$CONF.tmp"
 	mv -f "$CONF.tmp" "$CONF"
 }
 who() { curl_get who.example.com "$P" whoami 2>&1; }

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Guards half-close: after one side shuts down its writes, the other direction keeps flowing to the last byte (client first, and the mirror, backend first), with every relay ("kernel" too where the build has it).
+# Guards half-close: after one side shuts down its writes, the other direction keeps flowing to the last byte (client first, and the mirror, backend first), with every relay ("kernel" too where the build has it); on both engines, io_uring and epoll, in every pass.
 . "$(dirname "$0")/lib.sh"
+run_per_engine
 
 MIB=1048576
 # Client first: the sink reads to EOF, then answers 1 MiB and closes.

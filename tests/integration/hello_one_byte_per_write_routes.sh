@@ -1,6 +1,7 @@
 #!/bin/bash
-# Guards hello reassembly across TCP segments: a ClientHello arriving one byte per segment is routed by its SNI, forwarded byte-exact, and real TLS handshakes complete.
+# Guards hello reassembly across TCP segments: a ClientHello arriving one byte per segment is routed by its SNI, forwarded byte-exact, and real TLS handshakes complete; on both engines, io_uring and epoll, in every pass.
 . "$(dirname "$0")/lib.sh"
+run_per_engine
 
 nginx_start app def
 sink_start lh

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Guards large hellos: a ClientHello over 4 KiB (and over one 16 KiB record) is routed and forwarded byte-exact, and one over limits.hello_bytes is refused without contacting a backend.
+# Guards large hellos: a ClientHello over 4 KiB (and over one 16 KiB record) is routed and forwarded byte-exact, and one over limits.hello_bytes is refused without contacting a backend; on both engines, io_uring and epoll, in every pass.
 . "$(dirname "$0")/lib.sh"
+run_per_engine
 
 nginx_start big def
 sink_start lh

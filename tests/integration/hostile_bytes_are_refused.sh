@@ -1,8 +1,9 @@
 #!/bin/bash
-# Guards the refusal of hostile first bytes: 200 seeded random garbage samples (1..20,000 bytes, plain and TLS-looking), an HTTP request, an SSLv2 hello, records of the wrong content type, a handshake claiming 16 MiB or just over hello_bytes, a record claiming 65,535 bytes are each closed at once (not after hello_ms), valid prefixes of a hello only at hello_ms, each counted under the right close reason (exact totals in passthrough-stats --json), and no backend ever accepts.
+# Guards the refusal of hostile first bytes: 200 seeded random garbage samples (1..20,000 bytes, plain and TLS-looking), an HTTP request, an SSLv2 hello, records of the wrong content type, a handshake claiming 16 MiB or just over hello_bytes, a record claiming 65,535 bytes are each closed at once (not after hello_ms), valid prefixes of a hello only at hello_ms, each counted under the right close reason (exact totals in passthrough-stats --json), and no backend ever accepts; on both engines, io_uring and epoll, in every pass.
 # shellcheck disable=SC2317,SC2059  # helpers run through wait_until look unreachable; printf formats carry byte escapes
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hostile.sh"
+run_per_engine
 
 HELLO_MS=3000
 # "At once": far below hello_ms, with room for a loaded machine.

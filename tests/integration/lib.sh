@@ -375,6 +375,100 @@ shaper_start() {
 	SHAPER_PORT[$name]=$(cat "$pf")
 }
 
+# ---- the event engine (PT_EVENTS) ----------------------------------------------
+# PT_EVENTS: the engine every proxy of the suite runs on: "epoll" or
+# "io_uring" puts tuning.events = "<it>" into each configuration the tests
+# write (through the helpers below, or pt_conf_events for a file a test
+# writes itself); unset: none, the default ("auto": io_uring where the
+# environment allows it). .ci/run's second pass sets PT_EVENTS=epoll. A test
+# about one engine only writes its own events setting, which is kept.
+case ${PT_EVENTS:-} in
+"" | auto | epoll | io_uring) ;;
+*) echo "FAIL: PT_EVENTS=$PT_EVENTS: expected auto, epoll or io_uring" >&2; exit 1 ;;
+esac
+
+# pt_events_text TEXT: the configuration TEXT with events = "$PT_EVENTS" in
+# its tuning group: merged into the group if it has one, else added as a
+# group after its "workers = N;" (on that line), else as a last line. No
+# line moves, so line numbers in messages stay those of the test's text.
+# TEXT as it is when PT_EVENTS is unset or TEXT sets events already.
+pt_events_text() {
+	local e=${PT_EVENTS:-}
+	if [ -z "$e" ] || grep -qE '(^|[^A-Za-z0-9_])events *[=:]' <<<"$1"; then
+		printf '%s' "$1"
+	elif grep -qE 'tuning *[=:] *\{' <<<"$1"; then
+		sed -E "0,/tuning *([=:]) *\{/s//tuning \1 { events = \"$e\";/" <<<"$1"
+	elif grep -qE '^[[:space:]]*workers *= *[0-9]+ *;' <<<"$1"; then
+		sed -E "0,/^([[:space:]]*workers *= *[0-9]+ *;)/s//\1 tuning = { events = \"$e\"; };/" <<<"$1"
+	else
+		printf '%s\ntuning = { events = "%s"; };' "$1" "$e"
+	fi
+}
+
+# pt_conf_events FILE: FILE (a whole configuration a test wrote itself)
+# rewritten in place through pt_events_text; call it before FILE is read
+# (for a reload: on the file written beside it, before the rename).
+pt_conf_events() {
+	local text
+	[ -n "${PT_EVENTS:-}" ] || return 0
+	text=$(<"$1") || die "pt_conf_events: cannot read $1"
+	printf '%s\n' "$(pt_events_text "$text")" >"$1" || die "pt_conf_events: cannot write $1"
+}
+
+# relay_on_engine RELAY: this run's engine can relay with RELAY: "splice_ring"
+# needs io_uring (its config is refused with events = "epoll").
+relay_on_engine() {
+	[ "$1" != splice_ring ] || [ "${PT_EVENTS:-}" != epoll ]
+}
+
+# run_per_engine: unless PT_ENGINE_RUN is set, runs this test twice, on the
+# engine of this pass (PT_EVENTS, unset: the default) and on the other one
+# (epoll, or io_uring when the pass is epoll), and exits with their
+# combined status; in those runs it returns at once. For the conformance
+# tests (split hellos, half-close, resets, hostile clients): every pass
+# runs them on both engines. Call it before run_per_relay.
+run_per_engine() {
+	local e rc=0 other=epoll
+	[ -n "${PT_ENGINE_RUN:-}" ] && return 0
+	[ "${PT_EVENTS:-}" = epoll ] && other=io_uring
+	for e in "${PT_EVENTS:-}" "$other"; do
+		echo "=== events = ${e:-default}"
+		PT_ENGINE_RUN=1 PT_EVENTS=$e "$BASH" "$0" || rc=1
+	done
+	exit "$rc"
+}
+
+# worker_engine PID: the event engine the process runs, told by the kernel
+# objects it holds: an io_uring instance ("io_uring"), else an epoll
+# instance ("epoll"), else nothing.
+worker_engine() {
+	local links
+	links=$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -printf '%l\n' 2>/dev/null)
+	if grep -q '^anon_inode:\[io_uring\]$' <<<"$links"; then
+		echo io_uring
+	elif grep -q '^anon_inode:\[eventpoll\]$' <<<"$links"; then
+		echo epoll
+	fi
+}
+
+# proxy_check_engine: when $PROXY_CONF names an engine (tuning.events =
+# "epoll" or "io_uring": PT_EVENTS, or a test's own), every worker of
+# PROXY_WORKER_PIDS runs it, and with PT_EVENTS set the file names one; the
+# test cannot go on otherwise (a suite run on epoll that ran io_uring, or
+# a configuration the switch missed, would pass for what it did not test).
+proxy_check_engine() {
+	local want w got
+	want=$(grep -oE '(^|[^A-Za-z0-9_])events *[=:] *"[a-z_]+"' "$PROXY_CONF" 2>/dev/null |
+	    head -n 1 | cut -d'"' -f2)
+	[ -z "${PT_EVENTS:-}" ] || [ -n "$want" ] || die "PT_EVENTS=$PT_EVENTS did not reach $PROXY_CONF"
+	case $want in epoll | io_uring) ;; *) return 0 ;; esac
+	for w in $PROXY_WORKER_PIDS; do
+		got=$(worker_engine "$w")
+		pid_alive "$w" || continue
+		[ "$got" = "$want" ] || die "worker $w runs ${got:-no known engine}, not $want (tuning.events in $PROXY_CONF)"
+	done
+}
+
 # ---- the proxy ------------------------------------------------------------------
 
 # proxy_start [-w WORKERS] [-6] CONFIG: runs the proxy on a free port
@@ -412,8 +506,9 @@ proxy_start() {
 		listen="\"127.0.0.1:$PROXY_PORT\""
 		[ "$v6" = 1 ] && listen="$listen, \"[::1]:$PROXY_PORT\""
 		# PROXY_LOG_EXTRA: more log settings, e.g. access = "..."; format = "json";
-		printf 'workers = %s;\nlisten = [ %s ];\nlog = { level = "debug"; %s };\n%s\n' \
-		    "$workers" "$listen" "${PROXY_LOG_EXTRA:-}" "$body" >"$PROXY_CONF"
+		pt_events_text "$(printf 'workers = %s;\nlisten = [ %s ];\nlog = { level = "debug"; %s };\n%s' \
+		    "$workers" "$listen" "${PROXY_LOG_EXTRA:-}" "$body")" >"$PROXY_CONF"
+		echo >>"$PROXY_CONF"
 		: >"$PROXY_LOG"
 		# PROXY_WRAP: a command the proxy runs under (e.g. setpriv ...).
 		spawn "${PROXY_WRAP[@]}" "$PT" -f -c "$PROXY_CONF" 2>>"$PROXY_LOG"
@@ -423,6 +518,7 @@ proxy_start() {
 		if pid_alive "$PROXY_PID" && [ "$started" -ge "$workers" ] &&
 		    port_listening "$PROXY_PORT"; then
 			PROXY_WORKER_PIDS=$(ps -o pid= --ppid "$PROXY_PID" | tr -s ' \n' ' ')
+			proxy_check_engine
 			return 0
 		fi
 		stop_pid "$PROXY_PID"
@@ -433,20 +529,24 @@ proxy_start() {
 }
 
 # The relays a test that loops over them runs: "kernel" too when this
-# build has it (its BPF object is embedded in the binary).
+# build has it (its BPF object is embedded in the binary), "splice_ring"
+# only where the engine is io_uring (relay_on_engine).
 pt_has_kernel_relay() { nm "$PT" 2>/dev/null | grep -q ' kernelrelay_obj$'; }
-RELAYS="splice splice_ring adaptive"
+RELAYS="splice adaptive"
+relay_on_engine splice_ring && RELAYS="splice splice_ring adaptive"
 pt_has_kernel_relay && RELAYS="$RELAYS kernel"
 
 # run_per_relay VAR RELAY...: unless VAR is set, runs this test again once
-# per RELAY, and "kernel" where the build has it, with VAR naming it, and
-# exits with their combined status; in those runs it returns at once.
+# per RELAY the engine can run (relay_on_engine), and "kernel" where the
+# build has it, with VAR naming it, and exits with their combined status;
+# in those runs it returns at once.
 run_per_relay() {
 	local var=$1 r rc=0
 	shift
 	[ -n "${!var:-}" ] && return 0
 	pt_has_kernel_relay && set -- "$@" kernel
 	for r in "$@"; do
+		relay_on_engine "$r" || continue
 		echo "=== relay = $r"
 		env "$var=$r" "$BASH" "$0" || rc=1
 	done
@@ -614,7 +714,7 @@ now_us() {
 # beside FILE and renamed over it, so a reload never reads half a file.
 proxy_conf_write() {
 	printf 'workers = %s;\nlisten = [ %s ];\nlog = { level = "debug"; };\n%s\n' \
-	    "$2" "$3" "$(pt_relay_body "$4")" >"$1.tmp" && mv -f "$1.tmp" "$1"
+	    "$2" "$3" "$(pt_relay_body "$4")" >"$1.tmp" && pt_conf_events "$1.tmp" && mv -f "$1.tmp" "$1"
 }
 
 # Lines of the master's log saying a reload published a generation.
@@ -748,10 +848,12 @@ check_log_faults() {
 # whole configuration the test wrote at FILE (WORKERS workers, listening on
 # 127.0.0.1:PORT at least), logging into $PROXY_LOG; returns once every
 # worker started. No retry on a port taken meanwhile: pick it with free_port.
+# The file gets $PT_EVENTS (pt_conf_events) unless it sets events itself.
 proxy_start_file() {
 	PROXY_CONF=$1
 	PROXY_WORKERS=$2
 	PROXY_PORT=$3
+	pt_conf_events "$PROXY_CONF"
 	: >"$PROXY_LOG"
 	spawn "$PT" -f -c "$PROXY_CONF" 2>>"$PROXY_LOG"
 	PROXY_PID=$BG_PID
@@ -762,6 +864,7 @@ proxy_start_file() {
 		die "the proxy did not start on $PROXY_CONF"
 	fi
 	PROXY_WORKER_PIDS=$(ps -o pid= --ppid "$PROXY_PID" | tr -s ' \n' ' ')
+	proxy_check_engine
 }
 
 # ---- PROXY protocol and address rules (issue 12) -----------------------------------
@@ -818,7 +921,7 @@ pp_v2_hex() {
 # $PROXY_LOG_EXTRA, then BODY; start it with proxy_start_file.
 proxy_conf_groups() {
 	printf 'workers = %s;\nlisten = ( %s );\nlog = { level = "debug"; %s };\n%s\n' \
-	    "$2" "$3" "${PROXY_LOG_EXTRA:-}" "$4" >"$1.tmp" && mv -f "$1.tmp" "$1"
+	    "$2" "$3" "${PROXY_LOG_EXTRA:-}" "$4" >"$1.tmp" && pt_conf_events "$1.tmp" && mv -f "$1.tmp" "$1"
 }
 
 # proxy_exit_status FILE ERR: runs the proxy on FILE (its stderr into ERR)

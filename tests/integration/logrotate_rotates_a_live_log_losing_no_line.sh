@@ -21,6 +21,7 @@ listen = [ "127.0.0.1:$P" ];
 log = { level = "debug"; error = "$ERRORS"; access = "$ACCESS"; };
 routes = ( { sni = "*"; backends = [ "127.0.0.1:${SINK_PORT[E]}" ]; } );
 EOF
+pt_conf_events "$T/proxy.conf"
 # stderr (start-up, sanitizer reports) apart from the rotated files: the
 # checks at exit read it.
 PROXY_LOG=$T/stderr.log

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Guards the refusal of non-TLS, malformed and truncated first bytes: closed at once (not by the hello timeout), counted, and no backend is ever contacted.
+# Guards the refusal of non-TLS, malformed and truncated first bytes: closed at once (not by the hello timeout), counted, and no backend is ever contacted; on both engines, io_uring and epoll, in every pass.
 . "$(dirname "$0")/lib.sh"
+run_per_engine
 
 sink_start def
 proxy_start "timeouts = { hello_ms = 5000; };

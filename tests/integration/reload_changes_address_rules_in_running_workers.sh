@@ -19,7 +19,7 @@ get() {
 conf() {	# LISTEN BODY: the whole file, 2 workers, debug log
 	printf 'workers = 2;\nlisten = ( %s );\nlog = { level = "debug"; access = "%s"; };\n%s\n' \
 	    "$1" "$T/access.log" "$2" \
-	    >"$PROXY_CONF.tmp" && mv -f "$PROXY_CONF.tmp" "$PROXY_CONF"
+	    >"$PROXY_CONF.tmp" && pt_conf_events "$PROXY_CONF.tmp" && mv -f "$PROXY_CONF.tmp" "$PROXY_CONF"
 }
 reload() {	# GENERATION
 	kill -HUP "$PROXY_PID"

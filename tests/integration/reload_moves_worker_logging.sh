@@ -11,7 +11,7 @@ MOVED=$T/moved.log
 # conf LOG: the configuration with this log group.
 conf() {
 	printf 'workers = 2;\nlisten = [ %s ];\nlog = { %s };\n%s\n' "$LISTEN" "$1" "$ROUTES" \
-	    >"$T/proxy.conf.tmp" && mv -f "$T/proxy.conf.tmp" "$T/proxy.conf"
+	    >"$T/proxy.conf.tmp" && pt_conf_events "$T/proxy.conf.tmp" && mv -f "$T/proxy.conf.tmp" "$T/proxy.conf"
 }
 # requests N: N requests, every one answered by nginx a.
 requests() {

@@ -1,9 +1,10 @@
 #!/bin/bash
-# Guards timeouts.hello_ms against slowloris: 2,000 connections trickling a real ClientHello at one byte per second are each closed by the proxy between hello_ms and hello_ms + 3.5 s after they connected (hello_timeout = 2,000, none reaching a backend), while normal clients keep being served with p99 connect-to-reply under 10x its unloaded value.
+# Guards timeouts.hello_ms against slowloris: 2,000 connections trickling a real ClientHello at one byte per second are each closed by the proxy between hello_ms and hello_ms + 3.5 s after they connected (hello_timeout = 2,000, none reaching a backend), while normal clients keep being served with p99 connect-to-reply under 10x its unloaded value; on both engines, io_uring and epoll, in every pass.
 # shellcheck disable=SC2317  # helpers run through wait_until look unreachable
 [ -n "${PT_NETNS:-}" ] || ! unshare -n true 2>/dev/null || PT_NETNS=1 exec unshare -n "$BASH" "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/hostile.sh"
+run_per_engine
 
 HELLO_MS=3000
 SLOW=2000

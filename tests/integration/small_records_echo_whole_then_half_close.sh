@@ -1,6 +1,7 @@
 #!/bin/bash
-# Guards the request/response relay (adaptive's multishot wait): 150 small writes 2 ms apart, each echoed back by the backend, all come back whole and in order, and the client's half-close after them still reaches the backend and comes back as EOF; every relay passes it.
+# Guards the request/response relay (adaptive's multishot wait): 150 small writes 2 ms apart, each echoed back by the backend, all come back whole and in order, and the client's half-close after them still reaches the backend and comes back as EOF; every relay passes it; on both engines, io_uring and epoll, in every pass.
 . "$(dirname "$0")/lib.sh"
+run_per_engine
 
 # 150 writes of 40 bytes: each is a short read in each direction, so
 # adaptive's directions wait with a multishot wait after their second one.
@@ -10,6 +11,7 @@ sink_start echo --echo
 pattern=$("$PTCLIENT" --pattern "$BYTES" | sha256sum | cut -d' ' -f1)
 
 for relay in adaptive splice splice_ring; do
+	relay_on_engine "$relay" || continue	# splice_ring: io_uring only
 	echo "--- relay = $relay"
 	: >"$SINK_LOG"
 	proxy_start "tuning = { relay = \"$relay\"; };

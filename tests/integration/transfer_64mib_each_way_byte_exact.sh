@@ -8,9 +8,11 @@ nginx_start big
 head -c "$SIZE" /dev/urandom >"$T/www/big/blob" || die "making the 64 MiB file"
 want=$(sha256sum <"$T/www/big/blob" | cut -d' ' -f1)
 
-# Every relay, and small pipes (many partial splices); "kernel" where the
-# build has it (it counts what it moved as spliced).
-tunings=('relay = "splice";' 'relay = "splice_ring";' 'relay = "adaptive";' 'relay = "splice"; pipe_bytes = 4096;')
+# Every relay ("splice_ring" where the engine is io_uring), and small pipes
+# (many partial splices); "kernel" where the build has it (it counts what
+# it moved as spliced).
+tunings=('relay = "splice";' 'relay = "adaptive";' 'relay = "splice"; pipe_bytes = 4096;')
+relay_on_engine splice_ring && tunings+=('relay = "splice_ring";')
 pt_has_kernel_relay && tunings+=('relay = "kernel";')
 for tuning in "${tunings[@]}"; do
 	echo "--- tuning = { $tuning }"

@@ -42,6 +42,7 @@ listeners = (
     routes = ( { sni = "*"; backends = [ "127.0.0.1:${NGINX_PORT[d1]}" ]; } ); }
 );
 EOF
+	pt_conf_events "$conf.tmp"
 	mv -f "$conf.tmp" "$conf"
 }
 

@@ -52,7 +52,7 @@ log = { level = \"debug\"; access = \"$ACCESS\"; };
 stats = { name = \"$STATS_NAME\"; group = \"nogroup\"; };
 timeouts = { drain_ms = 3000; };
 routes = ( { sni = \"*\"; backends = [ \"127.0.0.1:${NGINX_PORT[a]}\" ]; } );" >"$1.tmp" &&
-	    mv -f "$1.tmp" "$1"
+	    pt_conf_events "$1.tmp" && mv -f "$1.tmp" "$1"
 }
 
 # start_capped PORT: the proxy under the unit's bounding set on PORT.

@@ -6,10 +6,13 @@
 # Each repetition runs A and B in alternating order (A B, B A, ...).
 #
 # Usage: A=path/to/passthrough B=path/to/passthrough tools/bench/relay_ab.sh
+# (the same binary twice with A_EVENTS=io_uring B_EVENTS=epoll: the two
+# event engines; syscalls then count epoll_wait and the socket calls).
 # Environment: BUILD [build] (loadgen, sink), POINT [ping] (ping rate dl8 dl1
 # ul8 ul1), REPS [6], SECS [2], BULK [1073741824] bytes per bulk run,
 # PING_CONNS [32], MSG [64], PIPE_BYTES [65536], WORKERS [1],
-# PERF [1], BASE [19500] (ports BASE..BASE+4).
+# PERF [1], BASE [19500] (ports BASE..BASE+4), A_EVENTS, B_EVENTS [unset]
+# (tuning.events of A's and B's configuration; unset: the default).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build} POINT=${POINT:-ping} REPS=${REPS:-6} SECS=${SECS:-2}
@@ -25,15 +28,20 @@ EV=${EV:-task-clock,context-switches,raw_syscalls:sys_enter,io_uring:io_uring_su
 "$BUILD/bench/sink" -q -t 2 -l "127.0.0.1:$((BASE + 1))" -C "127.0.0.1:$((BASE + 3))" \
     >"$WORK/sink.log" 2>&1 & PIDS+=($!)
 sleep 0.3
-cat >"$WORK/pt.conf" <<CONF
+for side in A B; do
+	events_var=${side}_EVENTS
+	events=${!events_var:-}
+	[ -n "$events" ] && events=" events = \"$events\";"
+	cat >"$WORK/pt-$side.conf" <<CONF
 workers = $WORKERS;
 listen = [ "127.0.0.1:$BASE" ];
 timeouts = { hello_ms = 5000; connect_ms = 3000; idle_ms = 600000; };
 limits = { hello_bytes = 65536; max_connections = 100000; };
-tuning = { relay = "adaptive"; pipe_bytes = $PIPE_BYTES; };
+tuning = { relay = "adaptive"; pipe_bytes = $PIPE_BYTES;$events };
 log = { level = "info"; access = "off"; };
 routes = ( { sni = "*"; backends = [ "127.0.0.1:$((BASE + 1))" ]; } );
 CONF
+done
 # ARGS is split into words on purpose below.
 case $POINT in
 ping) ARGS="-m ping -c $CONNS -S $MSG -d $SECS" UNIT=rt ;;
@@ -46,7 +54,7 @@ esac
 
 one() {	# label binary
 	local pid wpids line
-	"$2" -f -c "$WORK/pt.conf" >"$WORK/pt.log" 2>&1 &
+	"$2" -f -c "$WORK/pt-$1.conf" >"$WORK/pt.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 50); do ss -ltn | grep -q ":$BASE " && break; sleep 0.1; done
 	sleep 0.2
@@ -75,7 +83,7 @@ one() {	# label binary
 		    unit == "GiB" ? "ms" : "us", tc * m / u, cs / u, sc / u, sq / u }' "$WORK/perf.csv"
 }
 
-echo "# $(date -u +%H:%M:%S) POINT=$POINT REPS=$REPS $ARGS; load: $(uptime | sed 's/.*load/load/')"
+echo "# $(date -u +%H:%M:%S) POINT=$POINT REPS=$REPS $ARGS A_EVENTS=${A_EVENTS:-} B_EVENTS=${B_EVENTS:-}; load: $(uptime | sed 's/.*load/load/')"
 for ((r = 0; r < REPS; r++)); do
 	if ((r % 2 == 0)); then one A "$A"; one B "$B"; else one B "$B"; one A "$A"; fi
 done

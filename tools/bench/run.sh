@@ -1,6 +1,7 @@
 #!/bin/bash
 # run.sh -- the end-to-end benchmark: direct, passthrough (relay splice,
-# adaptive and kernel), HAProxy, nginx stream and sniproxy relay the same workloads
+# adaptive and kernel; adaptive on the epoll engine too), HAProxy, nginx
+# stream and sniproxy relay the same workloads
 # to the same sinks with the same routes, 1 and 2 workers; the medians go to
 # docs/bench/results.md and results.png (QUICK=1: results-quick.*).
 #
@@ -13,7 +14,9 @@
 #   SECS [5 | 1]              seconds per rate and ping run
 #   IDLE_K [9000]             idle connections per proxy (0: skip)
 #   WORKERS_LIST ["1 2"]      worker counts
-#   SYSTEMS [these seven]     direct pt_splice pt_adaptive pt_kernel haproxy nginx sniproxy;
+#   SYSTEMS [these eight]     direct pt_splice pt_adaptive pt_epoll pt_kernel haproxy nginx
+#                             sniproxy; pt_epoll: relay adaptive on the epoll event engine
+#                             (tuning.events = "epoll"; the others run on the default, io_uring);
 #                             pt_kernel: relay kernel (a BPF sockhash; the run stops with the
 #                             proxy's reason when this build or machine cannot load it);
 #                             also pt_ring: relay splice_ring (io_uring splice),
@@ -56,7 +59,7 @@ else
 fi
 IDLE_K=${IDLE_K:-9000}
 WORKERS_LIST=${WORKERS_LIST:-"1 2"}
-SYSTEMS=${SYSTEMS:-"direct pt_splice pt_adaptive pt_kernel haproxy nginx sniproxy"}
+SYSTEMS=${SYSTEMS:-"direct pt_splice pt_adaptive pt_epoll pt_kernel haproxy nginx sniproxy"}
 OUT_DIR=${OUT_DIR:-docs/bench}
 OUT_NAME=${OUT_NAME:-results$SUFFIX}
 BASE=${BENCH_PORT_BASE:-19400}
@@ -87,6 +90,7 @@ declare -A POINT_TITLE=(
 declare -A SYS_TITLE=(
 	[direct]="direct" [pt_splice]="passthrough splice" [pt_ring]="passthrough splice_ring"
 	[pt_adaptive]="passthrough adaptive" [pt_kernel]="passthrough kernel"
+	[pt_epoll]="passthrough adaptive, epoll"
 	[pt_log]="passthrough adaptive + access log"
 	[pt_bare]="passthrough adaptive, no counters"
 	[pt_proxy]="passthrough adaptive, PROXY v2 both ways"
@@ -223,14 +227,16 @@ loadgen_extra() { [ "$1" = pt_proxy ] && echo "-x v2"; }
 
 # --- The systems under test. ---
 
-# file workers relay [access-log-file|off] [proxy|weighted|leastconn]: with
-# "proxy", the listener takes a PROXY header from loadgen (127.0.0.0/8
-# trusted) and the routes send one (v2) to sinks C and D; with "weighted",
-# bench.example goes to sink A by three addresses weighted 5:3:2, actively
-# checked; "leastconn" is that with balance = "leastconn".
+# file workers relay [access-log-file|off] [proxy|weighted|leastconn|-]
+# [events]: with "proxy", the listener takes a PROXY header from loadgen
+# (127.0.0.0/8 trusted) and the routes send one (v2) to sinks C and D; with
+# "weighted", bench.example goes to sink A by three addresses weighted
+# 5:3:2, actively checked; "leastconn" is that with balance = "leastconn".
+# events: tuning.events (unset: the default).
 write_passthrough_conf() {
 	local listen="[ \"127.0.0.1:$PROXY_PORT\" ]" send='' sa=$SINK_A sb=$SINK_B
-	local ba="[ \"127.0.0.1:$SINK_A\" ]"
+	local ba="[ \"127.0.0.1:$SINK_A\" ]" events=
+	[ -n "${6:-}" ] && events=" events = \"$6\";"
 	if [ "${5:-}" = proxy ]; then
 		listen="( { address = \"127.0.0.1:$PROXY_PORT\"; accept_proxy = true; trusted = [ \"127.0.0.0/8\" ]; } )"
 		send=' send_proxy = "v2";' sa=$SINK_C sb=$SINK_D
@@ -246,7 +252,7 @@ workers = $2;
 listen = $listen;
 timeouts = { hello_ms = 5000; connect_ms = 3000; idle_ms = 600000; };
 limits = { hello_bytes = 65536; max_connections = 100000; };
-tuning = { relay = "$3"; pipe_bytes = $PIPE_BYTES; };
+tuning = { relay = "$3"; pipe_bytes = $PIPE_BYTES;$events };
 log = { level = "info"; access = "${4:-off}"; };
 routes = (
   { sni = "$SNI_A"; backends = $ba;$send },
@@ -367,17 +373,18 @@ start_system() {
 	port_listening "$PROXY_PORT" && die "port $PROXY_PORT is taken: set BENCH_PORT_BASE"
 	case $sys in
 	direct) return 0 ;;
-	pt_splice|pt_ring|pt_adaptive|pt_kernel|pt_log|pt_bare|pt_proxy|pt_weighted|pt_leastconn)
-		local relay=splice access=off bin=$PASSTHROUGH proxy=
+	pt_splice|pt_ring|pt_adaptive|pt_epoll|pt_kernel|pt_log|pt_bare|pt_proxy|pt_weighted|pt_leastconn)
+		local relay=splice access=off bin=$PASSTHROUGH proxy=- events=
 		[ "$sys" = pt_ring ] && relay=splice_ring
 		[ "$sys" = pt_adaptive ] && relay=adaptive
+		[ "$sys" = pt_epoll ] && relay=adaptive events=epoll
 		[ "$sys" = pt_kernel ] && relay=kernel
 		[ "$sys" = pt_log ] && relay=adaptive access=$dir/access.log
 		[ "$sys" = pt_bare ] && relay=adaptive bin=$PASSTHROUGH_BARE
 		[ "$sys" = pt_proxy ] && relay=adaptive proxy=proxy
 		[ "$sys" = pt_weighted ] && relay=adaptive proxy=weighted
 		[ "$sys" = pt_leastconn ] && relay=adaptive proxy=leastconn
-		write_passthrough_conf "$dir/passthrough.conf" "$w" "$relay" "$access" "$proxy"
+		write_passthrough_conf "$dir/passthrough.conf" "$w" "$relay" "$access" "$proxy" "$events"
 		start_daemon "$sys" "$PROXY_PORT" "$dir/passthrough.log" \
 		    "$bin" -f -c "$dir/passthrough.conf" || return 1
 		# A kernel relay that could not load relays "adaptive": not what this system measures.
