@@ -317,26 +317,6 @@ worker_zfree(void *p, size_t size)
 		munmap(p, size);
 }
 
-/*
- * The engine the master chose (spec->engine), unless the environment names
- * another in PT_ENGINE: a test hook ("io_uring", "epoll"), as PT_RELAY is
- * for relays in tests/integration/lib.sh.
- */
-static enum engine_kind
-worker_engine_kind(const struct worker_spec *spec)
-{
-	const char *hook = getenv("PT_ENGINE");
-	int kind;
-
-	if (hook != NULL && hook[0] != '\0') {
-		if ((kind = engine_kind_parse(hook)) >= 0)
-			return (enum engine_kind)kind;
-		log_warn("PT_ENGINE=%s: no such engine; using %s", hook,
-		    engine_kind_name(spec->engine));
-	}
-	return (enum engine_kind)spec->engine;
-}
-
 static int
 worker_init(struct worker *w, const struct worker_spec *spec, const sigset_t *waitmask)
 {
@@ -355,7 +335,7 @@ worker_init(struct worker *w, const struct worker_spec *spec, const sigset_t *wa
 	if (getrandom(&w->random, sizeof(w->random), GRND_NONBLOCK) != sizeof(w->random))
 		w->random = clock_ms() ^ ((uint64_t)getpid() << 32);
 	w->random |= 1;		/* xorshift's state must not be 0 */
-	w->engine_kind = worker_engine_kind(spec);
+	w->engine_kind = spec->engine;
 	if ((rc = engine_init(&w->engine, (enum engine_kind)w->engine_kind, w, waitmask)) != 0) {
 		log_error("the %s event engine: %s", engine_kind_name(w->engine_kind),
 		    strerror(-rc));
