@@ -35,7 +35,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -44,6 +43,7 @@
 #include "epoll-t.h"
 #include "listener.h"
 #include "log.h"
+#include "mem.h"
 #include "worker-t.h"
 
 /* Room for n more queued events. 0 or -ENOBUFS. */
@@ -413,16 +413,6 @@ epoll_fd_cap(void)
 	return (uint32_t)rl.rlim_cur;
 }
 
-/* Zeroed pages, backed only once touched: the table is as long as the fds may go. */
-static void *
-epoll_zalloc(size_t size)
-{
-	void *v = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
-	    MAP_NORESERVE, -1, 0);
-
-	return v == MAP_FAILED ? NULL : v;
-}
-
 static void
 epoll_fini(struct engine *e)
 {
@@ -431,10 +421,9 @@ epoll_fini(struct engine *e)
 	/* Nothing the kernel holds writes into our memory: closing the set ends every wait. */
 	if (p->epfd >= 0)
 		close(p->epfd);
-	if (p->fds != NULL)
-		munmap(p->fds, (size_t)p->fd_cap * sizeof(*p->fds));
-	if (p->dirty != NULL)
-		munmap(p->dirty, (size_t)p->fd_cap * sizeof(*p->dirty));
+	/* The table is as long as the fds may go: only its touched pages are backed. */
+	mem_zfree(p->fds, (size_t)p->fd_cap * sizeof(*p->fds));
+	mem_zfree(p->dirty, (size_t)p->fd_cap * sizeof(*p->dirty));
 	timer_heap_free(&p->timers);
 	free(p->done);
 	free(p);
@@ -462,8 +451,8 @@ epoll_init(struct engine **ep, struct worker *w, const sigset_t *waitmask)
 		epoll_fini(&p->base);
 		return rc;
 	}
-	p->fds = epoll_zalloc((size_t)p->fd_cap * sizeof(*p->fds));
-	p->dirty = epoll_zalloc((size_t)p->fd_cap * sizeof(*p->dirty));
+	p->fds = mem_zalloc((size_t)p->fd_cap * sizeof(*p->fds));
+	p->dirty = mem_zalloc((size_t)p->fd_cap * sizeof(*p->dirty));
 	p->done_cap = EPOLL_DONE_INITIAL;
 	p->done = malloc(p->done_cap * sizeof(*p->done));
 	if (p->fds == NULL || p->dirty == NULL || p->done == NULL ||

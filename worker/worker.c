@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +18,7 @@
 #include "fdpass.h"
 #include "listener.h"
 #include "log.h"
+#include "mem.h"
 #include "sig.h"
 #include "sock.h"
 #include "tunables.h"
@@ -295,28 +295,6 @@ worker_routes_free(struct worker *w)
 	w->pending_fd = -1;
 }
 
-/*
- * Zeroed, page-aligned memory for arrays of 64-byte-aligned owners (malloc
- * only promises 16, and the engine keeps the op in the low bits of their
- * addresses). The pages are only backed once touched, so reserving for
- * every possible connection costs nothing until they come.
- */
-static void *
-worker_zalloc(size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
-	    MAP_NORESERVE, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static void
-worker_zfree(void *p, size_t size)
-{
-	if (p != NULL)
-		munmap(p, size);
-}
-
 static int
 worker_init(struct worker *w, const struct worker_spec *spec, const sigset_t *waitmask)
 {
@@ -348,10 +326,10 @@ worker_init(struct worker *w, const struct worker_spec *spec, const sigset_t *wa
 		return -EINVAL;
 	}
 	/* Both arrays are reserved whole but only touched as connections come. */
-	w->conns = worker_zalloc((size_t)w->conn_cap * sizeof(*w->conns));
+	w->conns = mem_zalloc((size_t)w->conn_cap * sizeof(*w->conns));
 	w->scratch = malloc(MAX_HELLO_BYTES);
-	w->listeners = worker_zalloc(spec->listen_count * sizeof(*w->listeners));
-	w->health = worker_zalloc(STATS_BACKENDS * sizeof(*w->health));
+	w->listeners = mem_zalloc(spec->listen_count * sizeof(*w->listeners));
+	w->health = mem_zalloc(STATS_BACKENDS * sizeof(*w->health));
 	if (w->conns == NULL || w->scratch == NULL || w->listeners == NULL || w->health == NULL ||
 	    timer_heap_init(&w->timers, w->conn_cap) != 0 ||
 	    pipe_pool_init(&w->pipes, spec->workers) != 0) {
@@ -410,9 +388,9 @@ worker_fini(struct worker *w)
 	if (w->pipes.free != NULL)
 		pipe_pool_free(&w->pipes);
 	timer_heap_free(&w->timers);
-	worker_zfree(w->conns, (size_t)w->conn_cap * sizeof(*w->conns));
-	worker_zfree(w->listeners, w->spec->listen_count * sizeof(*w->listeners));
-	worker_zfree(w->health, STATS_BACKENDS * sizeof(*w->health));
+	mem_zfree(w->conns, (size_t)w->conn_cap * sizeof(*w->conns));
+	mem_zfree(w->listeners, w->spec->listen_count * sizeof(*w->listeners));
+	mem_zfree(w->health, STATS_BACKENDS * sizeof(*w->health));
 	free(w->scratch);
 	worker_routes_free(w);
 	peers_free(&w->peers);
