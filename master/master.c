@@ -318,9 +318,10 @@ master_reload_apply(struct master *m, struct config *next, int64_t gen)
 	master_watch_reopen(m);
 	/*
 	 * The new generation on every channel, then the word workers look at
-	 * every turn and the signal that wakes a sleeping one to take it.
+	 * every turn, then the signal that wakes a sleeping one to take it:
+	 * no worker switches before the word says so (workers_send_routes).
 	 */
-	(void)workers_send_routes(m);
+	(void)workers_send_routes(m, 0);
 	atomic_store_explicit(&m->counters.seg.hdr->generation, (uint64_t)gen,
 	    memory_order_release);
 	workers_signal(m, SIGUSR2);
@@ -379,7 +380,7 @@ master_resolved(struct master *m)
 	}
 	if ((gen = master_publish(m, &m->cfg)) < 0)
 		return;
-	(void)workers_send_routes(m);
+	(void)workers_send_routes(m, 0);
 	atomic_store_explicit(&m->counters.seg.hdr->generation, (uint64_t)gen,
 	    memory_order_release);
 	workers_signal(m, SIGUSR2);
@@ -508,7 +509,7 @@ master_loop(struct master *m, const sigset_t *waitmask)
 			master_reload(m);
 		}
 		restart_ms = workers_restart_due(m, now);
-		routes_ms = workers_send_routes(m);
+		routes_ms = workers_send_routes(m, 1);	/* a retry: its own wake-up */
 		if (routes_ms >= 0 && (restart_ms < 0 || routes_ms < restart_ms))
 			restart_ms = routes_ms;
 		resolve_ms = resolve_tick(&m->resolve, m, now);

@@ -109,8 +109,14 @@ void workers_kill_late(struct master *m, uint64_t now);
  * have it yet, and to each the statistics areas of workers started after
  * it. Returns -1 when all have them, else the ms until the next try (a
  * worker that has not read what it was sent before gets nothing more).
+ * wake: SIGUSR2 to each worker sent one. A publish passes 0 and signals
+ * them all only after storing the header's generation: a worker woken
+ * before that store would route by the new generation while another,
+ * looking only at the header, still routes by the old one, so a
+ * connection begun after one answered by the new routes could still get
+ * the old (seen under ASan, where the master is slow between the sends).
  */
-int workers_send_routes(struct master *m);
+int workers_send_routes(struct master *m, int wake);
 void workers_free(struct master *m);
 /*
  * In a child of the master: cfg's group and user for good, and no new

@@ -246,7 +246,7 @@ workers_send_areas(struct master *m)
 }
 
 int
-workers_send_routes(struct master *m)
+workers_send_routes(struct master *m, int wake)
 {
 	uint64_t now = clock_ms();
 	int late = 0, rc, queued;
@@ -266,8 +266,8 @@ workers_send_routes(struct master *m)
 		else
 			rc = workers_routes_send(m, p->chan);
 		if (rc == 0) {
-			/* A retry's send needs its own wake-up; a reload's signal is one more. */
-			kill(p->pid, SIGUSR2);
+			if (wake)
+				kill(p->pid, SIGUSR2);
 			p->routes_sent = m->routes.generation;
 			p->routes_late_ms = 0;
 			p->routes_said = 0;
