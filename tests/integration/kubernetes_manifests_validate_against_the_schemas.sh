@@ -46,7 +46,7 @@ builds=(etc/kubernetes)
 for c in "${components[@]}"; do builds+=("etc/kubernetes+$c"); done
 out=$(validate --emit "$T/built.json" "${manifests[@]}" "${builds[@]}")
 rc=$?
-echo "$out" | sed 's/^/     | /'
+sed 's/^/     | /' <<<"$out"
 check_eq "validator exit status" 0 "$rc"
 check_no_match "no validation errors" '^FAIL' "$out"
 for k in Namespace ServiceAccount Deployment Service PodDisruptionBudget ConfigMap; do
