@@ -15,11 +15,13 @@ echo "--- every file a kustomization names exists, every manifest is named"
 mapfile -t kdirs < <(find "$K8S" -name kustomization.yaml -printf '%h\n' | sort)
 components=()
 for d in "${kdirs[@]}"; do
-	[ "$d" = "$K8S" ] && continue
+	[ "$d" = "$K8S" ] || [ "$d" = "$K8S/demo" ] && continue
 	check_match "${d#"$ROOT"/}: a kustomize Component" '^kind: Component$' "$(cat "$d/kustomization.yaml")"
 	components+=("${d#"$K8S"/}")
 done
 check_eq "components" "edge io_uring proxy-protocol" "${components[*]}"
+# The demo backend of docs/kubernetes.md is a kustomization of its own.
+check_match "etc/kubernetes/demo: a Kustomization" '^kind: Kustomization$' "$(cat "$K8S/demo/kustomization.yaml")"
 for d in "${kdirs[@]}"; do
 	# The entries of resources, files and patches: "- NAME" and "path: NAME".
 	names=$(sed -nE 's/^ *(- |- path: |path: )([A-Za-z0-9_./-]+) *$/\2/p' "$d/kustomization.yaml")
@@ -44,6 +46,7 @@ for f in "$K8S"/*.yaml "$K8S"/*/*.yaml; do
 done
 builds=(etc/kubernetes)
 for c in "${components[@]}"; do builds+=("etc/kubernetes+$c"); done
+builds+=(etc/kubernetes/demo)
 out=$(validate --emit "$T/built.json" "${manifests[@]}" "${builds[@]}")
 rc=$?
 sed 's/^/     | /' <<<"$out"
@@ -57,6 +60,10 @@ check_match "the Deployment passes restricted" \
     '^ok   Deployment passthrough/passthrough: passes Pod Security "restricted"$' "$out"
 check_eq "restricted checks (default and 2 components)" 3 \
     "$(grep -c 'Deployment passthrough/passthrough: passes Pod Security "restricted"' <<<"$out")"
+check_match "the demo backend passes restricted" \
+    '^ok   Deployment passthrough-demo/demo-tls: passes Pod Security "restricted"$' "$out"
+check_match "the demo's Service is the shipped route's backend" \
+    '^ok   Service passthrough-demo/demo-tls \(etc/kubernetes/demo\)$' "$out"
 
 echo "--- the ConfigMap and its mount"
 # Prints what a build holds: the ConfigMap's name, namespace and keys, and
@@ -66,7 +73,9 @@ node --input-type=module -e '
 import fs from "node:fs";
 const built = JSON.parse(fs.readFileSync(process.argv[1]));
 for (const [b, objs] of Object.entries(built)) {
-	const cm = objs.find((o) => o.kind === "ConfigMap");
+	const cm = objs.find((o) => o.kind === "ConfigMap" && o.metadata.name === "passthrough");
+	if (!cm)
+		continue;
 	fs.writeFileSync(`${process.argv[2]}/${b.replace(/[/+]/g, "_")}.conf`, cm.data["passthrough.conf"]);
 	console.log(`${b} configmap ${cm.metadata.namespace}/${cm.metadata.name} ${Object.keys(cm.data).join(",")}`);
 	for (const w of objs.filter((o) => o.spec?.template)) {
@@ -80,6 +89,7 @@ for (const [b, objs] of Object.entries(built)) {
 }' "$T/built.json" "$T" >"$T/mounts" 2>&1 || { cat "$T/mounts"; die "reading the builds"; }
 sed 's/^/     | /' "$T/mounts"
 for b in "${builds[@]}"; do
+	[ "$b" = etc/kubernetes/demo ] && continue
 	re=${b//+/\\+}
 	check_match "$b: ConfigMap passthrough/passthrough, one key" "^$re configmap passthrough/passthrough passthrough.conf\$" \
 	    "$(cat "$T/mounts")"
@@ -102,6 +112,14 @@ for conf in "$K8S/passthrough.conf" "$K8S/proxy-protocol/passthrough.conf"; do
 	got=$(unshare -m bash -c 'mount --bind "$1" /etc/hosts && exec "$2" -t -c "$3"' _ "$T/hosts" "$PT" "$conf" 2>&1)
 	check_eq "passthrough -t ${conf#"$ROOT"/}" "configuration OK" "$got"
 done
+
+echo "--- the demo backend's nginx server parses (nginx -t, the test certificates for the Secret's)"
+certs_ensure demo
+sed -e "s|/etc/nginx/tls/tls.crt|$CERTS/demo.crt|; s|/etc/nginx/tls/tls.key|$CERTS/demo.key|" \
+    "$K8S/demo/demo.conf" >"$T/demo.conf"
+printf 'pid %s/nginx.pid;\nerror_log stderr;\nevents {}\nhttp {\n  include %s/demo.conf;\n}\n' "$T" "$T" >"$T/nginx-demo.conf"
+check_match "nginx -t of etc/kubernetes/demo/demo.conf" 'test is successful' \
+    "$("$NGINX" -t -p "$T/" -c "$T/nginx-demo.conf" 2>&1)"
 
 echo "--- broken manifests are caught"
 # broken NAME WANT: copies etc/kubernetes to $T/NAME, runs the edit on stdin
