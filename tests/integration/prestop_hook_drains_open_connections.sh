@@ -48,7 +48,8 @@ AS_POD=(setpriv --reuid="$POD_UID" --regid="$POD_UID" --clear-groups env XDG_RUN
 : >"$PROXY_LOG"
 spawn unshare -p --fork --kill-child "${AS_POD[@]}" "$PT" -f -c "$CONF" 2>>"$PROXY_LOG"
 CONTAINER=$BG_PID
-PROXY_PORT=8443 PROXY_WORKERS=2 PROXY_PID=$CONTAINER
+# shellcheck disable=SC2034  # read by proxy_ready (lib.sh)
+PROXY_PORT=8443 PROXY_WORKERS=$(sed -nE "s/^workers = ([0-9]+);.*/\1/p" "$CONF") PROXY_PID=$CONTAINER
 WAIT_S=10 wait_until proxy_ready
 MASTER=$(ps -o pid= --ppid "$CONTAINER" | tr -d ' ')
 [ -n "$MASTER" ] && proxy_ready || { cat "$PROXY_LOG"; die "passthrough did not start"; }
