@@ -141,6 +141,10 @@ broken replicas_two 'Deployment passthrough/passthrough: .*replicas.*must be int
 broken container_without_image_name 'Deployment passthrough/passthrough: .*containers/0.*name' \
     <<<'sed -i "s/^        - name: passthrough$/        - stdin: false/" deployment.yaml'
 broken pdb_bad_quantity 'PodDisruptionBudget .*maxUnavailable' <<<'sed -i "s/maxUnavailable: 1/maxUnavailable: [1]/" poddisruptionbudget.yaml'
+broken misspelt_field 'Deployment passthrough/passthrough: unknown field .spec.template.spec.containers\[0\].readinessProb$' \
+    <<<'sed -i "s/readinessProbe:/readinessProb:/" deployment.yaml'
+broken misspelt_nested_field 'Service passthrough/passthrough: unknown field .spec.externalTraficPolicy$' \
+    <<<'sed -i "s/externalTrafficPolicy:/externalTraficPolicy:/" service.yaml'
 broken unknown_kind 'Deploymnt: not a known kind' <<<'sed -i "s/^kind: Deployment/kind: Deploymnt/" deployment.yaml'
 broken missing_resource 'resource .*/service.yaml does not exist' <<<'rm service.yaml'
 broken missing_config_file 'configMapGenerator file .*passthrough.conf does not exist' <<<'rm passthrough.conf'

@@ -15,9 +15,12 @@
 //
 // What the schemas catch: wrong types ("replicas: two"), missing required
 // fields (a container without a name), bad enums in formats (int-or-string,
-// quantities). What they do not: unknown fields (the models allow any
-// extra key; a misspelt "readinessProbe" passes), cross-field rules the API
-// server enforces (a selector that does not match the template's labels).
+// quantities). The models allow any extra key, so unknown fields (a
+// misspelt "readinessProb") are found by a walk of their type declarations
+// (the .d.ts files of the same packages: each interface's field names and
+// their types), as the API server's strict field validation would. Not
+// caught: cross-field rules the API server enforces (a selector that does
+// not match the template's labels), values it checks beyond the schema.
 // Kustomize features outside the set below are refused, not guessed at.
 //
 // Prints one line per object ("ok KIND NAME (SOURCE)") and exits 1 on any
@@ -26,6 +29,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
+
+const MODULES = path.join(path.dirname(new URL(import.meta.url).pathname), "node_modules");
 
 let errors = 0;
 function fail(msg) {
@@ -85,7 +90,62 @@ async function validateObject(obj, source) {
 		fail(`${source}: ${label(obj)}: ${String(e.message ?? e).split("\n").slice(0, 6).join("; ")}`);
 		return;
 	}
+	const unknown = [];
+	unknownFields(obj, path.join(MODULES, "kubernetes-models", group, version, `${kind}.d.ts`), "", unknown);
+	if (unknown.length) {
+		fail(`${source}: ${label(obj)}: unknown field${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`);
+		return;
+	}
 	console.log(`ok   ${label(obj)} (${source})`);
+}
+
+// ---- unknown fields, from the models' type declarations ----
+
+const declarations = new Map();
+
+// The first interface of a .d.ts file: { field: type file, or null (a
+// scalar, a map or a type not declared by an interface: not walked) }, or
+// null when the file declares no interface.
+function declaration(file) {
+	if (declarations.has(file))
+		return declarations.get(file);
+	const text = fs.readFileSync(file, "utf8");
+	const imports = new Map();
+	for (const m of text.matchAll(/^import \{ (\w+) \} from "([^"]+)";$/gm)) {
+		const from = m[2].startsWith(".") ? path.join(path.dirname(file), m[2].replace(/\.js$/, "")) :
+			path.join(MODULES, m[2]);
+		imports.set(m[1], `${from}.d.ts`);
+	}
+	const body = text.match(/^export interface \w+[^{]*\{\n([\s\S]*?)^\}/m);
+	let fields = null;
+	if (body) {
+		fields = {};
+		for (const m of body[1].matchAll(/^ {4}"([^"]+)"\??: (.*)$/gm)) {
+			const type = m[2].replace(/;$/, "").replace(/^Array<(.*)>$/, "$1");
+			fields[m[1]] = imports.get(type) ?? null;
+		}
+	}
+	declarations.set(file, fields);
+	return fields;
+}
+
+// Adds to out the paths of obj's fields that the interface in file lacks.
+function unknownFields(obj, file, at, out) {
+	if (Array.isArray(obj)) {
+		obj.forEach((o, i) => unknownFields(o, file, `${at}[${i}]`, out));
+		return;
+	}
+	if (typeof obj !== "object" || obj === null || !fs.existsSync(file))
+		return;
+	const fields = declaration(file);
+	if (fields === null)
+		return;
+	for (const [key, value] of Object.entries(obj)) {
+		if (!(key in fields))
+			out.push(`${at}.${key}`);
+		else if (fields[key] !== null)
+			unknownFields(value, fields[key], `${at}.${key}`, out);
+	}
 }
 
 // ---- kustomize, the subset etc/kubernetes uses ----
