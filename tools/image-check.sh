@@ -287,7 +287,7 @@ engine_of() {
 # serve MODE (image | pod): runs in its own mount and network namespaces.
 serve() {
 	local mode=$1 listen_port=${PORTS%% *} uid=${RUN_USER%:*} gid=${RUN_USER#*:}
-	local env=() wrap=() e srv ns master p i out groups log=$WORK/$mode.log rc
+	local env=() wrap=() e srv ns master p i out groups how log=$WORK/$mode.log rc
 	ip link set lo up || die "ip link set lo up failed"
 	if [ "$mode" = pod ]; then
 		# readOnlyRootFilesystem, and the pod's two emptyDirs (medium Memory).
@@ -363,15 +363,30 @@ serve() {
 		fail "$mode: ... passthrough_connections_accepted_total is not 1 or more in:"
 		head -n 10 <<<"$out" | sed 's/^/       | /'
 	fi
-	# docker stop: SIGTERM to PID 1, from outside its namespace.
-	kill -TERM "$master"
+	if [ "$mode" = pod ]; then
+		# The pod's preStop hook: a shell in the container (same pid and
+		# mount namespaces, root directory and user) sends SIGQUIT to PID 1,
+		# which a PID 1 gets only for a signal it handles: graceful stop.
+		how="SIGQUIT from a shell in the container (the preStop hook)"
+		nsenter --target "$master" --pid --mount --root --wd --setuid "$uid" --setgid "$gid" \
+		    /bin/sh -c 'kill -QUIT 1' >"$WORK/prestop.log" 2>&1
+		check_eq "$mode: /bin/sh in the container, as $RUN_USER, ran kill -QUIT 1" 0 "$?"
+	else
+		# docker stop: SIGTERM to PID 1, from outside its namespace.
+		how=SIGTERM
+		kill -TERM "$master"
+	fi
 	for ((i = 0; i < 100; i++)); do kill -0 "$ns" 2>/dev/null || break; sleep 0.1; done
 	if kill -0 "$ns" 2>/dev/null; then
-		fail "$mode: passthrough did not exit within 10 s of SIGTERM"
+		fail "$mode: passthrough did not exit within 10 s of $how"
 		kill -KILL "$master" 2>/dev/null
 	fi
 	wait "$ns"
-	check_eq "$mode: passthrough exits 0 on SIGTERM" 0 "$?"
+	check_eq "$mode: passthrough exits 0 on $how" 0 "$?"
+	if [ "$mode" = pod ]; then
+		check_eq "$mode: ... after a graceful stop (its workers logged 'retiring')" "$WORKERS" \
+		    "$(grep -c 'info: retiring: ' "$log")"
+	fi
 	kill "$srv" 2>/dev/null
 	wait "$srv" 2>/dev/null
 	if [ "$FAILS" -gt 0 ]; then
@@ -398,7 +413,7 @@ fi
 [ "$(id -u)" = 0 ] || die "run it as root (mmdebstrap, chroot, namespaces)"
 /usr/bin/python3 -c 'import seccomp' 2>/dev/null ||
     die "python3-seccomp is missing (tests/tools/ptnouring): tools/deps.sh test installs it"
-for c in jq openssl curl ss unshare chroot; do
+for c in jq openssl curl ss unshare nsenter chroot; do
 	command -v "$c" >/dev/null || die "$c is missing: tools/deps.sh test installs it"
 done
 for b in "$BUILD/passthrough" "$BUILD/passthrough-stats"; do
