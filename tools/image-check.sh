@@ -17,11 +17,19 @@
 # supplementary group but its own. Prints "ok   WHAT" or "FAIL WHAT" per check; exits 1
 # if one failed.
 #
+# The build stage is by default not run but stood in for: its `make install
+# PREFIX=/usr DESTDIR=/out NOBUILD=1` of $BUILD's binaries. With
+# IMAGE_CHECK_BUILD_STAGE=1 (make image-check IMAGE_CHECK_BUILD_STAGE=1) it
+# runs too, in a bookworm root file system with its BUILD_PACKAGES: its COPY
+# of the tree (less .dockerignore's patterns), its RUN lines (~80 s more
+# the first time: ~700 MB of packages, cached as a tar too).
+#
 # Environment: BUILD (default build; a plain build: a sanitized one links
 # libraries the image has not), DOCKERFILE (default the tree's),
-# IMAGE_CHECK_KEEP=1 keeps $BUILD/image/rootfs. The mmdebstrap result is
-# cached in $BUILD/image/base-KEY.tar, KEY a hash of the suite, package
-# list and apt sources: only the first run downloads (~30 MB, ~45 s).
+# IMAGE_CHECK_KEEP=1 keeps $BUILD/image/rootfs and buildroot. The
+# mmdebstrap results are cached in $BUILD/image/base-STAGE-KEY.tar, KEY a
+# hash of the suite, package list and apt sources: only the first run
+# downloads (~30 MB and ~45 s for the runtime stage).
 # The apt sources are the host's bookworm ones (apt-get indextargets), so
 # it works wherever the host's apt does; else deb.debian.org.
 set -u
@@ -33,7 +41,6 @@ DOCKERFILE=${DOCKERFILE:-$ROOT/Dockerfile}
 export BUILD DOCKERFILE	# absolute, for the run re-executed in namespaces
 IMG=$BUILD/image
 R=$IMG/rootfs
-STAGE=$IMG/out
 WORK=$IMG/work
 PATH_DOCKER=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 FAILS=0
@@ -48,13 +55,22 @@ check_eq() {
 	if [ "$2" = "$3" ]; then pass "$1: $3"; else fail "$1: expected '$2', got '$3'"; fi
 }
 
-# ---- the Dockerfile's runtime stage -------------------------------------------
-# Its logical lines (continuations joined, comment lines dropped) after the
-# last FROM. Sets SUITE, PACKAGES, RUNS[], COPIES[], ENVS[], RUN_USER,
-# PORTS, ARGV[] (ENTRYPOINT then CMD), LABEL_VERSION; an instruction the
-# check cannot reproduce stops it.
-dockerfile_read() {
-	local line logical='' stage=() l word rest name value
+# ---- the Dockerfile -------------------------------------------------------------
+# The one apt-get line a stage may have, with $VAR its package list (an ARG):
+# mmdebstrap installs those packages instead.
+# shellcheck disable=SC2016  # $VAR: a place holder
+APT_RUN='apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $VAR && rm -rf /var/lib/apt/lists/*'
+
+# stage_read build|runtime: the Dockerfile's stage "FROM ... AS build", or
+# its last stage, from its logical lines (continuations joined, comment
+# lines dropped). Sets SUITE, PACKAGES, STEPS[] (each RUN but the apt-get
+# one, and each COPY, in order, as "RUN|WORKDIR|COMMAND" or
+# "COPY|WORKDIR|ARGUMENTS"), ARGS (name -> value), ENVS[], RUN_USER, PORTS,
+# ARGV[] (ENTRYPOINT then CMD), LABEL_VERSION; an instruction the check
+# cannot reproduce stops it.
+stage_read() {
+	local which=$1 line logical='' lines=() in=0 l word rest name value var workdir=/
+	local entry=() cmd=()
 	[ -f "$DOCKERFILE" ] || die "no $DOCKERFILE"
 	while IFS= read -r line || [ -n "$line" ]; do
 		[[ $line =~ ^[[:space:]]*# ]] && continue
@@ -63,21 +79,27 @@ dockerfile_read() {
 			continue
 		fi
 		logical+=$line
-		[[ $logical =~ ^[[:space:]]*$ ]] || stage+=("$logical")
-		[[ $logical =~ ^FROM[[:space:]] ]] && stage=("$logical")
+		line=$(tr -s ' \t' ' ' <<<"$logical" | sed -E 's/^ //; s/ $//')
 		logical=
+		[ -n "$line" ] || continue
+		if [[ $line =~ ^FROM\  ]]; then
+			[ "$which" = runtime ] && lines=()
+			in=0
+			[ "$which" = runtime ] || [[ $line =~ \ AS\ build$ ]] && in=1
+		fi
+		[ "$in" = 1 ] && lines+=("$line")
 	done <"$DOCKERFILE"
+	[ "${#lines[@]}" -gt 0 ] || die "no $which stage in $DOCKERFILE"
 	declare -gA ARGS=()
-	RUNS=() COPIES=() ENVS=() ARGV=() PACKAGES='' RUN_USER='' PORTS='' LABEL_VERSION='' SUITE=''
-	local entry=() cmd=()
-	for l in "${stage[@]}"; do
-		word=${l%%[[:space:]]*}
-		rest=$(sed -E 's/^[A-Z]+[[:space:]]+//; s/[[:space:]]+$//' <<<"$l")
+	STEPS=() ENVS=() ARGV=() PACKAGES='' RUN_USER='' PORTS='' LABEL_VERSION='' SUITE=''
+	for l in "${lines[@]}"; do
+		word=${l%% *}
+		rest=${l#* }
 		case $word in
 		FROM)
 			case $rest in
-			debian:12-slim | debian:12-slim\ *) SUITE=bookworm ;;
-			*) die "the runtime stage is FROM $rest: only debian:12-slim (bookworm) is known here" ;;
+			debian:12-slim | "debian:12-slim AS build") SUITE=bookworm ;;
+			*) die "the $which stage is FROM $rest: only debian:12-slim (bookworm) is known here" ;;
 			esac ;;
 		ARG)
 			name=${rest%%=*}
@@ -88,27 +110,27 @@ dockerfile_read() {
 			LABEL_VERSION=$(grep -oE 'org\.opencontainers\.image\.version="[^"]*"' <<<"$rest" | cut -d'"' -f2)
 			LABEL_VERSION=${LABEL_VERSION//\$VERSION/${ARGS[VERSION]:-}} ;;
 		RUN)
-			# The one apt-get install: the packages mmdebstrap installs.
-			if grep -q 'apt-get install' <<<"$rest"; then
-				# shellcheck disable=SC2016  # the literal $RUNTIME_PACKAGES
-				grep -q '\$RUNTIME_PACKAGES' <<<"$rest" ||
-				    die "the runtime stage's apt-get install does not install \$RUNTIME_PACKAGES"
-				PACKAGES=${ARGS[RUNTIME_PACKAGES]:-}
+			if grep -q 'apt-get' <<<"$rest"; then
+				var=$(grep -oE '\$[A-Z_]+_PACKAGES' <<<"$rest" | head -n 1)
+				[ "$rest" = "${APT_RUN//\$VAR/$var}" ] ||
+				    die "the $which stage's apt-get RUN is not, exactly: ${APT_RUN//\$VAR/\$NAME_PACKAGES}"
+				PACKAGES=${ARGS[${var#\$}]:-}
 			else
-				RUNS+=("$rest")
+				STEPS+=("RUN|$workdir|$rest")
 			fi ;;
-		COPY) COPIES+=("$rest") ;;
+		WORKDIR) workdir=$rest ;;
+		COPY) STEPS+=("COPY|$workdir|$rest") ;;
 		ENV) ENVS+=("$rest") ;;
 		USER) RUN_USER=$rest ;;
 		EXPOSE) PORTS=$rest ;;
 		ENTRYPOINT) mapfile -t entry < <(jq -r '.[]' <<<"$rest") || die "ENTRYPOINT is not a JSON array" ;;
 		CMD) mapfile -t cmd < <(jq -r '.[]' <<<"$rest") || die "CMD is not a JSON array" ;;
-		*) die "the runtime stage has $word: tools/image-check.sh cannot reproduce it" ;;
+		*) die "the $which stage has $word: tools/image-check.sh cannot reproduce it" ;;
 		esac
 	done
 	ARGV=("${entry[@]}" "${cmd[@]}")
-	[ -n "$SUITE" ] || die "no FROM in $DOCKERFILE"
-	[ -n "$PACKAGES" ] || die "the runtime stage installs no RUNTIME_PACKAGES"
+	[ -n "$PACKAGES" ] || die "the $which stage installs no packages (ARG NAME_PACKAGES and $APT_RUN)"
+	[ "$which" = build ] && return 0
 	[[ $RUN_USER =~ ^[0-9]+:[0-9]+$ ]] || die "the runtime stage's USER is '$RUN_USER', not numeric UID:GID"
 	[ "${#ARGV[@]}" -gt 0 ] || die "no ENTRYPOINT"
 }
@@ -128,21 +150,22 @@ apt_sources() {
 	printf '%s\n' "$lines"
 }
 
-# Sets BASE, the cached tarball of the minbase system with PACKAGES.
+# base_get build|runtime: sets BASE, the cached tarball of the minbase
+# system with that stage's PACKAGES.
 base_get() {
-	local key sources
+	local which=$1 key sources
 	command -v mmdebstrap >/dev/null || die "mmdebstrap is missing: tools/deps.sh test installs it"
 	mapfile -t sources < <(apt_sources)
 	key=$(printf '%s\n' "$SUITE" minbase "$PACKAGES" "${sources[@]}" "$(mmdebstrap --version)" |
 	    sha256sum | cut -c1-16)
-	BASE=$IMG/base-$key.tar
+	BASE=$IMG/base-$which-$key.tar
 	if [ -s "$BASE" ]; then
 		echo "     base: $BASE (cached)"
 		return 0
 	fi
 	echo "     base: mmdebstrap --variant=minbase --include=${PACKAGES// /,} $SUITE, from:"
 	printf '       %s\n' "${sources[@]}"
-	rm -rf "$IMG"/base-*.tar "$IMG"/partial-*.tar
+	rm -rf "$IMG/base-$which-"*.tar "$IMG"/partial-*.tar
 	local t0=$SECONDS
 	nice mmdebstrap --quiet --variant=minbase --include="${PACKAGES// /,}" "$SUITE" \
 	    "$IMG/partial-$key.tar" "${sources[@]}" >"$IMG/mmdebstrap.log" 2>&1 ||
@@ -151,46 +174,91 @@ base_get() {
 	echo "     base: built in $((SECONDS - t0)) s"
 }
 
-# ---- the runtime stage applied ---------------------------------------------------
+# ---- a stage applied -------------------------------------------------------------
 
-# copy_one [--from=build] SRC DEST: as COPY does (root's, modes kept);
-# --from=build reads the build stage's /out, which is $STAGE here.
+# copy_one INTO WORKDIR [--from=build] SRC DEST: as COPY does into the root
+# file system INTO (root's, modes kept): --from=build reads the build
+# stage's root file system, FROM_BUILD; SRC "." is the context (the tree
+# less .dockerignore's patterns); else SRC is a file of the tree.
 copy_one() {
-	local from='' src dest
+	local into=$1 workdir=$2 from='' src dest p excludes=()
+	shift 2
 	case $1 in --from=build) from=build; shift ;; --*) die "COPY $1: not known here" ;; esac
 	[ $# -eq 2 ] || die "COPY $*: one source and one destination only"
 	src=$1 dest=$2
+	[[ $dest == /* ]] || dest=$workdir/$dest
 	if [ "$from" = build ]; then
-		[[ $src == /out/* ]] || die "COPY --from=build $src: only /out is known here"
-		src=$STAGE/${src#/out/}
+		src=$FROM_BUILD$src
+	elif [ "$src" = . ]; then
+		while IFS= read -r p; do
+			[[ $p =~ ^[[:space:]]*(#|$) ]] || excludes+=(--exclude="./${p%/}")
+		done <"$ROOT/.dockerignore"
+		mkdir -p "$into$dest"
+		tar -C "$ROOT" "${excludes[@]}" -cf - . | tar -C "$into$dest" --no-same-owner -xf - ||
+		    die "COPY . $dest failed"
+		return 0
 	else
 		src=$ROOT/$src
 	fi
 	[ -e "$src" ] || die "COPY: $src is missing"
-	mkdir -p "$R$(dirname "$dest")"
-	cp -a "$src" "$R$dest" && chown -R 0:0 "$R$dest"
+	mkdir -p "$into$(dirname "$dest")"
+	cp -a "$src" "$into$dest" && chown -R 0:0 "$into$dest"
+}
+
+# stage_apply INTO: the STEPS of the stage read last, applied to the root
+# file system INTO: RUN in a chroot (in a private mount namespace with
+# /proc, the ARGs and ENVs in the environment), COPY by copy_one.
+stage_apply() {
+	local into=$1 step kind dir rest env=() a
+	for a in "${!ARGS[@]}"; do env+=("$a=${ARGS[$a]}"); done
+	env+=("${ENVS[@]}")
+	for step in "${STEPS[@]}"; do
+		kind=${step%%|*}
+		rest=${step#*|}
+		dir=${rest%%|*}
+		rest=${rest#*|}
+		echo "     $kind $rest"
+		if [ "$kind" = RUN ]; then
+			# shellcheck disable=SC2016  # expanded by the inner shell
+			unshare --mount --propagation private sh -ec 'mount -t proc proc "$1/proc"; shift; exec chroot "$@"' \
+			    sh "$into" "$into" /usr/bin/env -i PATH="$PATH_DOCKER" "${env[@]}" \
+			    /bin/sh -ec "mkdir -p '$dir' && cd '$dir' && $rest" >>"$IMG/run.log" 2>&1 ||
+			    { tail -n 30 "$IMG/run.log" >&2; die "RUN failed in $into: $rest"; }
+		else
+			# shellcheck disable=SC2086  # COPY's words
+			copy_one "$into" "$dir" $rest
+		fi
+	done
+}
+
+# The build stage: with IMAGE_CHECK_BUILD_STAGE=1 the Dockerfile's own
+# (its packages, its COPY of the tree, its make and make install, in a
+# bookworm root file system), into $IMG/buildroot; otherwise what it
+# installs, from $BUILD's binaries: `make install NOBUILD=1 PREFIX=/usr
+# DESTDIR=/out` into $IMG/buildroot/out (a nested make takes none of the
+# caller's flags). Sets FROM_BUILD.
+build_stage() {
+	FROM_BUILD=$IMG/buildroot
+	rm -rf "$FROM_BUILD"
+	mkdir -p "$FROM_BUILD"
+	if [ "${IMAGE_CHECK_BUILD_STAGE:-0}" = 1 ]; then
+		stage_read build
+		echo "--- the build stage: $PACKAGES"
+		base_get build
+		tar --numeric-owner -xpf "$BASE" -C "$FROM_BUILD" || die "cannot unpack $BASE"
+		stage_apply "$FROM_BUILD"
+		return 0
+	fi
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$ROOT" install NOBUILD=1 \
+	    BUILD="$BUILD" PREFIX=/usr DESTDIR="$FROM_BUILD/out" >"$IMG/install.log" 2>&1 ||
+	    { cat "$IMG/install.log" >&2; die "make install failed"; }
 }
 
 rootfs_make() {
-	local c r
-	rm -rf "$R" "$STAGE"
+	rm -rf "$R"
 	mkdir -p "$R"
 	tar --numeric-owner -xpf "$BASE" -C "$R" || die "cannot unpack $BASE"
-	# The build stage's `make install PREFIX=/usr DESTDIR=/out NOBUILD=1`, of
-	# $BUILD's binaries; a nested make takes none of the caller's flags.
-	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$ROOT" install NOBUILD=1 \
-	    BUILD="$BUILD" PREFIX=/usr DESTDIR="$STAGE" >"$IMG/install.log" 2>&1 ||
-	    { cat "$IMG/install.log" >&2; die "make install failed"; }
-	for r in "${RUNS[@]}"; do
-		echo "     RUN $r"
-		chroot "$R" /usr/bin/env -i PATH="$PATH_DOCKER" /bin/sh -ec "$r" ||
-		    die "RUN failed in the root file system: $r"
-	done
-	for c in "${COPIES[@]}"; do
-		echo "     COPY $c"
-		# shellcheck disable=SC2086  # COPY's words
-		copy_one $c
-	done
+	stage_apply "$R"
 }
 
 # ---- static checks ----------------------------------------------------------------
@@ -222,6 +290,10 @@ rootfs_check() {
 	conf=$(conf_path)
 	check_eq "$conf is etc/kubernetes/passthrough.conf" same \
 	    "$(cmp -s "$ROOT/etc/kubernetes/passthrough.conf" "$R$conf" && echo same)"
+	if [ "${IMAGE_CHECK_BUILD_STAGE:-0}" = 1 ]; then
+		check_eq "the build stage's passthrough defaults to $(conf_path) (built with PREFIX=/usr)" \
+		    "$(conf_path)" "$(chroot "$R" "${ARGV[0]}" -h 2>&1 | sed -nE 's/.*configuration file \(default ([^)]*)\).*/\1/p')"
+	fi
 	check_eq "the OCI version label is what passthrough -V says" "passthrough $LABEL_VERSION" \
 	    "$(chroot "$R" "${ARGV[0]}" -V 2>&1)"
 	check_eq "passthrough -t accepts $conf, run as $RUN_USER" "configuration OK" \
@@ -397,7 +469,7 @@ serve() {
 
 # ---- main ----------------------------------------------------------------------------
 
-dockerfile_read
+stage_read runtime
 XDG=
 for e in "${ENVS[@]}"; do
 	case $e in XDG_RUNTIME_DIR=*) XDG=${e#XDG_RUNTIME_DIR=} ;; esac
@@ -423,8 +495,11 @@ if ldd "$BUILD/passthrough" | grep -qE 'libasan|libubsan'; then
 	die "$BUILD/passthrough is a sanitized build: the image's libraries do not include the sanitizers' (use a plain BUILD)"
 fi
 mkdir -p "$IMG"
+: >"$IMG/run.log"
+build_stage
+stage_read runtime
 echo "image-check: the runtime stage of $DOCKERFILE: $SUITE, packages: $PACKAGES; user $RUN_USER; ${ARGV[*]}"
-base_get
+base_get runtime
 rootfs_make
 route_read
 rootfs_check
@@ -436,7 +511,7 @@ for mode in image pod; do
 	unshare --mount --net --propagation private "$SELF" --serve "$mode" \
 	    "$ROUTE_SNI" "$ROUTE_HOST" "$ROUTE_PORT" "$WORKERS" "$MARKER" || FAILS=$((FAILS + 1))
 done
-[ "${IMAGE_CHECK_KEEP:-0}" = 1 ] || rm -rf "$R" "$STAGE" "$WORK"
+[ "${IMAGE_CHECK_KEEP:-0}" = 1 ] || rm -rf "$R" "$FROM_BUILD" "$WORK"
 if [ "$FAILS" -gt 0 ]; then
 	echo "image-check: FAILED"
 	exit 1
