@@ -356,12 +356,9 @@ engine_of() {
 	fi
 }
 
-# serve MODE (image | pod): runs in its own mount and network namespaces.
-serve() {
-	local mode=$1 listen_port=${PORTS%% *} uid=${RUN_USER%:*} gid=${RUN_USER#*:}
-	local env=() wrap=() e srv ns master p i out groups how log=$WORK/$mode.log rc
-	ip link set lo up || die "ip link set lo up failed"
-	if [ "$mode" = pod ]; then
+# serve_mounts MODE: the container's mounts on the root file system.
+serve_mounts() {
+	if [ "$1" = pod ]; then
 		# readOnlyRootFilesystem, and the pod's two emptyDirs (medium Memory).
 		if ! mount --bind "$R" "$R" || ! mount -o remount,bind,ro "$R"; then
 			die "cannot make $R read-only"
@@ -373,97 +370,142 @@ serve() {
 		mount -t tmpfs -o mode=1777,size=64m pt-shm "$R/dev/shm" || die "cannot mount /dev/shm"
 	fi
 	# The host's pid view for the tools run beside the proxy (a sidecar's
-	# view: another pid namespace); the proxy gets its own below.
+	# view: another pid namespace); the proxy gets its own.
 	mount -t proc proc "$R/proc" || die "cannot mount /proc"
+}
+
+# serve_start MODE: the backend (SRV_PID) and ENTRYPOINT + CMD as USER with
+# ENV, chrooted, as PID 1 of a new pid namespace (NS_PID: unshare, whose
+# child is the master, MASTER_PID). 0 once it listens with every worker.
+serve_start() {
+	local mode=$1 wrap=() i
 	(cd "$WORK/www" && exec openssl s_server -quiet -accept "127.0.0.1:$ROUTE_PORT" \
 	    -cert "$WORK/backend.crt" -key "$WORK/backend.key" -WWW) >"$WORK/s_server-$mode.log" 2>&1 &
-	srv=$!
-	for e in "${ENVS[@]}"; do env+=("$e"); done
+	SRV_PID=$!
 	# The pod on the RuntimeDefault seccomp profile, which denies io_uring:
 	# the configuration's events = "auto" must serve on epoll there.
 	[ "$mode" = pod ] && wrap=("$PTNOURING")
 	"${wrap[@]}" unshare --pid --fork --mount-proc="$R/proc" \
-	    chroot --userspec="$uid:$gid" "$R" /usr/bin/env -i PATH="$PATH_DOCKER" HOME=/nonexistent \
-	    "${env[@]}" "${ARGV[@]}" 2>"$log" &
-	ns=$!
+	    chroot --userspec="$UID_:$GID_" "$R" /usr/bin/env -i PATH="$PATH_DOCKER" HOME=/nonexistent \
+	    "${ENVS[@]}" "${ARGV[@]}" 2>"$LOG" &
+	NS_PID=$!
 	for ((i = 0; i < 100; i++)); do
-		master=$(children "$ns")
-		[ -n "$master" ] && listening "$listen_port" && listening "$ROUTE_PORT" &&
-		    [ "$(wc -w <<<"$(children "$master")")" -ge "$WORKERS" ] &&
-		    [ "$(grep -c 'info: started:' "$log")" -ge "$WORKERS" ] && break
-		kill -0 "$ns" 2>/dev/null || break
+		MASTER_PID=$(children "$NS_PID")
+		[ -n "$MASTER_PID" ] && listening "$LISTEN_PORT" && listening "$ROUTE_PORT" &&
+		    [ "$(wc -w <<<"$(children "$MASTER_PID")")" -ge "$WORKERS" ] &&
+		    [ "$(grep -c 'info: started:' "$LOG")" -ge "$WORKERS" ] && return 0
+		kill -0 "$NS_PID" 2>/dev/null || break
 		sleep 0.1
 	done
-	if ! kill -0 "$ns" 2>/dev/null || ! listening "$listen_port"; then
-		fail "$mode: passthrough did not start (its log below)"
-		sed 's/^/       | /' "$log"
-		kill "$srv" 2>/dev/null
-		return
-	fi
-	pass "$mode: ${ARGV[*]} listens on port $listen_port as $RUN_USER"
-	check_eq "$mode: the master is PID 1 of its pid namespace" 1 "$(status_of "$master" NSpid | awk '{ print $NF }')"
-	check_eq "$mode: workers" "$WORKERS" "$(wc -w <<<"$(children "$master")")"
-	for p in $(children "$master"); do
+	fail "$mode: passthrough did not start with $WORKERS workers listening on $LISTEN_PORT (its log below)"
+	sed 's/^/       | /' "$LOG"
+	return 1
+}
+
+# serve_check_processes MODE: PID 1, the workers, their engine, user,
+# groups and capabilities.
+serve_check_processes() {
+	local mode=$1 p groups
+	check_eq "$mode: the master is PID 1 of its pid namespace" 1 \
+	    "$(status_of "$MASTER_PID" NSpid | awk '{ print $NF }')"
+	check_eq "$mode: workers" "$WORKERS" "$(wc -w <<<"$(children "$MASTER_PID")")"
+	for p in $(children "$MASTER_PID"); do
 		if [ "$mode" = pod ]; then
 			check_eq "$mode: pid $p runs on epoll (io_uring denied)" epoll "$(engine_of "$p")"
 		else
 			echo "     $mode: pid $p runs on $(engine_of "$p")"
 		fi
 	done
-	for p in "$master" $(children "$master"); do
-		check_eq "$mode: pid $p ($(cat "/proc/$p/comm")) uid" "$uid $uid $uid $uid" "$(status_of "$p" Uid)"
-		check_eq "$mode: pid $p gid" "$gid $gid $gid $gid" "$(status_of "$p" Gid)"
+	for p in "$MASTER_PID" $(children "$MASTER_PID"); do
+		check_eq "$mode: pid $p ($(cat "/proc/$p/comm")) uid" "$UID_ $UID_ $UID_ $UID_" "$(status_of "$p" Uid)"
+		check_eq "$mode: pid $p gid" "$GID_ $GID_ $GID_ $GID_" "$(status_of "$p" Gid)"
 		# None, or only its own group (containerd adds the primary gid).
 		groups=$(status_of "$p" Groups)
-		check_eq "$mode: pid $p supplementary groups: none but $gid" "" "${groups//$gid/}"
+		check_eq "$mode: pid $p supplementary groups: none but $GID_" "" "${groups//$GID_/}"
 		check_eq "$mode: pid $p capabilities (permitted, effective)" \
 		    "0000000000000000 0000000000000000" "$(status_of "$p" CapPrm) $(status_of "$p" CapEff)"
 	done
-	out=$(curl -sS --max-time 10 --cacert "$WORK/backend.crt" \
-	    --resolve "$ROUTE_SNI:$listen_port:127.0.0.1" "https://$ROUTE_SNI:$listen_port/marker.txt" 2>&1)
-	check_eq "$mode: https://$ROUTE_SNI:$listen_port/ through passthrough reached $ROUTE_HOST:$ROUTE_PORT" \
-	    "$MARKER" "$out"
+}
+
+# serve_check_traffic MODE: TLS through it to the backend, the lock, the
+# statistics.
+serve_check_traffic() {
+	local mode=$1 out rc a
+	# The configuration listens on IPv4 and IPv6: both addresses of lo.
+	for a in 127.0.0.1 '[::1]'; do
+		out=$(curl -sS --max-time 10 --cacert "$WORK/backend.crt" \
+		    --resolve "$ROUTE_SNI:$LISTEN_PORT:$a" "https://$ROUTE_SNI:$LISTEN_PORT/marker.txt" 2>&1)
+		check_eq "$mode: https://$ROUTE_SNI:$LISTEN_PORT/ on $a through passthrough reached $ROUTE_HOST:$ROUTE_PORT" \
+		    "$MARKER" "$out"
+	done
 	check_eq "$mode: the master's lock is in XDG_RUNTIME_DIR (${XDG:-unset})" yes \
-	    "$(find "$R${XDG:-/nonexistent}/passthrough" -name '*.lock' -uid "$uid" 2>/dev/null | grep -q . && echo yes)"
-	out=$(chroot --userspec="$uid:$gid" "$R" /usr/bin/env -i PATH="$PATH_DOCKER" "${env[@]}" \
+	    "$(find "$R${XDG:-/nonexistent}/passthrough" -name '*.lock' -uid "$UID_" 2>/dev/null | grep -q . && echo yes)"
+	out=$(chroot --userspec="$UID_:$GID_" "$R" /usr/bin/env -i PATH="$PATH_DOCKER" "${ENVS[@]}" \
 	    /usr/bin/passthrough-stats -c "$(conf_path)" --prometheus 2>&1)
 	rc=$?
 	check_eq "$mode: passthrough-stats reads the statistics from /dev/shm as $RUN_USER (exit status)" 0 "$rc"
-	if grep -qE '^passthrough_connections_accepted_total(\{[^}]*\})? [1-9]' <<<"$out"; then
-		pass "$mode: ... and counts the connection (passthrough_connections_accepted_total)"
+	if grep -qE '^passthrough_connections_accepted_total(\{[^}]*\})? 2$' <<<"$out"; then
+		pass "$mode: ... and counts the 2 connections (passthrough_connections_accepted_total)"
 	else
-		fail "$mode: ... passthrough_connections_accepted_total is not 1 or more in:"
+		fail "$mode: ... passthrough_connections_accepted_total is not 2 in:"
 		head -n 10 <<<"$out" | sed 's/^/       | /'
 	fi
+}
+
+# serve_stop MODE: image: SIGTERM from outside (docker stop); pod: the
+# preStop hook, a shell in the container (its pid and mount namespaces,
+# root directory and user) sending SIGQUIT to PID 1, which a PID 1 gets
+# only for a signal it handles: a graceful stop. Either: exit status 0.
+serve_stop() {
+	local mode=$1 how i
 	if [ "$mode" = pod ]; then
-		# The pod's preStop hook: a shell in the container (same pid and
-		# mount namespaces, root directory and user) sends SIGQUIT to PID 1,
-		# which a PID 1 gets only for a signal it handles: graceful stop.
 		how="SIGQUIT from a shell in the container (the preStop hook)"
-		nsenter --target "$master" --pid --mount --root --wd --setuid "$uid" --setgid "$gid" \
+		nsenter --target "$MASTER_PID" --pid --mount --root --wd --setuid "$UID_" --setgid "$GID_" \
 		    /bin/sh -c 'kill -QUIT 1' >"$WORK/prestop.log" 2>&1
 		check_eq "$mode: /bin/sh in the container, as $RUN_USER, ran kill -QUIT 1" 0 "$?"
 	else
-		# docker stop: SIGTERM to PID 1, from outside its namespace.
 		how=SIGTERM
-		kill -TERM "$master"
+		kill -TERM "$MASTER_PID"
 	fi
-	for ((i = 0; i < 100; i++)); do kill -0 "$ns" 2>/dev/null || break; sleep 0.1; done
-	if kill -0 "$ns" 2>/dev/null; then
+	for ((i = 0; i < 100; i++)); do kill -0 "$NS_PID" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$NS_PID" 2>/dev/null; then
 		fail "$mode: passthrough did not exit within 10 s of $how"
-		kill -KILL "$master" 2>/dev/null
+		kill -KILL "$MASTER_PID" 2>/dev/null
 	fi
-	wait "$ns"
+	wait "$NS_PID"
 	check_eq "$mode: passthrough exits 0 on $how" 0 "$?"
+	NS_PID=
 	if [ "$mode" = pod ]; then
 		check_eq "$mode: ... after a graceful stop (its workers logged 'retiring')" "$WORKERS" \
-		    "$(grep -c 'info: retiring: ' "$log")"
+		    "$(grep -c 'info: retiring: ' "$LOG")"
 	fi
-	kill "$srv" 2>/dev/null
-	wait "$srv" 2>/dev/null
+}
+
+# Whatever ended the run: nothing it started stays (PID 1 of the pid
+# namespace takes the rest with it).
+serve_cleanup() {
+	[ -n "${NS_PID:-}" ] && [ -n "${MASTER_PID:-}" ] && kill -KILL "$MASTER_PID" 2>/dev/null
+	[ -n "${NS_PID:-}" ] && kill -KILL "$NS_PID" 2>/dev/null
+	[ -n "${SRV_PID:-}" ] && kill "$SRV_PID" 2>/dev/null
+	wait 2>/dev/null
+}
+
+# serve MODE (image | pod): runs in its own mount and network namespaces.
+serve() {
+	local mode=$1
+	LISTEN_PORT=${PORTS%% *} UID_=${RUN_USER%:*} GID_=${RUN_USER#*:} LOG=$WORK/$mode.log
+	SRV_PID='' NS_PID='' MASTER_PID=''
+	trap serve_cleanup EXIT
+	ip link set lo up || die "ip link set lo up failed"
+	serve_mounts "$mode"
+	serve_start "$mode" || return
+	pass "$mode: ${ARGV[*]} listens on port $LISTEN_PORT as $RUN_USER"
+	serve_check_processes "$mode"
+	serve_check_traffic "$mode"
+	serve_stop "$mode"
 	if [ "$FAILS" -gt 0 ]; then
 		echo "     --- $mode: passthrough's log"
-		sed 's/^/       | /' "$log"
+		sed 's/^/       | /' "$LOG"
 	fi
 }
 

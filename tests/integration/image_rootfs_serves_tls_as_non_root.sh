@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards the container image's runtime stage (Dockerfile), built without a container engine by tools/image-check.sh: the Debian root file system with only the stage's RUNTIME_PACKAGES, its RUN and COPY lines and this build's binaries runs its ENTRYPOINT and CMD as uid/gid 10001 with no capability, as PID 1 of its pid namespace, on port 8443, both as `docker run` would (stopped by SIGTERM) and as the pod does (read-only root, emptyDirs, io_uring denied: epoll; stopped gracefully by kill -QUIT 1 from /bin/sh in the container, the preStop hook), and routes a real TLS connection to the route's backend each time; the stage has no compiler or headers; the Dockerfile's build packages are tools/deps.sh's build list less libcriterion-dev.
+# Guards the container image's runtime stage (Dockerfile), built without a container engine by tools/image-check.sh: the Debian root file system with only the stage's RUNTIME_PACKAGES, its RUN and COPY lines and this build's binaries runs its ENTRYPOINT and CMD as uid/gid 10001 with no capability, as PID 1 of its pid namespace, on port 8443, both as `docker run` would (stopped by SIGTERM) and as the pod does (read-only root, emptyDirs, io_uring denied: epoll; stopped gracefully by kill -QUIT 1 from /bin/sh in the container, the preStop hook), and routes real TLS connections (on 127.0.0.1 and [::1]) to the route's backend each time, which passthrough-stats counts; the stage has no compiler or headers; the Dockerfile's build packages are tools/deps.sh's build list less libcriterion-dev.
 # once: builds a Debian root file system (mmdebstrap: ~45 s and ~30 MB from the mirror on a fresh machine, then cached in $BUILD/image); a sanitized build cannot run in it (the image has not the sanitizers' libraries) and changes nothing in the image.
 . "$(dirname "$0")/lib.sh"
 
@@ -52,10 +52,12 @@ for mode in image pod; do
 	    "$(grep -cE "^ok   $mode: pid [0-9]+ .*uid: 10001 10001 10001 10001\$" <<<"$out")"
 	check_eq "$mode: ... with no capability" 3 \
 	    "$(grep -cE "^ok   $mode: pid [0-9]+ capabilities .*: 0000000000000000 0000000000000000\$" <<<"$out")"
-	check_match "$mode: TLS through it reached the backend" \
-	    "^ok   $mode: https://demo.example.com:8443/ through passthrough reached .*: backend-[0-9a-f]{16}\$" "$out"
+	check_match "$mode: TLS through it on 127.0.0.1 reached the backend" \
+	    "^ok   $mode: https://demo.example.com:8443/ on 127\\.0\\.0\\.1 through passthrough reached .*: backend-[0-9a-f]{16}\$" "$out"
+	check_match "$mode: ... and on [::1]" \
+	    "^ok   $mode: https://demo.example.com:8443/ on \\[::1\\] through passthrough reached .*: backend-[0-9a-f]{16}\$" "$out"
 	check_match "$mode: the lock in XDG_RUNTIME_DIR" "^ok   $mode: the master's lock is in XDG_RUNTIME_DIR" "$out"
-	check_match "$mode: passthrough-stats counts it" "^ok   $mode: \.\.\. and counts the connection" "$out"
+	check_match "$mode: passthrough-stats counts both" "^ok   $mode: \.\.\. and counts the 2 connections" "$out"
 done
 check_match "image: SIGTERM (docker stop) stops it, exit 0" "^ok   image: passthrough exits 0 on SIGTERM: 0\$" "$out"
 check_match "pod: kill -QUIT 1 from /bin/sh in the container (the preStop hook) drains and stops it, exit 0" \
