@@ -372,6 +372,18 @@ serve_mounts() {
 	# The host's pid view for the tools run beside the proxy (a sidecar's
 	# view: another pid namespace); the proxy gets its own.
 	mount -t proc proc "$R/proc" || die "cannot mount /proc"
+	STATS_ROOT=$R STATS_VIEW="/dev/shm"
+	[ "$1" = pod ] || return 0
+	# The metrics sidecar's container: the same image, read-only, with the
+	# shm emptyDir mounted read-only.
+	STATS_ROOT=$WORK/sidecar STATS_VIEW="the metrics sidecar's read-only /dev/shm"
+	mkdir -p "$STATS_ROOT"
+	if ! mount --bind "$R" "$STATS_ROOT" || ! mount -o remount,bind,ro "$STATS_ROOT" ||
+	    ! mount --bind "$R/dev/shm" "$STATS_ROOT/dev/shm" ||
+	    ! mount -o remount,bind,ro "$STATS_ROOT/dev/shm" ||
+	    ! mount -t proc proc "$STATS_ROOT/proc"; then
+		die "cannot make the sidecar's root"
+	fi
 }
 
 # serve_start MODE: the backend (SRV_PID) and ENTRYPOINT + CMD as USER with
@@ -440,10 +452,10 @@ serve_check_traffic() {
 	done
 	check_eq "$mode: the master's lock is in XDG_RUNTIME_DIR (${XDG:-unset})" yes \
 	    "$(find "$R${XDG:-/nonexistent}/passthrough" -name '*.lock' -uid "$UID_" 2>/dev/null | grep -q . && echo yes)"
-	out=$(chroot --userspec="$UID_:$GID_" "$R" /usr/bin/env -i PATH="$PATH_DOCKER" "${ENVS[@]}" \
+	out=$(chroot --userspec="$UID_:$GID_" "$STATS_ROOT" /usr/bin/env -i PATH="$PATH_DOCKER" "${ENVS[@]}" \
 	    /usr/bin/passthrough-stats -c "$(conf_path)" --prometheus 2>&1)
 	rc=$?
-	check_eq "$mode: passthrough-stats reads the statistics from /dev/shm as $RUN_USER (exit status)" 0 "$rc"
+	check_eq "$mode: passthrough-stats reads the statistics from $STATS_VIEW as $RUN_USER (exit status)" 0 "$rc"
 	if grep -qE '^passthrough_connections_accepted_total(\{[^}]*\})? 2$' <<<"$out"; then
 		pass "$mode: ... and counts the 2 connections (passthrough_connections_accepted_total)"
 	else

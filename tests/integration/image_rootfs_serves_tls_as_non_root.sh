@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards the container image's runtime stage (Dockerfile), built without a container engine by tools/image-check.sh: the Debian root file system with only the stage's RUNTIME_PACKAGES, its RUN and COPY lines and this build's binaries runs its ENTRYPOINT and CMD as uid/gid 10001 with no capability, as PID 1 of its pid namespace, on port 8443, both as `docker run` would (stopped by SIGTERM) and as the pod does (read-only root, emptyDirs, io_uring denied: epoll; stopped gracefully by kill -QUIT 1 from /bin/sh in the container, the preStop hook), and routes real TLS connections (on 127.0.0.1 and [::1]) to the route's backend each time, which passthrough-stats counts; the stage has no compiler or headers; the Dockerfile's build packages are tools/deps.sh's build list less libcriterion-dev.
+# Guards the container image's runtime stage (Dockerfile), built without a container engine by tools/image-check.sh: the Debian root file system with only the stage's RUNTIME_PACKAGES, its RUN and COPY lines and this build's binaries runs its ENTRYPOINT and CMD as uid/gid 10001 with no capability, as PID 1 of its pid namespace, on port 8443, both as `docker run` would (stopped by SIGTERM) and as the pod does (read-only root, emptyDirs, io_uring denied: epoll; stopped gracefully by kill -QUIT 1 from /bin/sh in the container, the preStop hook), and routes real TLS connections (on 127.0.0.1 and [::1]) to the route's backend each time, which passthrough-stats counts (in the pod from the metrics sidecar's view: /dev/shm read-only); the stage has no compiler or headers; the Dockerfile's build packages are tools/deps.sh's build list less libcriterion-dev.
 # once: builds a Debian root file system (mmdebstrap: ~45 s and ~30 MB from the mirror on a fresh machine, then cached in $BUILD/image); a sanitized build cannot run in it (the image has not the sanitizers' libraries) and changes nothing in the image.
 . "$(dirname "$0")/lib.sh"
 
@@ -63,6 +63,8 @@ check_match "image: SIGTERM (docker stop) stops it, exit 0" "^ok   image: passth
 check_match "pod: kill -QUIT 1 from /bin/sh in the container (the preStop hook) drains and stops it, exit 0" \
     "^ok   pod: passthrough exits 0 on SIGQUIT from a shell in the container \(the preStop hook\): 0\$" "$out"
 check_match "pod: ... its 2 workers retired gracefully" "^ok   pod: \.\.\. after a graceful stop .*: 2\$" "$out"
+check_match "pod: passthrough-stats reads the statistics as the metrics sidecar does (/dev/shm read-only)" \
+    "^ok   pod: passthrough-stats reads the statistics from the metrics sidecar's read-only /dev/shm as 10001:10001 \\(exit status\\): 0\$" "$out"
 check_eq "pod: both workers on epoll, io_uring denied" 2 \
     "$(grep -cE '^ok   pod: pid [0-9]+ runs on epoll \(io_uring denied\)' <<<"$out")"
 check_eq "image-check cleaned up its root file system" gone \
