@@ -1,21 +1,24 @@
 #!/bin/bash
 # image-check.sh -- proves the container image's runtime stage without a
 # container engine (`make image-check`; as root, with the network to the
-# Debian mirror): builds the root file system the Dockerfile's runtime stage
-# describes from Debian packages (mmdebstrap --variant=minbase, the stage's
-# RUNTIME_PACKAGES and nothing else), applies the stage's RUN and COPY lines
-# to it (the binaries of $BUILD, installed with make install NOBUILD=1
-# PREFIX=/usr), then runs the stage's ENTRYPOINT and CMD in it as its USER,
-# with its ENV, as PID 1 of a pid namespace, in a private network namespace:
-# once as `docker run` would (the image alone) and once as the pod does
-# (read-only root, emptyDirs at /dev/shm and XDG_RUNTIME_DIR, io_uring
-# denied as by the RuntimeDefault seccomp profile: tests/tools/ptnouring). Each time a
-# real TLS connection to the configuration's first route goes through it
-# to an openssl s_server backend (on the loopback of that namespace, the
-# route's host name in the root file system's /etc/hosts), and the master
-# and its workers must run as that user with no capability and no
-# supplementary group but its own. Prints "ok   WHAT" or "FAIL WHAT" per check; exits 1
-# if one failed.
+# Debian mirror). It builds the root file system the Dockerfile's runtime
+# stage describes: mmdebstrap --variant=minbase with the stage's
+# RUNTIME_PACKAGES and nothing else, then the stage's RUN and COPY lines
+# (the binaries of $BUILD, installed with make install NOBUILD=1
+# PREFIX=/usr). In a private network namespace it runs the stage's
+# ENTRYPOINT and CMD in it, as its USER with its ENV, as PID 1 of a pid
+# namespace, twice: as `docker run` would (stopped by SIGTERM), and as the
+# pod does (read-only root, emptyDirs at /dev/shm and XDG_RUNTIME_DIR,
+# io_uring denied as by the RuntimeDefault seccomp profile:
+# tests/tools/ptnouring; stopped by kill -QUIT 1 from /bin/sh inside, the
+# preStop hook). Each time real TLS connections (127.0.0.1 and [::1]) to
+# the configuration's first route go through it to an openssl s_server
+# backend (the route's host name is 127.0.0.1 in the file system's
+# /etc/hosts); the master and its workers must run as that user with no
+# capability and no supplementary group but its own, and passthrough-stats
+# (in the pod: as the metrics sidecar sees /dev/shm, read-only) must count
+# the connections. Prints "ok   WHAT" or "FAIL WHAT" per check; exits 1 if
+# one failed.
 #
 # The build stage is by default not run but stood in for: its `make install
 # PREFIX=/usr DESTDIR=/out NOBUILD=1` of $BUILD's binaries. With
