@@ -433,7 +433,10 @@ master_stop(struct master *m, const sigset_t *waitmask)
 	}
 }
 
-/* The wait of one loop turn: until the earliest timer, a signal, a file event or a check. */
+/*
+ * The wait of one loop turn: until the earliest timer, a signal, a file
+ * event or a check, and never longer than the heartbeat's period.
+ */
 static void
 master_wait(struct master *m, const sigset_t *waitmask, int restart_ms)
 {
@@ -463,6 +466,9 @@ master_wait(struct master *m, const sigset_t *waitmask, int restart_ms)
 	}
 	if (check_ms >= 0 && (wait_ms < 0 || check_ms < wait_ms))
 		wait_ms = check_ms;
+	/* The heartbeat readers judge the master by (passthrough-stats --check). */
+	if (wait_ms < 0 || wait_ms > STATS_HEARTBEAT_MS)
+		wait_ms = STATS_HEARTBEAT_MS;
 	ts.tv_sec = (time_t)(wait_ms / 1000);
 	ts.tv_nsec = (long)(wait_ms % 1000) * 1000000;
 	/* The checks' sockets follow the watch and the resolver's pipe. */
@@ -490,6 +496,8 @@ master_loop(struct master *m, const sigset_t *waitmask)
 	uint64_t now;
 
 	while (!flag_stop && !flag_quit) {
+		atomic_store_explicit(&m->counters.seg.hdr->seen_ms, clock_ms(),
+		    memory_order_relaxed);
 		if (flag_child) {
 			flag_child = 0;
 			workers_reap(m);
