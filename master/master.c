@@ -616,6 +616,24 @@ master_start(struct master *m)
 	return 0;
 }
 
+/*
+ * Started as non-root (a Kubernetes pod runs everything as one user), the
+ * workers share the master's uid: dumpable, the master could be ptraced,
+ * its memory read or written (/proc/PID/mem, process_vm_writev) and its
+ * descriptors taken (/proc/PID/fd) by any worker. Non-dumpable it is
+ * reachable only with CAP_SYS_PTRACE; its workers inherit that over fork
+ * (and set it again, workers_drop_privileges). A root master is out of a
+ * worker's reach by uid already and keeps its core dumps. 0, or -1 (logged).
+ */
+static int
+master_harden(void)
+{
+	if (geteuid() == 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0)
+		return 0;
+	log_error("cannot make the master non-dumpable: %s; refusing to run", strerror(errno));
+	return -1;
+}
+
 int
 master_run(struct config *cfg, const char *path, int flags)
 {
@@ -637,6 +655,8 @@ master_run(struct config *cfg, const char *path, int flags)
 	prctl(PR_SET_NAME, "passthrough");
 	log_set_role("master");
 	if (logs_open_error(&m, &m.cfg) != 0)
+		goto out;
+	if (master_harden() != 0)
 		goto out;
 	/* Until a daemon serves, its errors belong on the terminal too. */
 	if (flags & MASTER_DAEMON)
