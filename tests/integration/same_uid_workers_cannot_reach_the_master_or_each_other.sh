@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards the privilege model of a start as non-root (a Kubernetes pod: master and workers share one uid): the master and each worker are non-dumpable, so a process of that same uid (a compromised worker, tests/tools/ptreach) can neither list their /proc/PID/fd, read their environ, open their /proc/PID/mem, process_vm_readv them nor ptrace them, while a dumpable process of that uid stays reachable (the probe works); the proxy still routes a real TLS connection, reloads, and passthrough-stats --check run as that uid says it serves.
+# Guards the privilege model of a start as non-root (a Kubernetes pod: master and workers share one uid): the master and each worker are non-dumpable, so a process of that same uid (a compromised worker, tests/tools/ptreach) can neither list their /proc/PID/fd, read their environ, open their /proc/PID/mem, process_vm_readv them, ptrace them nor pidfd_getfd their descriptors, while a dumpable process of that uid stays reachable (the probe works); the proxy still routes a real TLS connection, reloads, and passthrough-stats --check run as that uid says it serves.
 . "$(dirname "$0")/lib.sh"
 command -v setpriv >/dev/null || die "setpriv is missing (util-linux)"
 PTREACH=$ROOT/tests/tools/ptreach
@@ -49,7 +49,7 @@ check_eq "the master's uid" "$PUID" "$(uid_of "$PROXY_PID")"
 check_eq "the workers' uids" "$PUID $PUID" "$(uid_of "$w0") $(uid_of "$w1")"
 check_eq "a request through the proxy" backend-a "$(curl_get who.example.com "$PROXY_PORT" whoami 2>&1)"
 
-REFUSED='fd refused (EACCES); environ refused (EACCES); mem refused (EACCES); vm_readv refused (EPERM); ptrace refused (EPERM)'
+REFUSED='fd refused (EACCES); environ refused (EACCES); mem refused (EACCES); vm_readv refused (EPERM); ptrace refused (EPERM); getfd refused (EPERM)'
 # reach WHAT PID: ptreach as the uid, from a process that is not PID's
 # ancestor (a worker is none of the master's nor of its siblings').
 reach() {
