@@ -1,7 +1,8 @@
 #!/bin/bash
-# Guards the privilege model of a start as non-root (a Kubernetes pod: master and workers share one uid): the master and each worker are non-dumpable, so a process of that same uid (a compromised worker, tests/tools/ptreach) can neither list their /proc/PID/fd, read their environ, open their /proc/PID/mem, process_vm_readv them, ptrace them nor pidfd_getfd their descriptors, while a dumpable process of that uid stays reachable (the probe works); the proxy still routes a real TLS connection, reloads, and passthrough-stats --check run as that uid says it serves.
+# Guards the privilege model of a start as non-root (a Kubernetes pod: master and workers share one uid): the master and each worker are non-dumpable, so a process of that same uid (a compromised worker, tests/tools/ptreach) can neither list their /proc/PID/fd, read their environ, open their /proc/PID/mem, process_vm_readv them, ptrace them nor pidfd_getfd their descriptors, while a dumpable process of that uid stays reachable (the probe works); the proxy still routes a real TLS connection, reloads, and passthrough-stats --check run as that uid, also from another pid namespace (the pod's sidecar), says it serves.
 . "$(dirname "$0")/lib.sh"
 command -v setpriv >/dev/null || die "setpriv is missing (util-linux)"
+command -v unshare >/dev/null || die "unshare is missing (util-linux)"
 PTREACH=$ROOT/tests/tools/ptreach
 [ -x /usr/bin/python3 ] || die "/usr/bin/python3 is missing: run tools/deps.sh test"
 
@@ -77,4 +78,8 @@ check_eq "a request after the reload" backend-a "$(curl_get who.example.com "$PR
 out=$(as_user "$PUB/passthrough-stats" --check -c "$PROXY_CONF" 2>&1)
 check_eq "passthrough-stats --check as uid $PUID: exit status" 0 "$?"
 check_match "passthrough-stats --check as uid $PUID" "^serving: generation 2, 2 of 2 workers, master pid $PROXY_PID\$" "$out"
+# The pod's metrics sidecar: the same uid in a pid namespace of its own.
+out=$(unshare --pid --fork --mount-proc "${AS_USER[@]}" "$PUB/passthrough-stats" --check -c "$PROXY_CONF" 2>&1)
+check_eq "--check as uid $PUID from another pid namespace: exit status" 0 "$?"
+check_match "--check as uid $PUID from another pid namespace" "^serving: generation 2, 2 of 2 workers, master pid $PROXY_PID\$" "$out"
 finish
