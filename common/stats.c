@@ -81,6 +81,14 @@ stats_area_name(char *buf, size_t size, const char *name, unsigned line)
 	snprintf(buf, size, "%s.w%u", name, line);
 }
 
+uint64_t
+stats_pidns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/pid", &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
 int
 stats_reopen_readonly(int fd)
 {
@@ -168,7 +176,9 @@ stats_create(struct stats *s, const char *name, uint32_t gid)
 	h->backends_off = (uint64_t)((char *)s->backends - (char *)base);
 	h->area_size = STATS_AREA_SIZE;
 	h->master_pid = (uint32_t)getpid();
+	h->pidns = stats_pidns();
 	h->started_ms = clock_wall_ms();
+	atomic_store_explicit(&h->seen_ms, clock_ms(), memory_order_relaxed);
 	snprintf(s->routes[STATS_OTHER].pattern, STATS_PATTERN_MAX, "(other)");
 	snprintf(s->backends[STATS_OTHER].addr, STATS_ADDR_MAX, "(other)");
 	atomic_store(&h->route_count, 1);

@@ -25,10 +25,11 @@
 
 #define STATS_MAGIC		0x54535450u	/* "PTST" little-endian */
 #define STATS_AREA_MAGIC	0x41535450u	/* "PTSA": a worker's area */
-#define STATS_VERSION		7u		/* 2: per-worker areas; 3: PROXY and address rules;
+#define STATS_VERSION		8u		/* 2: per-worker areas; 3: PROXY and address rules;
 						 * 4: rejected, route_full; 5: backend health;
 						 * 6: active checks, weights, balance modes;
-						 * 7: each worker's event engine */
+						 * 7: each worker's event engine;
+						 * 8: heartbeats, the master's pid namespace */
 #define STATS_LINES		1024u		/* worker processes at once, old and new across reloads */
 #define STATS_ROUTES		65536u		/* route patterns ever seen; the rest count as "(other)" */
 #define STATS_BACKENDS		65536u		/* backend addresses ever seen; likewise */
@@ -40,6 +41,12 @@
 #define STATS_HIST_BUCKETS	24u		/* log2 buckets, the last one is +Inf */
 #define STATS_CACHELINE		64u
 #define STATS_OTHER		0u		/* entry 0 of routes and backends: the overflow */
+/*
+ * The master and each worker store their seen_ms at least this often while
+ * their loop runs (its longest sleep): a reader that finds one much older
+ * knows that process stopped, hung or died, without looking at its pid.
+ */
+#define STATS_HEARTBEAT_MS	1000u
 
 /* Why a connection ended. The names are part of the ABI (JSON keys, labels). */
 enum close_reason {
@@ -208,6 +215,15 @@ struct stats_header {
 	_Atomic uint64_t last_reload_ms;	/* unix time; 0: never */
 	_Atomic uint32_t last_reload_ok;
 	_Atomic uint32_t fold_seq;		/* odd while a worker is folded into retired */
+	/*
+	 * Liveness a reader in another pid namespace (a pod's metrics sidecar)
+	 * can judge without the pid: the master stores CLOCK_MONOTONIC ms here
+	 * every loop turn (at least every STATS_HEARTBEAT_MS), and
+	 * the st_ino of its pid namespace, so a reader in the same one may
+	 * also ask the kernel about master_pid (0: unknown).
+	 */
+	_Atomic uint64_t seen_ms;
+	uint64_t pidns;
 	char last_reload_message[STATS_MESSAGE_MAX];
 	struct stats_counters retired;		/* exited workers, folded in */
 } __attribute__((aligned(STATS_CACHELINE)));
@@ -229,6 +245,7 @@ struct stats_area {
 	_Atomic uint64_t relaying;		/* ... moving bytes */
 	_Atomic uint32_t ready;			/* 1: started and accepting (workers_ready) */
 	uint32_t reserved2;
+	_Atomic uint64_t seen_ms;		/* CLOCK_MONOTONIC ms of its last loop turn */
 	struct stats_counters c;
 	/* By route entry id; cache-aligned so the busiest words sit in few lines. */
 	struct stats_entry routes[STATS_ROUTES] __attribute__((aligned(STATS_CACHELINE)));
@@ -307,6 +324,13 @@ int stats_area_create(const char *name, unsigned line, uint32_t gid, uint64_t *i
  */
 struct stats_area *stats_area_map(int fd, int writable);
 void stats_area_unmap(const struct stats_area *a);
+
+/*
+ * The st_ino of this process's pid namespace (/proc/self/ns/pid), 0 when
+ * it cannot be read: two processes with the same non-zero value see the
+ * same pids.
+ */
+uint64_t stats_pidns(void);
 
 /* An O_RDONLY descriptor of the object fd is open on (via /proc/self/fd). */
 int stats_reopen_readonly(int fd);

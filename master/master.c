@@ -434,7 +434,10 @@ master_stop(struct master *m, const sigset_t *waitmask)
 	}
 }
 
-/* The wait of one loop turn: until the earliest timer, a signal, a file event or a check. */
+/*
+ * The wait of one loop turn: until the earliest timer, a signal, a file
+ * event or a check, and never longer than the heartbeat's period.
+ */
 static void
 master_wait(struct master *m, const sigset_t *waitmask, int restart_ms)
 {
@@ -464,6 +467,9 @@ master_wait(struct master *m, const sigset_t *waitmask, int restart_ms)
 	}
 	if (check_ms >= 0 && (wait_ms < 0 || check_ms < wait_ms))
 		wait_ms = check_ms;
+	/* The heartbeat readers judge the master by (passthrough-stats --check). */
+	if (wait_ms < 0 || wait_ms > STATS_HEARTBEAT_MS)
+		wait_ms = STATS_HEARTBEAT_MS;
 	ts.tv_sec = (time_t)(wait_ms / 1000);
 	ts.tv_nsec = (long)(wait_ms % 1000) * 1000000;
 	/* The checks' sockets follow the watch and the resolver's pipe. */
@@ -491,6 +497,8 @@ master_loop(struct master *m, const sigset_t *waitmask)
 	uint64_t now;
 
 	while (!flag_stop && !flag_quit) {
+		atomic_store_explicit(&m->counters.seg.hdr->seen_ms, clock_ms(),
+		    memory_order_relaxed);
 		if (flag_child) {
 			flag_child = 0;
 			workers_reap(m);
@@ -609,6 +617,24 @@ master_start(struct master *m)
 	return 0;
 }
 
+/*
+ * Started as non-root (a Kubernetes pod runs everything as one user), the
+ * workers share the master's uid: dumpable, the master could be ptraced,
+ * its memory read or written (/proc/PID/mem, process_vm_writev) and its
+ * descriptors taken (/proc/PID/fd) by any worker. Non-dumpable it is
+ * reachable only with CAP_SYS_PTRACE; its workers inherit that over fork
+ * (and set it again, workers_drop_privileges). A root master is out of a
+ * worker's reach by uid already and keeps its core dumps. 0, or -1 (logged).
+ */
+static int
+master_harden(void)
+{
+	if (geteuid() == 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0)
+		return 0;
+	log_error("cannot make the master non-dumpable: %s; refusing to run", strerror(errno));
+	return -1;
+}
+
 int
 master_run(struct config *cfg, const char *path, int flags)
 {
@@ -630,6 +656,8 @@ master_run(struct config *cfg, const char *path, int flags)
 	prctl(PR_SET_NAME, "passthrough");
 	log_set_role("master");
 	if (logs_open_error(&m, &m.cfg) != 0)
+		goto out;
+	if (master_harden() != 0)
 		goto out;
 	/* Until a daemon serves, its errors belong on the terminal too. */
 	if (flags & MASTER_DAEMON)

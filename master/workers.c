@@ -69,10 +69,15 @@ workers_switch_user(const struct config *cfg)
 
 /*
  * Switches to cfg's group and user for good, then forbids gaining any
- * privilege back (PR_SET_NO_NEW_PRIVS: no setuid or file-capability exec).
- * user is NULL only in a start as non-root (config_load names "nobody" for
- * a root one): the worker stays who started it. Returns 0, or -1 (logged):
- * a worker that was told to run as someone else never runs as root.
+ * privilege back (PR_SET_NO_NEW_PRIVS: no setuid or file-capability exec)
+ * and makes the process non-dumpable: every worker runs as the same user,
+ * and a dumpable one could be ptraced, its memory read or written through
+ * /proc/PID/mem and its descriptors taken through /proc/PID/fd by any
+ * other (the credential change resets dumpable only to fs.suid_dumpable,
+ * and a start as non-root changes no credential). user is NULL only in a
+ * start as non-root (config_load names "nobody" for a root one): the
+ * worker stays who started it. Returns 0, or -1 (logged): a worker that
+ * was told to run as someone else never runs as root.
  */
 int
 workers_drop_privileges(const struct config *cfg)
@@ -81,6 +86,11 @@ workers_drop_privileges(const struct config *cfg)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
 		log_error("cannot set no_new_privs: %s; refusing to run", strerror(errno));
+		return -1;
+	}
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		log_error("cannot make the process non-dumpable: %s; refusing to run",
+		    strerror(errno));
 		return -1;
 	}
 	return 0;

@@ -24,8 +24,9 @@
 #include "tunables.h"
 #include "worker-t.h"
 
-/* The longest the loop sleeps. */
+/* The longest the loop sleeps: each turn stamps the area's heartbeat. */
 #define WORKER_TICK_MS 1000u
+_Static_assert(WORKER_TICK_MS <= STATS_HEARTBEAT_MS, "a turn at least every heartbeat");
 
 static volatile sig_atomic_t worker_stop;	/* SIGTERM, SIGINT: now */
 static volatile sig_atomic_t worker_quit;	/* SIGQUIT: after the connections end */
@@ -470,6 +471,7 @@ worker_turn(struct worker *w)
 	accesslog_flush(&w->access);
 	engine_sleep(w->engine, worker_wait_ms(w));
 	w->now = clock_ms();
+	atomic_store_explicit(&w->st->seen_ms, w->now, memory_order_relaxed);
 	worker_routes_refresh(w);	/* once per turn, before the events */
 	peers_tick(&w->peers, w->stats, w->now);
 	engine_dispatch(w->engine);
@@ -494,6 +496,7 @@ worker_run(const struct worker_spec *spec)
 		log_warn("relay \"kernel\": this worker has no BPF maps of its own; it relays "
 		    "with \"adaptive\"");
 	listener_resume(&w);
+	atomic_store_explicit(&spec->area->seen_ms, clock_ms(), memory_order_relaxed);
 	atomic_store_explicit(&spec->area->ready, 1, memory_order_relaxed);
 	while (!worker_stop && !(worker_quit && worker_retire(&w)))
 		worker_turn(&w);

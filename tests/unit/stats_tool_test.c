@@ -795,7 +795,7 @@ Test(stats_tool, json_has_every_key_with_its_value)
 	render_json(&out, &snap);
 	t = text_of(&out);
 	assert_json_valid(t);
-	assert_has(t, "\"layout_version\": 7,");
+	assert_has(t, "\"layout_version\": 8,");
 	assert_has(t, "\"master_pid\": 4242,");
 	assert_has(t, "\"started_ms\": 1700000000123,");
 	assert_has(t, "\"workers_configured\": 2,");

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "render.h"
 #include "segment.h"
 #include "serve.h"
@@ -23,6 +24,7 @@ enum main_mode {
 	MAIN_PROMETHEUS,
 	MAIN_WATCH,
 	MAIN_SERVE,
+	MAIN_CHECK,
 };
 
 struct main_args {
@@ -39,7 +41,7 @@ main_usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: passthrough-stats [-c FILE | -n NAME] [--json | --prometheus |\n"
-	    "                         --watch SECONDS | --serve ADDR:PORT]\n"
+	    "                         --watch SECONDS | --serve ADDR:PORT | --check]\n"
 	    "       passthrough-stats -h | -V\n"
 	    "Shows the statistics of a running passthrough (read-only).\n"
 	    "  -c, --config FILE     its configuration (default %s);\n"
@@ -51,9 +53,13 @@ main_usage(FILE *out)
 	    "  -p, --prometheus      Prometheus text exposition format 0.0.4\n"
 	    "  -w, --watch SECONDS   redraw every SECONDS with per-second rates; q quits\n"
 	    "  -s, --serve ADDR:PORT serve GET /metrics over HTTP (\"*:9100\", \"127.0.0.1:9100\")\n"
+	    "  -C, --check           exit 0 when the master and every worker serve (one\n"
+	    "                        line on stdout; a failed last reload is named, not\n"
+	    "                        a failure), else 1 and why on stderr (exec probes)\n"
 	    "  -h, --help            this help\n"
 	    "  -V, --version         the version\n"
-	    "Exit status: 0 success, 1 error (no segment, I/O), 2 usage.\n",
+	    "Exit status: 0 success, 1 error (no segment, I/O; --check: not serving),\n"
+	    "2 usage.\n",
 	    DEFAULT_CONFIG_PATH);
 }
 
@@ -86,6 +92,7 @@ main_parse(int argc, char **argv, struct main_args *args)
 		{ "prometheus", no_argument, NULL, 'p' },
 		{ "watch", required_argument, NULL, 'w' },
 		{ "serve", required_argument, NULL, 's' },
+		{ "check", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -93,7 +100,7 @@ main_parse(int argc, char **argv, struct main_args *args)
 	int opt;
 
 	memset(args, 0, sizeof(*args));
-	while ((opt = getopt_long(argc, argv, "c:n:jpw:s:hV", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:n:jpw:s:ChV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': args->config = optarg; break;
 		case 'n': args->name = optarg; break;
@@ -106,6 +113,7 @@ main_parse(int argc, char **argv, struct main_args *args)
 				return TOOL_EXIT_USAGE;
 			break;
 		case 's': args->mode = MAIN_SERVE; args->modes++; args->listen = optarg; break;
+		case 'C': args->mode = MAIN_CHECK; args->modes++; break;
 		case 'h': main_usage(stdout); return MAIN_DONE;
 		case 'V': printf("passthrough-stats %s\n", PASSTHROUGH_VERSION); return MAIN_DONE;
 		default: main_usage(stderr); return TOOL_EXIT_USAGE;
@@ -120,8 +128,8 @@ main_parse(int argc, char **argv, struct main_args *args)
 		return TOOL_EXIT_USAGE;
 	}
 	if (args->modes > 1) {
-		fprintf(stderr, "passthrough-stats: --json, --prometheus, --watch and --serve "
-		    "exclude each other\n");
+		fprintf(stderr, "passthrough-stats: --json, --prometheus, --watch, --serve and "
+		    "--check exclude each other\n");
 		return TOOL_EXIT_USAGE;
 	}
 	if (args->name == NULL && args->config == NULL)
@@ -133,7 +141,13 @@ main_parse(int argc, char **argv, struct main_args *args)
 static void
 main_open_failed(const struct main_args *args, const char *name, int rc, const char *why)
 {
-	if (rc == -ENOENT && args->config != NULL) {
+	if (rc == -ENOENT && args->mode == MAIN_CHECK) {
+		/* One line, as a probe's output is read. */
+		fprintf(stderr, "passthrough-stats: not serving: no statistics segment %s%s%s: "
+		    "passthrough is not running%s\n", name, args->config != NULL ? " for " : "",
+		    args->config != NULL ? args->config : "",
+		    args->config != NULL ? " with this configuration" : "");
+	} else if (rc == -ENOENT && args->config != NULL) {
 		fprintf(stderr, "passthrough-stats: no statistics segment %s for %s "
 		    "(is passthrough running with this configuration?)\n", name, args->config);
 		/* Unreadable, its stats.name (if any) was not seen: the name may be wrong. */
@@ -241,6 +255,9 @@ main(int argc, char **argv)
 		break;
 	case MAIN_SERVE:
 		rc = serve_run(&seg, args.listen);
+		break;
+	case MAIN_CHECK:
+		rc = check_run(&seg);
 		break;
 	case MAIN_TABLE:
 	case MAIN_JSON:

@@ -136,6 +136,8 @@ snapshot_copy_worker(struct snapshot *snap, struct segment *seg, uint32_t i, uin
 	w->active = atomic_load_explicit(&a->active, memory_order_relaxed);
 	w->in_hello = atomic_load_explicit(&a->in_hello, memory_order_relaxed);
 	w->relaying = atomic_load_explicit(&a->relaying, memory_order_relaxed);
+	w->ready = atomic_load_explicit(&a->ready, memory_order_relaxed);
+	w->seen_ms = atomic_load_explicit(&a->seen_ms, memory_order_relaxed);
 	snapshot_copy(&w->c, &a->c, sizeof(w->c));
 	for (uint32_t e = 0; e < snap->route_count; e++)
 		stats_entry_fold(&snap->route_sums[e], &a->routes[e], 1);

@@ -27,6 +27,8 @@ struct snapshot_worker {
 	uint32_t engine;		/* enum stats_engine: stats_engine_str() names it */
 	uint64_t generation;
 	uint64_t active, in_hello, relaying;
+	uint32_t ready;			/* its area's word: 1 once it accepts */
+	uint64_t seen_ms;		/* its area's heartbeat (CLOCK_MONOTONIC ms) */
 	struct stats_counters c;
 };
 

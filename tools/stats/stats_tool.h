@@ -42,6 +42,14 @@
 #define HUMAN_LEN		32u
 #define HUMAN_UNIT		1024.0	/* IEC units: KiB, MiB, GiB */
 
+/*
+ * --check: a heartbeat (common/stats.h) older than this means its process
+ * stopped, hung or died. Five missed beats: a master busy loading a large
+ * configuration for a second or two, or a loaded machine, is not taken for
+ * dead; a probe every 10 s still notices within one or two periods.
+ */
+#define CHECK_STALE_MS		(5u * STATS_HEARTBEAT_MS)
+
 /* --watch: the refresh interval the operator may ask for, seconds. */
 #define TOP_INTERVAL_MIN	0.1	/* below that the rates are mostly noise */
 #define TOP_INTERVAL_MAX	86400.0	/* a day; a bound only to reject typos */
