@@ -61,27 +61,36 @@ events_seccomp(void)
 	return on;
 }
 
+/* What the probe's child sends back. */
+struct events_answer {
+	int err;
+	char call[24];
+};
+
 /*
  * In the child: the workers' credentials, then the worker's own probe of
- * its engine (a ring made and torn down); its errno goes on wfd. Never returns.
+ * its engine (a ring made, waited on and torn down); its errno and the
+ * call that failed go on wfd. Never returns.
  */
 static void __attribute__((noreturn))
 events_probe_child(const struct config *cfg, int wfd)
 {
-	const char *why;
-	int err;
+	struct events_answer a = { 0 };
+	const char *call;
 
 	/* Not root: no switch is possible, and a worker would stay as we are. */
 	if (geteuid() == 0 && workers_drop_privileges(cfg) != 0)
 		_exit(1);
-	err = -engine_probe(ENGINE_IO_URING, &why);
-	_exit(write(wfd, &err, sizeof(err)) == (ssize_t)sizeof(err) ? 0 : 1);
+	a.err = -engine_probe(ENGINE_IO_URING, &call);
+	snprintf(a.call, sizeof(a.call), "%s", call);
+	_exit(write(wfd, &a, sizeof(a)) == (ssize_t)sizeof(a) ? 0 : 1);
 }
 
 int
 events_probe(const struct config *cfg, struct events_probe *p)
 {
-	int err, pfd[2], status;
+	struct events_answer a;
+	int pfd[2], status;
 	ssize_t n;
 	pid_t pid;
 
@@ -102,14 +111,17 @@ events_probe(const struct config *cfg, struct events_probe *p)
 	}
 	close(pfd[1]);
 	do
-		n = read(pfd[0], &err, sizeof(err));
+		n = read(pfd[0], &a, sizeof(a));
 	while (n < 0 && errno == EINTR);
 	close(pfd[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (n != (ssize_t)sizeof(err))
+	if (n != (ssize_t)sizeof(a))
 		return -ECHILD;	/* it could not take the workers' credentials (logged there) */
-	p->err = err;
+	p->err = a.err;
+	/* Only names it knows: the child ran as the workers' user. */
+	snprintf(p->call, sizeof(p->call), "%s", strcmp(a.call, "io_uring_enter") == 0 ?
+	    "io_uring_enter" : "io_uring_setup");
 	return 0;
 }
 
@@ -129,7 +141,8 @@ events_cause(const struct config *cfg, const struct events_probe *p, char *buf, 
 {
 	size_t n;
 
-	n = (size_t)snprintf(buf, size, "io_uring_setup: %s", strerror(p->err));
+	n = (size_t)snprintf(buf, size, "%s: %s", p->call[0] != '\0' ? p->call :
+	    "io_uring_setup", strerror(p->err));
 	if (n < size && p->seccomp)
 		n += (size_t)snprintf(buf + n, size - n, "; a seccomp filter is in force "
 		    "(Seccomp: 2 in /proc/self/status)");

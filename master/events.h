@@ -14,7 +14,8 @@
 
 /* What the probe found (events_probe). */
 struct events_probe {
-	int err;		/* 0: the workers' user may use io_uring; else io_uring_setup's errno */
+	int err;		/* 0: the workers' user may use io_uring; else call's errno */
+	char call[24];		/* the call that failed: "io_uring_setup", "io_uring_enter" */
 	int disabled;		/* kernel.io_uring_disabled: 0, 1 or 2; -1: no such sysctl */
 	long group;		/* kernel.io_uring_group; -1: none, or no such sysctl */
 	int seccomp;		/* the master (so every child) runs under a seccomp filter */
@@ -22,8 +23,9 @@ struct events_probe {
 
 /*
  * Tries io_uring as cfg's workers would: a child that drops to their user
- * and group as a worker does (workers_drop_privileges) makes a ring and
- * tears it down (engine_probe), and reports the errno through a pipe. Returns 0
+ * and group as a worker does (workers_drop_privileges) makes a ring, waits
+ * on it and tears it down (engine_probe), and reports the errno and the
+ * call that failed through a pipe. Returns 0
  * with *p filled, or -errno when the probe itself could not run. Not logged.
  */
 int events_probe(const struct config *cfg, struct events_probe *p);

@@ -12,10 +12,10 @@
 
 /* One engine's implementation of engine.h; see there for each call's contract. */
 struct engine_ops {
-	int (*probe)(const char **why);
+	int (*probe)(const char **call);
 	int (*init)(struct engine **e, struct worker *w, const sigset_t *waitmask);
 	void (*fini)(struct engine *e);
-	void (*sleep)(struct engine *e, uint64_t wait_ms);
+	int (*sleep)(struct engine *e, uint64_t wait_ms);
 	void (*dispatch)(struct engine *e);
 	void (*connect_timeout)(struct engine *e, uint32_t ms);
 	int (*accept)(struct engine *e, struct listener *l, int multishot);

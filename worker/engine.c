@@ -33,12 +33,12 @@ engine_kind_parse(const char *name)
 }
 
 int
-engine_probe(enum engine_kind kind, const char **why)
+engine_probe(enum engine_kind kind, const char **call)
 {
-	*why = "";
+	*call = "";
 	if ((unsigned)kind >= ENGINE_KIND_COUNT)
 		return -EINVAL;
-	return engine_table[kind]->probe(why);
+	return engine_table[kind]->probe(call);
 }
 
 int
@@ -58,10 +58,16 @@ engine_fini(struct engine *e)
 		e->ops->fini(e);
 }
 
-void
+int
 engine_sleep(struct engine *e, uint64_t wait_ms)
 {
-	e->ops->sleep(e, wait_ms);
+	return e->ops->sleep(e, wait_ms);
+}
+
+int
+engine_wait_broken(int err)
+{
+	return err == EPERM || err == ENOSYS || err == EBADF || err == EFAULT || err == EINVAL;
 }
 
 void

@@ -70,12 +70,14 @@ const char *engine_kind_name(unsigned kind);
 /* The kind named name ("io_uring", "epoll"), or -EINVAL. */
 int engine_kind_parse(const char *name);
 /*
- * 0 when this process may set up an engine of that kind now, else -errno
- * and why in *why (a static string): for io_uring, -EPERM or -ENOSYS when
- * a seccomp filter denies io_uring_setup, -EPERM when the sysctl
- * kernel.io_uring_disabled does. Logs nothing: the caller decides.
+ * 0 when this process may set up and wait on an engine of that kind now,
+ * else -errno and the call that failed in *call (a static string): for
+ * io_uring, -EPERM or -ENOSYS from "io_uring_setup" when a seccomp filter
+ * denies it, -EPERM when the sysctl kernel.io_uring_disabled does, and
+ * from "io_uring_enter" when a filter allows the ring but not its waits.
+ * Logs nothing: the caller decides.
  */
-int engine_probe(enum engine_kind kind, const char **why);
+int engine_probe(enum engine_kind kind, const char **call);
 
 /*
  * Sets up an engine of that kind for worker w; waitmask is the signal mask while it
@@ -91,8 +93,14 @@ void engine_fini(struct engine *e);
  * Submits what was asked, then sleeps until an event comes or wait_ms
  * passed, with the worker's signals unblocked. Events are not handed over:
  * engine_dispatch() does that, after the caller had a look at the world.
+ * 0, or -errno (logged) when the wait itself is refused in a way no retry
+ * mends (a seccomp filter denying the call, a bad descriptor): the worker
+ * must stop rather than spin on it.
  */
-void engine_sleep(struct engine *e, uint64_t wait_ms);
+int engine_sleep(struct engine *e, uint64_t wait_ms);
+
+/* 1 if err, from a wait call, says it will fail every time. */
+int engine_wait_broken(int err);
 /* Hands every event that came to its owner's handler. */
 void engine_dispatch(struct engine *e);
 

@@ -200,7 +200,7 @@ epoll_timeout(const struct epoll_engine *p, uint64_t wait_ms)
 	return wait_ms > INT32_MAX ? INT32_MAX : (int)wait_ms;
 }
 
-static void
+static int
 epoll_sleep(struct engine *e, uint64_t wait_ms)
 {
 	struct epoll_engine *p = epoll_of(e);
@@ -214,6 +214,13 @@ epoll_sleep(struct engine *e, uint64_t wait_ms)
 	timeout = epoll_timeout(p, wait_ms);
 	n = epoll_pwait(p->epfd, p->events, EPOLL_EVENTS_MAX, timeout, &p->waitmask);
 	err = n < 0 ? errno : 0;
+	if (n < 0 && engine_wait_broken(err)) {
+		if (!p->broken)
+			log_error("epoll_pwait: %s: this worker cannot wait; it stops",
+			    strerror(err));
+		p->broken = 1;	/* said once: the exit's own waits fail alike */
+		return -err;
+	}
 	if (n < 0 && err != EINTR)
 		log_error("epoll_pwait: %s", strerror(err));
 	p->nevents = n > 0 ? n : 0;
@@ -221,6 +228,7 @@ epoll_sleep(struct engine *e, uint64_t wait_ms)
 	/* Slept (EINTR, or the timeout ran out): the mask was open. Else, now and then, open it. */
 	if (err != EINTR && !(n == 0 && timeout > 0))
 		engine_signals_let_in(&p->waitmask, &p->busy_waits);
+	return 0;
 }
 
 /* The events queued before this dispatch; those queued meanwhile wait for the next. */
@@ -389,12 +397,12 @@ epoll_log_wait(struct engine *e, struct accesslog *a, int fd)
 }
 
 static int
-epoll_probe(const char **why)
+epoll_probe(const char **call)
 {
 	int fd = epoll_create1(EPOLL_CLOEXEC);
 
 	if (fd < 0) {
-		*why = "epoll_create1 is denied";
+		*call = "epoll_create1";
 		return -errno;
 	}
 	close(fd);

@@ -38,6 +38,7 @@ struct uring {
 	sigset_t waitmask;
 	struct __kernel_timespec connect_ts;	/* for linked connect timeouts */
 	unsigned busy_waits;			/* waits that returned without sleeping */
+	int broken;				/* a wait failed for good (uring_sleep) */
 };
 
 /* The io_uring state behind e (its first member). */
@@ -87,28 +88,32 @@ uring_setup(struct uring *u)
 }
 
 /*
- * A small ring set up and torn down: what a worker would meet. A seccomp
- * filter says EPERM or ENOSYS (Docker's and containerd's default profiles
- * deny io_uring_setup), kernel.io_uring_disabled says EPERM.
+ * A small ring set up, one no-op submitted and waited for, the ring torn
+ * down: what a worker would meet. A seccomp filter says EPERM or ENOSYS
+ * (Docker's and containerd's default profiles deny io_uring_setup; a
+ * profile may allow it and still deny io_uring_enter, which a worker needs
+ * for every wait), kernel.io_uring_disabled says EPERM.
  */
 static int
-uring_probe(const char **why)
+uring_probe(const char **call)
 {
 	struct io_uring ring;
+	struct io_uring_sqe *sqe;
 	int rc = io_uring_queue_init(2, &ring, 0);
 
-	if (rc == 0) {
-		io_uring_queue_exit(&ring);
-		return 0;
+	if (rc != 0) {
+		*call = "io_uring_setup";
+		return rc;
 	}
-	if (rc == -EPERM || rc == -ENOSYS)
-		*why = "io_uring_setup is denied (a seccomp filter, or the sysctl "
-		    "kernel.io_uring_disabled)";
-	else if (rc == -ENOMEM)
-		*why = "io_uring_setup has no memory (RLIMIT_MEMLOCK on kernels before 5.12)";
-	else
-		*why = "io_uring_setup failed";
-	return rc;
+	if ((sqe = io_uring_get_sqe(&ring)) != NULL)
+		io_uring_prep_nop(sqe);
+	rc = io_uring_submit_and_wait(&ring, 1);
+	io_uring_queue_exit(&ring);
+	if (rc < 0) {
+		*call = "io_uring_enter";
+		return rc;
+	}
+	return 0;
 }
 
 static int
@@ -335,7 +340,7 @@ uring_log_wait(struct engine *e, struct accesslog *a, int fd)
 	return 0;
 }
 
-static void
+static int
 uring_sleep(struct engine *e, uint64_t wait_ms)
 {
 	struct uring *u = uring_of(e);
@@ -347,11 +352,20 @@ uring_sleep(struct engine *e, uint64_t wait_ms)
 	int rc;
 
 	rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, &u->waitmask);
+	if (rc < 0 && engine_wait_broken(-rc)) {
+		if (!u->broken)
+			log_error("io_uring_enter: %s: this worker cannot wait on its ring "
+			    "(a seccomp filter that allows io_uring_setup but not "
+			    "io_uring_enter?); it stops", strerror(-rc));
+		u->broken = 1;	/* said once: the exit's own waits fail alike */
+		return rc;
+	}
 	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)
 		log_error("io_uring_submit_and_wait_timeout: %s", strerror(-rc));
 	/* Slept (EINTR, ETIME): the mask was open. Else, now and then, open it for a moment. */
 	if (rc != -EINTR && rc != -ETIME)
 		engine_signals_let_in(&u->waitmask, &u->busy_waits);
+	return 0;
 }
 
 /* One completion to its owner; the engine's bookkeeping first. */
