@@ -66,7 +66,7 @@ if [ "$what" = all ] || [ "$what" = integration ]; then
 		[ -f "$t" ] || continue
 		name=$(basename "$t" .sh)
 		# Not tests: helpers the tests source.
-		case $name in lib | hostile) continue ;; esac
+		case $name in lib | hostile | netns) continue ;; esac
 		[ -n "$pattern" ] && [[ $name != *$pattern* ]] && continue
 		if [ "${ONCE:-1}" = 0 ] && grep -q '^# once:' "$t"; then
 			echo "  ($name: run once, by the first pass)"

@@ -3,13 +3,8 @@
 # Runs as root: the body re-runs itself in a new network and mount namespace
 # (unshare -mn), so port 8443, port 443, /etc/hosts and /dev/shm (the
 # config's fixed stats name "passthrough") are its own and nothing is left.
-if [ "${PT_K8S_POD_NS:-}" != 1 ]; then
-	if [ "$(id -u)" != 0 ]; then
-		echo "FAIL: $(basename "$0") needs root (unshare -mn, setpriv)"
-		exit 1
-	fi
-	PT_K8S_POD_NS=1 exec unshare -mn --propagation private -- "$0" "$@"
-fi
+. "$(dirname "$0")/netns.sh"
+netns_enter "unshare -mn, setpriv"
 . "$(dirname "$0")/lib.sh"
 
 SHIPPED=$ROOT/etc/kubernetes/passthrough.conf

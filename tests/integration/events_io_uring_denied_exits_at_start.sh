@@ -19,13 +19,8 @@ echo "--- a start with \"io_uring\" under the filter: one error, exit 1, no work
 spawn "$PTNOURING" "$PT" -f -c "$T/io_uring.conf" 2>"$T/start.err"
 pid=$BG_PID
 # A generous bound: the probe is one fork; a restart loop would run until killed.
-if pid_wait_exit "$pid" 10; then
-	wait "$pid"
-	rc=$?
-else
-	rc=still-running
-fi
-check_eq "the master's exit status" 1 "$rc"
+exit_wait "$pid" 10
+check_eq "the master's exit status" 1 "$EXIT_RC"
 ERR='master: error: tuning.events "io_uring": the workers cannot use io_uring (io_uring_setup: Operation not permitted; a seccomp filter is in force (Seccomp: 2 in /proc/self/status)); not starting; to run: allow io_uring_setup, io_uring_enter and io_uring_register in the seccomp profile, or set the sysctl kernel.io_uring_disabled=0 (or 1 with kernel.io_uring_group='
 check_eq "the error naming the cause and the fixes, once" 1 "$(grep -cF -- "$ERR" "$T/start.err")"
 check_match "... and the way out through tuning.events" \

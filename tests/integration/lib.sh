@@ -73,6 +73,17 @@ pid_wait_exit() {
 	! pid_alive "$pid"
 }
 
+# exit_wait PID SECONDS: waits up to SECONDS for the child PID (spawned by
+# this shell) to exit; sets EXIT_RC to its exit status, or "still-running".
+exit_wait() {
+	if pid_wait_exit "$1" "$2"; then
+		wait "$1"
+		EXIT_RC=$?
+	else
+		EXIT_RC=still-running
+	fi
+}
+
 # spawn CMD...: starts it in the background, remembered for cleanup; sets BG_PID.
 spawn() {
 	"$@" &

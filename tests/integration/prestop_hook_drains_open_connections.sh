@@ -1,13 +1,8 @@
 #!/bin/bash
 # Guards the pod's stop: the preStop hook of etc/kubernetes/deployment.yaml, run as the kubelet runs it (in the container's pid namespace, where passthrough is pid 1, as uid 10001), keeps accepting for its first seconds, then makes passthrough stop gracefully (listeners closed, an open TLS connection carried to its end) and returns only when passthrough has exited 0, within terminationGracePeriodSeconds.
 # once: the hook's text and the master's SIGQUIT path, which quit_lets_transfers_finish.sh runs in both passes; this one takes about 9 s.
-if [ "${PT_K8S_POD_NS:-}" != 1 ]; then
-	if [ "$(id -u)" != 0 ]; then
-		echo "FAIL: $(basename "$0") needs root (unshare -mnp, nsenter, setpriv)"
-		exit 1
-	fi
-	PT_K8S_POD_NS=1 exec unshare -mn --propagation private -- "$0" "$@"
-fi
+. "$(dirname "$0")/netns.sh"
+netns_enter "unshare -mnp, nsenter, setpriv"
 . "$(dirname "$0")/lib.sh"
 
 K8S=$ROOT/etc/kubernetes

@@ -12,7 +12,7 @@ cause() {	# CALL: why the workers cannot use io_uring, as the master says it
 }
 
 refused() {	# CALL WITHOUT...: tuning.events = "io_uring" under the profile less WITHOUT
-	local call=$1 pid rc t0
+	local call=$1 pid t0
 	local WITHOUT=("${@:2}")
 	echo "--- events \"io_uring\", no $call: refused at start"
 	# Its own file, events written out: this test is about these values, whatever PT_EVENTS says.
@@ -22,14 +22,9 @@ refused() {	# CALL WITHOUT...: tuning.events = "io_uring" under the profile less
 	t0=$(now_ms)
 	spawn "$PTSECCOMP" "${WITHOUT[@]}" "$PROFILE" "$PT" -f -c "$T/io_uring.conf" 2>"$T/start.err"
 	pid=$BG_PID
-	if pid_wait_exit "$pid" 10; then
-		wait "$pid"
-		rc=$?
-	else
-		rc=still-running
-	fi
+	exit_wait "$pid" 10
 	check_range "milliseconds until it exited" 0 2000 $(( $(now_ms) - t0 ))
-	check_eq "the master's exit status" 1 "$rc"
+	check_eq "the master's exit status" 1 "$EXIT_RC"
 	check_eq "the error naming the cause and the calls to allow, once" 1 "$(grep -cF -- \
 	    "master: error: tuning.events \"io_uring\": $(cause "$call"); not starting; to run: allow io_uring_setup, io_uring_enter and io_uring_register in the seccomp profile" \
 	    "$T/start.err")"
