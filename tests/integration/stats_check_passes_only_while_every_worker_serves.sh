@@ -1,5 +1,6 @@
 #!/bin/bash
 # Guards passthrough-stats --check, the pod's exec probe: exit 0 with one "serving:" line while the master and both workers serve a real TLS route, also from another pid namespace (a metrics sidecar's, where the master's pid means nothing); 0 after a failed reload, its one line naming it; 1 naming the worker while one is gone and not replaced (master stopped, worker killed) and while one is stopped past the heartbeat bound (in both namespaces); 1 "is gone" at once when the master was killed -9 leaving its segment, and "not seen" from the other namespace after the bound; 1 "not running" with no segment; 2 on a usage error.
+# once: the verdict is the tool's (its logic runs sanitized in check_test, both passes) on heartbeats each worker stamps in its loop, whatever its engine; about 12 s.
 . "$(dirname "$0")/lib.sh"
 EXPECT_WORKER_DEATHS=1
 command -v unshare >/dev/null || die "unshare is missing (util-linux)"
