@@ -15,6 +15,7 @@ LISTEN="\"127.0.0.1:$PROXY_PORT\""
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }
 # js FILTER: FILTER applied to a fresh passthrough-stats --json.
 js() { "$STATS" -c "$PROXY_CONF" --json | jq -r "$1"; }
+# shellcheck disable=SC2317  # run through wait_until
 reloads_at_least() { [ "$(js '.reloads_ok + .reloads_failed')" -ge "$1" ]; }
 # reload N: SIGHUP, then wait until the segment counts N reloads (ok or failed).
 reload() {
