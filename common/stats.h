@@ -23,13 +23,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sha256.h"
+
 #define STATS_MAGIC		0x54535450u	/* "PTST" little-endian */
 #define STATS_AREA_MAGIC	0x41535450u	/* "PTSA": a worker's area */
-#define STATS_VERSION		8u		/* 2: per-worker areas; 3: PROXY and address rules;
+#define STATS_VERSION		9u		/* 2: per-worker areas; 3: PROXY and address rules;
 						 * 4: rejected, route_full; 5: backend health;
 						 * 6: active checks, weights, balance modes;
 						 * 7: each worker's event engine;
-						 * 8: heartbeats, the master's pid namespace */
+						 * 8: heartbeats, the master's pid namespace;
+						 * 9: the configuration's SHA-256 */
 #define STATS_LINES		1024u		/* worker processes at once, old and new across reloads */
 #define STATS_ROUTES		65536u		/* route patterns ever seen; the rest count as "(other)" */
 #define STATS_BACKENDS		65536u		/* backend addresses ever seen; likewise */
@@ -226,6 +229,21 @@ struct stats_header {
 	uint64_t pidns;
 	char last_reload_message[STATS_MESSAGE_MAX];
 	struct stats_counters retired;		/* exited workers, folded in */
+	/*
+	 * SHA-256 of the main configuration file's bytes as the master read
+	 * them (what `sha256sum FILE` prints; @included files are not in it):
+	 * config_sha256 of the configuration serving, set at start and by
+	 * each reload that succeeds; last_reload_sha256 of what the last
+	 * reload read, refused or not (all zero: none yet, or the file could
+	 * not be read). A controller that wrote a file knows it serves when
+	 * config_sha256 is its hash, and that it was refused when
+	 * last_reload_sha256 is and last_reload_ok is 0 (last_reload_message
+	 * says why). Written before the reloads_ok/_failed count moves: read
+	 * them after it did. Version 9 put them here, last, so the older
+	 * fields keep their offsets.
+	 */
+	uint8_t config_sha256[SHA256_BYTES];
+	uint8_t last_reload_sha256[SHA256_BYTES];
 } __attribute__((aligned(STATS_CACHELINE)));
 
 /*

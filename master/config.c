@@ -600,6 +600,7 @@ config_list_alloc(struct config_ctx *ctx, const config_setting_t *s,
 int
 config_load(struct config *cfg, const char *path, struct config_errors *errs)
 {
+	uint8_t sha256[SHA256_BYTES];
 	struct config_ctx ctx;
 	config_t lc;
 
@@ -629,7 +630,9 @@ bad:
 	config_destroy(&lc);
 	if (ctx.faults == 0)
 		return 0;
+	memcpy(sha256, cfg->sha256, sizeof(sha256));
 	config_free(cfg);
+	memcpy(cfg->sha256, sha256, sizeof(sha256));
 	return -1;
 }
 

@@ -16,6 +16,7 @@
 #include "addr.h"
 #include "log.h"
 #include "routes.h"
+#include "sha256.h"
 
 /* One scope's allow and deny lists (the top level, a listen address, a route). */
 struct config_rules {
@@ -129,6 +130,12 @@ struct config {
 	uint32_t group_count;
 	uint32_t resolve_ms;		/* host names resolved again this often; 0: never */
 	uint32_t events;		/* tuning.events: enum config_events */
+	/*
+	 * SHA-256 of the main file's bytes exactly as read for this load (the
+	 * text libconfig parsed; @included files are not in it); all zero
+	 * when the file could not be read.
+	 */
+	uint8_t sha256[SHA256_BYTES];
 };
 
 struct config_errors {
@@ -138,7 +145,8 @@ struct config_errors {
 
 /*
  * Loads path into cfg. Returns 0, or -1 with every fault appended to errs
- * (cfg is then left empty). Either way the caller frees errs.
+ * (cfg is then left empty but for cfg->sha256: what was read, refused).
+ * Either way the caller frees errs.
  */
 int config_load(struct config *cfg, const char *path, struct config_errors *errs);
 void config_free(struct config *cfg);

@@ -322,6 +322,8 @@ config_text_parse(struct config_ctx *ctx, config_t *lc)
 		return rc;
 	}
 	ctx->src_count = 1;
+	/* The bytes the load is judged on, refused or not (stats: config_sha256). */
+	sha256_digest(ctx->src[0].text, ctx->src[0].len, ctx->cfg->sha256);
 	if ((rc = config_text_refuse_nul(ctx)) != 0)
 		return rc;
 	/*

@@ -417,15 +417,26 @@ counters_worker_exit(struct counters *k, unsigned line)
 }
 
 void
-counters_reload_done(struct counters *k, int ok, uint64_t generation, const char *message)
+counters_generation(struct counters *k, uint64_t generation, const uint8_t *sha256)
+{
+	struct stats_header *h = k->seg.hdr;
+
+	memcpy(h->config_sha256, sha256, sizeof(h->config_sha256));
+	atomic_store_explicit(&h->generation, generation, memory_order_release);
+}
+
+void
+counters_reload_done(struct counters *k, int ok, uint64_t generation, const char *message,
+    const uint8_t *sha256)
 {
 	struct stats_header *h = k->seg.hdr;
 
 	snprintf(h->last_reload_message, sizeof(h->last_reload_message), "%s", message);
+	memcpy(h->last_reload_sha256, sha256, sizeof(h->last_reload_sha256));
 	atomic_store(&h->last_reload_ms, clock_wall_ms());
 	atomic_store(&h->last_reload_ok, ok ? 1u : 0u);
 	if (ok)
-		atomic_store(&h->generation, generation);
+		counters_generation(k, generation, sha256);
 	/* Last: -s reload waits for this count to move, then reads the rest. */
 	atomic_fetch_add_explicit(ok ? &h->reloads_ok : &h->reloads_failed, 1,
 	    memory_order_release);

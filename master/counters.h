@@ -89,7 +89,20 @@ void counters_worker_retiring(struct counters *k, unsigned line);
  */
 void counters_worker_exit(struct counters *k, unsigned line);
 
+/*
+ * Generation is in force, made of the configuration whose bytes hash to
+ * sha256 (SHA256_BYTES): the hash is stored, then the generation (release:
+ * workers look at it to switch), so the pair is seen torn only by a copy
+ * taken during the two stores.
+ */
+void counters_generation(struct counters *k, uint64_t generation, const uint8_t *sha256);
+
+/*
+ * A reload's outcome: message, ok, and sha256, the hash of the bytes it
+ * read (SHA256_BYTES; all zero: none were); when ok, generation and that
+ * hash become the ones serving. The reloads_ok/_failed count moves last.
+ */
 void counters_reload_done(struct counters *k, int ok, uint64_t generation,
-    const char *message);
+    const char *message, const uint8_t *sha256);
 
 #endif

@@ -245,14 +245,15 @@ master_swap_workers(struct master *m, unsigned workers)
 
 /* A configuration that did not load: every fault logged, the old one serves on. */
 static void
-master_reload_refused(struct master *m, const struct config_errors *errs)
+master_reload_refused(struct master *m, const struct config_errors *errs,
+    const uint8_t *sha256)
 {
 	for (uint32_t i = 0; i < errs->count; i++)
 		log_error("%s", errs->msg[i]);
 	log_error("reload failed: %u error%s in %s; generation %llu keeps serving",
 	    errs->count, errs->count == 1 ? "" : "s", m->path,
 	    (unsigned long long)m->routes.generation);
-	counters_reload_done(&m->counters, 0, 0, errs->count > 0 ? errs->msg[0] : "");
+	counters_reload_done(&m->counters, 0, 0, errs->count > 0 ? errs->msg[0] : "", sha256);
 	notify_send("READY=1");
 }
 
@@ -322,14 +323,13 @@ master_reload_apply(struct master *m, struct config *next, int64_t gen)
 	 * no worker switches before the word says so (workers_send_routes).
 	 */
 	(void)workers_send_routes(m, 0);
-	atomic_store_explicit(&m->counters.seg.hdr->generation, (uint64_t)gen,
-	    memory_order_release);
+	counters_generation(&m->counters, (uint64_t)gen, m->cfg.sha256);
 	workers_signal(m, SIGUSR2);
 	log_info("reloaded %s: generation %lld, %u routes", m->path, (long long)gen,
 	    m->cfg.route_count);
 	snprintf(msg, sizeof(msg), "generation %lld, %u routes", (long long)gen,
 	    m->cfg.route_count);
-	counters_reload_done(&m->counters, 1, (uint64_t)gen, msg);
+	counters_reload_done(&m->counters, 1, (uint64_t)gen, msg, m->cfg.sha256);
 	/* New workers: READY=1 once they accept (the loop sends it). */
 	if (!swapped)
 		notify_send("READY=1");
@@ -346,7 +346,7 @@ master_reload(struct master *m)
 	notify_reloading();
 	m->config_hash = watch_file_hash(m->path);
 	if (config_load(&next, m->path, &errs) != 0) {
-		master_reload_refused(m, &errs);
+		master_reload_refused(m, &errs, next.sha256);
 		config_errors_free(&errs);
 		return;
 	}
@@ -355,7 +355,8 @@ master_reload(struct master *m)
 	events_relay(&next.settings, m->engine);
 	gen = master_publish(m, &next);
 	if (gen < 0) {
-		counters_reload_done(&m->counters, 0, 0, "the route table could not be published");
+		counters_reload_done(&m->counters, 0, 0, "the route table could not be published",
+		    next.sha256);
 		config_free(&next);
 		notify_send("READY=1");
 		return;
@@ -381,8 +382,7 @@ master_resolved(struct master *m)
 	if ((gen = master_publish(m, &m->cfg)) < 0)
 		return;
 	(void)workers_send_routes(m, 0);
-	atomic_store_explicit(&m->counters.seg.hdr->generation, (uint64_t)gen,
-	    memory_order_release);
+	counters_generation(&m->counters, (uint64_t)gen, m->cfg.sha256);
 	workers_signal(m, SIGUSR2);
 	log_info("host names moved: generation %lld", (long long)gen);
 }
@@ -581,7 +581,7 @@ master_start(struct master *m)
 	events_relay(&m->cfg.settings, m->engine);
 	if ((gen = master_publish(m, &m->cfg)) < 0)
 		return -1;
-	atomic_store(&m->counters.seg.hdr->generation, (uint64_t)gen);
+	counters_generation(&m->counters, (uint64_t)gen, m->cfg.sha256);
 	(void)resolve_load(&m->resolve, &m->cfg, clock_ms());
 	m->config_hash = watch_file_hash(m->path);
 	if (listeners_open(&m->listeners, m->workers, m->cfg.listen, m->cfg.listen_count,

@@ -1,9 +1,10 @@
 /*
  * config_fuzz.c -- libFuzzer target: config_load() on any text either
  * refuses it with well-formed "file:line: ..." messages and an empty
- * config, or returns a config every part of which is in its documented
- * range, that compiles into a route table with its access part (listen
- * settings, address rules, send_proxy) as the master builds it;
+ * config (but for the SHA-256 of the text, which it has either way), or
+ * returns a config every part of which is in its documented range (and
+ * the text's SHA-256), that compiles into a route table with its access
+ * part (listen settings, address rules, send_proxy) as the master builds it;
  * config_free() leaves nothing behind (LeakSanitizer). config_pid_file()
  * and config_stats_name(), the lenient readers of the same file, run on
  * every input too.
@@ -29,6 +30,7 @@
 #include <netdb.h>
 #include <pwd.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,7 @@
 #include "config.h"
 #include "fuzz.h"
 #include "routes.h"
+#include "sha256.h"
 #include "stats.h"
 #include "tunables.h"
 
@@ -512,6 +515,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct config cfg;
 	struct config_errors errs = { NULL, 0 };
+	uint8_t sha256[SHA256_BYTES];
 	char *pid_file, *stats_name;
 	unsigned lines = 1;
 	uint32_t i;
@@ -527,9 +531,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	rc = config_load(&cfg, config_path, &errs);
 	FUZZ_CHECK(rc == 0 || rc == -1);
+	/* Loaded or refused, sha256 is that of the bytes read. */
+	sha256_digest(data, size, sha256);
+	FUZZ_CHECK(memcmp(cfg.sha256, sha256, SHA256_BYTES) == 0);
 	if (rc == -1) {
 		FUZZ_CHECK(errs.count >= 1 && errs.msg != NULL);
-		FUZZ_CHECK(all_zero(&cfg, sizeof(cfg)));	/* "cfg is then left empty" */
+		/* "cfg is then left empty but for cfg->sha256" */
+		FUZZ_CHECK(all_zero(&cfg, offsetof(struct config, sha256)));
+		FUZZ_CHECK(all_zero(cfg.sha256 + SHA256_BYTES, sizeof(cfg) -
+		    offsetof(struct config, sha256) - SHA256_BYTES));
 	} else {
 		FUZZ_CHECK(errs.count == 0);
 		check_config(&cfg, lines);

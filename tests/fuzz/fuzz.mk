@@ -33,7 +33,7 @@ FUZZ_routes_SRC      := common/routes.c common/routes_lookup.c common/routes_alp
                         common/addr.c
 FUZZ_config_SRC      := $(wildcard master/config*.c) common/confpeek.c common/routes.c common/routes_lookup.c \
                         common/routes_alpn.c common/balance.c common/acl.c \
-                        common/addr.c
+                        common/addr.c common/sha256.c
 FUZZ_config_LIBS     := -lconfig
 FUZZ_confpeek_SRC    := common/confpeek.c
 FUZZ_proxyproto_SRC  := common/proxyproto.c common/addr.c

@@ -32,6 +32,7 @@
 #include "routes.h"
 #include "segment.h"
 #include "serve.h"
+#include "sha256.h"
 #include "snapshot.h"
 #include "stats.h"
 #include "textbuf.h"
@@ -42,6 +43,9 @@
 #define STARTED_MS	1700000000123ull	/* prometheus: 1700000000.123 */
 #define RELOAD_MS	1700000100500ull
 #define RELOAD_MESSAGE	"passthrough.conf:12: routes[2]: bad \"x\""
+/* The configuration serving is "abc", the one the failed reload read is "". */
+#define SHA_SERVING	"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define SHA_REFUSED	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define ROUTE_APP	1u
 #define ROUTE_WEIRD	2u
 #define ROUTE_WEIRD_PATTERN "esc\"ape\\me\nnow"	/* every character labels must escape */
@@ -176,6 +180,8 @@ fill_master(void)
 	atomic_store(&h->last_reload_ms, RELOAD_MS);
 	atomic_store(&h->last_reload_ok, 0);
 	snprintf(h->last_reload_message, sizeof(h->last_reload_message), "%s", RELOAD_MESSAGE);
+	sha256_digest("abc", 3, h->config_sha256);
+	sha256_digest("", 0, h->last_reload_sha256);
 	/* Workers that exited before, folded in. */
 	count(&h->retired, 100, 1000, 2000);
 	STATS_ADD(h->retired.accept_errors, 2);
@@ -795,18 +801,19 @@ Test(stats_tool, json_has_every_key_with_its_value)
 	render_json(&out, &snap);
 	t = text_of(&out);
 	assert_json_valid(t);
-	assert_has(t, "\"layout_version\": 8,");
+	assert_has(t, "\"layout_version\": 9,");
 	assert_has(t, "\"master_pid\": 4242,");
 	assert_has(t, "\"started_ms\": 1700000000123,");
 	assert_has(t, "\"workers_configured\": 2,");
 	assert_has(t, "\"workers_running\": 3,");
 	assert_has(t, "\"workers_draining\": 1,");
-	assert_has(t, "\"generation\": 7,");
+	assert_has(t, "\"generation\": 7,\n  \"config_sha256\": \"" SHA_SERVING "\",");
 	assert_has(t, "\"reloads_ok\": 3,");
 	assert_has(t, "\"reloads_failed\": 1,");
 	assert_has(t, "\"last_reload_ms\": 1700000100500,");
 	assert_has(t, "\"last_reload_ok\": false,");
-	assert_has(t, "\"last_reload_message\": \"passthrough.conf:12: routes[2]: bad \\\"x\\\"\"");
+	assert_has(t, "\"last_reload_message\": \"passthrough.conf:12: routes[2]: bad \\\"x\\\"\",\n"
+	    "  \"last_reload_sha256\": \"" SHA_REFUSED "\",");
 	assert_has(t, "\"totals\": {\n    \"accepted\": 207,\n    \"accept_errors\": 2,\n"
 	    "    \"proxy_headers\": 4,\n    \"all_down\": 0,\n    \"bytes_in\": 2070,\n    \"bytes_out\": 4140,\n    \"bytes_spliced\": 3500,\n"
 	    "    \"bytes_copied\": 700,\n    \"active\": 9,\n    \"in_hello\": 1,\n"
@@ -857,11 +864,14 @@ Test(stats_tool, json_says_null_for_the_result_of_no_reload)
 	render_json(&out, &snap);
 	assert_json_valid(text_of(&out));
 	assert_has(text_of(&out), "\"last_reload_ms\": 0,\n  \"last_reload_ok\": null,");
+	assert_has(text_of(&out), "\"config_sha256\": null,");
+	assert_has(text_of(&out), "\"last_reload_sha256\": null,");
 	assert_has(text_of(&out), "\"workers\": [],");
 	assert_has(text_of(&out), "\"routes\": [],");
 	textbuf_reset(&out);
 	render_prom(&out, &snap);
 	assert_has(text_of(&out), "\npassthrough_last_reload_success 1\n");
+	assert_lacks(text_of(&out), "passthrough_config_info");
 	textbuf_free(&out);
 	snapshot_free(&snap);
 }
@@ -1209,6 +1219,8 @@ Test(stats_tool, prometheus_text_is_valid_with_exact_values)
 		"passthrough_reloads_total{result=\"failed\"} 1\n",
 		"passthrough_last_reload_timestamp_seconds 1700000100.5\n",
 		"passthrough_last_reload_success 0\n",
+		"# TYPE passthrough_config_info gauge\n"
+		    "passthrough_config_info{sha256=\"" SHA_SERVING "\",generation=\"7\"} 1\n",
 		"passthrough_workers_configured 2\n",
 		"passthrough_workers_running 3\n",
 		"passthrough_workers_draining 1\n",
@@ -1392,6 +1404,7 @@ Test(stats_tool, table_shows_workers_routes_totals_and_percentiles)
 	assert_has(t, "pid 4242, up 2m 50s");
 	assert_has(t, "3 ok, 1 failed");
 	assert_has(t, "FAILED: " RELOAD_MESSAGE);
+	assert_line(t, "config", "config sha256 " SHA_SERVING "; refused " SHA_REFUSED);
 	assert_has(t, "2 running of 2 configured, 1 more draining");
 	assert_line(t, "SLOT", "SLOT PID STATE ENGINE UPTIME RESTARTS GEN ACCEPTED ACTIVE HELLO "
 	    "RELAYING BYTES IN BYTES OUT");

@@ -13,10 +13,17 @@
  *   workers_running       live worker processes, draining ones included
  *   workers_draining      of those, finishing connections after a reload
  *   generation            route table generation in force
+ *   config_sha256         SHA-256 (hex, as sha256sum prints it) of the
+ *                         configuration file's bytes the serving generation
+ *                         was loaded from (not its @includes)
  *   reloads_ok, reloads_failed
  *   last_reload_ms        0: never reloaded
  *   last_reload_ok        true/false; null before any reload
  *   last_reload_message   "" or the reload's message
+ *   last_reload_sha256    SHA-256 of the bytes the last reload read, refused
+ *                         or not; null before any reload or when the file
+ *                         could not be read. Differing from config_sha256
+ *                         with last_reload_ok false: that file was refused
  *   totals                exited and live workers together:
  *     accepted, accept_errors, proxy_headers, all_down, bytes_in, bytes_out,
  *     bytes_spliced, bytes_copied, active, in_hello, relaying (gauges),
@@ -56,6 +63,7 @@
 #include <string.h>
 
 #include "render.h"
+#include "sha256.h"
 
 #define RENDER_JSON_INDENT	2	/* spaces per level */
 #define RENDER_JSON_DEPTH	8	/* levels this document ever nests */
@@ -303,6 +311,20 @@ render_json_entries(struct render_json *j, const struct snapshot *snap, enum sna
 	render_json_close(j, ']');
 }
 
+/* A SHA-256 as sha256sum spells it, or null when it is all zero (none). */
+static void
+render_json_sha256(struct render_json *j, const char *key, const uint8_t *digest)
+{
+	char hex[SHA256_HEX_SIZE];
+
+	if (sha256_is_zero(digest)) {
+		render_json_null(j, key);
+		return;
+	}
+	sha256_hex(digest, hex);
+	render_json_str(j, key, hex);
+}
+
 static void
 render_json_master(struct render_json *j, const struct snapshot *snap)
 {
@@ -318,6 +340,7 @@ render_json_master(struct render_json *j, const struct snapshot *snap)
 	render_json_u64(j, "workers_running", snap->worker_count);
 	render_json_u64(j, "workers_draining", snap->retiring);
 	render_json_u64(j, "generation", h->generation);
+	render_json_sha256(j, "config_sha256", h->config_sha256);
 	render_json_u64(j, "reloads_ok", h->reloads_ok);
 	render_json_u64(j, "reloads_failed", h->reloads_failed);
 	render_json_u64(j, "last_reload_ms", h->last_reload_ms);
@@ -326,6 +349,7 @@ render_json_master(struct render_json *j, const struct snapshot *snap)
 	else
 		render_json_bool(j, "last_reload_ok", h->last_reload_ok != 0);
 	render_json_str(j, "last_reload_message", h->last_reload_message);
+	render_json_sha256(j, "last_reload_sha256", h->last_reload_sha256);
 }
 
 void

@@ -7,6 +7,8 @@
  *   passthrough_reloads_total{result="ok"|"failed"},
  *   passthrough_last_reload_timestamp_seconds (0: never),
  *   passthrough_last_reload_success (1 also before any reload),
+ *   passthrough_config_info{sha256,generation} 1 (the configuration file's
+ *   SHA-256, as sha256sum prints it, and the generation it serves as),
  *   passthrough_workers_configured, passthrough_workers_running,
  *   passthrough_workers_draining,
  *   passthrough_connections_accepted_total, passthrough_accept_errors_total,
@@ -45,6 +47,7 @@
 #include <stdlib.h>
 
 #include "render.h"
+#include "sha256.h"
 
 #define RENDER_PROM_COUNTER	"counter"
 #define RENDER_PROM_GAUGE	"gauge"
@@ -194,6 +197,27 @@ render_prom_pair(struct textbuf *out, const char *name, const char *type, const 
 	}
 }
 
+/*
+ * passthrough_config_info{sha256,generation} 1: which configuration file
+ * (its bytes' SHA-256, as sha256sum prints it) the generation in force was
+ * loaded from. Not written while the segment has none (all zero).
+ */
+static void
+render_prom_config(struct textbuf *out, const struct stats_header *h)
+{
+	char hex[SHA256_HEX_SIZE], gen[sizeof("18446744073709551615")];
+	struct render_prom_label l[2] = { { "sha256", hex }, { "generation", gen } };
+
+	if (sha256_is_zero(h->config_sha256))
+		return;
+	render_prom_family(out, "passthrough_config_info", RENDER_PROM_GAUGE,
+	    "1, labelled with the SHA-256 of the configuration file the generation in force "
+	    "was loaded from.");
+	sha256_hex(h->config_sha256, hex);
+	snprintf(gen, sizeof(gen), "%" PRIu64, (uint64_t)h->generation);
+	render_prom_sample(out, "passthrough_config_info", "", l, 2, 1, 0);
+}
+
 static void
 render_prom_master(struct textbuf *out, const struct snapshot *snap)
 {
@@ -215,6 +239,7 @@ render_prom_master(struct textbuf *out, const struct snapshot *snap)
 	render_prom_single(out, "passthrough_last_reload_success", RENDER_PROM_GAUGE,
 	    "1 if the last reload succeeded (or none happened yet), 0 if it failed.",
 	    h->last_reload_ms == 0 || h->last_reload_ok != 0, 0);
+	render_prom_config(out, h);
 	render_prom_single(out, "passthrough_workers_configured", RENDER_PROM_GAUGE,
 	    "Worker slots of the configuration.", h->workers, 0);
 	render_prom_single(out, "passthrough_workers_running", RENDER_PROM_GAUGE,

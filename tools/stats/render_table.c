@@ -4,10 +4,12 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "grid.h"
 #include "human.h"
 #include "render.h"
+#include "sha256.h"
 
 #define PERCENT			100.0
 #define RENDER_TABLE_INDENT	"  "
@@ -43,6 +45,25 @@ render_table_reload(struct textbuf *out, const struct snapshot *snap)
 	textbuf_puts(out, "\n");
 }
 
+/* The configuration serving by its SHA-256, and the one a failed reload refused. */
+static void
+render_table_config(struct textbuf *out, const struct stats_header *h)
+{
+	char hex[SHA256_HEX_SIZE];
+
+	if (sha256_is_zero(h->config_sha256))
+		return;
+	sha256_hex(h->config_sha256, hex);
+	textbuf_printf(out, "  config      sha256 %s", hex);
+	if (h->last_reload_ms != 0 && !h->last_reload_ok &&
+	    !sha256_is_zero(h->last_reload_sha256) &&
+	    memcmp(h->last_reload_sha256, h->config_sha256, SHA256_BYTES) != 0) {
+		sha256_hex(h->last_reload_sha256, hex);
+		textbuf_printf(out, "; refused %s", hex);
+	}
+	textbuf_puts(out, "\n");
+}
+
 static void
 render_table_header(struct textbuf *out, const struct snapshot *snap)
 {
@@ -59,6 +80,7 @@ render_table_header(struct textbuf *out, const struct snapshot *snap)
 	if (snap->retiring > 0)
 		textbuf_printf(out, ", %" PRIu32 " more draining after a reload", snap->retiring);
 	textbuf_printf(out, "\n  generation  %" PRIu64 "\n", h->generation);
+	render_table_config(out, h);
 	render_table_reload(out, snap);
 }
 
