@@ -220,6 +220,7 @@ Test(gateway_render, weights_spread_over_endpoints_in_proportion)
 Test(gateway_render, endpoint_slices_ready_endpoints_by_port_name)
 {
 	struct rendered o;
+	char *dump;
 
 	render_text(GATEWAY("gw", "passthrough", PASSTHROUGH("tls", "8443", ""))
 	    ROUTE("r", "{name: gw}", "app.example.com", "{name: a, port: 443}")
@@ -245,6 +246,10 @@ Test(gateway_render, endpoint_slices_ready_endpoints_by_port_name)
 	/* A Service whose slices have no ready endpoint: its share is refused, not its ClusterIP. */
 	EXPECT_STR(backends(&o, 8443, "none.example.com"), "reject*1");
 	EXPECT_STR(route_cond(&o, "n", "ResolvedRefs"), "True/ResolvedRefs");
+	dump = json_dumps(item(&o, "TLSRoute", "n"), 0);
+	cr_expect(strstr(dump, "Service default/n has no ready endpoint: its share is refused") != NULL,
+	    "the condition's message names it: %s", dump);
+	free(dump);
 	rendered_free(&o);
 }
 
