@@ -15,7 +15,8 @@
 FROM debian:12-slim AS build
 # tools/deps.sh's "build" list without libcriterion-dev (the unit tests are
 # make test's, not the image's); clang and libbpf-dev build the kernel relay.
-ARG BUILD_PACKAGES="gcc make libc6-dev libconfig-dev liburing-dev clang libbpf-dev"
+# libjansson-dev and libyaml-dev build passthrough-gateway (make all).
+ARG BUILD_PACKAGES="gcc make libc6-dev libconfig-dev liburing-dev clang libbpf-dev libjansson-dev libyaml-dev"
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $BUILD_PACKAGES \
  && rm -rf /var/lib/apt/lists/*
