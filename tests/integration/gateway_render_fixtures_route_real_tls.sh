@@ -84,7 +84,7 @@ pt_conf_events "$T/base.conf"
 US=$'\x1f'
 load_case() {
 	local line kind
-	ABOUT= ARGS=() LISTEN=() CLOSED=() ROUTING=()
+	ABOUT="" ARGS=() LISTEN=() CLOSED=() ROUTING=()
 	while IFS= read -r line; do
 		kind=${line%%"$US"*}
 		line=${line#*"$US"}
@@ -276,7 +276,7 @@ check_status() {
 }
 
 # ---- the cases: render, check, serve ----------------------------------------------
-gen=0
+gen=0 served=0
 for c in "${cases[@]}"; do
 	load_case "$c"
 	echo "=== $c: $ABOUT"
@@ -320,6 +320,7 @@ for c in "${cases[@]}"; do
 		if ! proxy_wait_generation "$gen"; then
 			fail "$c: the reload did not publish generation $gen"
 			grep -E 'error|warn' "$PROXY_LOG" | tail -n 5
+			gen=$((gen - 1))	# not published: the next reload's number
 			continue
 		fi
 	fi
@@ -331,6 +332,7 @@ for c in "${cases[@]}"; do
 			pass "$c: port $p of an unserved listener is closed"; fi
 	done
 	check_routing "$c"
+	served=$((served + 1))
 done
 
 # Reloads that change the listen addresses start new workers (the old ones
@@ -338,5 +340,5 @@ done
 PROXY_WORKERS=$(grep -c 'info: started:' "$PROXY_LOG")
 proxy_stop
 check_eq "proxy exit status" 0 "$PROXY_RC"
-check_eq "every case was served (generations)" "${#cases[@]}" "$gen"
+check_eq "cases served" "${#cases[@]}" "$served"
 finish
