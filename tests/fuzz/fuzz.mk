@@ -15,7 +15,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_OBJDIR  := $(FUZZ_DIR)/obj
-FUZZ_TARGETS := clienthello routes config confpeek proxyproto
+FUZZ_TARGETS := clienthello routes config confpeek proxyproto gateway
 
 # The project's warning set when included; the same list when read alone.
 FUZZ_WARNINGS := $(if $(WARNINGS),$(WARNINGS),-Wall -Wextra -Wshadow \
@@ -24,7 +24,7 @@ FUZZ_WARNINGS := $(if $(WARNINGS),$(WARNINGS),-Wall -Wextra -Wshadow \
 # UBSan aborts (no recovery), so undefined behaviour is a crash libFuzzer keeps.
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
-FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -Icommon -Imaster -Itests/fuzz -g -O1 \
+FUZZ_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -Icommon -Imaster -Itools/gateway -Itests/fuzz -g -O1 \
 	$(FUZZ_SAN) $(FUZZ_WARNINGS) -MMD -MP
 
 # What each target links besides its own file.
@@ -37,6 +37,8 @@ FUZZ_config_SRC      := $(wildcard master/config*.c) common/confpeek.c common/ro
 FUZZ_config_LIBS     := -lconfig
 FUZZ_confpeek_SRC    := common/confpeek.c
 FUZZ_proxyproto_SRC  := common/proxyproto.c common/addr.c
+FUZZ_gateway_SRC     := $(filter-out tools/gateway/main.c,$(wildcard tools/gateway/*.c))
+FUZZ_gateway_LIBS    := -ljansson -lyaml -lconfig
 
 FUZZ_BINS := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%_fuzz)
 

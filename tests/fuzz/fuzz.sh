@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
 secs=${1:?usage: $0 SECONDS [TARGET...]}
 shift
-targets=${*:-clienthello routes config confpeek proxyproto}
+targets=${*:-clienthello routes config confpeek proxyproto gateway}
 scratch=${FUZZ_CORPUS:-$BUILD/fuzz/corpus}
 # Leaks inside libconfig itself are not ours to fix (lsan.supp says which).
 export LSAN_OPTIONS=${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$PWD/tests/fuzz/lsan.supp
@@ -33,6 +33,7 @@ target_opts() {
 	clienthello) echo "-max_len=12000" ;;	# the 5.4 KB 11-record seed fits twice
 	routes) echo "-max_len=4096" ;;
 	config) echo "-max_len=8192 -dict=tests/fuzz/config.dict" ;;
+	gateway) echo "-max_len=8192" ;;
 	esac
 }
 

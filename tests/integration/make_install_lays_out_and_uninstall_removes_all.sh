@@ -40,6 +40,7 @@ check_eq "make install: exit status" 0 "$?"
 mapfile -t extras < <(tree_extras /usr/local)
 check_files "make install" "$D" \
     "755 /usr/local/sbin/passthrough" "755 /usr/local/bin/passthrough-stats" \
+    "755 /usr/local/bin/passthrough-gateway" \
     "644 /usr/local/etc/passthrough/passthrough.conf" \
     "644 /usr/local/lib/systemd/system/passthrough.service" \
     "644 /usr/local/etc/logrotate.d/passthrough" "${extras[@]}"
@@ -104,7 +105,7 @@ mk install DESTDIR="$D" PREFIX=/usr >/dev/null 2>&1
 check_eq "PREFIX=/usr: make install exit status" 0 "$?"
 mapfile -t extras < <(tree_extras /usr)
 check_files "PREFIX=/usr" "$D" \
-    "755 /usr/sbin/passthrough" "755 /usr/bin/passthrough-stats" \
+    "755 /usr/sbin/passthrough" "755 /usr/bin/passthrough-stats" "755 /usr/bin/passthrough-gateway" \
     "644 /etc/passthrough/passthrough.conf" "644 /lib/systemd/system/passthrough.service" \
     "644 /etc/logrotate.d/passthrough" "${extras[@]}"
 check_match "PREFIX=/usr: the unit's paths" \
@@ -126,7 +127,7 @@ vars=(DESTDIR="$D" PREFIX=/opt/x SYSCONFDIR=/srv/conf SBINDIR=/opt/s BINDIR=/opt
 mk install "${vars[@]}" >/dev/null 2>&1
 check_eq "overridden: make install exit status" 0 "$?"
 check_files "overridden" "$D" \
-    "755 /opt/s/passthrough" "755 /opt/b/passthrough-stats" \
+    "755 /opt/s/passthrough" "755 /opt/b/passthrough-stats" "755 /opt/b/passthrough-gateway" \
     "644 /srv/conf/passthrough/passthrough.conf" "644 /opt/u/passthrough.service" \
     "644 /opt/lr/passthrough" "644 /opt/m/man7/pt-placeholder.7" \
     "644 /opt/d/grafana/board.json" "644 /opt/d/prometheus/rules.yml"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards the man pages: passthrough(8), passthrough.conf(5) and passthrough-stats(1) render without a warning (groff -ww, mandoc -T lint); each option the binaries' -h prints is in their page's OPTIONS; every metric of a live proxy's --prometheus is in passthrough-stats(1) with its type and labels, and every key of its --json too.
+# Guards the man pages: passthrough(8), passthrough.conf(5), passthrough-stats(1) and passthrough-gateway(1) render without a warning (groff -ww, mandoc -T lint); each option the binaries' -h prints is in their page's OPTIONS; every metric of a live proxy's --prometheus is in passthrough-stats(1) with its type and labels, and every key of its --json too.
 . "$(dirname "$0")/lib.sh"
 
 STATS=$BUILD/passthrough-stats
@@ -12,7 +12,7 @@ done
 # ---- each page renders without a warning --------------------------------------
 
 pages=("$MAN"/*.[1-8])
-check_eq "the pages in man/" "passthrough-stats.1 passthrough.8 passthrough.conf.5" \
+check_eq "the pages in man/" "passthrough-gateway.1 passthrough-stats.1 passthrough.8 passthrough.conf.5" \
     "$(basename -a "${pages[@]}" | tr '\n' ' ' | sed 's/ $//')"
 for page in "${pages[@]}"; do
 	name=$(basename "$page")
@@ -55,6 +55,17 @@ for bin in passthrough:passthrough.8 passthrough-stats:passthrough-stats.1; do
 	for o in $opts; do
 		check_match "$page OPTIONS has $o" "(^|[^-[:alnum:]])$o([^-[:alnum:]]|\$)" "$text"
 	done
+done
+
+# passthrough-gateway's options are long ones ("  --status FILE"), -h and -V aside.
+GATEWAY=$BUILD/passthrough-gateway
+[ -x "$GATEWAY" ] || die "$GATEWAY is missing: build it with make BUILD=$BUILD all"
+help=$("$GATEWAY" -h) || fail "passthrough-gateway -h: exit status $?"
+opts=$( (options "$help"; grep -oE '^ +--[a-z-]+' <<<"$help" | tr -d ' ') | sort -u)
+check_range "passthrough-gateway -h: options listed" 9 40 "$(wc -l <<<"$opts")"
+text=$(section passthrough-gateway.1 OPTIONS)
+for o in $opts; do
+	check_match "passthrough-gateway.1 OPTIONS has $o" "(^|[^-[:alnum:]])$o([^-[:alnum:]]|\$)" "$text"
 done
 
 # ---- metrics and JSON keys of a live proxy are in passthrough-stats(1) -------

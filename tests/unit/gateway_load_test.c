@@ -92,6 +92,8 @@ static const struct {
 	{ "a: 99999999999999999999\n", "in.yaml:1: the number 99999999999999999999 is out of range" },
 	{ "a: 1e999\n", "in.yaml:1: the number 1e999 is out of range" },
 	{ "apiVersion: v1\nkind: List\nitems: 3\n", "List: items is not a list" },
+	/* A name with a newline (found by gateway_fuzz): still one line. */
+	{ "apiVersion: v1\nkind: \"Ser\\nvice\"\nmetadata: {}\n", "in.yaml:1: Ser?vice without metadata.name" },
 };
 
 Test(gateway_load, malformed_input_gives_one_clear_message)

@@ -220,6 +220,7 @@ Test(gateway_render, weights_spread_over_endpoints_in_proportion)
 Test(gateway_render, endpoint_slices_ready_endpoints_by_port_name)
 {
 	struct rendered o;
+	char *dump;
 
 	render_text(GATEWAY("gw", "passthrough", PASSTHROUGH("tls", "8443", ""))
 	    ROUTE("r", "{name: gw}", "app.example.com", "{name: a, port: 443}")
@@ -245,6 +246,10 @@ Test(gateway_render, endpoint_slices_ready_endpoints_by_port_name)
 	/* A Service whose slices have no ready endpoint: its share is refused, not its ClusterIP. */
 	EXPECT_STR(backends(&o, 8443, "none.example.com"), "reject*1");
 	EXPECT_STR(route_cond(&o, "n", "ResolvedRefs"), "True/ResolvedRefs");
+	dump = json_dumps(item(&o, "TLSRoute", "n"), 0);
+	cr_expect(strstr(dump, "Service default/n has no ready endpoint: its share is refused") != NULL,
+	    "the condition's message names it: %s", dump);
+	free(dump);
 	rendered_free(&o);
 }
 
@@ -254,10 +259,10 @@ Test(gateway_render, endpoint_slices_ready_endpoints_by_port_name)
 	"apiVersion: v1\nkind: Service\nmetadata: {name: app, namespace: other}\n" \
 	"spec: {clusterIP: 10.0.0.5, ports: [{port: 443}]}\n---\n" grant
 
-#define GRANT(ns, fromkind, toname) \
+#define GRANT(ns, fromkind, fromns, toname) \
 	"apiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\n" \
 	"metadata: {name: g, namespace: " ns "}\nspec:\n" \
-	"  from: [{group: gateway.networking.k8s.io, kind: " fromkind ", namespace: default}]\n" \
+	"  from: [{group: gateway.networking.k8s.io, kind: " fromkind ", namespace: " fromns "}]\n" \
 	"  to: [{group: \"\", kind: Service" toname "}]\n"
 
 Test(gateway_render, cross_namespace_refs_need_a_reference_grant)
@@ -266,11 +271,12 @@ Test(gateway_render, cross_namespace_refs_need_a_reference_grant)
 		const char *text, *backends, *resolved;
 	} cases[] = {
 		{ CROSS(""), "reject*1", "False/RefNotPermitted" },
-		{ CROSS(GRANT("other", "TLSRoute", "")), "10.0.0.5:443*1", "True/ResolvedRefs" },
-		{ CROSS(GRANT("other", "TLSRoute", ", name: app")), "10.0.0.5:443*1", "True/ResolvedRefs" },
-		{ CROSS(GRANT("other", "TLSRoute", ", name: else")), "reject*1", "False/RefNotPermitted" },
-		{ CROSS(GRANT("other", "HTTPRoute", "")), "reject*1", "False/RefNotPermitted" },
-		{ CROSS(GRANT("default", "TLSRoute", "")), "reject*1", "False/RefNotPermitted" },
+		{ CROSS(GRANT("other", "TLSRoute", "default", "")), "10.0.0.5:443*1", "True/ResolvedRefs" },
+		{ CROSS(GRANT("other", "TLSRoute", "default", ", name: app")), "10.0.0.5:443*1", "True/ResolvedRefs" },
+		{ CROSS(GRANT("other", "TLSRoute", "default", ", name: else")), "reject*1", "False/RefNotPermitted" },
+		{ CROSS(GRANT("other", "HTTPRoute", "default", "")), "reject*1", "False/RefNotPermitted" },
+		{ CROSS(GRANT("default", "TLSRoute", "default", "")), "reject*1", "False/RefNotPermitted" },
+		{ CROSS(GRANT("other", "TLSRoute", "elsewhere", "")), "reject*1", "False/RefNotPermitted" },
 	};
 	size_t i;
 

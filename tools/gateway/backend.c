@@ -160,14 +160,21 @@ backend_service(const struct gw_input *in, const char *ns, const char *name, lon
 		if (backend_slice(s, pname, b, e) < 0)
 			return -1;
 	}
-	if (slices)
+	if (slices) {
+		if (b->n == 0)
+			snprintf(b->why, sizeof(b->why), "Service %s/%s has no ready endpoint: its "
+			    "share is refused", ns, name);
 		return 0;
+	}
 	if (field_obj(svc, svc->j, "", "spec", &spec, e) ||
 	    field_str(svc, spec, "spec", "clusterIP", &ip, e))
 		return -1;
 	if (ip != NULL && ip[0] != '\0' && strcmp(ip, "None") != 0 &&
 	    backend_add(b, ip, num) != 0)
 		return gw_fail(e, svc->file, svc->line, "out of memory");
+	if (b->n == 0)
+		snprintf(b->why, sizeof(b->why), "Service %s/%s has no ClusterIP and no "
+		    "EndpointSlice: its share is refused", ns, name);
 	return 0;
 }
 

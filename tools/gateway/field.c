@@ -12,7 +12,7 @@
 int
 gw_fail(struct gw_err *e, const char *file, int line, const char *fmt, ...)
 {
-	char what[768];
+	char what[768], *p;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -24,6 +24,10 @@ gw_fail(struct gw_err *e, const char *file, int line, const char *fmt, ...)
 		snprintf(e->msg, sizeof(e->msg), "%s:%d: %s", file, line, what);
 	else
 		snprintf(e->msg, sizeof(e->msg), "%s: %s", file, what);
+	/* One line whatever the input's names hold: control bytes become '?'. */
+	for (p = e->msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return -1;
 }
 

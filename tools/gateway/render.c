@@ -221,10 +221,13 @@ render_sort(struct gw_result *r, json_t *items)
 	size_t n = json_array_size(items), i;
 	json_t **v;
 
-	qsort(r->groups, r->ngroups, sizeof(*r->groups), render_cmp_group);
+	/* qsort() wants a pointer even for nothing: a group without routes has none. */
+	if (r->ngroups > 1)
+		qsort(r->groups, r->ngroups, sizeof(*r->groups), render_cmp_group);
 	for (i = 0; i < r->ngroups; i++)
-		qsort(r->groups[i].routes, r->groups[i].nroutes, sizeof(struct gw_route),
-		    render_cmp_route);
+		if (r->groups[i].nroutes > 1)
+			qsort(r->groups[i].routes, r->groups[i].nroutes, sizeof(struct gw_route),
+			    render_cmp_route);
 	if (n == 0)
 		return 0;
 	if ((v = malloc(n * sizeof(*v))) == NULL)

@@ -107,9 +107,10 @@ tlsroute_refs(const struct gw_input *in, const struct gw_object *rt, const json_
 	for (i = 0; i < n; i++) {
 		size_t used = strlen(out->message);
 
-		if (sets[i].outcome == BACKEND_RESOLVED)
+		/* A resolved Service without endpoints is named too, with ResolvedRefs True. */
+		if (sets[i].outcome == BACKEND_RESOLVED && (sets[i].n > 0 || !sets[i].why[0]))
 			continue;
-		if (out->reason == NULL)
+		if (out->reason == NULL && sets[i].outcome != BACKEND_RESOLVED)
 			out->reason = tlsroute_reason(sets[i].outcome);
 		snprintf(out->message + used, sizeof(out->message) - used, "%s%s", used ? "; " : "",
 		    sets[i].why);
@@ -220,7 +221,7 @@ tlsroute_parent(const struct gw_input *in, const struct gw_options *o, struct gw
 	        "no listener hostname intersects the route's hostnames", gen, o->now),
 	    status_condition("ResolvedRefs", refs->reason == NULL,
 	        refs->reason ? refs->reason : "ResolvedRefs",
-	        refs->reason ? refs->message : "every backendRef resolved", gen, o->now));
+	        refs->message[0] ? refs->message : "every backendRef resolved", gen, o->now));
 }
 
 /* One TLSRoute: its spec read, its parents attached, its status item. */
