@@ -5,7 +5,9 @@
 //   node validate.mjs [--emit FILE] FILE.yaml... | DIR[+COMPONENT...]...
 //
 // FILE.yaml: every document in it is one object, validated by the model of
-// its apiVersion and kind (an unknown kind is an error). DIR: a directory
+// its apiVersion and kind (an unknown kind is an error); Gateway API kinds
+// (gateway.networking.k8s.io) by @kubernetes-models/gateway-api, the
+// fixtures of tests/gateway among them (JSON files too: JSON is YAML). DIR: a directory
 // with a kustomization.yaml, built (resources, configMapGenerator,
 // components, patches, namespace, labels) and every resulting object
 // validated; DIR+io_uring also applies the component DIR/io_uring. Each
@@ -63,6 +65,15 @@ function label(obj) {
 	return `${obj.kind} ${obj.metadata?.namespace ? obj.metadata.namespace + "/" : ""}${obj.metadata?.name}`;
 }
 
+// The package holding the models of an API group: the Gateway API's own
+// (@kubernetes-models/gateway-api: GatewayClass, Gateway, TLSRoute v1 and
+// v1alpha2, ReferenceGrant v1beta1 and v1, ...), kubernetes-models for the rest.
+const GROUP_PACKAGES = { "gateway.networking.k8s.io": "@kubernetes-models/gateway-api" };
+
+function modelPackage(group) {
+	return GROUP_PACKAGES[group] ?? "kubernetes-models";
+}
+
 async function validateObject(obj, source) {
 	if (typeof obj !== "object" || Array.isArray(obj) || !obj.apiVersion || !obj.kind) {
 		fail(`${source}: not a Kubernetes object (no apiVersion/kind)`);
@@ -73,9 +84,10 @@ async function validateObject(obj, source) {
 		fail(`${source}: ${obj.apiVersion} ${kind}: not a known kind`);
 		return;
 	}
+	const pkg = modelPackage(group);
 	let Model;
 	try {
-		const mod = await import(`kubernetes-models/${group ? group + "/" : ""}${version}/${kind}`);
+		const mod = await import(`${pkg}/${group ? group + "/" : ""}${version}/${kind}`);
 		Model = mod[kind];
 	} catch {
 		Model = undefined;
@@ -91,7 +103,7 @@ async function validateObject(obj, source) {
 		return;
 	}
 	const unknown = [];
-	unknownFields(obj, path.join(MODULES, "kubernetes-models", group, version, `${kind}.d.ts`), "", unknown);
+	unknownFields(obj, path.join(MODULES, pkg, group, version, `${kind}.d.ts`), "", unknown);
 	if (unknown.length) {
 		fail(`${source}: ${label(obj)}: unknown field${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`);
 		return;
@@ -105,7 +117,11 @@ const declarations = new Map();
 
 // The first interface of a .d.ts file: { field: type file, or null (a
 // scalar, a map or a type not declared by an interface: not walked) }, or
-// null when the file declares no interface.
+// null when the file declares no interface. An interface that extends
+// another declared in a file of the packages (the Gateway API's: TLSRouteSpec
+// extends CommonRouteSpec, BackendRef BackendObjectReference) has its fields
+// too; kubernetes-models' interfaces extend none but TypeMeta, which has no
+// such file (its apiVersion and kind are declared again).
 function declaration(file) {
 	if (declarations.has(file))
 		return declarations.get(file);
@@ -120,6 +136,10 @@ function declaration(file) {
 	let fields = null;
 	if (body) {
 		fields = {};
+		const parent = body[0].match(/^export interface \w+ extends (\w+) \{/);
+		const parentFile = parent && imports.get(parent[1]);
+		if (parentFile && fs.existsSync(parentFile))
+			Object.assign(fields, declaration(parentFile));
 		for (const m of body[1].matchAll(/^ {4}"([^"]+)"\??: (.*)$/gm)) {
 			const type = m[2].replace(/;$/, "").replace(/^Array<(.*)>$/, "$1");
 			fields[m[1]] = imports.get(type) ?? null;
