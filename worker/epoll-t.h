@@ -73,7 +73,6 @@ struct epoll_engine {
 	sigset_t waitmask;
 	int epfd;
 	unsigned busy_waits;		/* waits that returned without sleeping */
-	int broken;			/* a wait failed for good (epoll_sleep) */
 	uint32_t connect_ms;		/* the connect timeout of requests made from now on */
 	struct epoll_fd *fds;		/* [fd_cap] */
 	uint32_t fd_cap;

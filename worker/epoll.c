@@ -215,10 +215,7 @@ epoll_sleep(struct engine *e, uint64_t wait_ms)
 	n = epoll_pwait(p->epfd, p->events, EPOLL_EVENTS_MAX, timeout, &p->waitmask);
 	err = n < 0 ? errno : 0;
 	if (n < 0 && engine_wait_broken(err)) {
-		if (!p->broken)
-			log_error("epoll_pwait: %s: this worker cannot wait; it stops",
-			    strerror(err));
-		p->broken = 1;	/* said once: the exit's own waits fail alike */
+		log_error("epoll_pwait: %s: this worker cannot wait; it stops", strerror(err));
 		return -err;
 	}
 	if (n < 0 && err != EINTR)

@@ -38,7 +38,6 @@ struct uring {
 	sigset_t waitmask;
 	struct __kernel_timespec connect_ts;	/* for linked connect timeouts */
 	unsigned busy_waits;			/* waits that returned without sleeping */
-	int broken;				/* a wait failed for good (uring_sleep) */
 };
 
 /* The io_uring state behind e (its first member). */
@@ -353,11 +352,9 @@ uring_sleep(struct engine *e, uint64_t wait_ms)
 
 	rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, &u->waitmask);
 	if (rc < 0 && engine_wait_broken(-rc)) {
-		if (!u->broken)
-			log_error("io_uring_enter: %s: this worker cannot wait on its ring "
-			    "(a seccomp filter that allows io_uring_setup but not "
-			    "io_uring_enter?); it stops", strerror(-rc));
-		u->broken = 1;	/* said once: the exit's own waits fail alike */
+		log_error("io_uring_enter: %s: this worker cannot wait on its ring (a seccomp "
+		    "filter that allows io_uring_setup but not io_uring_enter?); it stops",
+		    strerror(-rc));
 		return rc;
 	}
 	if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY)

@@ -34,6 +34,7 @@ struct worker_image {
 
 struct worker {
 	struct engine *engine;
+	int broken;			/* its wait was refused for good: it stops (worker_turn) */
 	unsigned engine_kind;		/* enum engine_kind: what engine is */
 	const struct worker_spec *spec;
 	uint64_t now;			/* ms, CLOCK_MONOTONIC, per loop turn */

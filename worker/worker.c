@@ -351,9 +351,11 @@ worker_reap_while(struct worker *w, int (*busy)(const struct worker *))
 {
 	uint64_t deadline = clock_ms() + EXIT_CANCEL_MS;
 
-	while (w->engine != NULL && busy(w) && clock_ms() < deadline) {
-		if (engine_sleep(w->engine, EXIT_CANCEL_MS) != 0)
+	while (w->engine != NULL && !w->broken && busy(w) && clock_ms() < deadline) {
+		if (engine_sleep(w->engine, EXIT_CANCEL_MS) != 0) {
+			w->broken = 1;
 			return;
+		}
 		engine_dispatch(w->engine);
 	}
 }
@@ -463,23 +465,22 @@ worker_wait_ms(const struct worker *w)
 	return next < WORKER_TICK_MS ? next : WORKER_TICK_MS;
 }
 
-/* One turn of the worker's loop. 0, or -errno: the engine cannot wait (logged). */
-static int
+/* One turn of the worker's loop; w->broken when the engine cannot wait (logged). */
+static void
 worker_turn(struct worker *w)
 {
-	int rc;
-
 	conn_expire(w);
 	listener_resume(w);
 	accesslog_flush(&w->access);
-	if ((rc = engine_sleep(w->engine, worker_wait_ms(w))) != 0)
-		return rc;
+	if (engine_sleep(w->engine, worker_wait_ms(w)) != 0) {
+		w->broken = 1;
+		return;
+	}
 	w->now = clock_ms();
 	atomic_store_explicit(&w->st->seen_ms, w->now, memory_order_relaxed);
 	worker_routes_refresh(w);	/* once per turn, before the events */
 	peers_tick(&w->peers, w->stats, w->now);
 	engine_dispatch(w->engine);
-	return 0;
 }
 
 int
@@ -487,7 +488,6 @@ worker_run(const struct worker_spec *spec)
 {
 	static struct worker w;		/* one per process */
 	sigset_t waitmask;
-	int broken = 0;
 
 	worker_signals(&waitmask);
 	if (worker_init(&w, spec, &waitmask) != 0) {
@@ -505,8 +505,8 @@ worker_run(const struct worker_spec *spec)
 	atomic_store_explicit(&spec->area->seen_ms, clock_ms(), memory_order_relaxed);
 	atomic_store_explicit(&spec->area->ready, 1, memory_order_relaxed);
 	/* An engine that cannot wait ends the worker: an exit the master restarts with back-off. */
-	while (!worker_stop && !(worker_quit && worker_retire(&w)) && !broken)
-		broken = worker_turn(&w) != 0;
+	while (!worker_stop && !(worker_quit && worker_retire(&w)) && !w.broken)
+		worker_turn(&w);
 	worker_release_listeners(&w);
 	conn_close_all(&w);
 	/* The last lines: a write in flight finishes, the rest go after the engine is gone. */
@@ -515,5 +515,5 @@ worker_run(const struct worker_spec *spec)
 	worker_log_totals(&w);
 	worker_fini(&w);
 	accesslog_close(&w.access);
-	return broken;
+	return w.broken;
 }
