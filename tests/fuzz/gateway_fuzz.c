@@ -23,10 +23,7 @@
 #include "render.h"
 
 static const struct gw_options fuzz_opts = {
-	.gateway_class = "passthrough",
-	.controller_name = "passthrough.dev/gateway-controller",
-	.ingress_class = "passthrough",
-	.ingress_port = 443,
+	GW_OPTIONS_DEFAULTS,
 	.now = "2026-01-01T00:00:00Z",
 };
 

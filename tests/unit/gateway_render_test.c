@@ -14,17 +14,14 @@
 #include "render_int.h"
 
 static const struct gw_options opts = {
-	.gateway_class = "passthrough",
-	.controller_name = "passthrough.dev/gateway-controller",
-	.ingress_class = "passthrough",
-	.ingress_port = 443,
+	GW_OPTIONS_DEFAULTS,
 	.now = "2026-01-01T00:00:00Z",
 };
 
 #define GWCLASS(name, ctl) \
 	"apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: " name "}\n" \
 	"spec: {controllerName: " ctl "}\n---\n"
-#define OURS	"passthrough.dev/gateway-controller"
+#define OURS	GW_CONTROLLER_NAME
 /* A Gateway of class cls with one listener line ("{name: tls, port: 8443, ...}"). */
 #define GATEWAY(name, cls, listeners) \
 	"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: " name "}\n" \

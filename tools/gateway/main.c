@@ -39,7 +39,7 @@ main_usage(FILE *out)
 	    "  --status FILE           write the status the controller would set (JSON)\n"
 	    "  --gateway-class NAME    the GatewayClass taken without its object (passthrough)\n"
 	    "  --controller-name NAME  this controller's name in GatewayClasses and status\n"
-	    "                          (passthrough.dev/gateway-controller)\n"
+	    "                          (" GW_CONTROLLER_NAME ")\n"
 	    "  --ingress-class NAME    the class of the passthrough Ingresses (passthrough)\n"
 	    "  --ingress-port PORT     the port passthrough Ingresses are served on (443)\n"
 	    "  --listen-address ADDR   the address every listener binds (all of them)\n"
@@ -186,12 +186,7 @@ out_quiet:
 int
 main(int argc, char **argv)
 {
-	struct main_args a = { .o = {
-		.gateway_class = "passthrough",
-		.controller_name = "passthrough.dev/gateway-controller",
-		.ingress_class = "passthrough",
-		.ingress_port = 443,
-	} };
+	struct main_args a = { .o = { GW_OPTIONS_DEFAULTS } };
 	int first;
 
 	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {

@@ -32,9 +32,15 @@ struct gw_input {
 	size_t nfiles;
 };
 
+/* The defaults of the options (passthrough-gateway(1)). */
+#define GW_CONTROLLER_NAME	"passthrough.dev/gateway-controller"
+#define GW_OPTIONS_DEFAULTS \
+	.gateway_class = "passthrough", .controller_name = GW_CONTROLLER_NAME, \
+	.ingress_class = "passthrough", .ingress_port = 443
+
 struct gw_options {
 	const char *gateway_class;	/* "passthrough" */
-	const char *controller_name;	/* "passthrough.dev/gateway-controller" */
+	const char *controller_name;	/* GW_CONTROLLER_NAME */
 	const char *ingress_class;	/* "passthrough" */
 	int ingress_port;		/* 443 */
 	const char *listen_address;	/* NULL: every address, IPv4 and IPv6 */
