@@ -415,6 +415,8 @@ master_stop(struct master *m, const sigset_t *waitmask)
 
 	m->stopping = 1;
 	workers_signal(m, SIGTERM);
+	/* Workers that ended before this (signalled with us: Ctrl-C) sent their SIGCHLD already. */
+	workers_reap(m);
 	while (workers_alive(m) > 0 && (now = clock_ms()) < deadline) {
 		ts.tv_sec = (time_t)((deadline - now) / 1000);
 		ts.tv_nsec = (long)((deadline - now) % 1000) * 1000000;
