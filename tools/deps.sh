@@ -5,8 +5,9 @@ set -eu
 
 # clang and libbpf-dev: the kernel relay (relay = "kernel"); without them
 # plain make builds the daemon without it. libjansson-dev and libyaml-dev:
-# passthrough-gateway (JSON and YAML input).
-build="gcc make libc6-dev libconfig-dev liburing-dev libcriterion-dev clang libbpf-dev libjansson-dev libyaml-dev"
+# passthrough-gateway (JSON and YAML input); libcurl4-openssl-dev: its watch
+# (the Kubernetes API server).
+build="gcc make libc6-dev libconfig-dev liburing-dev libcriterion-dev clang libbpf-dev libjansson-dev libyaml-dev libcurl4-openssl-dev"
 run="$build"
 # The tests also render the man pages (groff, mandoc), rotate a live log
 # (logrotate), parse the alerting rules (python3-yaml), deny io_uring with a
