@@ -1471,8 +1471,11 @@ kube_patch_status(struct kube *k, size_t kind, const char *ns, const char *name,
 		    ns && ns[0] ? "/" : "", name, d);
 	}
 out:
-	if (k->patch != NULL)
+	if (k->patch != NULL) {
+		/* The handle outlives this call's headers and error buffer. */
 		curl_easy_setopt(k->patch, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(k->patch, CURLOPT_ERRORBUFFER, NULL);
+	}
 	curl_slist_free_all(hdrs);
 	free(tmp.body);
 	free(url);
