@@ -704,13 +704,17 @@ static const struct kube_kind things[] = {
 	{ "example.com", "v1", "v1alpha2", "things", "Thing" },
 };
 
-/* A client of the server at port (or of nothing listening when port is that of a closed socket). */
+/*
+ * A client of the server at port (or of nothing listening when port is
+ * that of a closed socket), with the token "tok", or the one in
+ * token_file when not NULL.
+ */
 static struct kube *
-client(int port)
+client_of(int port, char *token_file)
 {
 	static const struct kube_callbacks cb = { seen_relist, seen_event };
 	char server[64], token[] = "tok";
-	struct kube_config c = { .server = server, .token = token };
+	struct kube_config c = { .server = server, .token = token, .token_file = token_file };
 	struct gw_err e = { "" };
 	struct kube *k;
 
@@ -718,6 +722,12 @@ client(int port)
 	memset(&seen, 0, sizeof(seen));
 	cr_assert_not_null(k = kube_new(&c, things, 1, &cb, NULL, &e), "%s", e.msg);
 	return k;
+}
+
+static struct kube *
+client(int port)
+{
+	return client_of(port, NULL);
 }
 
 /* Polls until cond holds or ms pass; the number of kube_poll calls. */
@@ -833,7 +843,7 @@ Test(gateway_kube, client_kind_not_served_is_an_empty_list)
 	free(log);
 }
 
-Test(gateway_kube, client_backs_off_after_a_failure)
+Test(gateway_kube, client_backs_off_after_a_failure_and_rereads_a_rotated_token)
 {
 	static const struct answer table[] = {
 		{ "GET", "/apis/example.com/v1/things?limit=500", 1, { H500 }, 0 },
@@ -844,16 +854,69 @@ Test(gateway_kube, client_backs_off_after_a_failure)
 	struct server s;
 	struct kube *k;
 	uint64_t t0 = clock_ms();
+	char token_file[128], *log, *p;
 
+	mkdir_tmp();
+	snprintf(token_file, sizeof(token_file), "%s/token", dir);
+	put("token", "first-token\n");
 	server_start(&s, table, sizeof(table) / sizeof(table[0]));
-	k = client(s.port);
+	k = client_of(s.port, token_file);
+	POLL_UNTIL(k, server_saw(&s, "limit=500"), 3000);
+	/* Rotated as the kubelet does: a new file renamed over the old. */
+	put("token.new", "second-token-longer\n");
+	cr_assert_eq(rename(strcat(strcpy((char[160]){ 0 }, dir), "/token.new"), token_file), 0);
 	POLL_UNTIL(k, seen.relists >= 1, 3000);
 	cr_assert_eq(seen.relists, 1, "listed after the 500");
 	cr_expect_geq(seen.relist_ms[0] - t0, KUBE_BACKOFF_MIN_MS * 3 / 4,
 	    "the retry waited out the back-off: %llu ms", (unsigned long long)(seen.relist_ms[0] - t0));
 	kube_free(k);
 	json_decref(seen.last);
+	log = server_log(&s);
 	server_stop(&s);
+	rm_tmp();
+	cr_assert_not_null(p = strstr(log, "Authorization: Bearer first-token\r\n"), "%s", log);
+	cr_expect(strstr(p, "Authorization: Bearer second-token-longer\r\n"),
+	    "the retry read the rotated token: %s", log);
+	free(log);
+}
+
+Test(gateway_kube, client_refuses_an_event_over_the_cap)
+{
+	static const char head[] = H200 "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"big\","
+	    "\"resourceVersion\":\"6\"},\"data\":\"";
+	static const char tail[] = "\"}}\n";
+	size_t pad = KUBE_EVENT_BYTES_MAX;	/* the line: head's JSON, pad bytes, tail: over the cap */
+	char *big = malloc(sizeof(head) + pad + sizeof(tail));
+	struct answer table[] = {
+		{ "GET", "/apis/example.com/v1/things?limit=500", 0, { H200
+		    "{\"metadata\":{\"resourceVersion\":\"5\"},\"items\":[]}" }, 0 },
+		{ "GET", "/apis/example.com/v1/things?watch=1&resourceVersion=5&*", 1, { NULL }, 0 },
+		{ "GET", "/apis/example.com/v1/things?watch=1&resourceVersion=5&*", 0, { H200 }, 1 },
+	};
+	struct server s;
+	struct kube *k;
+	char *log, *p;
+
+	cr_assert_not_null(big);
+	memcpy(big, head, sizeof(head) - 1);
+	memset(big + sizeof(head) - 1, 'x', pad);
+	strcpy(big + sizeof(head) - 1 + pad, tail);
+	table[1].pieces[0] = big;
+	server_start(&s, table, sizeof(table) / sizeof(table[0]));
+	free(big);
+	k = client(s.port);
+	POLL_UNTIL(k, server_saw(&s, "resourceVersion=5&") && seen.relists == 1 &&
+	    (log = server_log(&s), p = strstr(strstr(log, "resourceVersion=5&") + 1,
+	    "resourceVersion=5&"), free(log), p != NULL), 5000);
+	cr_expect_eq(seen.events, 0, "the event over %lu bytes was not delivered", KUBE_EVENT_BYTES_MAX);
+	kube_free(k);
+	json_decref(seen.last);
+	log = server_log(&s);
+	server_stop(&s);
+	p = strstr(log, "resourceVersion=5&");
+	cr_assert_not_null(p, "%s", log);
+	cr_expect(strstr(p + 1, "resourceVersion=5&"), "watched again from the same RV: %s", log);
+	free(log);
 }
 
 Test(gateway_kube, client_sleeps_while_backing_off)
