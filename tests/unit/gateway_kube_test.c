@@ -571,7 +571,7 @@ server_run(int lfd, const struct answer *table, size_t n, const char *log)
 			continue;
 		}
 		if ((f = fopen(log, "a")) != NULL) {
-			fprintf(f, "%s\n----\n", req);
+			fprintf(f, "@%llu %s\n----\n", (unsigned long long)clock_ms(), req);
 			fclose(f);
 		}
 		for (k = 0; k < n && a == NULL; k++) {
@@ -656,6 +656,26 @@ server_saw(const struct server *s, const char *what)
 
 	free(log);
 	return saw;
+}
+
+/* When (clock_ms) the server got the nth (1-based) request with what in it; 0: it did not. */
+static uint64_t
+server_when(const struct server *s, const char *what, int nth)
+{
+	char *log = server_log(s), *p = log, *at;
+	uint64_t t = 0;
+
+	while ((p = strstr(p, what)) != NULL) {
+		if (--nth == 0) {
+			for (at = p; at > log && *at != '@'; at--)
+				;
+			t = strtoull(at + 1, NULL, 10);
+			break;
+		}
+		p++;
+	}
+	free(log);
+	return t;
 }
 
 static void
@@ -936,4 +956,74 @@ Test(gateway_kube, client_sleeps_while_backing_off)
 	/* Tries at 0, ~0.5, ~1.5 s: a handful of wake-ups, not a spin (each poll waits <= 200 ms). */
 	cr_expect_leq(polls, 20, "%d polls in 2 s", polls);
 	kube_free(k);
+}
+
+Test(gateway_kube, client_watch_failures_back_off_and_410_relists)
+{
+	static const struct answer table[] = {
+		{ "GET", "/apis/example.com/v1/things?limit=500", 1, { H200
+		    "{\"metadata\":{\"resourceVersion\":\"5\"},\"items\":[]}" }, 0 },
+		/* An ERROR event other than 410: back off, watch again from the same RV. */
+		{ "GET", "/apis/example.com/v1/things?watch=1&resourceVersion=5&*", 1, { H200
+		    "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":500,"
+		    "\"message\":\"etcd is sad\"}}\n" }, 0 },
+		/* Ended at once with nothing in it: not a success, the back-off grows. */
+		{ "GET", "/apis/example.com/v1/things?watch=1&resourceVersion=5&*", 2, { H200 }, 0 },
+		/* A plain HTTP 410: list again. */
+		{ "GET", "/apis/example.com/v1/things?watch=1&resourceVersion=5&*", 3, {
+		    "HTTP/1.1 410 Gone\r\nConnection: close\r\n\r\n{\"kind\":\"Status\",\"code\":410}" },
+		    0 },
+		{ "GET", "/apis/example.com/v1/things?limit=500", 2, { H200
+		    "{\"metadata\":{\"resourceVersion\":\"7\"},\"items\":[]}" }, 0 },
+		{ "GET", "/apis/example.com/v1/things?watch=1&resourceVersion=7&*", 0, { H200 }, 1 },
+	};
+	const char *w5 = "watch=1&resourceVersion=5&";
+	struct server s;
+	struct kube *k;
+	uint64_t t1, t2, t3;
+
+	server_start(&s, table, sizeof(table) / sizeof(table[0]));
+	k = client(s.port);
+	POLL_UNTIL(k, seen.relists >= 2, 5000);
+	cr_assert_eq(seen.relists, 2, "the HTTP 410 relisted");
+	POLL_UNTIL(k, server_saw(&s, "watch=1&resourceVersion=7&"), 3000);
+	cr_expect(server_saw(&s, "watch=1&resourceVersion=7&"), "watched from the new list's RV");
+	kube_free(k);
+	json_decref(seen.last);
+	t1 = server_when(&s, w5, 1);
+	t2 = server_when(&s, w5, 2);
+	t3 = server_when(&s, w5, 3);
+	server_stop(&s);
+	cr_assert(t1 && t2 && t3, "three watches from RV 5");
+	cr_expect_geq(t2 - t1, KUBE_BACKOFF_MIN_MS * 3 / 4, "after the ERROR event: %llu ms",
+	    (unsigned long long)(t2 - t1));
+	cr_expect_geq(t3 - t2, 2 * KUBE_BACKOFF_MIN_MS * 3 / 4, "after the empty end: %llu ms",
+	    (unsigned long long)(t3 - t2));
+}
+
+Test(gateway_kube, client_does_not_spin_on_watches_that_end_at_once)
+{
+	static const struct answer table[] = {
+		{ "GET", "/apis/example.com/v1/things?limit=500", 0, { H200
+		    "{\"metadata\":{\"resourceVersion\":\"5\"},\"items\":[]}" }, 0 },
+		{ "GET", "/apis/example.com/v1/things?watch=1*", 0, { H200 }, 0 },
+	};
+	struct server s;
+	struct kube *k;
+	int n = 0;
+	char *log, *p;
+
+	server_start(&s, table, sizeof(table) / sizeof(table[0]));
+	k = client(s.port);
+	POLL_UNTIL(k, 0, 2500);
+	kube_free(k);
+	json_decref(seen.last);
+	log = server_log(&s);
+	server_stop(&s);
+	for (p = log; (p = strstr(p, "watch=1&")) != NULL; p++)
+		n++;
+	/* At 0, ~0.5, ~1.5 s (the back-off doubling): a few, not hundreds. */
+	cr_expect(n >= 2 && n <= 4, "%d watches in 2.5 s", n);
+	cr_expect_eq(seen.relists, 1, "no relist: the watch is renewed");
+	free(log);
 }
