@@ -967,10 +967,14 @@ Test(gateway_kube, client_watch_failures_back_off_and_410_relists)
 		{ "GET", "/apis/example.com/v1/things?watch=1&resourceVersion=5&*", 1, { H200
 		    "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":500,"
 		    "\"message\":\"etcd is sad\"}}\n" }, 0 },
-		/* Ended at once with nothing in it: not a success, the back-off grows. */
-		{ "GET", "/apis/example.com/v1/things?watch=1&resourceVersion=5&*", 2, { H200 }, 0 },
+		/* Again: a 200 whose only line is an ERROR is no success, the back-off grows. */
+		{ "GET", "/apis/example.com/v1/things?watch=1&resourceVersion=5&*", 2, { H200
+		    "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":500,"
+		    "\"message\":\"etcd is sad\"}}\n" }, 0 },
+		/* Ended at once with nothing in it: not a success either. */
+		{ "GET", "/apis/example.com/v1/things?watch=1&resourceVersion=5&*", 3, { H200 }, 0 },
 		/* A plain HTTP 410: list again. */
-		{ "GET", "/apis/example.com/v1/things?watch=1&resourceVersion=5&*", 3, {
+		{ "GET", "/apis/example.com/v1/things?watch=1&resourceVersion=5&*", 4, {
 		    "HTTP/1.1 410 Gone\r\nConnection: close\r\n\r\n{\"kind\":\"Status\",\"code\":410}" },
 		    0 },
 		{ "GET", "/apis/example.com/v1/things?limit=500", 2, { H200
@@ -980,11 +984,11 @@ Test(gateway_kube, client_watch_failures_back_off_and_410_relists)
 	const char *w5 = "watch=1&resourceVersion=5&";
 	struct server s;
 	struct kube *k;
-	uint64_t t1, t2, t3;
+	uint64_t t1, t2, t3, t4;
 
 	server_start(&s, table, sizeof(table) / sizeof(table[0]));
 	k = client(s.port);
-	POLL_UNTIL(k, seen.relists >= 2, 5000);
+	POLL_UNTIL(k, seen.relists >= 2, 8000);
 	cr_assert_eq(seen.relists, 2, "the HTTP 410 relisted");
 	POLL_UNTIL(k, server_saw(&s, "watch=1&resourceVersion=7&"), 3000);
 	cr_expect(server_saw(&s, "watch=1&resourceVersion=7&"), "watched from the new list's RV");
@@ -993,12 +997,15 @@ Test(gateway_kube, client_watch_failures_back_off_and_410_relists)
 	t1 = server_when(&s, w5, 1);
 	t2 = server_when(&s, w5, 2);
 	t3 = server_when(&s, w5, 3);
+	t4 = server_when(&s, w5, 4);
 	server_stop(&s);
-	cr_assert(t1 && t2 && t3, "three watches from RV 5");
+	cr_assert(t1 && t2 && t3 && t4, "four watches from RV 5");
 	cr_expect_geq(t2 - t1, KUBE_BACKOFF_MIN_MS * 3 / 4, "after the ERROR event: %llu ms",
 	    (unsigned long long)(t2 - t1));
-	cr_expect_geq(t3 - t2, 2 * KUBE_BACKOFF_MIN_MS * 3 / 4, "after the empty end: %llu ms",
+	cr_expect_geq(t3 - t2, 2 * KUBE_BACKOFF_MIN_MS * 3 / 4, "after the second: %llu ms",
 	    (unsigned long long)(t3 - t2));
+	cr_expect_geq(t4 - t3, 4 * KUBE_BACKOFF_MIN_MS * 3 / 4, "after the empty end: %llu ms",
+	    (unsigned long long)(t4 - t3));
 }
 
 Test(gateway_kube, client_does_not_spin_on_watches_that_end_at_once)

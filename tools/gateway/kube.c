@@ -888,11 +888,10 @@ kube_event_line(void *arg, const char *line, size_t len)
 	json_error_t je;
 	json_t *j = json_loadb(line, len, 0, &je), *obj;
 	const char *type;
-	enum kube_event ev;
+	enum kube_event ev = KUBE_ADDED;	/* set below for every type but BOOKMARK */
 	int rc = -1;
 
-	if (w->nlines++ == 0 && w->step != 0)
-		kube_succeeded(w);
+	w->nlines++;
 	if (j == NULL) {
 		snprintf(w->fail, sizeof(w->fail), "a malformed watch event: %s", je.text);
 		return -1;
@@ -914,20 +913,24 @@ kube_event_line(void *arg, const char *line, size_t len)
 			    (long long)json_integer_value(code), msg ? msg : "(no message)");
 		goto out;
 	}
-	if (!strcmp(type, "BOOKMARK")) {
-		if (kube_take_rv(w, obj) != 0)
-			k->oom = 1;
-		rc = k->oom ? -1 : 0;
-		goto out;
-	}
 	if (!strcmp(type, "ADDED"))
 		ev = KUBE_ADDED;
 	else if (!strcmp(type, "MODIFIED"))
 		ev = KUBE_MODIFIED;
 	else if (!strcmp(type, "DELETED"))
 		ev = KUBE_DELETED;
-	else {
+	else if (strcmp(type, "BOOKMARK") != 0) {
 		snprintf(w->fail, sizeof(w->fail), "a watch event of unknown type %.64s", type);
+		goto out;
+	}
+	/* An event or a bookmark: the watch works (an ERROR answered with 200 does not count). */
+	if (w->step != 0)
+		kube_succeeded(w);
+	if (!strcmp(type, "BOOKMARK")) {
+		/* Only its resourceVersion matters: the object is a stub. */
+		if (kube_take_rv(w, obj) != 0)
+			k->oom = 1;
+		rc = k->oom ? -1 : 0;
 		goto out;
 	}
 	if (kube_object_identity(w, obj) != 0 || kube_take_rv(w, obj) != 0) {
