@@ -1034,3 +1034,30 @@ Test(gateway_kube, client_does_not_spin_on_watches_that_end_at_once)
 	cr_expect_eq(seen.relists, 1, "no relist: the watch is renewed");
 	free(log);
 }
+
+Test(gateway_kube, client_does_not_spin_on_a_server_that_410s_every_watch)
+{
+	static const struct answer table[] = {
+		{ "GET", "/apis/example.com/v1/things?limit=500", 0, { H200
+		    "{\"metadata\":{\"resourceVersion\":\"5\"},\"items\":[]}" }, 0 },
+		{ "GET", "/apis/example.com/v1/things?watch=1*", 0, { H200
+		    "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410}}\n" }, 0 },
+	};
+	struct server s;
+	struct kube *k;
+	int n = 0;
+	char *log, *p;
+
+	server_start(&s, table, sizeof(table) / sizeof(table[0]));
+	k = client(s.port);
+	POLL_UNTIL(k, 0, 2500);
+	kube_free(k);
+	json_decref(seen.last);
+	log = server_log(&s);
+	server_stop(&s);
+	for (p = log; (p = strstr(p, "limit=500")) != NULL; p++)
+		n++;
+	/* The first 410 relists at once, the next ones wait out the back-off. */
+	cr_expect(n >= 3 && n <= 5, "%d lists in 2.5 s", n);
+	free(log);
+}

@@ -50,6 +50,7 @@ enum kube_op {
 /* Failures told apart for the log's repeat check (curl's codes are below 1000, HTTP's too). */
 #define KUBE_FAIL_STREAM	2000	/* a malformed event, an ERROR event, a line too long */
 #define KUBE_FAIL_QUICK		2001	/* the server ended the watch at once */
+#define KUBE_FAIL_GONE		2002	/* 410 Gone again, right after a list */
 
 /* One kind's list-then-watch. */
 struct kube_watch {
@@ -74,6 +75,7 @@ struct kube_watch {
 	int synced;			/* listed at least once */
 	int absent;			/* not served: listed as empty */
 	int relist;			/* the stream said 410 Gone */
+	int gone;			/* 410s in a row with no event or bookmark between */
 	char fail[512];			/* the stream's failure, "" when none */
 	uint64_t step;			/* back-off step (ms), 0 after a success */
 	int failures;			/* since the last success */
@@ -924,6 +926,7 @@ kube_event_line(void *arg, const char *line, size_t len)
 		goto out;
 	}
 	/* An event or a bookmark: the watch works (an ERROR answered with 200 does not count). */
+	w->gone = 0;
 	if (w->step != 0)
 		kube_succeeded(w);
 	if (!strcmp(type, "BOOKMARK")) {
@@ -1143,7 +1146,9 @@ kube_list_page(struct kube *k, struct kube_watch *w)
 	w->rv = NULL;
 	if (kube_take_rv(w, j) != 0)
 		goto oom;
-	kube_succeeded(w);
+	/* A list between 410s that come again and again is no success: the watches fail. */
+	if (w->gone <= 1)
+		kube_succeeded(w);
 	w->synced = 1;
 	w->absent = 0;
 	k->cb.relist(k->arg, w->idx, w->items);
@@ -1220,10 +1225,19 @@ kube_watch_done(struct kube_watch *w, CURLcode res, long code)
 	char what[768];
 
 	if (w->relist || code == 410) {
-		kube_log(w, "resourceVersion %s is too old (410 Gone); listing again",
-		    w->rv ? w->rv : "");
 		w->op = KUBE_OP_LIST;
-		w->due_ms = 0;
+		if (w->gone == 0 || lasted >= KUBE_QUICK_END_MS) {
+			w->gone = 1;
+			kube_log(w, "resourceVersion %s is too old (410 Gone); listing again",
+			    w->rv ? w->rv : "");
+			w->due_ms = 0;
+		} else {
+			/* Gone again at once, nothing between: a server that cannot watch what it lists. */
+			w->gone++;
+			snprintf(what, sizeof(what), "watch: resourceVersion %s is too old (410 Gone) "
+			    "again right after a list", w->rv ? w->rv : "");
+			kube_failed(w, KUBE_FAIL_GONE, what);
+		}
 		return;
 	}
 	if (w->fail[0] != '\0') {
