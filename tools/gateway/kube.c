@@ -36,7 +36,7 @@
 #define KUBE_WATCH_GRACE_S	30	/* curl's timeout: the server's end plus this */
 #define KUBE_ABSENT_RETRY_MS	60000	/* a kind not served (CRD not installed) is tried again after */
 #define KUBE_QUICK_END_MS	1000	/* a watch ended this soon with nothing in it is not a success */
-#define KUBE_REPEAT_LOG_MS	300000	/* a failure repeating at the longest back-off is logged this often */
+#define KUBE_REPEAT_LOG_MS	300000	/* a failure repeating at 30 s back-off: logged this often */
 #define KUBE_ERRBODY_MAX	65536	/* of an error answer, kept for its message */
 #define KUBE_TOKEN_BYTES_MAX	65536	/* a bound service account token is ~1 KiB */
 #define KUBE_FILE_BYTES_MAX	(4L << 20)	/* a kubeconfig, a certificate */
@@ -325,7 +325,7 @@ kube_token_load(const char *path, char **out, struct gw_err *e)
 	return 0;
 }
 
-/* p, relative to the directory of file when not absolute (as kubectl reads a kubeconfig's paths). */
+/* p, relative to the directory of file when not absolute (as kubectl reads a kubeconfig). */
 static char *
 kube_relative(const char *file, const char *p)
 {
@@ -651,7 +651,7 @@ kube_random(struct kube *k)
 	return k->rnd * 0x2545F4914F6CDD1DULL;
 }
 
-/* One line on stderr about kind w ("passthrough-gateway: watch tlsroutes: ..."), control bytes as '?'. */
+/* One line on stderr about w ("passthrough-gateway: watch tlsroutes: ..."), control bytes '?'. */
 static void
 kube_log(const struct kube_watch *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -736,7 +736,7 @@ bad:
 	return NULL;
 }
 
-/* What every request of the client shares: TLS, credentials, timeouts. 0, or -1 (libcurl refused). */
+/* What every request shares: TLS, credentials, timeouts. 0, or -1 (libcurl refused one). */
 static int
 kube_easy_setup(struct kube *k, CURL *h, struct curl_slist *hdrs, long timeout_ms, char *errbuf)
 {
@@ -782,7 +782,7 @@ kube_easy_setup(struct kube *k, CURL *h, struct curl_slist *hdrs, long timeout_m
 	return rc == CURLE_OK ? 0 : -1;
 }
 
-/* server + "/apis/GROUP/VERSION" (or "/api/VERSION") [+ "/namespaces/NS"] + "/PLURAL" [+ "/NAME"] + tail. */
+/* server "/apis/GROUP/VERSION" ("/api/VERSION") ["/namespaces/NS"] "/PLURAL" ["/NAME"] tail. */
 static char *
 kube_url(const struct kube *k, const struct kube_watch *w, const char *ns, const char *name,
     const char *tail)
@@ -818,7 +818,7 @@ kube_watch_use_version(struct kube_watch *w, const char *version)
 		snprintf(w->apiversion, sizeof(w->apiversion), "%s", version);
 }
 
-/* Gives o the apiVersion and kind of w when it has none (a list's items). 0, or -1 out of memory. */
+/* Gives o the apiVersion and kind of w when it has none (a list's items). 0, or -1 (memory). */
 static int
 kube_object_identity(struct kube_watch *w, json_t *o)
 {
@@ -972,7 +972,7 @@ kube_body_append(struct kube_watch *w, const char *data, size_t n, size_t max)
 	return 0;
 }
 
-/* libcurl's write callback: a watch's 200 stream goes through the line splitter, the rest is kept. */
+/* libcurl's write callback: a watch's 200 stream goes to the line splitter, the rest is kept. */
 static size_t
 kube_write(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -1031,25 +1031,21 @@ kube_describe(CURLcode res, long code, const char *body, size_t blen, const char
 	json_decref(j);
 }
 
-/* Starts w's next request (w->op). 0, or -1: nothing started (out of memory), retried later. */
+/* Starts w's next request (w->op). 0, or -1: nothing started (out of memory). */
 static int
 kube_start(struct kube *k, struct kube_watch *w)
 {
-	char tail[512], *url = NULL, *esc = NULL;
+	char *tail = NULL, *url = NULL, *esc = NULL;
 	long timeout_ms;
+	size_t len;
 
 	if (w->op == KUBE_OP_LIST) {
 		if (w->cont != NULL && (esc = curl_easy_escape(NULL, w->cont, 0)) == NULL)
 			goto bad;
-		if (esc != NULL && strlen(esc) > sizeof(tail) - 64) {
-			/* A continue token this long is not one; list from the start. */
-			curl_free(esc);
-			esc = NULL;
-			free(w->cont);
-			w->cont = NULL;
-			json_array_clear(w->items);
-		}
-		snprintf(tail, sizeof(tail), "?limit=%d%s%s", KUBE_LIST_PAGE, esc ? "&continue=" : "",
+		len = (esc ? strlen(esc) : 0) + 64;
+		if ((tail = malloc(len)) == NULL)
+			goto bad;
+		snprintf(tail, len, "?limit=%d%s%s", KUBE_LIST_PAGE, esc ? "&continue=" : "",
 		    esc ? esc : "");
 		timeout_ms = KUBE_LIST_TIMEOUT_MS;
 	} else {
@@ -1057,13 +1053,10 @@ kube_start(struct kube *k, struct kube_watch *w)
 
 		if ((esc = curl_easy_escape(NULL, w->rv ? w->rv : "", 0)) == NULL)
 			goto bad;
-		if (strlen(esc) > sizeof(tail) - 128) {
-			/* Not a resourceVersion the server gave: list again. */
-			w->op = KUBE_OP_LIST;
-			curl_free(esc);
-			return kube_start(k, w);
-		}
-		snprintf(tail, sizeof(tail), "?watch=1&resourceVersion=%s&allowWatchBookmarks=true"
+		len = strlen(esc) + 128;
+		if ((tail = malloc(len)) == NULL)
+			goto bad;
+		snprintf(tail, len, "?watch=1&resourceVersion=%s&allowWatchBookmarks=true"
 		    "&timeoutSeconds=%ld", esc, secs);
 		timeout_ms = (secs + KUBE_WATCH_GRACE_S) * 1000;
 	}
@@ -1083,14 +1076,17 @@ kube_start(struct kube *k, struct kube_watch *w)
 	w->fail[0] = '\0';
 	kube_lines_reset(&w->lines);
 	curl_free(esc);
+	free(tail);
 	free(url);
 	return 0;
 bad:
+	/* kube_new tried the options: what fails here is memory. */
 	curl_easy_cleanup(w->easy);
 	w->easy = NULL;
 	curl_slist_free_all(w->hdrs);
 	w->hdrs = NULL;
 	curl_free(esc);
+	free(tail);
 	free(url);
 	k->oom = 1;
 	return -1;
@@ -1334,7 +1330,9 @@ struct kube *
 kube_new(const struct kube_config *c, const struct kube_kind *kinds, size_t nkinds,
     const struct kube_callbacks *cb, void *arg, struct gw_err *e)
 {
+	char errbuf[CURL_ERROR_SIZE];
 	struct kube *k;
+	CURL *probe;
 	size_t i;
 
 	if (c->server == NULL) {
@@ -1363,6 +1361,17 @@ kube_new(const struct kube_config *c, const struct kube_kind *kinds, size_t nkin
 	    (c->key_file && (k->c.key_file = kube_strdup(c->key_file)) == NULL))
 		goto oom;
 	k->c.insecure = c->insecure;
+	/* The options every request sets, tried once: a libcurl without blob support says so here. */
+	if ((probe = curl_easy_init()) == NULL)
+		goto oom;
+	if (kube_easy_setup(k, probe, NULL, KUBE_LIST_TIMEOUT_MS, errbuf) != 0) {
+		curl_easy_cleanup(probe);
+		gw_fail(e, NULL, 0, "libcurl %s refuses the TLS settings (a CA or client "
+		    "certificate given as data needs libcurl 7.77 with OpenSSL)",
+		    curl_version_info(CURLVERSION_NOW)->version);
+		goto bad;
+	}
+	curl_easy_cleanup(probe);
 	if ((k->multi = curl_multi_init()) == NULL ||
 	    (k->w = calloc(nkinds ? nkinds : 1, sizeof(*k->w))) == NULL)
 		goto oom;
@@ -1381,6 +1390,7 @@ kube_new(const struct kube_config *c, const struct kube_kind *kinds, size_t nkin
 	return k;
 oom:
 	gw_fail(e, NULL, 0, "out of memory");
+bad:
 	kube_free(k);
 	if (k == NULL)
 		curl_global_cleanup();
