@@ -212,6 +212,27 @@ Test(gateway_kube, kubeconfig_named_context_over_current)
 	rm_tmp();
 }
 
+Test(gateway_kube, kubeconfig_in_json)
+{
+	struct kube_config c;
+	struct gw_err e = { "" };
+
+	mkdir_tmp();
+	/* As `kubectl config view --raw -o json` writes it, tab-indented here. */
+	cr_assert_eq(kube_config_load(&c, put("config.json", "{\n\t\"apiVersion\": \"v1\",\n"
+	    "\t\"current-context\": \"j\",\n"
+	    "\t\"contexts\": [{\"name\": \"j\", \"context\": {\"cluster\": \"c\", \"user\": \"u\"}}],\n"
+	    "\t\"clusters\": [{\"name\": \"c\", \"cluster\": {\"server\": \"https://10.1.1.1:6443\","
+	    " \"insecure-skip-tls-verify\": true}}],\n"
+	    "\t\"users\": [{\"name\": \"u\", \"user\": {\"token\": \"tok-j\"}}]\n}\n"), NULL, NULL,
+	    &e), 0, "%s", e.msg);
+	cr_expect_str_eq(c.server, "https://10.1.1.1:6443");
+	cr_expect_str_eq(c.token, "tok-j");
+	cr_expect_eq(c.insecure, 1);
+	kube_config_free(&c);
+	rm_tmp();
+}
+
 Test(gateway_kube, kubeconfig_missing_current_context)
 {
 	struct kube_config c;
@@ -511,8 +532,9 @@ struct answer {
 };
 
 #define H200 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
-#define H404 "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n" \
-	"{\"kind\":\"Status\",\"code\":404,\"message\":\"the server could not find the requested resource\"}"
+#define H404 "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n" \
+	"Connection: close\r\n\r\n{\"kind\":\"Status\",\"code\":404,\"message\":\"the server " \
+	"could not find the requested resource\"}"
 #define H500 "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 struct server {
@@ -770,8 +792,8 @@ Test(gateway_kube, client_pages_watches_bookmarks_relists_and_patches)
 		    "{\"kind\":\"ThingList\",\"metadata\":{\"resourceVersion\":\"10\"},"
 		    "\"items\":[{\"metadata\":{\"name\":\"b\",\"resourceVersion\":\"4\"}}]}" }, 0 },
 		/* The watch from the list's RV: an event split in two reads, a bookmark, the end. */
-		{ "GET", "/apis/example.com/v1/things?watch=1&resourceVersion=10&allowWatchBookmarks=true&timeoutSeconds=*",
-		    1, { H200 "{\"type\":\"ADDED\",\"object\":{\"apiVersion\":\"example.com/v1\",\"kind\":\"Th",
+		{ "GET", "/apis/example.com/v1/things?watch=1&resourceVersion=10&"
+		    "allowWatchBookmarks=true&timeoutSeconds=*", 1, { H200 "{\"type\":\"ADDED\",\"object\":{\"apiVersion\":\"example.com/v1\",\"kind\":\"Th",
 		    "ing\",\"metadata\":{\"name\":\"c\",\"resourceVersion\":\"11\"}}}\n{\"type\":\"BOOK",
 		    "MARK\",\"object\":{\"kind\":\"Thing\",\"metadata\":{\"resourceVersion\":\"12\"}}}\n" }, 0 },
 		/* Renewed from the bookmark's RV at once: a DELETED, then the ERROR 410 event. */
