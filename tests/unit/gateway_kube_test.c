@@ -793,7 +793,8 @@ Test(gateway_kube, client_pages_watches_bookmarks_relists_and_patches)
 		    "\"items\":[{\"metadata\":{\"name\":\"b\",\"resourceVersion\":\"4\"}}]}" }, 0 },
 		/* The watch from the list's RV: an event split in two reads, a bookmark, the end. */
 		{ "GET", "/apis/example.com/v1/things?watch=1&resourceVersion=10&"
-		    "allowWatchBookmarks=true&timeoutSeconds=*", 1, { H200 "{\"type\":\"ADDED\",\"object\":{\"apiVersion\":\"example.com/v1\",\"kind\":\"Th",
+		    "allowWatchBookmarks=true&timeoutSeconds=*", 1, { H200
+		    "{\"type\":\"ADDED\",\"object\":{\"apiVersion\":\"example.com/v1\",\"kind\":\"Th",
 		    "ing\",\"metadata\":{\"name\":\"c\",\"resourceVersion\":\"11\"}}}\n{\"type\":\"BOOK",
 		    "MARK\",\"object\":{\"kind\":\"Thing\",\"metadata\":{\"resourceVersion\":\"12\"}}}\n" }, 0 },
 		/* Renewed from the bookmark's RV at once: a DELETED, then the ERROR 410 event. */
