@@ -96,6 +96,7 @@ struct kube {
 	size_t n;
 	uint64_t rnd;			/* xorshift state: jitter, watch lengths */
 	int oom;
+	int reported;			/* a callback ran in this kube_poll */
 	char ua[64];
 };
 
@@ -941,6 +942,7 @@ kube_event_line(void *arg, const char *line, size_t len)
 		goto out;
 	}
 	k->cb.event(k->arg, w->idx, ev, obj);
+	k->reported = 1;
 	rc = 0;
 out:
 	json_decref(j);
@@ -1148,6 +1150,7 @@ kube_list_page(struct kube *k, struct kube_watch *w)
 	w->synced = 1;
 	w->absent = 0;
 	k->cb.relist(k->arg, w->idx, w->items);
+	k->reported = 1;
 	kube_list_forget(w);
 	w->op = KUBE_OP_WATCH;
 	w->due_ms = 0;
@@ -1195,10 +1198,11 @@ kube_list_done(struct kube *k, struct kube_watch *w, CURLcode res, long code)
 			    KUBE_ABSENT_RETRY_MS / 1000);
 		kube_watch_use_version(w, w->kind->version);
 		w->due_ms = clock_ms() + KUBE_ABSENT_RETRY_MS;
-		if (!w->absent || !w->synced) {
+		if (!w->absent) {
 			w->absent = 1;
 			w->synced = 1;
 			k->cb.relist(k->arg, w->idx, w->items);
+			k->reported = 1;
 		}
 		return;
 	}
@@ -1403,10 +1407,14 @@ kube_poll(struct kube *k, int timeout_ms, struct gw_err *e)
 	uint64_t now = clock_ms(), next = now + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 	int running;
 
+	k->reported = 0;
 	kube_start_due(k, &next);
 	curl_multi_perform(k->multi, &running);
 	kube_reap(k);
-	if (!k->oom) {
+	/* What came between two calls is the caller's at once: it waits only when nothing did. */
+	if (!k->oom && !k->reported) {
+		/* What ended at once (a refused connection) waits its back-off: the wait ends then. */
+		kube_start_due(k, &next);
 		now = clock_ms();
 		curl_multi_poll(k->multi, NULL, 0, next > now ? (int)(next - now) : 0, NULL);
 		curl_multi_perform(k->multi, &running);
