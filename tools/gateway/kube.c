@@ -1306,6 +1306,14 @@ kube_reap(struct kube *k)
 			kube_watch_done(w, res, code);
 		w->blen = 0;
 		kube_lines_reset(&w->lines);
+		/* A big list page or event is not held on to until the next one. */
+		if (w->bcap > KUBE_ERRBODY_MAX) {
+			free(w->body);
+			w->body = NULL;
+			w->bcap = 0;
+		}
+		if (w->lines.cap > KUBE_ERRBODY_MAX)
+			kube_lines_free(&w->lines);
 		if (k->oom)
 			return;
 	}
