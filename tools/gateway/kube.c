@@ -1246,9 +1246,11 @@ kube_watch_done(struct kube_watch *w, CURLcode res, long code)
 		return;
 	}
 	if (code == 404) {
-		/* The kind went away (its CRD deleted, or this version dropped): list it again. */
+		/* The kind went away (its CRD deleted, this version dropped): list it again, which
+		 * finds the fallback or that it is gone; after a back-off, should the list work
+		 * and the watch not. */
 		w->op = KUBE_OP_LIST;
-		w->due_ms = 0;
+		kube_failed(w, 404, "watch: HTTP 404 (no longer served?); listing again");
 		return;
 	}
 	if (code == 200 && (res == CURLE_OK || res == CURLE_OPERATION_TIMEDOUT)) {
