@@ -178,6 +178,39 @@ Test(gateway_kube, kubeconfig_ca_file_relative_path)
 	rm_tmp();
 }
 
+Test(gateway_kube, kubeconfig_client_certificate_files_and_no_user)
+{
+	struct kube_config c;
+	struct gw_err e = { "" };
+	char want[128];
+
+	mkdir_tmp();
+	put("cert.pem", PEM_CERT);
+	put("key.pem", PEM_KEY);
+	cr_assert_eq(kube_config_load(&c, kubeconfig("a", "    server: https://10.0.0.1\n",
+	    "    client-certificate: cert.pem\n    client-key: key.pem\n"), NULL, NULL, &e), 0,
+	    "%s", e.msg);
+	snprintf(want, sizeof(want), "%s/cert.pem", dir);
+	cr_expect_str_eq(c.cert_file, want, "relative to the kubeconfig");
+	snprintf(want, sizeof(want), "%s/key.pem", dir);
+	cr_expect_str_eq(c.key_file, want);
+	cr_expect_null(c.cert_data);
+	kube_config_free(&c);
+	cr_assert_eq(kube_config_load(&c, kubeconfig("a", "    server: https://10.0.0.1\n",
+	    "    client-certificate: cert.pem\n    client-key: nokey.pem\n"), NULL, NULL, &e), -1);
+	cr_expect(strstr(e.msg, "users[ua].user.client-key") && strstr(e.msg, "nokey.pem"), "%s",
+	    e.msg);
+	/* A context without a user: no credentials (an API server may allow anonymous reads). */
+	cr_assert_eq(kube_config_load(&c, put("config", "current-context: x\n"
+	    "contexts: [{name: x, context: {cluster: c}}]\n"
+	    "clusters: [{name: c, cluster: {server: 'http://127.0.0.1:8080'}}]\n"), NULL, NULL, &e),
+	    0, "%s", e.msg);
+	cr_expect_str_eq(c.server, "http://127.0.0.1:8080");
+	cr_expect(c.token == NULL && c.cert_file == NULL && c.cert_data == NULL);
+	kube_config_free(&c);
+	rm_tmp();
+}
+
 Test(gateway_kube, kubeconfig_ca_data)
 {
 	struct kube_config c;

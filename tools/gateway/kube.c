@@ -425,6 +425,7 @@ kc_path(const char *file, const json_t *parent, const char *where, const char *k
 	return 0;
 }
 
+/* The cluster's server, CA (file or data) and insecure-skip-tls-verify into c. */
 static int
 kc_cluster(struct kube_config *c, const char *file, const json_t *cl, const char *where,
     struct gw_err *e)
@@ -456,6 +457,7 @@ kc_cluster(struct kube_config *c, const char *file, const json_t *cl, const char
 	return 0;
 }
 
+/* The user's credentials into c: a token (or token file), a client certificate and key. */
 static int
 kc_user(struct kube_config *c, const char *file, const json_t *u, const char *where,
     struct gw_err *e)
@@ -512,6 +514,7 @@ kc_first(void *ctx, json_t *root, int line, struct gw_err *e)
 	return 0;
 }
 
+/* c from the kubeconfig file: its context's cluster and user. */
 static int
 kube_kubeconfig(struct kube_config *c, const char *file, const char *context, struct gw_err *e)
 {
@@ -572,6 +575,7 @@ out:
 	return rc;
 }
 
+/* c from the pod's environment and its service account's files in sa_dir. */
 static int
 kube_incluster(struct kube_config *c, const char *sa_dir, struct gw_err *e)
 {
