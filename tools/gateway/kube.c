@@ -39,7 +39,7 @@
 #define KUBE_REPEAT_LOG_MS	300000	/* a failure repeating at 30 s back-off: logged this often */
 #define KUBE_ERRBODY_MAX	65536	/* of an error answer, kept for its message */
 #define KUBE_TOKEN_BYTES_MAX	65536	/* a bound service account token is ~1 KiB */
-#define KUBE_FILE_BYTES_MAX	(4L << 20)	/* a kubeconfig, a certificate */
+#define KUBE_FILE_BYTES_MAX	(4L << 20)	/* a kubeconfig: some KiB, certificates and all */
 
 /* What a kind requests next. */
 enum kube_op {
@@ -47,7 +47,7 @@ enum kube_op {
 	KUBE_OP_WATCH,
 };
 
-/* Failures told apart for the log's repeat check (curl's codes are below 1000, HTTP's too). */
+/* Failures told apart for the log's repeat check: curl's codes are below 100, HTTP's below 1000. */
 #define KUBE_FAIL_STREAM	2000	/* a malformed event, an ERROR event, a line too long */
 #define KUBE_FAIL_QUICK		2001	/* the server ended the watch at once */
 #define KUBE_FAIL_GONE		2002	/* 410 Gone again, right after a list */
