@@ -547,6 +547,33 @@ Test(gateway_kube, backoff_doubles_to_30s_with_jitter)
 	cr_expect_eq(step, KUBE_BACKOFF_MAX_MS);
 }
 
+Test(gateway_kube, a_repeated_failure_is_logged_once_per_back_off_step)
+{
+	struct kube_repeat r = { 0 };
+	uint64_t step = 0, cur, next, now = 1000;
+	int i, logged = 0;
+
+	cr_expect_eq(kube_repeat_due(&r, 7, 500, 1000), 1, "the first failure");
+	cr_expect_eq(kube_repeat_due(&r, 7, 500, 1400), 0, "the same, at the same step");
+	cr_expect_eq(kube_repeat_due(&r, 7, 1000, 2000), 1, "the same, the back-off grown");
+	cr_expect_eq(kube_repeat_due(&r, 503, 1000, 2100), 1, "another failure");
+	cr_expect_eq(kube_repeat_due(&r, 7, 1000, 2200), 1, "the first again");
+	cr_expect_eq(kube_repeat_due(&r, 7, 30000, 3000), 1);
+	cr_expect_eq(kube_repeat_due(&r, 7, 30000, 3000 + KUBE_REPEAT_LOG_MS - 1), 0);
+	cr_expect_eq(kube_repeat_due(&r, 7, 30000, 3000 + KUBE_REPEAT_LOG_MS), 1,
+	    "at the longest back-off, again after KUBE_REPEAT_LOG_MS");
+	/* A server down for an hour, as kube_failed drives it: the steps, then every 5 min. */
+	r = (struct kube_repeat){ 0 };
+	for (i = 0; now < 3600000 + 1000; i++) {
+		cur = step ? step : KUBE_BACKOFF_MIN_MS;
+		now += kube_backoff(step, 0, &next);
+		step = next;
+		logged += kube_repeat_due(&r, 7, cur, now);
+	}
+	/* 0.5, 1, 2, 4, 8, 16 s, then 30 s from ~1 min on: one line each 5 min of the rest. */
+	cr_expect(logged >= 7 + 10 && logged <= 7 + 13, "%d lines for %d failures", logged, i);
+}
+
 /* ---- the client against a small HTTP server ---- */
 
 /*

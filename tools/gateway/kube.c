@@ -36,7 +36,6 @@
 #define KUBE_WATCH_GRACE_S	30	/* curl's timeout: the server's end plus this */
 #define KUBE_ABSENT_RETRY_MS	60000	/* a kind not served (CRD not installed) is tried again after */
 #define KUBE_QUICK_END_MS	1000	/* a watch ended this soon with nothing in it is not a success */
-#define KUBE_REPEAT_LOG_MS	300000	/* a failure repeating at 30 s back-off: logged this often */
 #define KUBE_ERRBODY_MAX	65536	/* of an error answer, kept for its message */
 #define KUBE_TOKEN_BYTES_MAX	65536	/* a bound service account token is ~1 KiB */
 #define KUBE_FILE_BYTES_MAX	(4L << 20)	/* a kubeconfig: some KiB, certificates and all */
@@ -79,8 +78,7 @@ struct kube_watch {
 	char fail[512];			/* the stream's failure, "" when none */
 	uint64_t step;			/* back-off step (ms), 0 after a success */
 	int failures;			/* since the last success */
-	int logged_key;			/* the failure last logged, 0 none */
-	uint64_t logged_ms, logged_step;
+	struct kube_repeat logged;	/* the failure last logged */
 };
 
 struct kube {
@@ -246,6 +244,17 @@ kube_backoff(uint64_t step, uint64_t rnd, uint64_t *next)
 		step = KUBE_BACKOFF_MAX_MS;
 	*next = step * 2 < KUBE_BACKOFF_MAX_MS ? step * 2 : KUBE_BACKOFF_MAX_MS;
 	return step - rnd % (step / 4 + 1);
+}
+
+int
+kube_repeat_due(struct kube_repeat *r, int key, uint64_t step, uint64_t now)
+{
+	if (key == r->key && step == r->step && now - r->ms < KUBE_REPEAT_LOG_MS)
+		return 0;
+	r->key = key;
+	r->step = step;
+	r->ms = now;
+	return 1;
 }
 
 /* ---- configuration ---- */
@@ -857,11 +866,11 @@ kube_take_rv(struct kube_watch *w, const json_t *o)
 static void
 kube_succeeded(struct kube_watch *w)
 {
-	if (w->logged_key != 0)
+	if (w->logged.key != 0)
 		kube_log(w, "recovered after %d failure%s", w->failures, w->failures == 1 ? "" : "s");
 	w->step = 0;
 	w->failures = 0;
-	w->logged_key = 0;
+	w->logged.key = 0;
 }
 
 /*
@@ -877,13 +886,8 @@ kube_failed(struct kube_watch *w, int key, const char *what)
 	wait = kube_backoff(w->step, kube_random(w->k), &w->step);
 	w->due_ms = now + wait;
 	w->failures++;
-	if (key != w->logged_key || step != w->logged_step ||
-	    now - w->logged_ms >= KUBE_REPEAT_LOG_MS) {
+	if (kube_repeat_due(&w->logged, key, step, now))
 		kube_log(w, "%s; retrying in %.1f s", what, (double)wait / 1000);
-		w->logged_key = key;
-		w->logged_step = step;
-		w->logged_ms = now;
-	}
 }
 
 /* One watch event line: 0, or -1 to end the stream (w->relist, w->fail or k->oom say why). */

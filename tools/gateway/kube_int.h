@@ -59,4 +59,20 @@ char *kube_base64_decode(const char *s, size_t *len);
  */
 uint64_t kube_backoff(uint64_t step, uint64_t rnd, uint64_t *next);
 
+/* A failure repeating at the longest back-off is logged again this often. */
+#define KUBE_REPEAT_LOG_MS	300000
+
+/* The failure last logged: its kind (0: none), its back-off step, when. */
+struct kube_repeat {
+	int key;
+	uint64_t step, ms;
+};
+
+/*
+ * Is a failure (key, at back-off step, at now in ms) to be logged? Yes
+ * unless it repeats the one last logged at the same step, within
+ * KUBE_REPEAT_LOG_MS of it; when yes, it becomes the one last logged.
+ */
+int kube_repeat_due(struct kube_repeat *r, int key, uint64_t step, uint64_t now);
+
 #endif
