@@ -920,6 +920,12 @@ watch_cycle(struct watch *w)
 	json_decref(w->status);
 	w->status = json_incref(r.status);
 	same_target = w->state != WATCH_IDLE && !memcmp(w->target, r.sha256, SHA256_BYTES);
+	if (same_target && w->state == WATCH_CHECK_REFUSED) {
+		/* Refused already (this render came of an event, our own patch's say): said once. */
+		watch_render_free(&r);
+		watch_status(w);
+		return;
+	}
 	sha256_hex(r.sha256, hex);
 	watch_stats_name(w->wo, w->stats, sizeof(w->stats));
 	failed = watch_reloads_failed(w->stats);
