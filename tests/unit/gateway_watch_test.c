@@ -549,3 +549,26 @@ Test(gateway_watch, gateway_programmed_comes_from_the_outcome)
 	json_decref(cur);
 	json_decref(item);
 }
+
+Test(gateway_watch, a_route_no_longer_ours_loses_only_our_parents_entry)
+{
+	json_t *cur = obj(ROUTE_ITEM(PARENT(THEIRS, "their-gw", COND("Accepted", "True", "Accepted",
+	    OLD_TIME)) ", " PARENT(OURS, "gw", COND("Accepted", "True", "Accepted", OLD_TIME))));
+	json_t *item = watch_status_orphan(cur, OURS), *body, *parents;
+
+	cr_assert_not_null(item);
+	cr_assert_not_null(body = watch_status_patch(item, cur, OURS, NULL));
+	parents = json_object_get(json_object_get(body, "status"), "parents");
+	cr_assert_eq(json_array_size(parents), 1);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(parents, 0),
+	    "controllerName")), THEIRS);
+	json_decref(body);
+	json_decref(item);
+	json_decref(cur);
+
+	/* None of ours: nothing to remove. */
+	cur = obj(ROUTE_ITEM(PARENT(THEIRS, "their-gw", COND("Accepted", "True", "Accepted",
+	    OLD_TIME))));
+	cr_assert_null(watch_status_orphan(cur, OURS));
+	json_decref(cur);
+}

@@ -646,6 +646,26 @@ none:
 	return NULL;
 }
 
+json_t *
+watch_status_orphan(const json_t *route, const char *controller)
+{
+	const json_t *md = json_object_get(route, "metadata");
+	json_t *e, *item;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(route, "status"), "parents"), i, e) {
+		if (strcmp(json_string_value(json_object_get(e, "controllerName")) ?: "",
+		    controller) != 0)
+			continue;
+		item = json_pack("{sO sO s{sO sO} s{s[]}}", "apiVersion",
+		    json_object_get(route, "apiVersion"), "kind", json_object_get(route, "kind"),
+		    "metadata", "namespace", json_object_get(md, "namespace"), "name",
+		    json_object_get(md, "name"), "status", "parents");
+		return item;
+	}
+	return NULL;
+}
+
 /* The controller's loop. */
 
 static volatile sig_atomic_t watch_stopping;
@@ -825,6 +845,35 @@ watch_status_one(struct watch *w, const json_t *item, const struct watch_program
 	json_decref(body);
 }
 
+/* The TLSRoutes that name none of our Gateways any more: our parents entries go. */
+static void
+watch_status_orphans(struct watch *w)
+{
+	const json_t *items = json_object_get(w->status, "items");
+	const char *key;
+	json_t *route, *orphan, *it;
+	size_t i;
+
+	json_object_foreach(w->store.kinds[WATCH_TLSROUTE], key, route) {
+		const json_t *md = json_object_get(route, "metadata");
+		int listed = 0;
+
+		if ((orphan = watch_status_orphan(route, w->o.controller_name)) == NULL)
+			continue;
+		json_array_foreach(items, i, it) {
+			const json_t *imd = json_object_get(it, "metadata");
+
+			if (!strcmp(json_string_value(json_object_get(it, "kind")) ?: "", "TLSRoute") &&
+			    json_equal(json_object_get(imd, "name"), json_object_get(md, "name")) &&
+			    json_equal(json_object_get(imd, "namespace"), json_object_get(md, "namespace")))
+				listed = 1;
+		}
+		if (!listed)
+			watch_status_one(w, orphan, NULL);
+		json_decref(orphan);
+	}
+}
+
 /* The status of every item; the Gateways' only once the outcome is known. */
 static void
 watch_status(struct watch *w)
@@ -842,6 +891,7 @@ watch_status(struct watch *w)
 			continue;
 		watch_status_one(w, item, p);
 	}
+	watch_status_orphans(w);
 }
 
 /*

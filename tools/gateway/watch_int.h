@@ -169,6 +169,14 @@ struct watch_programmed {
 json_t *watch_status_patch(const json_t *item, const json_t *current, const char *controller,
     const struct watch_programmed *p);
 
+/*
+ * A TLSRoute that still has a status.parents entry of controller: an item
+ * with no parents of ours (for watch_status_patch, which keeps the
+ * others'), for a route the render has no status for any more (it names
+ * none of our Gateways now). NULL when it has none of ours.
+ */
+json_t *watch_status_orphan(const json_t *route, const char *controller);
+
 /* The controller: runs until SIGTERM or SIGINT. Returns the exit status (0, or 1: cannot start). */
 int watch_main(const struct watch_options *wo);
 
