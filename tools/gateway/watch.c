@@ -696,6 +696,7 @@ struct watch {
 	char *base;
 	int dirty;
 	uint64_t due_ms;		/* dirty: when the render runs (the debounce ends) */
+	uint64_t latest_ms;		/* dirty: when it runs at the latest, changes or not */
 	enum watch_state state;
 	uint8_t target[SHA256_BYTES];	/* the last render's bytes */
 	uint64_t deadline_ms;		/* WAITING: when it becomes PENDING */
@@ -722,11 +723,23 @@ watch_log(const char *fmt, ...)
 	fprintf(stderr, "passthrough-gateway: %s\n", line);
 }
 
+/*
+ * A change: the render waits for debounce_ms without another, but not
+ * more than WATCH_SETTLE_MAX debounces after the first change it has not
+ * rendered, so that a steady stream of events (EndpointSlices of a large
+ * rollout) does not hold it off for good.
+ */
 static void
 watch_changed(struct watch *w)
 {
+	uint64_t now = clock_ms();
+
+	if (!w->dirty)
+		w->latest_ms = now + (uint64_t)w->wo->debounce_ms * WATCH_SETTLE_MAX;
 	w->dirty = 1;
-	w->due_ms = clock_ms() + (uint64_t)w->wo->debounce_ms;
+	w->due_ms = now + (uint64_t)w->wo->debounce_ms;
+	if (w->due_ms > w->latest_ms)
+		w->due_ms = w->latest_ms;
 }
 
 static void
@@ -1008,7 +1021,7 @@ watch_cycle(struct watch *w)
 		/* Not the render's fault: tried again a second later. */
 		watch_log("cannot write %s: %s", w->wo->config, why);
 		w->dirty = 1;
-		w->due_ms = clock_ms() + 1000u;
+		w->due_ms = w->latest_ms = clock_ms() + WATCH_RETRY_MS;
 		watch_render_free(&r);
 		return;
 	}

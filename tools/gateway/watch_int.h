@@ -35,6 +35,10 @@ extern const struct kube_kind watch_kinds[WATCH_KINDS];
 /* The defaults of watch's options (passthrough-gateway(1)). */
 #define WATCH_DEBOUNCE_MS		100	/* events closer than this make one render */
 #define WATCH_PROGRAMMED_TIMEOUT_S	10	/* a written config not serving by then: Pending */
+/* Changes that keep coming render at the latest this many debounces after the first. */
+#define WATCH_SETTLE_MAX		10
+/* A write that failed (a full disk, say) is tried again after this. */
+#define WATCH_RETRY_MS			1000
 #define WATCH_PASSTHROUGH		"passthrough"	/* looked up in PATH */
 /* How long passthrough -t or -s reload may take: -s reload waits for the master's answer. */
 #define WATCH_COMMAND_TIMEOUT_MS	30000
