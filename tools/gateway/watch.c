@@ -169,10 +169,6 @@ watch_render_run(const struct watch_store *s, const struct gw_options *o, const 
 	*out = (struct watch_render){ 0 };
 	if (watch_store_input(s, &in, e) != 0 || render_run(&in, o, &r, e) != 0)
 		goto out;
-	if (r.ngroups == 0 && render_group(&r, o->ingress_port) == NULL) {
-		gw_fail(e, NULL, 0, "out of memory");
-		goto out;
-	}
 	for (i = 0; i < r.ngroups; i++)
 		out->routes += r.groups[i].nroutes;
 	out->listeners = r.ngroups;

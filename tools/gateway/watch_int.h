@@ -97,7 +97,7 @@ struct watch_render {
 /*
  * Renders the store with o (o->now the conditions' time) and base (a
  * passthrough.conf's other settings, or NULL). With nothing to serve (no
- * Gateway, no passthrough Ingress) the config has one listener group on
+ * Gateway, no passthrough Ingress) render_run gives one listener group on
  * o->ingress_port without routes: passthrough refuses an empty listeners
  * list, and this one starts and answers every name with an alert. 0 or -1
  * with e set; free with watch_render_free.
