@@ -29,6 +29,9 @@
 #include "stats.h"
 #include "watch_int.h"
 
+/* "ns/name": a namespace (63 bytes), a name (253), and room for "Kind " before it. */
+#define WATCH_KEY_MAX	384
+
 const struct kube_kind watch_kinds[WATCH_KINDS] = {
 	[WATCH_GATEWAYCLASS] = { GW_GROUP, "v1", NULL, "gatewayclasses", "GatewayClass" },
 	[WATCH_GATEWAY] = { GW_GROUP, "v1", NULL, "gateways", "Gateway" },
@@ -79,7 +82,7 @@ watch_store_free(struct watch_store *s)
 int
 watch_store_relist(struct watch_store *s, size_t kind, json_t *items)
 {
-	char key[600];
+	char key[WATCH_KEY_MAX];
 	size_t i;
 
 	if (kind >= WATCH_KINDS || json_object_clear(s->kinds[kind]) != 0)
@@ -96,7 +99,7 @@ watch_store_relist(struct watch_store *s, size_t kind, json_t *items)
 int
 watch_store_event(struct watch_store *s, size_t kind, enum kube_event ev, json_t *obj)
 {
-	char key[600];
+	char key[WATCH_KEY_MAX];
 
 	if (kind >= WATCH_KINDS || !watch_key(obj, key, sizeof(key)))
 		return kind >= WATCH_KINDS ? -1 : 0;
@@ -110,7 +113,7 @@ watch_store_event(struct watch_store *s, size_t kind, enum kube_event ev, json_t
 json_t *
 watch_store_get(const struct watch_store *s, size_t kind, const char *ns, const char *name)
 {
-	char key[600];
+	char key[WATCH_KEY_MAX];
 
 	if (kind >= WATCH_KINDS || (size_t)snprintf(key, sizeof(key), "%s/%s", ns, name) >= sizeof(key))
 		return NULL;
@@ -754,7 +757,7 @@ watch_on_event(void *arg, size_t kind, enum kube_event ev, json_t *obj)
 {
 	static const char *const what[] = { "added", "modified", "deleted" };
 	struct watch *w = arg;
-	char key[600] = "?", pkey[700];
+	char key[WATCH_KEY_MAX] = "?", pkey[WATCH_KEY_MAX + 32];
 
 	watch_key(obj, key, sizeof(key));
 	watch_log("%s %s %s", watch_kinds[kind].kind, key[0] == '/' ? key + 1 : key, what[ev]);
@@ -818,7 +821,7 @@ watch_status_one(struct watch *w, const json_t *item, const struct watch_program
 	size_t kind = watch_kind_of(kname);
 	struct gw_err e = { "" };
 	json_t *cur, *body, *last;
-	char key[700], *text;
+	char key[WATCH_KEY_MAX + 32], *text;
 	int code;
 
 	if (kind == WATCH_KINDS || name == NULL ||
@@ -905,23 +908,28 @@ watch_status(struct watch *w)
 
 /*
  * While waiting for the daemon: has it served or refused the render yet?
- * Sets the status when the answer moved; returns 1 then, else 0.
+ * After a refused reload too: a daemon restarted (the port it could not
+ * bind freed) may serve the same bytes. Sets the status when the answer
+ * moved; returns 1 then, else 0.
  */
 static int
 watch_check(struct watch *w)
 {
+	char message[sizeof(w->message)];
 	enum watch_served v;
 
-	if (w->state != WATCH_WAITING && w->state != WATCH_PENDING)
+	if (w->state != WATCH_WAITING && w->state != WATCH_PENDING &&
+	    w->state != WATCH_RELOAD_REFUSED)
 		return 0;
 	watch_stats_name(w->wo, w->stats, sizeof(w->stats));
-	v = watch_served(w->stats, w->target, w->failed_before, &w->generation, w->message,
-	    sizeof(w->message));
+	v = watch_served(w->stats, w->target, w->failed_before, &w->generation, message,
+	    sizeof(message));
 	if (v == WATCH_SERVED_YES) {
 		w->state = WATCH_SERVING;
 		watch_log("passthrough serves it (generation %llu)", (unsigned long long)w->generation);
-	} else if (v == WATCH_SERVED_REFUSED) {
+	} else if (v == WATCH_SERVED_REFUSED && w->state != WATCH_RELOAD_REFUSED) {
 		w->state = WATCH_RELOAD_REFUSED;
+		snprintf(w->message, sizeof(w->message), "%s", message);
 		watch_log("passthrough refused it: %s", w->message);
 	} else if (w->state == WATCH_WAITING && clock_ms() >= w->deadline_ms) {
 		w->state = WATCH_PENDING;
