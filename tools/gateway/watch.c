@@ -704,6 +704,7 @@ struct watch {
 	char message[WATCH_OUTPUT_MAX];
 	json_t *status;			/* the last render's status List */
 	json_t *patched;		/* "Kind ns/name" -> the last patch body sent */
+	uint64_t retry_ms;		/* the next back-off of a failed write or patch */
 	char stats[STATS_NAME_MAX + 2];
 };
 
@@ -770,6 +771,19 @@ watch_on_event(void *arg, size_t kind, enum kube_event ev, json_t *obj)
 	watch_changed(w);
 }
 
+/* The render again after the back-off, which doubles for the next failure. */
+static void
+watch_retry(struct watch *w)
+{
+	uint64_t at = clock_ms() + w->retry_ms;
+
+	if (!w->dirty || at < w->due_ms) {
+		w->dirty = 1;
+		w->due_ms = w->latest_ms = at;
+	}
+	w->retry_ms = w->retry_ms * 2 < WATCH_RETRY_MAX_MS ? w->retry_ms * 2 : WATCH_RETRY_MAX_MS;
+}
+
 /* p for the state; NULL while waiting (the Gateways' status waits with it). */
 static const struct watch_programmed *
 watch_verdict(struct watch *w, struct watch_programmed *p, char *msg, size_t size)
@@ -810,8 +824,12 @@ watch_kind_of(const char *kind)
 	return WATCH_KINDS;
 }
 
-/* One item of the status List: patched when the object's status differs. */
-static void
+/*
+ * One item of the status List: patched when the object's status differs.
+ * Returns -1 when a patch failed and is worth trying again (not 404: the
+ * object is gone, its DELETED event follows), else 0.
+ */
+static int
 watch_status_one(struct watch *w, const json_t *item, const struct watch_programmed *p)
 {
 	const json_t *md = json_object_get(item, "metadata");
@@ -826,9 +844,9 @@ watch_status_one(struct watch *w, const json_t *item, const struct watch_program
 
 	if (kind == WATCH_KINDS || name == NULL ||
 	    (cur = watch_store_get(&w->store, kind, ns, name)) == NULL)
-		return;
+		return 0;
 	if ((body = watch_status_patch(item, cur, w->o.controller_name, p)) == NULL)
-		return;
+		return 0;
 	snprintf(key, sizeof(key), "%s %s/%s", kname, ns, name);
 	/*
 	 * What we sent last, the same again: the API server may have added
@@ -838,11 +856,11 @@ watch_status_one(struct watch *w, const json_t *item, const struct watch_program
 	last = json_object_get(w->patched, key);
 	if (last != NULL && watch_equal_untimed(last, body)) {
 		json_decref(body);
-		return;
+		return 0;
 	}
 	if ((text = json_dumps(body, JSON_COMPACT)) == NULL) {
 		json_decref(body);
-		return;
+		return -1;
 	}
 	code = kube_patch_status(w->kube, kind, ns, name, text, &e);
 	if (code == 200) {
@@ -855,16 +873,18 @@ watch_status_one(struct watch *w, const json_t *item, const struct watch_program
 	}
 	free(text);
 	json_decref(body);
+	return code == 200 || code == 404 ? 0 : -1;
 }
 
-/* The TLSRoutes that name none of our Gateways any more: our parents entries go. */
-static void
+/* The TLSRoutes that name none of our Gateways any more: our parents entries go. -1: retry. */
+static int
 watch_status_orphans(struct watch *w)
 {
 	const json_t *items = json_object_get(w->status, "items");
 	const char *key;
 	json_t *route, *orphan, *it;
 	size_t i;
+	int failed = 0;
 
 	json_object_foreach(w->store.kinds[WATCH_TLSROUTE], key, route) {
 		const json_t *md = json_object_get(route, "metadata");
@@ -880,13 +900,19 @@ watch_status_orphans(struct watch *w)
 			    json_equal(json_object_get(imd, "namespace"), json_object_get(md, "namespace")))
 				listed = 1;
 		}
-		if (!listed)
-			watch_status_one(w, orphan, NULL);
+		if (!listed && watch_status_one(w, orphan, NULL) != 0)
+			failed = 1;
 		json_decref(orphan);
 	}
+	return failed ? -1 : 0;
 }
 
-/* The status of every item; the Gateways' only once the outcome is known. */
+/*
+ * The status of every item; the Gateways' only once the outcome is known.
+ * A patch that failed has the render run again after a back-off (from
+ * WATCH_RETRY_MS, doubling to WATCH_RETRY_MAX_MS): its status step
+ * retries it, with no event needed.
+ */
 static void
 watch_status(struct watch *w)
 {
@@ -895,15 +921,23 @@ watch_status(struct watch *w)
 	char msg[WATCH_OUTPUT_MAX + 64];
 	json_t *item;
 	size_t i;
+	int failed = 0;
 
 	p = watch_verdict(w, &pbuf, msg, sizeof(msg));
 	json_array_foreach(json_object_get(w->status, "items"), i, item) {
 		if (p == NULL && !strcmp(json_string_value(json_object_get(item, "kind")) ?: "",
 		    "Gateway"))
 			continue;
-		watch_status_one(w, item, p);
+		if (watch_status_one(w, item, p) != 0)
+			failed = 1;
 	}
-	watch_status_orphans(w);
+	if (watch_status_orphans(w) != 0)
+		failed = 1;
+	if (!failed) {
+		w->retry_ms = WATCH_RETRY_MS;
+		return;
+	}
+	watch_retry(w);
 }
 
 /*
@@ -1022,10 +1056,9 @@ watch_cycle(struct watch *w)
 		snprintf(w->message, sizeof(w->message), "%s", why);
 		break;
 	case WATCH_WRITE_FAILED:
-		/* Not the render's fault: tried again a second later. */
+		/* Not the render's fault: tried again after a back-off. */
 		watch_log("cannot write %s: %s", w->wo->config, why);
-		w->dirty = 1;
-		w->due_ms = w->latest_ms = clock_ms() + WATCH_RETRY_MS;
+		watch_retry(w);
 		watch_render_free(&r);
 		return;
 	}
@@ -1064,7 +1097,7 @@ int
 watch_main(const struct watch_options *wo)
 {
 	static const struct kube_callbacks cb = { watch_on_relist, watch_on_event };
-	struct watch w = { .wo = wo, .o = wo->o };
+	struct watch w = { .wo = wo, .o = wo->o, .retry_ms = WATCH_RETRY_MS };
 	struct kube_config kc = { 0 };
 	struct gw_err e = { "" };
 	int rc = 1;

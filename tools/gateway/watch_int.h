@@ -37,8 +37,9 @@ extern const struct kube_kind watch_kinds[WATCH_KINDS];
 #define WATCH_PROGRAMMED_TIMEOUT_S	10	/* a written config not serving by then: Pending */
 /* Changes that keep coming render at the latest this many debounces after the first. */
 #define WATCH_SETTLE_MAX		10
-/* A write that failed (a full disk, say) is tried again after this. */
+/* A write (a full disk, say) or a status patch that failed is tried again after this, doubling. */
 #define WATCH_RETRY_MS			1000
+#define WATCH_RETRY_MAX_MS		60000
 #define WATCH_PASSTHROUGH		"passthrough"	/* looked up in PATH */
 /* How long passthrough -t or -s reload may take: -s reload waits for the master's answer. */
 #define WATCH_COMMAND_TIMEOUT_MS	30000
