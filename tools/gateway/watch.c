@@ -267,7 +267,7 @@ watch_command(const char *const argv[], int timeout_ms, char *out, size_t size)
 		return -err;
 	}
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 		if (null < 0 || dup2(null, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
 			_exit(127);
@@ -482,7 +482,7 @@ watch_served(const char *name, const uint8_t sha256[SHA256_BYTES], uint64_t fail
 
 /* The status. */
 
-/* A copy of j without any lastTransitionTime, at any depth. */
+/* Removes every lastTransitionTime from j, at any depth. */
 static void
 watch_strip_times(json_t *j)
 {
