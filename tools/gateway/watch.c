@@ -699,6 +699,7 @@ struct watch {
 	enum watch_state state;
 	uint8_t target[SHA256_BYTES];	/* the last render's bytes */
 	uint64_t deadline_ms;		/* WAITING: when it becomes PENDING */
+	uint64_t next_check_ms;		/* PENDING, RELOAD_REFUSED: the segment's next look */
 	uint64_t failed_before;		/* the segment's reloads_failed before the write */
 	uint64_t generation;
 	char message[WATCH_OUTPUT_MAX];
@@ -955,6 +956,10 @@ watch_check(struct watch *w)
 	if (w->state != WATCH_WAITING && w->state != WATCH_PENDING &&
 	    w->state != WATCH_RELOAD_REFUSED)
 		return 0;
+	/* Each tick while waiting; past that, a reader that costs a mapping per look looks less often. */
+	if (w->state != WATCH_WAITING && clock_ms() < w->next_check_ms)
+		return 0;
+	w->next_check_ms = clock_ms() + WATCH_RECHECK_MS;
 	watch_stats_name(w->wo, w->stats, sizeof(w->stats));
 	v = watch_served(w->stats, w->target, w->failed_before, &w->generation, message,
 	    sizeof(message));

@@ -45,6 +45,8 @@ extern const struct kube_kind watch_kinds[WATCH_KINDS];
 #define WATCH_COMMAND_TIMEOUT_MS	30000
 /* The loop's longest sleep: a SIGTERM's flag is seen within it. */
 #define WATCH_TICK_MS			200
+/* Pending or refused: how often the segment is read again for a late answer. */
+#define WATCH_RECHECK_MS		1000
 /* What is kept of a command's output for the log and status (a condition's message fits). */
 #define WATCH_OUTPUT_MAX		1024
 /* The name standing for the objects' "file" in messages and the config's header. */
