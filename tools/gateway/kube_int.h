@@ -9,9 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Limits of what the API server may send (beyond: the request fails, then backs off). */
-#define KUBE_EVENT_BYTES_MAX	(16UL << 20)	/* one watch event line: an object is at most ~1.5 MiB in etcd */
-#define KUBE_LIST_BYTES_MAX	(256UL << 20)	/* one list answer (a page of 500 objects) */
+/*
+ * Limits of what the API server may send (beyond: the request fails, then
+ * backs off). etcd keeps objects of at most ~1.5 MiB: an event is one
+ * object, a list page 500 of them (most far smaller).
+ */
+#define KUBE_EVENT_BYTES_MAX	(16UL << 20)	/* one watch event line */
+#define KUBE_LIST_BYTES_MAX	(256UL << 20)	/* one list answer */
 
 /* Back-off after a failure: 0.5 s doubling to 30 s, jittered down by up to a quarter. */
 #define KUBE_BACKOFF_MIN_MS	500
