@@ -48,7 +48,8 @@ obj(const char *text)
 }
 
 #define SERVICE(ns, name, ip) \
-	"{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"namespace\": \"" ns "\", " \
+	"{\"apiVersion\": \"v1\", \"kind\": \"Service\", " \
+	"\"metadata\": {\"namespace\": \"" ns "\", " \
 	"\"name\": \"" name "\"}, \"spec\": {\"clusterIP\": \"" ip "\", " \
 	"\"ports\": [{\"name\": \"https\", \"port\": 443}]}}"
 
@@ -269,15 +270,15 @@ Test(gateway_watch, write_only_when_the_bytes_differ, .init = tmp_setup, .fini =
 	struct stat st1, st2;
 
 	snprintf(path, sizeof(path), "%s/passthrough.conf", tmpdir);
-	cr_assert_eq(watch_write(path, passthrough(), GOOD_CONF, strlen(GOOD_CONF), why, sizeof(why)),
-	    WATCH_WRITE_DONE, "%s", why);
+	cr_assert_eq(watch_write(path, passthrough(), GOOD_CONF, strlen(GOOD_CONF), why,
+	    sizeof(why)), WATCH_WRITE_DONE, "%s", why);
 	cr_assert_str_eq(slurp(path), GOOD_CONF);
 	cr_assert_eq(stat(path, &st1), 0);
 	cr_assert_eq(st1.st_mode & 0777, 0644);
 
 	/* The same bytes: not written (same inode: no rename happened). */
-	cr_assert_eq(watch_write(path, passthrough(), GOOD_CONF, strlen(GOOD_CONF), why, sizeof(why)),
-	    WATCH_WRITE_SAME);
+	cr_assert_eq(watch_write(path, passthrough(), GOOD_CONF, strlen(GOOD_CONF), why,
+	    sizeof(why)), WATCH_WRITE_SAME);
 	cr_assert_eq(stat(path, &st2), 0);
 	cr_assert_eq(st1.st_ino, st2.st_ino);
 
@@ -484,8 +485,8 @@ Test(gateway_watch, status_keeps_other_controllers_route_parents)
 	    json_dumps(body, JSON_COMPACT));
 	p = json_array_get(parents, 0);
 	cr_assert_str_eq(json_string_value(json_object_get(p, "controllerName")), THEIRS);
-	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(p, "parentRef"), "name")),
-	    "their-gw");
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(p, "parentRef"),
+	    "name")), "their-gw");
 	p = json_array_get(parents, 1);
 	cr_assert_str_eq(json_string_value(json_object_get(p, "controllerName")), OURS);
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(p,

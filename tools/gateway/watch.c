@@ -38,7 +38,8 @@ const struct kube_kind watch_kinds[WATCH_KINDS] = {
 	[WATCH_TLSROUTE] = { GW_GROUP, "v1", "v1alpha2", "tlsroutes", "TLSRoute" },
 	[WATCH_REFERENCEGRANT] = { GW_GROUP, "v1beta1", NULL, "referencegrants", "ReferenceGrant" },
 	[WATCH_SERVICE] = { "", "v1", NULL, "services", "Service" },
-	[WATCH_ENDPOINTSLICE] = { "discovery.k8s.io", "v1", NULL, "endpointslices", "EndpointSlice" },
+	[WATCH_ENDPOINTSLICE] = { "discovery.k8s.io", "v1", NULL, "endpointslices",
+	    "EndpointSlice" },
 	[WATCH_INGRESS] = { "networking.k8s.io", "v1", NULL, "ingresses", "Ingress" },
 };
 
@@ -90,7 +91,8 @@ watch_store_relist(struct watch_store *s, size_t kind, json_t *items)
 	for (i = 0; i < json_array_size(items); i++) {
 		json_t *obj = json_array_get(items, i);
 
-		if (watch_key(obj, key, sizeof(key)) && json_object_set(s->kinds[kind], key, obj) != 0)
+		if (watch_key(obj, key, sizeof(key)) &&
+		    json_object_set(s->kinds[kind], key, obj) != 0)
 			return -1;
 	}
 	return 0;
@@ -115,7 +117,8 @@ watch_store_get(const struct watch_store *s, size_t kind, const char *ns, const 
 {
 	char key[WATCH_KEY_MAX];
 
-	if (kind >= WATCH_KINDS || (size_t)snprintf(key, sizeof(key), "%s/%s", ns, name) >= sizeof(key))
+	if (kind >= WATCH_KINDS ||
+	    (size_t)snprintf(key, sizeof(key), "%s/%s", ns, name) >= sizeof(key))
 		return NULL;
 	return json_object_get(s->kinds[kind], key);
 }
@@ -131,7 +134,7 @@ watch_store_input(const struct watch_store *s, struct gw_input *in, struct gw_er
 {
 	const char **keys = NULL;
 	const char *key;
-	json_t *obj;
+	json_t *each;
 	size_t i, k, n;
 
 	for (i = 0; i < WATCH_KINDS; i++) {
@@ -139,13 +142,14 @@ watch_store_input(const struct watch_store *s, struct gw_input *in, struct gw_er
 		free(keys);
 		if ((keys = malloc((json_object_size(s->kinds[i]) + 1) * sizeof(*keys))) == NULL)
 			return gw_fail(e, NULL, 0, "out of memory");
-		json_object_foreach(s->kinds[i], key, obj)
+		json_object_foreach(s->kinds[i], key, each)
 			keys[n++] = key;
 		/* Sorted: the render and its config's bytes do not depend on the events' order. */
 		qsort(keys, n, sizeof(*keys), watch_strcmp);
 		for (k = 0; k < n; k++) {
-			if (load_json_object(in, WATCH_SOURCE, json_object_get(s->kinds[i], keys[k]),
-			    e) != 0) {
+			json_t *obj = json_object_get(s->kinds[i], keys[k]);
+
+			if (load_json_object(in, WATCH_SOURCE, obj, e) != 0) {
 				free(keys);
 				return -1;
 			}
@@ -482,6 +486,13 @@ watch_served(const char *name, const uint8_t sha256[SHA256_BYTES], uint64_t fail
 
 /* The status. */
 
+/* o[key] as a string, "" when absent or not one. */
+static const char *
+watch_str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key)) ?: "";
+}
+
 /* Removes every lastTransitionTime from j, at any depth. */
 static void
 watch_strip_times(json_t *j)
@@ -530,8 +541,8 @@ watch_keep_times(json_t *conds, const json_t *old)
 		json_array_foreach(old, k, o) {
 			json_t *t = json_object_get(o, "lastTransitionTime");
 
-			if (json_equal(json_object_get(c, "type"), json_object_get(o, "type")) &&
-			    json_equal(json_object_get(c, "status"), json_object_get(o, "status")) &&
+			if (!strcmp(watch_str(c, "type"), watch_str(o, "type")) &&
+			    !strcmp(watch_str(c, "status"), watch_str(o, "status")) &&
 			    json_is_string(t)) {
 				json_object_set(c, "lastTransitionTime", t);
 				break;
@@ -548,8 +559,8 @@ watch_programmed_apply(json_t *conds, const struct watch_programmed *p)
 	size_t i;
 
 	json_array_foreach(conds, i, c) {
-		if (strcmp(json_string_value(json_object_get(c, "type")) ?: "", "Programmed") != 0 ||
-		    strcmp(json_string_value(json_object_get(c, "status")) ?: "", "True") != 0)
+		if (strcmp(watch_str(c, "type"), "Programmed") != 0 ||
+		    strcmp(watch_str(c, "status"), "True") != 0)
 			continue;
 		json_object_set_new(c, "status", json_string(p->ok ? "True" : "False"));
 		json_object_set_new(c, "reason", json_string(p->reason));
@@ -583,7 +594,8 @@ watch_status_gateway(json_t *st, const json_t *cur, const struct watch_programme
 		if (p != NULL)
 			watch_programmed_apply(json_object_get(l, "conditions"), p);
 		old = watch_find(json_object_get(cur, "listeners"), "name", l);
-		watch_keep_times(json_object_get(l, "conditions"), json_object_get(old, "conditions"));
+		watch_keep_times(json_object_get(l, "conditions"),
+		    json_object_get(old, "conditions"));
 	}
 }
 
@@ -598,14 +610,13 @@ watch_status_parents(json_t *st, const json_t *cur, const char *controller)
 	if (parents == NULL)
 		return -1;
 	json_array_foreach(had, i, e)
-		if (strcmp(json_string_value(json_object_get(e, "controllerName")) ?: "",
-		    controller) != 0)
+		if (strcmp(watch_str(e, "controllerName"), controller) != 0)
 			json_array_append(parents, e);
 	json_array_foreach(ours, i, e) {
 		json_array_foreach(had, k, old) {
-			if (!strcmp(json_string_value(json_object_get(old, "controllerName")) ?: "",
-			    controller) &&
-			    json_equal(json_object_get(old, "parentRef"), json_object_get(e, "parentRef"))) {
+			if (!strcmp(watch_str(old, "controllerName"), controller) &&
+			    json_equal(json_object_get(old, "parentRef"),
+			    json_object_get(e, "parentRef"))) {
 				watch_keep_times(json_object_get(e, "conditions"),
 				    json_object_get(old, "conditions"));
 				break;
@@ -653,8 +664,7 @@ watch_status_orphan(const json_t *route, const char *controller)
 	size_t i;
 
 	json_array_foreach(json_object_get(json_object_get(route, "status"), "parents"), i, e) {
-		if (strcmp(json_string_value(json_object_get(e, "controllerName")) ?: "",
-		    controller) != 0)
+		if (strcmp(watch_str(e, "controllerName"), controller) != 0)
 			continue;
 		item = json_pack("{sO sO s{sO sO} s{s[]}}", "apiVersion",
 		    json_object_get(route, "apiVersion"), "kind", json_object_get(route, "kind"),
@@ -679,7 +689,7 @@ watch_on_signal(int sig)
 /* Where the last render stands with the daemon. */
 enum watch_state {
 	WATCH_IDLE,			/* nothing rendered yet */
-	WATCH_WAITING,			/* written (or found in place): not served yet, within the timeout */
+	WATCH_WAITING,			/* written (or found in place), not served yet: timing */
 	WATCH_PENDING,			/* the timeout passed: still looking */
 	WATCH_SERVING,			/* config_sha256 is the render's */
 	WATCH_RELOAD_REFUSED,		/* the daemon's reload of it failed */
@@ -896,9 +906,9 @@ watch_status_orphans(struct watch *w)
 		json_array_foreach(items, i, it) {
 			const json_t *imd = json_object_get(it, "metadata");
 
-			if (!strcmp(json_string_value(json_object_get(it, "kind")) ?: "", "TLSRoute") &&
-			    json_equal(json_object_get(imd, "name"), json_object_get(md, "name")) &&
-			    json_equal(json_object_get(imd, "namespace"), json_object_get(md, "namespace")))
+			if (!strcmp(watch_str(it, "kind"), "TLSRoute") &&
+			    !strcmp(watch_str(imd, "name"), watch_str(md, "name")) &&
+			    !strcmp(watch_str(imd, "namespace"), watch_str(md, "namespace")))
 				listed = 1;
 		}
 		if (!listed && watch_status_one(w, orphan, NULL) != 0)
@@ -926,8 +936,7 @@ watch_status(struct watch *w)
 
 	p = watch_verdict(w, &pbuf, msg, sizeof(msg));
 	json_array_foreach(json_object_get(w->status, "items"), i, item) {
-		if (p == NULL && !strcmp(json_string_value(json_object_get(item, "kind")) ?: "",
-		    "Gateway"))
+		if (p == NULL && !strcmp(watch_str(item, "kind"), "Gateway"))
 			continue;
 		if (watch_status_one(w, item, p) != 0)
 			failed = 1;
@@ -956,7 +965,7 @@ watch_check(struct watch *w)
 	if (w->state != WATCH_WAITING && w->state != WATCH_PENDING &&
 	    w->state != WATCH_RELOAD_REFUSED)
 		return 0;
-	/* Each tick while waiting; past that, a reader that costs a mapping per look looks less often. */
+	/* Each tick while waiting; past that, less often (each look maps the segment). */
 	if (w->state != WATCH_WAITING && clock_ms() < w->next_check_ms)
 		return 0;
 	w->next_check_ms = clock_ms() + WATCH_RECHECK_MS;
@@ -965,7 +974,8 @@ watch_check(struct watch *w)
 	    sizeof(message));
 	if (v == WATCH_SERVED_YES) {
 		w->state = WATCH_SERVING;
-		watch_log("passthrough serves it (generation %llu)", (unsigned long long)w->generation);
+		watch_log("passthrough serves it (generation %llu)",
+		    (unsigned long long)w->generation);
 	} else if (v == WATCH_SERVED_REFUSED && w->state != WATCH_RELOAD_REFUSED) {
 		w->state = WATCH_RELOAD_REFUSED;
 		snprintf(w->message, sizeof(w->message), "%s", message);
@@ -1027,7 +1037,7 @@ watch_cycle(struct watch *w)
 	w->status = json_incref(r.status);
 	same_target = w->state != WATCH_IDLE && !memcmp(w->target, r.sha256, SHA256_BYTES);
 	if (same_target && w->state == WATCH_CHECK_REFUSED) {
-		/* Refused already (this render came of an event, our own patch's say): said once. */
+		/* Refused already (an event rendered it again, our own patch's say): said once. */
 		watch_render_free(&r);
 		watch_status(w);
 		return;

@@ -65,7 +65,7 @@ struct watch_options {
 	const char *base;		/* --base FILE, or NULL */
 	enum watch_reload reload;
 	const char *passthrough;	/* the daemon's binary */
-	const char *stats;		/* segment name; NULL: the config's, as passthrough-stats finds it */
+	const char *stats;		/* segment name; NULL: the config's (passthrough-stats') */
 	int debounce_ms;
 	int programmed_timeout_s;
 	struct gw_options o;		/* o.now is set at each render */
@@ -138,7 +138,7 @@ int watch_command(const char *const argv[], int timeout_ms, char *out, size_t si
 enum watch_served {
 	WATCH_SERVED_UNKNOWN,		/* not yet: no segment, or neither hash is it */
 	WATCH_SERVED_YES,		/* config_sha256 is it: passthrough serves it */
-	WATCH_SERVED_REFUSED,		/* its reload failed (after failed_before): message says why */
+	WATCH_SERVED_REFUSED,		/* its reload failed (after failed_before): message */
 };
 
 /*
