@@ -235,6 +235,32 @@ Test(gateway_watch, render_of_the_store_is_the_same_whatever_the_order_of_events
 	watch_store_free(&s2);
 }
 
+Test(gateway_watch, an_object_the_render_refuses_is_left_out_not_the_whole_cluster)
+{
+	struct watch_store s;
+	struct watch_render r;
+	struct gw_err e = { "" };
+
+	cr_assert_eq(watch_store_init(&s), 0);
+	store_put(&s, WATCH_GATEWAY, GATEWAY_443);
+	store_put(&s, WATCH_SERVICE, SERVICE("a", "one", "10.0.0.1"));
+	store_put(&s, WATCH_TLSROUTE, ROUTE_ONE("a", "good", "one.example.com"));
+	/* hostnames a string, not a list: render_run refuses the whole input for it. */
+	store_put(&s, WATCH_TLSROUTE,
+	    "{\"apiVersion\": \"gateway.networking.k8s.io/v1\", \"kind\": \"TLSRoute\", "
+	    "\"metadata\": {\"namespace\": \"a\", \"name\": \"bad\"}, "
+	    "\"spec\": {\"parentRefs\": [{\"name\": \"gw\"}], \"hostnames\": \"x.example.com\"}}");
+
+	cr_assert_eq(watch_render_run(&s, &opts, NULL, &r, &e), 0, "%s", e.msg);
+	cr_assert_eq(r.routes, 1, "the good route still renders: %s", r.text);
+	cr_assert_not_null(strstr(r.text, "sni = \"one.example.com\""), "%s", r.text);
+	cr_assert_eq(r.nleft_out, 1);
+	cr_assert_not_null(strstr(r.left_out[0], "TLSRoute a/bad"), "%s", r.left_out[0]);
+	cr_assert_null(strstr(r.left_out[0], WATCH_SOURCE "#"), "%s", r.left_out[0]);
+	watch_render_free(&r);
+	watch_store_free(&s);
+}
+
 Test(gateway_watch, an_empty_cluster_renders_a_config_passthrough_accepts,
     .init = tmp_setup, .fini = tmp_teardown)
 {

@@ -130,12 +130,14 @@ watch_strcmp(const void *a, const void *b)
 }
 
 int
-watch_store_input(const struct watch_store *s, struct gw_input *in, struct gw_err *e)
+watch_store_input(const struct watch_store *s, const size_t *skip, size_t nskip,
+    struct gw_input *in, struct gw_err *e)
 {
 	const char **keys = NULL;
 	const char *key;
 	json_t *each;
-	size_t i, k, n;
+	size_t i, k, n, x, index = 0;
+	char name[64];
 
 	for (i = 0; i < WATCH_KINDS; i++) {
 		n = 0;
@@ -146,10 +148,16 @@ watch_store_input(const struct watch_store *s, struct gw_input *in, struct gw_er
 			keys[n++] = key;
 		/* Sorted: the render and its config's bytes do not depend on the events' order. */
 		qsort(keys, n, sizeof(*keys), watch_strcmp);
-		for (k = 0; k < n; k++) {
+		for (k = 0; k < n; k++, index++) {
 			json_t *obj = json_object_get(s->kinds[i], keys[k]);
 
-			if (load_json_object(in, WATCH_SOURCE, obj, e) != 0) {
+			for (x = 0; x < nskip && skip[x] != index; x++)
+				;
+			if (x < nskip)
+				continue;
+			/* Each object its own "file": a render error names the one to leave out. */
+			snprintf(name, sizeof(name), WATCH_SOURCE "#%zu", index);
+			if (load_json_object(in, name, obj, e) != 0) {
 				free(keys);
 				return -1;
 			}
@@ -161,6 +169,27 @@ watch_store_input(const struct watch_store *s, struct gw_input *in, struct gw_er
 
 /* The render. */
 
+/*
+ * The index of the object a render error names ("kubernetes#17: TLSRoute
+ * a/b: ..."), its message after that prefix in *what; -1 when it names
+ * none (out of memory: no object is to blame).
+ */
+static long
+watch_blamed(const char *msg, const char **what)
+{
+	const char *p = msg + strlen(WATCH_SOURCE "#");
+	char *end;
+	long index;
+
+	if (strncmp(msg, WATCH_SOURCE "#", strlen(WATCH_SOURCE "#")) != 0)
+		return -1;
+	index = strtol(p, &end, 10);
+	if (end == p || index < 0 || end[0] != ':')
+		return -1;
+	*what = end[1] == ' ' ? end + 2 : end + 1;
+	return index;
+}
+
 int
 watch_render_run(const struct watch_store *s, const struct gw_options *o, const char *base,
     struct watch_render *out, struct gw_err *e)
@@ -169,13 +198,26 @@ watch_render_run(const struct watch_store *s, const struct gw_options *o, const 
 	char *files[] = { source };
 	struct gw_input in = { 0 };
 	struct gw_result r = { 0 };
+	size_t i, skip[WATCH_SKIP_MAX], nskip = 0;
+	const char *what;
 	FILE *mem;
-	size_t i;
 	int wrc, rc = -1;
+	long blamed;
 
 	*out = (struct watch_render){ 0 };
-	if (watch_store_input(s, &in, e) != 0 || render_run(&in, o, &r, e) != 0)
-		goto out;
+	/* An object the render refuses is left out (and said), not the whole cluster's update. */
+	for (;;) {
+		if (watch_store_input(s, skip, nskip, &in, e) != 0)
+			goto out;
+		if (render_run(&in, o, &r, e) == 0)
+			break;
+		if ((blamed = watch_blamed(e->msg, &what)) < 0 || nskip == WATCH_SKIP_MAX)
+			goto out;
+		skip[nskip++] = (size_t)blamed;
+		snprintf(out->left_out[out->nleft_out++], sizeof(out->left_out[0]), "%s", what);
+		render_free(&r);
+		load_free(&in);
+	}
 	for (i = 0; i < r.ngroups; i++)
 		out->routes += r.groups[i].nroutes;
 	out->listeners = r.ngroups;
@@ -1026,6 +1068,7 @@ watch_cycle(struct watch *w)
 	char why[WATCH_OUTPUT_MAX], hex[SHA256_HEX_SIZE];
 	int same_target;
 	uint64_t failed;
+	size_t i;
 
 	w->dirty = 0;
 	watch_now(w);
@@ -1033,6 +1076,8 @@ watch_cycle(struct watch *w)
 		watch_log("render failed, %s stays as it is: %s", w->wo->config, e.msg);
 		return;
 	}
+	for (i = 0; i < r.nleft_out; i++)
+		watch_log("left out of the render: %s", r.left_out[i]);
 	json_decref(w->status);
 	w->status = json_incref(r.status);
 	same_target = w->state != WATCH_IDLE && !memcmp(w->target, r.sha256, SHA256_BYTES);

@@ -85,8 +85,16 @@ int watch_store_event(struct watch_store *s, size_t kind, enum kube_event ev, js
 /* The object of kind ns/name (ns "" for cluster-scoped kinds), borrowed, or NULL. */
 json_t *watch_store_get(const struct watch_store *s, size_t kind, const char *ns,
     const char *name);
-/* Every object held, in a fixed order (kind, then ns/name), into in. 0 or -1 with e set. */
-int watch_store_input(const struct watch_store *s, struct gw_input *in, struct gw_err *e);
+/*
+ * Every object held, in a fixed order (kind, then ns/name), into in, but
+ * those whose index in that order skip names; each is its own file
+ * "kubernetes#INDEX" in the render's messages. 0 or -1 with e set.
+ */
+int watch_store_input(const struct watch_store *s, const size_t *skip, size_t nskip,
+    struct gw_input *in, struct gw_err *e);
+
+/* Objects the render refuses (a field of the wrong type) that one render leaves out. */
+#define WATCH_SKIP_MAX			16
 
 /* One render: the config's bytes, its status List, what it holds (for the log). */
 struct watch_render {
@@ -95,6 +103,8 @@ struct watch_render {
 	json_t *status;			/* {"kind": "List", "items": [...]} */
 	size_t listeners, routes;
 	uint8_t sha256[SHA256_BYTES];
+	char left_out[WATCH_SKIP_MAX][sizeof(struct gw_err)];	/* each one's message */
+	size_t nleft_out;
 };
 
 /*
@@ -102,8 +112,10 @@ struct watch_render {
  * passthrough.conf's other settings, or NULL). With nothing to serve (no
  * Gateway, no passthrough Ingress) render_run gives one listener group on
  * o->ingress_port without routes: passthrough refuses an empty listeners
- * list, and this one starts and answers every name with an alert. 0 or -1
- * with e set; free with watch_render_free.
+ * list, and this one starts and answers every name with an alert. An
+ * object render_run refuses is left out, its message in left_out (up to
+ * WATCH_SKIP_MAX of them; past that, or when no object is to blame, the
+ * render fails). 0 or -1 with e set; free with watch_render_free.
  */
 int watch_render_run(const struct watch_store *s, const struct gw_options *o, const char *base,
     struct watch_render *out, struct gw_err *e);
