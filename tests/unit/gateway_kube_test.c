@@ -1084,3 +1084,33 @@ Test(gateway_kube, client_does_not_spin_on_a_server_that_410s_every_watch)
 	cr_expect(n >= 3 && n <= 5, "%d lists in 2.5 s", n);
 	free(log);
 }
+
+Test(gateway_kube, client_poll_returns_at_once_with_what_came_between_calls)
+{
+	static const struct answer table[] = {
+		{ "GET", "/apis/example.com/v1/things?limit=500", 0, { H200
+		    "{\"metadata\":{\"resourceVersion\":\"5\"},\"items\":[]}" }, 0 },
+		{ "GET", "/apis/example.com/v1/things?watch=1*", 0, { H200,
+		    "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"n\","
+		    "\"resourceVersion\":\"6\"}}}\n" }, 1 },
+	};
+	struct server s;
+	struct gw_err e;
+	struct kube *k;
+	uint64_t t0;
+
+	server_start(&s, table, sizeof(table) / sizeof(table[0]));
+	k = client(s.port);
+	POLL_UNTIL(k, server_saw(&s, "watch=1&"), 3000);
+	cr_assert_eq(seen.relists, 1);
+	/* The caller is busy elsewhere while the event arrives. */
+	usleep(300000);
+	t0 = clock_ms();
+	cr_assert_eq(kube_poll(k, 5000, &e), 0, "%s", e.msg);
+	cr_expect_eq(seen.events, 1, "the event that came between the calls");
+	cr_expect_lt(clock_ms() - t0, 1000, "kube_poll returned with it after %llu ms",
+	    (unsigned long long)(clock_ms() - t0));
+	kube_free(k);
+	json_decref(seen.last);
+	server_stop(&s);
+}

@@ -96,6 +96,7 @@ struct kube {
 	size_t n;
 	uint64_t rnd;			/* xorshift state: jitter, watch lengths */
 	int oom;
+	int reported;			/* a callback ran in this kube_poll */
 	char ua[64];
 };
 
@@ -941,6 +942,7 @@ kube_event_line(void *arg, const char *line, size_t len)
 		goto out;
 	}
 	k->cb.event(k->arg, w->idx, ev, obj);
+	k->reported = 1;
 	rc = 0;
 out:
 	json_decref(j);
@@ -1148,6 +1150,7 @@ kube_list_page(struct kube *k, struct kube_watch *w)
 	w->synced = 1;
 	w->absent = 0;
 	k->cb.relist(k->arg, w->idx, w->items);
+	k->reported = 1;
 	kube_list_forget(w);
 	w->op = KUBE_OP_WATCH;
 	w->due_ms = 0;
@@ -1195,10 +1198,11 @@ kube_list_done(struct kube *k, struct kube_watch *w, CURLcode res, long code)
 			    KUBE_ABSENT_RETRY_MS / 1000);
 		kube_watch_use_version(w, w->kind->version);
 		w->due_ms = clock_ms() + KUBE_ABSENT_RETRY_MS;
-		if (!w->absent || !w->synced) {
+		if (!w->absent) {
 			w->absent = 1;
 			w->synced = 1;
 			k->cb.relist(k->arg, w->idx, w->items);
+			k->reported = 1;
 		}
 		return;
 	}
@@ -1242,9 +1246,11 @@ kube_watch_done(struct kube_watch *w, CURLcode res, long code)
 		return;
 	}
 	if (code == 404) {
-		/* The kind went away (its CRD deleted, or this version dropped): list it again. */
+		/* The kind went away (its CRD deleted, this version dropped): list it again, which
+		 * finds the fallback or that it is gone; after a back-off, should the list work
+		 * and the watch not. */
 		w->op = KUBE_OP_LIST;
-		w->due_ms = 0;
+		kube_failed(w, 404, "watch: HTTP 404 (no longer served?); listing again");
 		return;
 	}
 	if (code == 200 && (res == CURLE_OK || res == CURLE_OPERATION_TIMEDOUT)) {
@@ -1302,6 +1308,14 @@ kube_reap(struct kube *k)
 			kube_watch_done(w, res, code);
 		w->blen = 0;
 		kube_lines_reset(&w->lines);
+		/* A big list page or event is not held on to until the next one. */
+		if (w->bcap > KUBE_ERRBODY_MAX) {
+			free(w->body);
+			w->body = NULL;
+			w->bcap = 0;
+		}
+		if (w->lines.cap > KUBE_ERRBODY_MAX)
+			kube_lines_free(&w->lines);
 		if (k->oom)
 			return;
 	}
@@ -1403,10 +1417,14 @@ kube_poll(struct kube *k, int timeout_ms, struct gw_err *e)
 	uint64_t now = clock_ms(), next = now + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 	int running;
 
+	k->reported = 0;
 	kube_start_due(k, &next);
 	curl_multi_perform(k->multi, &running);
 	kube_reap(k);
-	if (!k->oom) {
+	/* What came between two calls is the caller's at once: it waits only when nothing did. */
+	if (!k->oom && !k->reported) {
+		/* What ended at once (a refused connection) waits its back-off: the wait ends then. */
+		kube_start_due(k, &next);
 		now = clock_ms();
 		curl_multi_poll(k->multi, NULL, 0, next > now ? (int)(next - now) : 0, NULL);
 		curl_multi_perform(k->multi, &running);
