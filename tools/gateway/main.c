@@ -192,7 +192,7 @@ main_watch_option(int c, const char *arg, struct watch_options *w)
 	case 't':
 		w->stats = arg;
 		if (arg[arg[0] == '/'] != '\0' && strchr(arg + 1, '/') == NULL &&
-		    strlen(arg) <= STATS_NAME_MAX)
+		    strlen(arg + (arg[0] == '/')) <= STATS_NAME_MAX)
 			return 0;
 		fprintf(stderr, "passthrough-gateway: --stats: \"%s\" is not a segment name "
 		    "(no '/' but a leading one, at most %u bytes)\n", arg, STATS_NAME_MAX);
