@@ -743,7 +743,8 @@ struct watch {
 	struct gw_options o;
 	char now[32];
 	struct watch_store store;
-	struct kube *kube;
+	watch_patch_fn patch;		/* kube_patch_status, or a test's */
+	void *patch_arg;
 	char *base;
 	int dirty;
 	uint64_t due_ms;		/* dirty: when the render runs (the debounce ends) */
@@ -915,7 +916,7 @@ watch_status_one(struct watch *w, const json_t *item, const struct watch_program
 		json_decref(body);
 		return -1;
 	}
-	code = kube_patch_status(w->kube, kind, ns, name, text, &e);
+	code = w->patch(w->patch_arg, kind, ns, name, text, &e);
 	if (code == 200) {
 		watch_log("status: %s %s%s%s patched", kname, ns, ns[0] ? "/" : "", name);
 		json_object_set(w->patched, key, body);
@@ -1128,16 +1129,55 @@ watch_cycle(struct watch *w)
 		watch_status(w);
 }
 
-/* How long kube_poll may sleep: until the debounce ends, at most a tick. */
-static int
-watch_timeout(const struct watch *w)
+int
+watch_timeout(const struct watch *w, int synced)
 {
 	uint64_t now = clock_ms();
 
-	if (w->dirty && kube_synced(w->kube))
+	if (w->dirty && synced)
 		return w->due_ms <= now ? 0 : w->due_ms - now < WATCH_TICK_MS ?
 		    (int)(w->due_ms - now) : WATCH_TICK_MS;
 	return WATCH_TICK_MS;
+}
+
+void
+watch_turn(struct watch *w, int synced)
+{
+	if (w->dirty && synced && clock_ms() >= w->due_ms)
+		watch_cycle(w);
+	watch_check(w);
+}
+
+const struct kube_callbacks watch_callbacks = { watch_on_relist, watch_on_event };
+
+struct watch *
+watch_new(const struct watch_options *wo, char *base, watch_patch_fn patch, void *arg)
+{
+	struct watch *w = calloc(1, sizeof(*w));
+
+	if (w == NULL) {
+		free(base);
+		return NULL;
+	}
+	*w = (struct watch){ .wo = wo, .o = wo->o, .retry_ms = WATCH_RETRY_MS, .patch = patch,
+	    .patch_arg = arg, .base = base };
+	if (watch_store_init(&w->store) != 0 || (w->patched = json_object()) == NULL) {
+		watch_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void
+watch_free(struct watch *w)
+{
+	if (w == NULL)
+		return;
+	free(w->base);
+	json_decref(w->status);
+	json_decref(w->patched);
+	watch_store_free(&w->store);
+	free(w);
 }
 
 static int
@@ -1153,34 +1193,44 @@ watch_signals(void)
 	return 0;
 }
 
+/* The status patches through the client (arg: where watch_main keeps it). */
+static int
+watch_kube_patch(void *arg, size_t kind, const char *ns, const char *name, const char *body,
+    struct gw_err *e)
+{
+	return kube_patch_status(*(struct kube **)arg, kind, ns, name, body, e);
+}
+
 int
 watch_main(const struct watch_options *wo)
 {
-	static const struct kube_callbacks cb = { watch_on_relist, watch_on_event };
-	struct watch w = { .wo = wo, .o = wo->o, .retry_ms = WATCH_RETRY_MS };
 	struct kube_config kc = { 0 };
+	struct kube *kube = NULL;
+	struct watch *w = NULL;
 	struct gw_err e = { "" };
+	char *base = NULL;
 	int rc = 1;
 
-	if (watch_store_init(&w.store) != 0 || (w.patched = json_object()) == NULL ||
-	    watch_signals() != 0) {
+	if (watch_signals() != 0) {
+		snprintf(e.msg, sizeof(e.msg), "sigaction: %s", strerror(errno));
+		goto out;
+	}
+	if (wo->base != NULL && (base = base_read(wo->base, &e)) == NULL)
+		goto out;
+	if ((w = watch_new(wo, base, watch_kube_patch, &kube)) == NULL) {
 		snprintf(e.msg, sizeof(e.msg), "out of memory");
 		goto out;
 	}
-	if (wo->base != NULL && (w.base = base_read(wo->base, &e)) == NULL)
-		goto out;
 	if (kube_config_load(&kc, wo->kubeconfig, wo->context, wo->sa_dir, &e) != 0)
 		goto out;
-	if ((w.kube = kube_new(&kc, watch_kinds, WATCH_KINDS, &cb, &w, &e)) == NULL)
+	if ((kube = kube_new(&kc, watch_kinds, WATCH_KINDS, &watch_callbacks, w, &e)) == NULL)
 		goto out;
 	watch_log("watching %s for %s (class %s, Ingress class %s); writing %s", kc.server,
-	    w.o.controller_name, w.o.gateway_class, w.o.ingress_class, wo->config);
+	    wo->o.controller_name, wo->o.gateway_class, wo->o.ingress_class, wo->config);
 	while (!watch_stopping) {
-		if (kube_poll(w.kube, watch_timeout(&w), &e) != 0)
+		if (kube_poll(kube, watch_timeout(w, kube_synced(kube)), &e) != 0)
 			goto out;
-		if (w.dirty && kube_synced(w.kube) && clock_ms() >= w.due_ms)
-			watch_cycle(&w);
-		watch_check(&w);
+		watch_turn(w, kube_synced(kube));
 	}
 	watch_log("stopping");
 	rc = 0;
@@ -1188,12 +1238,9 @@ watch_main(const struct watch_options *wo)
 out:
 	watch_log("%s", e.msg);
 done:
-	if (w.kube != NULL)
-		kube_free(w.kube);
+	if (kube != NULL)
+		kube_free(kube);
 	kube_config_free(&kc);
-	free(w.base);
-	json_decref(w.status);
-	json_decref(w.patched);
-	watch_store_free(&w.store);
+	watch_free(w);
 	return rc;
 }

@@ -196,6 +196,31 @@ json_t *watch_status_patch(const json_t *item, const json_t *current, const char
  */
 json_t *watch_status_orphan(const json_t *route, const char *controller);
 
+/*
+ * The controller's state, fed by the client's callbacks (watch_callbacks,
+ * arg the struct watch) and turned by the loop; the status goes through
+ * patch (kube_patch_status in watch_main; a unit test's recorder), which
+ * returns the HTTP status or -1 with e set.
+ */
+typedef int (*watch_patch_fn)(void *arg, size_t kind, const char *ns, const char *name,
+    const char *body, struct gw_err *e);
+struct watch;
+
+extern const struct kube_callbacks watch_callbacks;
+
+/* A controller for wo (kept by the caller), base (malloc'd, taken; NULL: none). NULL: no memory. */
+struct watch *watch_new(const struct watch_options *wo, char *base, watch_patch_fn patch,
+    void *arg);
+void watch_free(struct watch *w);
+/*
+ * One turn of the loop, after the client's poll: the render when its
+ * debounce ended (and synced: every kind listed), the write, the reload,
+ * the outcome read, the status patched.
+ */
+void watch_turn(struct watch *w, int synced);
+/* How long the client's poll may wait: until the debounce ends, at most WATCH_TICK_MS. */
+int watch_timeout(const struct watch *w, int synced);
+
 /* The controller: runs until SIGTERM or SIGINT. Returns the exit status (0, or 1: cannot start). */
 int watch_main(const struct watch_options *wo);
 
