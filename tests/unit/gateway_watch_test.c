@@ -625,6 +625,7 @@ cond_of(const json_t *conds, const char *type)
 
 struct recorder {
 	json_t *patches;	/* [{"kind": N, "ns", "name", "body"}] */
+	int fail;		/* answer this many patches 500 */
 };
 
 static int
@@ -637,6 +638,10 @@ record_patch(void *arg, size_t kind, const char *ns, const char *name, const cha
 	(void)e;
 	json_array_append_new(rec->patches, json_pack("{sI ss ss so}", "kind", (json_int_t)kind,
 	    "ns", ns, "name", name, "body", json_loads(body, 0, &je)));
+	if (rec->fail > 0) {
+		rec->fail--;
+		return 500;
+	}
 	return 200;
 }
 
@@ -715,7 +720,7 @@ Test(gateway_watch, loop_writes_reports_programmed_and_its_own_patches_do_not_lo
 	char path[PATH_MAX + 32];
 	struct watch_options wo = { .passthrough = passthrough(), .stats = seg_name,
 	    .debounce_ms = 0, .programmed_timeout_s = 60, .o = opts };
-	struct recorder rec = { json_array() };
+	struct recorder rec = { json_array(), 0 };
 	struct watch_store mirror;
 	struct watch *w;
 	struct stat st1, st2;
@@ -775,6 +780,41 @@ Test(gateway_watch, loop_writes_reports_programmed_and_its_own_patches_do_not_lo
 	json_decref(gone);
 	watch_turn(w, 1);
 	cr_assert_null(strstr(slurp(path), "one.example.com"));
+	watch_free(w);
+	watch_store_free(&mirror);
+	json_decref(rec.patches);
+}
+
+Test(gateway_watch, loop_retries_a_failed_patch_without_an_event,
+    .init = loop_setup, .fini = loop_teardown)
+{
+	char path[PATH_MAX + 32];
+	struct watch_options wo = { .passthrough = passthrough(), .stats = seg_name,
+	    .debounce_ms = 0, .programmed_timeout_s = 60, .o = opts };
+	struct recorder rec = { json_array(), 1 };
+	struct watch_store mirror;
+	struct watch *w;
+
+	snprintf(path, sizeof(path), "%s/passthrough.conf", tmpdir);
+	wo.config = path;
+	cr_assert_eq(watch_store_init(&mirror), 0);
+	cr_assert_not_null(w = watch_new(&wo, NULL, record_patch, &rec));
+	feed(w, &mirror, WATCH_GATEWAY, GATEWAY_443);
+	feed(w, &mirror, WATCH_SERVICE, SERVICE("a", "one", "10.0.0.1"));
+	feed(w, &mirror, WATCH_TLSROUTE, ROUTE_ONE("a", "r1", "one.example.com"));
+	watch_turn(w, 1);
+	cr_assert_eq(json_array_size(rec.patches), 1, "the route's patch, answered 500");
+	watch_turn(w, 1);
+	cr_assert_eq(json_array_size(rec.patches), 1, "retried before its back-off");
+	cr_assert(watch_timeout(w, 1) > 0 && watch_timeout(w, 1) <= WATCH_TICK_MS);
+	usleep((WATCH_RETRY_MS + 100) * 1000);
+	watch_turn(w, 1);
+	cr_assert_eq(json_array_size(rec.patches), 2, "not retried after %d ms", WATCH_RETRY_MS);
+	cr_assert_not_null(patch_of(rec.patches, 1, WATCH_TLSROUTE, "r1"));
+	/* Answered 200 this time: nothing more to retry. */
+	usleep((2 * WATCH_RETRY_MS + 100) * 1000);
+	watch_turn(w, 1);
+	cr_assert_eq(json_array_size(rec.patches), 2);
 	watch_free(w);
 	watch_store_free(&mirror);
 	json_decref(rec.patches);
