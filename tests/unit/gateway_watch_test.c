@@ -427,20 +427,25 @@ Test(gateway_watch, stats_name_from_the_option_or_the_config, .init = tmp_setup,
 	struct watch_options wo = { .stats = "mine" };
 	char path[PATH_MAX + 32], name[STATS_NAME_MAX + 2], abs_name[STATS_NAME_MAX + 2];
 
-	watch_stats_name(&wo, name, sizeof(name));
+	watch_stats_name(&wo, NULL, 0, name, sizeof(name));
 	cr_assert_str_eq(name, "/mine");
 	wo.stats = "/mine";
-	watch_stats_name(&wo, name, sizeof(name));
+	watch_stats_name(&wo, NULL, 0, name, sizeof(name));
 	cr_assert_str_eq(name, "/mine");
 
 	snprintf(path, sizeof(path), "%s/passthrough.conf", tmpdir);
 	wo = (struct watch_options){ .config = path };
 	spit(path, "stats = { name = \"pt-named\"; };\n" GOOD_CONF);
-	watch_stats_name(&wo, name, sizeof(name));
+	watch_stats_name(&wo, NULL, 0, name, sizeof(name));
 	cr_assert_str_eq(name, "/pt-named");
+	/* From the text about to be written, before the file has it. */
+	static const char next[] = "stats = { name = \"pt-next\"; };";
+
+	watch_stats_name(&wo, next, strlen(next), name, sizeof(name));
+	cr_assert_str_eq(name, "/pt-next");
 	/* Without stats.name: derived from the absolute path, as the daemon does. */
 	spit(path, GOOD_CONF);
-	watch_stats_name(&wo, name, sizeof(name));
+	watch_stats_name(&wo, NULL, 0, name, sizeof(name));
 	stats_name(abs_name, sizeof(abs_name), NULL, path);
 	cr_assert_str_eq(name, abs_name);
 }

@@ -469,7 +469,8 @@ bad:
 /* The outcome. */
 
 void
-watch_stats_name(const struct watch_options *wo, char *buf, size_t size)
+watch_stats_name(const struct watch_options *wo, const char *text, size_t len, char *buf,
+    size_t size)
 {
 	char abs_path[PATH_MAX];
 	char *configured;
@@ -480,7 +481,8 @@ watch_stats_name(const struct watch_options *wo, char *buf, size_t size)
 	}
 	if (path_absolute(wo->config, abs_path, sizeof(abs_path)) == NULL)
 		snprintf(abs_path, sizeof(abs_path), "%s", wo->config);
-	configured = confpeek_file(wo->config, "stats.name");
+	configured = text != NULL ? confpeek_string(text, len, "stats.name") :
+	    confpeek_file(wo->config, "stats.name");
 	stats_name(buf, size, configured, abs_path);
 	free(configured);
 }
@@ -1012,7 +1014,6 @@ watch_check(struct watch *w)
 	if (w->state != WATCH_WAITING && clock_ms() < w->next_check_ms)
 		return 0;
 	w->next_check_ms = clock_ms() + WATCH_RECHECK_MS;
-	watch_stats_name(w->wo, w->stats, sizeof(w->stats));
 	v = watch_served(w->stats, w->target, w->failed_before, &w->generation, message,
 	    sizeof(message));
 	if (v == WATCH_SERVED_YES) {
@@ -1089,7 +1090,8 @@ watch_cycle(struct watch *w)
 		return;
 	}
 	sha256_hex(r.sha256, hex);
-	watch_stats_name(w->wo, w->stats, sizeof(w->stats));
+	/* The name the daemon will take from these bytes (stats.name), read once per render. */
+	watch_stats_name(w->wo, r.text, r.len, w->stats, sizeof(w->stats));
 	failed = watch_reloads_failed(w->stats);
 	switch (watch_write(w->wo->config, w->wo->passthrough, r.text, r.len, why, sizeof(why))) {
 	case WATCH_WRITE_SAME:

@@ -164,8 +164,12 @@ enum watch_served watch_served(const char *name, const uint8_t sha256[SHA256_BYT
     uint64_t failed_before, uint64_t *generation, char *message, size_t size);
 /* The segment's reloads_failed count now (0 without a segment). */
 uint64_t watch_reloads_failed(const char *name);
-/* The segment name for opts: --stats, else the config's stats.name, else its path's. */
-void watch_stats_name(const struct watch_options *wo, char *buf, size_t size);
+/*
+ * The segment name for wo: --stats, else the stats.name of the config's
+ * text (text[0..len); NULL: the file's), else the name of its path.
+ */
+void watch_stats_name(const struct watch_options *wo, const char *text, size_t len, char *buf,
+    size_t size);
 
 /* What the Gateways' Programmed conditions say, from the outcome. */
 struct watch_programmed {
