@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards etc/kubernetes: every manifest and every kustomize build (the default set, and with each component) validates against the Kubernetes schemas (kubernetes-models, and the Gateway API's for the gateway component and its example), its pods pass the namespace's Pod Security level, every file a kustomization names exists and every manifest is named by one, the ConfigMap is passthrough.conf byte for byte and is mounted whole (no subPath), both pod configurations pass passthrough -t; the gateway component runs passthrough-gateway watch as a native sidecar on the paths the proxy and the metrics sidecar read, shares /dev/shm, mounts the token in the controller alone, grants exactly the ClusterRole's rights, and its base renders the example into a configuration passthrough -t accepts; broken manifests are caught.
+# Guards etc/kubernetes: every manifest and every kustomize build (the default set, and with each component) validates against the Kubernetes schemas (kubernetes-models, and the Gateway API's for the gateway component and its example), its pods pass the namespace's Pod Security level, every file a kustomization names exists and every manifest is named by one, the ConfigMap is passthrough.conf byte for byte and is mounted whole (no subPath), both pod configurations pass passthrough -t; the gateway component runs passthrough-gateway watch as a native sidecar on the paths the proxy and the metrics sidecar read, shares /dev/shm, mounts the token in the controller alone, grants exactly the ClusterRole's rights, and its base renders the example into a configuration passthrough -t accepts, on which uid 10001 binds 443 with the pod's sysctls (and cannot without); broken manifests are caught.
 # once: checks text files with node (a few seconds); a sanitized build changes nothing in them.
 . "$(dirname "$0")/lib.sh"
 
@@ -271,6 +271,46 @@ check_match "it keeps watch_config = true (--reload watch)" '^watch_config = tru
 check_match "it keeps the base's stats.name (one segment for the three containers)" '^  name = "passthrough";$' "$conf"
 check_eq "the GatewayClass, the Gateway and the TLSRoute are Accepted" "True True True" \
     "$(jq -r '[.items[] | .status.conditions // .status.parents[0].conditions | .[] | select(.type == "Accepted") | .status] | join(" ")' "$T/example.status")"
+
+echo "--- the pod's sysctls let the non-root proxy bind the rendered 443, as the pod's network namespace does"
+# pod_bind SYSCTLS...: in a network namespace of its own (the pod's) with
+# those sysctls set (as the kubelet sets them when it makes the pod's
+# sandbox), the proxy runs as uid 10001 with no capability on the rendered
+# example, from a private /dev/shm; prints the addresses listening on 443
+# once its workers run, then its log's first error line.
+pod_bind() {
+	# shellcheck disable=SC2016  # expanded by the inner shell
+	unshare --mount --net --propagation private bash -c '
+		pt=$1 conf=$2
+		shift 2
+		ip link set lo up || exit 1
+		mount -t tmpfs -o mode=1777 pt-shm /dev/shm || exit 1
+		mkdir -m 0755 /dev/shm/generated && mkdir -m 0700 /dev/shm/run && chown 10001:10001 /dev/shm/run &&
+		    cp "$conf" /dev/shm/generated/passthrough.conf && chmod 0644 /dev/shm/generated/passthrough.conf || exit 1
+		for s in "$@"; do sysctl -qw "$s" || exit 1; done
+		XDG_RUNTIME_DIR=/dev/shm/run setpriv --reuid 10001 --regid 10001 --clear-groups --inh-caps=-all \
+		    "$pt" -f -c /dev/shm/generated/passthrough.conf 2>/dev/shm/log &
+		pid=$!
+		for _ in $(seq 50); do
+			[ "$(grep -c "info: started:" /dev/shm/log)" -ge 2 ] && break
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		ss -Htln "( sport = :443 )" | awk "{ print \$4 }" | sort -u | tr "\n" " " | sed "s/ \$//"
+		echo
+		grep -m1 " error: " /dev/shm/log
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		true' _ "$PT" "$T/example.conf" "$@"
+}
+mapfile -t sysctls < <(fact etc/kubernetes+gateway 'pod sysctls' | tr ',' '\n')
+out=$(pod_bind "${sysctls[@]}" 2>&1)
+check_eq "with the pod's sysctls (${sysctls[*]}): uid 10001 listens on 443, IPv4 and IPv6" \
+    "0.0.0.0:443 [::]:443" "$(head -n 1 <<<"$out")"
+check_eq "... with no error" "" "$(sed -n 2p <<<"$out")"
+out=$(pod_bind 2>&1)
+check_eq "without them: nothing listens on 443" "" "$(head -n 1 <<<"$out")"
+check_match "... the bind is refused" 'listen .*:443: bind: Permission denied' "$(sed -n 2p <<<"$out")"
 
 echo "--- the demo backend's nginx server parses (nginx -t, the test certificates for the Secret's)"
 certs_ensure demo
