@@ -326,6 +326,9 @@ gateway_check() {
 	    "$(grep -c '{ sni = "app.example.com"; backends = ($' "$R$in/rendered.conf")"
 	check_eq "... and passthrough -t accepts what it rendered, run as $RUN_USER" "configuration OK" \
 	    "$(chroot --userspec="$RUN_USER" "$R" "${ARGV[0]}" -t -c "$in/rendered.conf" 2>&1)"
+	# etc/kubernetes/gateway's startupProbe: the proxy starts once it passes.
+	check_eq "... and the pod's startupProbe (/usr/bin/test -s) finds it, run as $RUN_USER" 0 \
+	    "$(chroot --userspec="$RUN_USER" "$R" /usr/bin/test -s "$in/rendered.conf"; echo $?)"
 	rm -rf "$R$in"
 }
 

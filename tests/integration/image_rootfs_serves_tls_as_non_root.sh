@@ -49,6 +49,8 @@ check_match "passthrough-gateway renders a fixture in it as the user" \
 check_match "... a route of the fixture" '^ok   \.\.\. routes app\.example\.com to the fixture.s Service: 1$' "$out"
 check_match "... which the image's passthrough -t accepts" \
     '^ok   \.\.\. and passthrough -t accepts what it rendered, run as 10001:10001: configuration OK$' "$out"
+check_match "... and the gateway pod's startupProbe command finds it in the image" \
+    '^ok   \.\.\. and the pod.s startupProbe \(/usr/bin/test -s\) finds it, run as 10001:10001: 0$' "$out"
 check_match "passthrough -t accepts the pod's configuration as the user" \
     '^ok   passthrough -t accepts /etc/passthrough/passthrough.conf, run as 10001:10001' "$out"
 for mode in image pod; do
