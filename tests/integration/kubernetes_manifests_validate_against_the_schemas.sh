@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards etc/kubernetes: every manifest and every kustomize build (the default set, and with each component) validates against the Kubernetes schemas (kubernetes-models, and the Gateway API's for the gateway component and its example), its pods pass the namespace's Pod Security level, every file a kustomization names exists and every manifest is named by one, the ConfigMap is passthrough.conf byte for byte and is mounted whole (no subPath), both pod configurations pass passthrough -t; the gateway component runs passthrough-gateway watch as a native sidecar on the paths the proxy and the metrics sidecar read, shares /dev/shm, mounts the token in the controller alone, grants exactly the ClusterRole's rights, and its base renders the example into a configuration passthrough -t accepts, on which uid 10001 binds 443 with the pod's sysctls (and cannot without); broken manifests are caught.
+# Guards etc/kubernetes: every manifest and every kustomize build (the default set, and with each component) validates against the Kubernetes schemas (kubernetes-models, and the Gateway API's for the gateway component and its example), its pods pass the namespace's Pod Security level, every file a kustomization names exists and every manifest is named by one, the ConfigMap is passthrough.conf byte for byte and is mounted whole (no subPath), both pod configurations pass passthrough -t; the gateway component runs passthrough-gateway watch as a native sidecar on the paths the proxy and the metrics sidecar read, shares /dev/shm, mounts the token in the controller alone, grants exactly the ClusterRole's rights, and its base renders the example into a configuration passthrough -t accepts, on which uid 10001 binds 443 with the pod's sysctls (and cannot without), and which, renamed into the controller's emptyDir, the proxy reading it through a read-only mount reloads, config_sha256 in the segment (read from a read-only /dev/shm) then the written file's; broken manifests are caught.
 # once: checks text files with node (a few seconds); a sanitized build changes nothing in them.
 . "$(dirname "$0")/lib.sh"
 
@@ -289,7 +289,7 @@ pod_bind() {
 		    cp "$conf" /dev/shm/generated/passthrough.conf && chmod 0644 /dev/shm/generated/passthrough.conf || exit 1
 		for s in "$@"; do sysctl -qw "$s" || exit 1; done
 		XDG_RUNTIME_DIR=/dev/shm/run setpriv --reuid 10001 --regid 10001 --clear-groups --inh-caps=-all \
-		    "$pt" -f -c /dev/shm/generated/passthrough.conf 2>/dev/shm/log &
+		    "$pt" -f -c /dev/shm/generated/passthrough.conf >/dev/shm/log 2>&1 &
 		pid=$!
 		for _ in $(seq 50); do
 			[ "$(grep -c "info: started:" /dev/shm/log)" -ge 2 ] && break
@@ -311,6 +311,68 @@ check_eq "... with no error" "" "$(sed -n 2p <<<"$out")"
 out=$(pod_bind 2>&1)
 check_eq "without them: nothing listens on 443" "" "$(head -n 1 <<<"$out")"
 check_match "... the bind is refused" 'listen .*:443: bind: Permission denied' "$(sed -n 2p <<<"$out")"
+
+echo "--- the gateway pod's files: a rename in the controller's emptyDir reloads the proxy that mounts it read-only"
+# pod_reload: the gateway pod's layout in namespaces of its own: /dev/shm a
+# private tmpfs (the pod's shm emptyDir), the generated directory written
+# as uid 10001 (the controller) and bound read-only where the proxy reads
+# it, the proxy as uid 10001 with the pod's sysctls on the empty render.
+# Then a render of the example renamed into place, as watch writes it.
+# Prints "written SHA", the proxy's reload line, and what passthrough-stats
+# reads from a read-only /dev/shm (the controller's mount):
+# "serving SHA GENERATION".
+pod_reload() {
+	# shellcheck disable=SC2016  # expanded by the inner shell
+	unshare --mount --net --propagation private bash -c '
+		pt=$1 stats=$2 gw=$3 base=$4 first=$5 sysctl=$6
+		shift 6
+		as_pod() { setpriv --reuid 10001 --regid 10001 --clear-groups --inh-caps=-all "$@"; }
+		ip link set lo up || exit 1
+		mount -t tmpfs -o mode=1777 pt-shm /dev/shm || exit 1
+		mkdir -m 0755 /dev/shm/generated /dev/shm/proxy /dev/shm/in && mkdir -m 0700 /dev/shm/run &&
+		    chown 10001:10001 /dev/shm/generated /dev/shm/run || exit 1
+		# What the controller reads (the API objects, the base), readable by it.
+		cp "$base" /dev/shm/in/base.conf && cp "$@" /dev/shm/in/ && chmod -R a+rX /dev/shm/in &&
+		    install -o 10001 -g 10001 -m 0644 "$first" /dev/shm/generated/passthrough.conf || exit 1
+		mount --bind /dev/shm/generated /dev/shm/proxy && mount -o remount,bind,ro /dev/shm/proxy || exit 1
+		sysctl -qw "$sysctl" || exit 1
+		# Its own output to the log: nothing of it holds the pipe of the caller.
+		XDG_RUNTIME_DIR=/dev/shm/run setpriv --reuid 10001 --regid 10001 --clear-groups --inh-caps=-all \
+		    "$pt" -f -c /dev/shm/proxy/passthrough.conf >/dev/shm/log 2>&1 &
+		pid=$!
+		trap "kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null" EXIT
+		for _ in $(seq 50); do
+			[ "$(grep -c "info: started:" /dev/shm/log)" -ge 2 ] && break
+			sleep 0.1
+		done
+		set -- "${@##*/}"
+		as_pod "$gw" render --base /dev/shm/in/base.conf "${@/#//dev/shm/in/}" >/dev/shm/generated/.passthrough.conf.tmp &&
+		    as_pod mv /dev/shm/generated/.passthrough.conf.tmp /dev/shm/generated/passthrough.conf || exit 1
+		echo "written $(sha256sum </dev/shm/generated/passthrough.conf | cut -d" " -f1)"
+		for _ in $(seq 30); do
+			grep -q "reloaded .*generation 2" /dev/shm/log && break
+			sleep 0.1
+		done
+		grep -m1 -o "reloaded .*" /dev/shm/log || echo "no reload"
+		unshare --mount --propagation private bash -c "mount --bind /dev/shm /dev/shm &&
+		    mount -o remount,bind,ro /dev/shm && exec setpriv --reuid 10001 --regid 10001 --clear-groups \"\$1\" --json -c /dev/shm/generated/passthrough.conf" _ "$stats" |
+		    jq -r "\"serving \(.config_sha256) \(.generation)\""
+		true' _ "$PT" "$BUILD/passthrough-stats" "$GATEWAY" "$K8S/gateway/passthrough.conf" "$T/empty.conf" "$@"
+}
+# The first render: no object (only the --ingress-port group), as in a
+# cluster with no Gateway yet.
+echo '{ "apiVersion": "v1", "kind": "List", "items": [] }' >"$T/nothing.json"
+"$GATEWAY" render --base "$K8S/gateway/passthrough.conf" "$T/nothing.json" >"$T/empty.conf" ||
+    die "render of an empty List failed"
+out=$(pod_reload "${sysctls[0]}" "$K8S/gateway/gatewayclass.yaml" "$K8S"/gateway/example/*.yaml \
+    "$T/demo-service.yaml" 2>&1)
+sed 's/^/     | /' <<<"$out"
+written=$(sed -n 's/^written //p' <<<"$out")
+check_eq "the example's render was written" 64 "${#written}"
+check_match "the proxy on the read-only mount reloaded it" \
+    '^reloaded /dev/shm/proxy/passthrough\.conf: generation 2, 1 routes$' "$out"
+check_eq "from a read-only /dev/shm, config_sha256 is the written file's (what sets Programmed)" \
+    "serving $written 2" "$(grep '^serving ' <<<"$out")"
 
 echo "--- the demo backend's nginx server parses (nginx -t, the test certificates for the Secret's)"
 certs_ensure demo
