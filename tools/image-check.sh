@@ -17,7 +17,9 @@
 # /etc/hosts); the master and its workers must run as that user with no
 # capability and no supplementary group but its own, and passthrough-stats
 # (in the pod: as the metrics sidecar sees /dev/shm, read-only) must count
-# the connections. Prints "ok   WHAT" or "FAIL WHAT" per check; exits 1 if
+# the connections. passthrough-gateway (the pod's controller container in
+# etc/kubernetes/gateway) must find its libraries, say the image's version
+# and render a fixture into a configuration passthrough -t accepts. Prints "ok   WHAT" or "FAIL WHAT" per check; exits 1 if
 # one failed.
 #
 # The build stage is by default not run but stood in for: its `make install
@@ -276,7 +278,7 @@ rootfs_check() {
 	check_eq "the root file system has no compiler, linker or make" "" "${found# }"
 	check_eq "... and no C headers (files under /usr/include)" 0 \
 	    "$(find "$R/usr/include" -type f 2>/dev/null | wc -l)"
-	for n in "${ARGV[0]}" /usr/bin/passthrough-stats; do
+	for n in "${ARGV[0]}" /usr/bin/passthrough-stats /usr/bin/passthrough-gateway; do
 		out=$(chroot "$R" /usr/bin/ldd "$n" 2>&1)
 		lib=$(grep -E 'not found|not a dynamic' <<<"$out" | tr -s ' \t\n' ' ')
 		check_eq "$n: every shared library it links is in the root file system" "" "${lib% }"
@@ -301,6 +303,33 @@ rootfs_check() {
 	    "$(chroot "$R" "${ARGV[0]}" -V 2>&1)"
 	check_eq "passthrough -t accepts $conf, run as $RUN_USER" "configuration OK" \
 	    "$(chroot --userspec="$RUN_USER" "$R" "${ARGV[0]}" -t -c "$conf" 2>&1)"
+	gateway_check
+}
+
+# passthrough-gateway in the root file system, as the pod's controller
+# container runs it (etc/kubernetes/gateway): its version is the image's,
+# and it renders the fixture tests/gateway/fixtures/simple with the
+# component's base, as RUN_USER, into a configuration the image's
+# passthrough -t accepts.
+gateway_check() {
+	local gw=/usr/bin/passthrough-gateway in=/tmp/image-check-gateway out
+	check_eq "$gw --version is the image's version" "passthrough-gateway $LABEL_VERSION" \
+	    "$(chroot --userspec="$RUN_USER" "$R" "$gw" --version 2>&1)"
+	rm -rf "$R$in"
+	mkdir -p "$R$in" || die "mkdir $R$in"
+	cp "$ROOT"/tests/gateway/fixtures/simple/*.yaml "$ROOT/etc/kubernetes/gateway/passthrough.conf" "$R$in/" &&
+	    chmod -R a+rX "$R$in" && chmod 0777 "$R$in" || die "copying the gateway fixture into $R$in"
+	out=$(chroot --userspec="$RUN_USER" "$R" "$gw" render --base "$in/passthrough.conf" \
+	    "$in/gateway.yaml" "$in/route.yaml" 2>&1 >"$R$in/rendered.conf")
+	check_eq "$gw render of tests/gateway/fixtures/simple, run as $RUN_USER (its errors)" "" "$out"
+	check_eq "... routes app.example.com to the fixture's Service" 1 \
+	    "$(grep -c '{ sni = "app.example.com"; backends = ($' "$R$in/rendered.conf")"
+	check_eq "... and passthrough -t accepts what it rendered, run as $RUN_USER" "configuration OK" \
+	    "$(chroot --userspec="$RUN_USER" "$R" "${ARGV[0]}" -t -c "$in/rendered.conf" 2>&1)"
+	# etc/kubernetes/gateway's startupProbe: the proxy starts once it passes.
+	check_eq "... and the pod's startupProbe (/usr/bin/test -s) finds it, run as $RUN_USER" 0 \
+	    "$(chroot --userspec="$RUN_USER" "$R" /usr/bin/test -s "$in/rendered.conf"; echo $?)"
+	rm -rf "$R$in"
 }
 
 # The configuration ARGV names (-c FILE).
@@ -545,7 +574,7 @@ fi
 for c in jq openssl curl ss unshare nsenter chroot; do
 	command -v "$c" >/dev/null || die "$c is missing: tools/deps.sh test installs it"
 done
-for b in "$BUILD/passthrough" "$BUILD/passthrough-stats"; do
+for b in "$BUILD/passthrough" "$BUILD/passthrough-stats" "$BUILD/passthrough-gateway"; do
 	[ -x "$b" ] || die "$b is missing: make BUILD=${BUILD#"$ROOT"/} all"
 done
 if ldd "$BUILD/passthrough" | grep -qE 'libasan|libubsan'; then

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards the Debian package: dpkg-buildpackage builds it from a copy of the tree, lintian finds no error (nor a hardening tag), dpkg -i installs the binaries, man pages, unit (enabled, not started), logrotate file, conffile and user; the installed daemon starts on the packaged configuration (pid under /run/passthrough, logs under /var/log/passthrough) and relays TLS; dpkg -r stops it and keeps the configuration; dpkg -P removes configuration, logs and user.
+# Guards the Debian package: dpkg-buildpackage builds it from a copy of the tree, lintian finds no error (nor a hardening tag), dpkg -i installs the binaries (passthrough-gateway among them, which renders a fixture), man pages, unit (enabled, not started), logrotate file, conffile and user; the installed daemon starts on the packaged configuration (pid under /run/passthrough, logs under /var/log/passthrough) and relays TLS; dpkg -r stops it and keeps the configuration; dpkg -P removes configuration, logs and user.
 # once: builds the package (about 30 s on 2 cores); a sanitized build of the tree changes nothing in it.
 . "$(dirname "$0")/lib.sh"
 
@@ -18,7 +18,7 @@ INSTALLED=0
 # whatever happens.
 installed() { [ "$(dpkg-query -W -f='${db:Status-Abbrev}' passthrough 2>/dev/null)" != "" ]; }
 installed && die "the passthrough package is on this machine already (dpkg -l passthrough): this test installs and purges it"
-for f in /usr/sbin/passthrough /usr/bin/passthrough-stats /etc/passthrough "$LOGDIR"; do
+for f in /usr/sbin/passthrough /usr/bin/passthrough-stats /usr/bin/passthrough-gateway /etc/passthrough "$LOGDIR"; do
 	[ -e "$f" ] && die "$f exists already: this test installs the package and purges it"
 done
 getent passwd passthrough >/dev/null && die "a user passthrough exists already: purging the package would remove it"
@@ -93,11 +93,27 @@ sed 's/^/     | /' "$T/install.log"
 check_eq "dpkg -i exit status" 0 "$rc"
 check_eq "dpkg says installed" "ii " "$(dpkg-query -W -f='${db:Status-Abbrev}' passthrough)"
 files=$(dpkg -L passthrough)
-for f in /usr/sbin/passthrough /usr/bin/passthrough-stats /lib/systemd/system/passthrough.service \
+for f in /usr/sbin/passthrough /usr/bin/passthrough-stats /usr/bin/passthrough-gateway \
+    /usr/share/man/man1/passthrough-gateway.1.gz /lib/systemd/system/passthrough.service \
     /etc/logrotate.d/passthrough "$CONF" /usr/share/doc/passthrough/copyright; do
 	check_match "the package has $f" "^$f\$" "$files"
 done
 check_eq "/usr/sbin/passthrough is executable" yes "$([ -x /usr/sbin/passthrough ] && echo yes)"
+check_eq "/usr/bin/passthrough-gateway is executable" yes "$([ -x /usr/bin/passthrough-gateway ] && echo yes)"
+# The package's Depends (dh_shlibdeps) has the package of every library
+# passthrough-gateway links: libjansson and libyaml always (render), libcurl
+# once watch calls it (the package build links --as-needed), libconfig.
+depends=$(dpkg-query -W -f='${Depends}' passthrough)
+needed=$(readelf -d /usr/bin/passthrough-gateway | sed -nE 's/.*\(NEEDED\).*\[(.*)\]$/\1/p')
+check_match "passthrough-gateway links libjansson" '^libjansson\.so\.4$' "$needed"
+check_match "passthrough-gateway links libyaml" '^libyaml-0\.so\.2$' "$needed"
+declare -A lib_package=([libjansson.so.4]=libjansson4 [libyaml-0.so.2]=libyaml-0-2 [libcurl.so.4]=libcurl4
+    [libconfig.so.9]=libconfig9)
+for so in $needed; do
+	[ -n "${lib_package[$so]:-}" ] || continue
+	check_match "the package depends on ${lib_package[$so]} (passthrough-gateway links $so)" \
+	    "(^|, )${lib_package[$so]}( |,|\$)" "$depends"
+done
 # Every man page of the tree, compressed, in its section.
 pages=0
 for m in "$T"/src/man/*.[1-8]; do
@@ -136,6 +152,12 @@ check_eq "passthrough -t (no -c) on the packaged configuration" "configuration O
 out=$(passthrough-stats --help 2>&1)
 check_eq "passthrough-stats --help exit status" 0 "$?"
 check_match "passthrough-stats --help says what it does" '--prometheus' "$out"
+check_eq "passthrough-gateway --version is the package's version" "passthrough-gateway $VERSION" \
+    "$(passthrough-gateway --version 2>&1)"
+out=$(passthrough-gateway render "$T"/src/tests/gateway/fixtures/simple/*.yaml 2>&1 >"$T/gateway.conf")
+check_eq "the installed passthrough-gateway renders tests/gateway/fixtures/simple (its errors)" "" "$out"
+check_eq "... into a configuration the installed passthrough -t accepts" "configuration OK" \
+    "$(passthrough -t -c "$T/gateway.conf" 2>&1)"
 for want in '^user = "passthrough";' "^pid_file = \"$PIDF\";" "^  error = \"$LOGDIR/error.log\";" \
     "^  access = \"$LOGDIR/access.log\";"; do
 	check_match "the packaged configuration sets /$want/" "$want" "$(cat "$CONF")"
@@ -182,7 +204,8 @@ rc=$?
 sed 's/^/     | /' "$T/remove.log"
 check_eq "dpkg -r exit status" 0 "$rc"
 check_eq "dpkg -r stopped the daemon" stopped "$(pid_wait_exit "$pid" 2 && echo stopped || echo running)"
-for f in /usr/sbin/passthrough /usr/bin/passthrough-stats /lib/systemd/system/passthrough.service; do
+for f in /usr/sbin/passthrough /usr/bin/passthrough-stats /usr/bin/passthrough-gateway \
+    /usr/share/man/man1/passthrough-gateway.1.gz /lib/systemd/system/passthrough.service; do
 	check_eq "dpkg -r removed $f" gone "$([ -e "$f" ] && echo there || echo gone)"
 done
 check_eq "dpkg -r kept $CONF" there "$([ -f "$CONF" ] && echo there || echo gone)"

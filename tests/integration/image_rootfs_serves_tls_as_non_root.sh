@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards the container image's runtime stage (Dockerfile), built without a container engine by tools/image-check.sh: the Debian root file system with only the stage's RUNTIME_PACKAGES, its RUN and COPY lines and this build's binaries runs its ENTRYPOINT and CMD as uid/gid 10001 with no capability, as PID 1 of its pid namespace, on port 8443, both as `docker run` would (stopped by SIGTERM) and as the pod does (read-only root, emptyDirs, io_uring denied: epoll; stopped gracefully by kill -QUIT 1 from /bin/sh in the container, the preStop hook), and routes real TLS connections (on 127.0.0.1 and [::1]) to the route's backend each time, which passthrough-stats counts (in the pod from the metrics sidecar's view: /dev/shm read-only); the stage has no compiler or headers; the Dockerfile's build packages are tools/deps.sh's build list less libcriterion-dev.
+# Guards the container image's runtime stage (Dockerfile), built without a container engine by tools/image-check.sh: the Debian root file system with only the stage's RUNTIME_PACKAGES, its RUN and COPY lines and this build's binaries has passthrough-gateway with all its libraries (it renders a fixture there, as uid 10001, into a configuration passthrough -t accepts), and runs its ENTRYPOINT and CMD as uid/gid 10001 with no capability, as PID 1 of its pid namespace, on port 8443, both as `docker run` would (stopped by SIGTERM) and as the pod does (read-only root, emptyDirs, io_uring denied: epoll; stopped gracefully by kill -QUIT 1 from /bin/sh in the container, the preStop hook), and routes real TLS connections (on 127.0.0.1 and [::1]) to the route's backend each time, which passthrough-stats counts (in the pod from the metrics sidecar's view: /dev/shm read-only); the stage has no compiler or headers; the Dockerfile's build packages are tools/deps.sh's build list less libcriterion-dev.
 # once: builds a Debian root file system (mmdebstrap: ~45 s and ~30 MB from the mirror on a fresh machine, then cached in $BUILD/image); a sanitized build cannot run in it (the image has not the sanitizers' libraries) and changes nothing in the image.
 . "$(dirname "$0")/lib.sh"
 
@@ -40,6 +40,17 @@ check_match "the runtime packages are the Dockerfile's" \
 check_match "no compiler in the root file system" '^ok   the root file system has no compiler' "$out"
 check_match "no headers" '^ok   \.\.\. and no C headers \(files under /usr/include\): 0$' "$out"
 check_match "passthrough's libraries are all there" '^ok   /usr/sbin/passthrough: every shared library it links' "$out"
+check_match "passthrough-gateway's libraries are all there (libcurl, libjansson, libyaml, libconfig)" \
+    '^ok   /usr/bin/passthrough-gateway: every shared library it links' "$out"
+check_match "passthrough-gateway --version runs in it and is the image's" \
+    '^ok   /usr/bin/passthrough-gateway --version is the image.s version: passthrough-gateway [0-9]' "$out"
+check_match "passthrough-gateway renders a fixture in it as the user" \
+    '^ok   /usr/bin/passthrough-gateway render of tests/gateway/fixtures/simple, run as 10001:10001 \(its errors\): $' "$out"
+check_match "... a route of the fixture" '^ok   \.\.\. routes app\.example\.com to the fixture.s Service: 1$' "$out"
+check_match "... which the image's passthrough -t accepts" \
+    '^ok   \.\.\. and passthrough -t accepts what it rendered, run as 10001:10001: configuration OK$' "$out"
+check_match "... and the gateway pod's startupProbe command finds it in the image" \
+    '^ok   \.\.\. and the pod.s startupProbe \(/usr/bin/test -s\) finds it, run as 10001:10001: 0$' "$out"
 check_match "passthrough -t accepts the pod's configuration as the user" \
     '^ok   passthrough -t accepts /etc/passthrough/passthrough.conf, run as 10001:10001' "$out"
 for mode in image pod; do

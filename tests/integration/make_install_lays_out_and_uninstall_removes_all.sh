@@ -33,6 +33,8 @@ tree_extras() {
 	done
 }
 
+pt_version=$("$PT" -V 2>&1)
+pt_version=${pt_version#passthrough }
 echo "--- make install DESTDIR (PREFIX /usr/local)"
 D=$T/root
 out=$(mk install DESTDIR="$D" 2>&1)
@@ -53,6 +55,10 @@ check_match "installed passthrough: its default configuration is under SYSCONFDI
     "default /usr/local/etc/passthrough/passthrough.conf" "$("$D/usr/local/sbin/passthrough" -h)"
 check_match "installed passthrough-stats: its default configuration is under SYSCONFDIR" \
     "default /usr/local/etc/passthrough/passthrough.conf" "$("$D/usr/local/bin/passthrough-stats" -h)"
+check_eq "installed passthrough-gateway runs: its version is passthrough's" \
+    "passthrough-gateway ${pt_version:-?}" "$("$D/usr/local/bin/passthrough-gateway" --version 2>&1)"
+check_eq "... and its man page is installed in section 1" yes \
+    "$([ -f "$D/usr/local/share/man/man1/passthrough-gateway.1" ] && echo yes)"
 unit=$(cat "$D/usr/local/lib/systemd/system/passthrough.service")
 check_match "the unit starts the installed binary on the installed configuration" \
     "ExecStart=/usr/local/sbin/passthrough -f -c /usr/local/etc/passthrough/passthrough.conf" "$unit"

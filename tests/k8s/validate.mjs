@@ -12,7 +12,8 @@
 // components, patches, namespace, labels) and every resulting object
 // validated; DIR+io_uring also applies the component DIR/io_uring. Each
 // built pod template is checked against Pod Security "restricted" when its
-// namespace enforces that level. --emit FILE writes the built objects as
+// namespace enforces that level (its init containers too, and its sysctls:
+// only the safe ones). --emit FILE writes the built objects as
 // JSON ({ "DIR[+...]": [objects] }) for the caller to compare.
 //
 // What the schemas catch: wrong types ("replicas: two"), missing required
@@ -335,6 +336,12 @@ function transform(k, objs) {
 
 const RESTRICTED_VOLUMES = ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
 	"persistentVolumeClaim", "projected", "secret"];
+// The sysctls "baseline" (and so "restricted") allows: the safe, namespaced
+// ones (Pod Security Standards, policy version 1.29).
+const SAFE_SYSCTLS = ["kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range",
+	"net.ipv4.ip_unprivileged_port_start", "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range",
+	"net.ipv4.ip_local_reserved_ports", "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout",
+	"net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes"];
 
 // The reasons a pod spec fails the level ("baseline" or "restricted").
 function podSecurity(spec, level) {
@@ -344,6 +351,9 @@ function podSecurity(spec, level) {
 	for (const f of ["hostNetwork", "hostPID", "hostIPC"])
 		if (spec[f])
 			why.push(f);
+	for (const s of psc.sysctls ?? [])
+		if (!SAFE_SYSCTLS.includes(s.name))
+			why.push(`sysctl ${s.name}`);
 	for (const c of containers) {
 		const sc = c.securityContext ?? {};
 		if (sc.privileged)
