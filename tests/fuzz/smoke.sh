@@ -3,7 +3,7 @@
 # seeds and then fuzzes for a few seconds without a crash, a leak, a
 # timeout or a broken invariant. Skips (77) only when clang cannot link
 # libFuzzer on this machine (tools/deps.sh test installs it).
-# Environment: BUILD (build), FUZZ_SMOKE_SECONDS (5 per target).
+# Environment: BUILD (build), FUZZ_SMOKE_SECONDS (3 per target).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${BUILD:-build}
@@ -29,4 +29,4 @@ make --no-print-directory -f GNUmakefile -f tests/fuzz/fuzz.mk BUILD="$BUILD" \
 mkdir -p "$BUILD/fuzz"
 scratch=$(mktemp -d "$BUILD/fuzz/smoke.XXXXXX")
 trap 'rm -rf "$probe" "$scratch"' EXIT
-FUZZ_CORPUS=$scratch BUILD=$BUILD tests/fuzz/fuzz.sh "${FUZZ_SMOKE_SECONDS:-5}"
+FUZZ_CORPUS=$scratch BUILD=$BUILD tests/fuzz/fuzz.sh "${FUZZ_SMOKE_SECONDS:-3}"
