@@ -16,15 +16,19 @@
 /* Above this least common multiple of endpoint counts, weights are rounded instead. */
 #define BACKEND_LCM_MAX	10000
 
+/* The first object of the input that is kind ns/name, or NULL. */
 static const struct gw_object *
 backend_find(const struct gw_input *in, const char *kind, const char *ns, const char *name)
 {
+	const json_t *at = load_index(in, LOAD_BY_NAME, kind, ns, name), *pos;
 	size_t i;
 
-	for (i = 0; i < in->n; i++)
-		if (!strcmp(in->objs[i].kind, kind) && !strcmp(in->objs[i].ns, ns) &&
-		    !strcmp(in->objs[i].name, name))
-			return &in->objs[i];
+	json_array_foreach(at, i, pos) {
+		const struct gw_object *o = &in->objs[json_integer_value(pos)];
+
+		if (!strcmp(o->kind, kind) && !strcmp(o->ns, ns) && !strcmp(o->name, name))
+			return o;
+	}
 	return NULL;
 }
 
@@ -127,6 +131,7 @@ backend_service(const struct gw_input *in, const char *ns, const char *name, lon
 {
 	const struct gw_object *svc = backend_find(in, "Service", ns, name);
 	const char *pname, *ip;
+	const json_t *pos;
 	json_t *spec;
 	long long num;
 	int slices = 0, rc;
@@ -148,8 +153,8 @@ backend_service(const struct gw_input *in, const char *ns, const char *name, lon
 		return 0;
 	}
 	b->outcome = BACKEND_RESOLVED;
-	for (i = 0; i < in->n; i++) {
-		const struct gw_object *s = &in->objs[i];
+	json_array_foreach(load_index(in, LOAD_BY_SERVICE, "Service", ns, name), i, pos) {
+		const struct gw_object *s = &in->objs[json_integer_value(pos)];
 		const char *owner = json_string_value(json_object_get(json_object_get(
 		    json_object_get(s->j, "metadata"), "labels"), "kubernetes.io/service-name"));
 
@@ -220,11 +225,12 @@ int
 backend_ref_granted(const struct gw_input *in, const char *fgroup, const char *fkind,
     const char *fns, const char *to_ns, const char *to_name, struct gw_err *e)
 {
+	const json_t *pos;
 	size_t i;
 	int rc;
 
-	for (i = 0; i < in->n; i++) {
-		const struct gw_object *g = &in->objs[i];
+	json_array_foreach(load_index(in, LOAD_BY_NS, "ReferenceGrant", to_ns, NULL), i, pos) {
+		const struct gw_object *g = &in->objs[json_integer_value(pos)];
 
 		if (strcmp(g->kind, "ReferenceGrant") != 0 || strcmp(g->ns, to_ns) != 0 ||
 		    strncmp(g->apiversion, GW_GROUP "/", strlen(GW_GROUP) + 1) != 0)

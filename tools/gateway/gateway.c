@@ -219,6 +219,7 @@ int
 gateway_allows(const struct gw_input *in, const struct gw_listener *l, const char *ns,
     struct gw_err *e)
 {
+	const json_t *pos;
 	json_t *labels;
 	size_t i;
 	int rc;
@@ -231,10 +232,11 @@ gateway_allows(const struct gw_input *in, const struct gw_listener *l, const cha
 		return 0;
 	/* The namespace's labels, with the one Kubernetes gives every namespace. */
 	labels = json_pack("{ss}", "kubernetes.io/metadata.name", ns);
-	for (i = 0; labels != NULL && i < in->n; i++) {
-		json_t *have = json_object_get(json_object_get(in->objs[i].j, "metadata"), "labels");
+	json_array_foreach(load_index(in, LOAD_BY_NAME, "Namespace", "", ns), i, pos) {
+		const struct gw_object *n = &in->objs[json_integer_value(pos)];
+		json_t *have = json_object_get(json_object_get(n->j, "metadata"), "labels");
 
-		if (!strcmp(in->objs[i].kind, "Namespace") && !strcmp(in->objs[i].name, ns) &&
+		if (labels != NULL && !strcmp(n->kind, "Namespace") && !strcmp(n->name, ns) &&
 		    json_is_object(have))
 			json_object_update_missing(labels, have);
 	}

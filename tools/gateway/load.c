@@ -27,6 +27,74 @@ load_cluster_scoped(const char *kind)
 	return !strcmp(kind, "GatewayClass") || !strcmp(kind, "Namespace");
 }
 
+/* The index's key: a tag for by, then kind/ns/name ("" for what by leaves out); malloc'd. */
+static char *
+load_key(enum load_by by, const char *kind, const char *ns, const char *name, size_t *len)
+{
+	static const char tag[] = { [LOAD_BY_NAME] = 'n', [LOAD_BY_SERVICE] = 's',
+	    [LOAD_BY_NS] = 'k' };
+	size_t size = strlen(kind) + strlen(ns) + strlen(name) + 5;
+	char *key = malloc(size);
+
+	if (key != NULL)
+		*len = (size_t)snprintf(key, size, "%c%s/%s/%s", tag[by], kind, ns, name);
+	return key;
+}
+
+const json_t *
+load_index(const struct gw_input *in, enum load_by by, const char *kind, const char *ns,
+    const char *name)
+{
+	const json_t *at;
+	size_t len;
+	char *key = load_key(by, kind, ns, name ? name : "", &len);
+
+	if (key == NULL)
+		return NULL;
+	at = json_object_getn(in->index, key, len);
+	free(key);
+	return at;
+}
+
+/* Adds position pos under one key. */
+static int
+load_index_put(struct gw_input *in, enum load_by by, const char *kind, const char *ns,
+    const char *name, size_t pos)
+{
+	json_t *at;
+	size_t len;
+	char *key = load_key(by, kind, ns, name, &len);
+	int rc = -1;
+
+	if (key == NULL)
+		return -1;
+	if ((at = json_object_getn(in->index, key, len)) == NULL &&
+	    json_object_setn_new_nocheck(in->index, key, len, at = json_array()) != 0)
+		goto out;
+	rc = json_array_append_new(at, json_integer((json_int_t)pos));
+out:
+	free(key);
+	return rc;
+}
+
+/* Indexes the object at pos by name, by namespace and (an EndpointSlice) by its Service. */
+static int
+load_index_add(struct gw_input *in, size_t pos)
+{
+	const struct gw_object *o = &in->objs[pos];
+	const char *svc = json_string_value(json_object_get(json_object_get(
+	    json_object_get(o->j, "metadata"), "labels"), "kubernetes.io/service-name"));
+
+	if (in->index == NULL && (in->index = json_object()) == NULL)
+		return -1;
+	if (load_index_put(in, LOAD_BY_NAME, o->kind, o->ns, o->name, pos) != 0 ||
+	    load_index_put(in, LOAD_BY_NS, o->kind, o->ns, "", pos) != 0)
+		return -1;
+	if (svc != NULL && !strcmp(o->kind, "EndpointSlice"))
+		return load_index_put(in, LOAD_BY_SERVICE, "Service", o->ns, svc, pos);
+	return 0;
+}
+
 /* Appends one object (a reference taken), after checking its identity. */
 static int
 load_object(struct load_ctx *c, json_t *j, int line, const char *list_api, const char *list_kind,
@@ -74,6 +142,8 @@ load_object(struct load_ctx *c, json_t *j, int line, const char *list_api, const
 	json_incref(j);
 	*o = (struct gw_object){ .j = j, .file = c->file, .line = line, .apiversion = api,
 	    .kind = kind, .ns = ns, .name = name };
+	if (load_index_add(in, in->n - 1) != 0)
+		return gw_fail(e, c->file, line, "out of memory");
 	return 0;
 }
 
@@ -215,5 +285,6 @@ load_free(struct gw_input *in)
 		free(in->files[i]);
 	free(in->objs);
 	free(in->files);
+	json_decref(in->index);
 	*in = (struct gw_input){ 0 };
 }

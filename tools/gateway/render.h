@@ -30,6 +30,7 @@ struct gw_input {
 	size_t n, cap;
 	char **files;			/* the names the objects point into */
 	size_t nfiles;
+	json_t *index;			/* lookups by name (load_index, render_int.h) */
 };
 
 /* The defaults of the options (passthrough-gateway(1)). */

@@ -11,6 +11,24 @@
 /* The hidden key holding a YAML mapping's line: no Kubernetes field name has a space. */
 #define YAMLDOC_LINE_KEY	" line"
 
+/*
+ * The input's objects by key, so that resolving a reference costs one
+ * lookup, not a pass over every object (a cluster's thousands of routes
+ * each name a Service): LOAD_BY_NAME "kind/ns/name", LOAD_BY_SERVICE the
+ * EndpointSlices of Service ns/name (their kubernetes.io/service-name
+ * label), LOAD_BY_NS "kind/ns/" every object of kind in ns. Each key
+ * holds the positions (in->objs) in input order; keys are not unique to
+ * one identity (a name may hold a '/'), so callers compare the fields.
+ */
+enum load_by {
+	LOAD_BY_NAME,
+	LOAD_BY_SERVICE,
+	LOAD_BY_NS,
+};
+/* The positions under a key (an array of integers), or NULL when none. */
+const json_t *load_index(const struct gw_input *in, enum load_by by, const char *kind,
+    const char *ns, const char *name);
+
 /* Sets e to "file:line: what" ("file: what" when line is 0, "what" when file is NULL); returns -1. */
 int gw_fail(struct gw_err *e, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
