@@ -46,7 +46,11 @@ Control endpoints for the tests (no authentication, under /_test/):
   POST /_test/serve?plural=P&version=V&served=0|1
   GET  /_test/patches[?since=SEQ]    the recorded status patches
   GET  /_test/requests[?since=SEQ]   the API requests seen (method, path,
-                                     query, params, status), in order
+                                     query, params, status), in order; a
+                                     watch also has lastRV (the last
+                                     resourceVersion it sent: an event's or
+                                     a bookmark's) and, once over, end
+                                     (timeout, expired, dropped, client-closed)
   GET  /_test/object?kind=K&namespace=NS&name=N   the object as stored
   GET  /_test/state          {"resourceVersion", "compacted", "watches"}
 
@@ -312,12 +316,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         entry = {"method": method, "path": self.upath, "query": self.query, "params": self.params,
                  "time": time.time()}
         store.record_request(entry)
+        self.entry = entry
         if not self.authorized():
             self.read_body()
             self.send_json(401, status_obj(401, "Unauthorized", "Unauthorized"))
         else:
             self.api(method)
-        entry["status"] = self.status_sent
+        self.mark("status", self.status_sent)
+
+    def mark(self, key, value, keep=False):
+        """Sets a field of this request's log entry (under the lock: /_test/requests copies them)."""
+        with self.server.store.cond:
+            if not (keep and key in self.entry):
+                self.entry[key] = value
 
     def authorized(self):
         want = self.server.token()
@@ -491,13 +502,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.send_event("ERROR", status_obj(
                     410, "Expired", "too old resource version: %d (%d)" % (since, compacted)))
                 self.chunk(b"")
+                self.mark("end", "expired")
                 return
             for o in initial:
                 self.send_event("ADDED", as_version(o, group, version))
+            self.mark("lastRV", str(since))
             self.stream(store, plural, ns, group, version, kind, api_version, since, timeout, bookmarks,
                         drop_epoch, expire_epoch)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
             self.close_connection = True
+            self.mark("end", "client-closed", keep=True)
         finally:
             with store.cond:
                 store.watches -= 1
@@ -523,23 +537,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if dropped:
                 # Abruptly: no last chunk, no TLS close_notify.
                 self.close_connection = True
+                self.mark("end", "dropped")
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
             for rv, etype, _, obj in pending:
                 self.send_event(etype, as_version(obj, group, version))
                 last = rv
+                self.mark("lastRV", str(last))
             if expired:
                 self.send_event("ERROR", status_obj(
                     410, "Expired", "too old resource version: %d (%d)" % (last, compacted)))
                 self.chunk(b"")
+                self.mark("end", "expired")
                 return
             if bookmarks and now >= next_bookmark:
                 self.send_event("BOOKMARK", {"kind": kind, "apiVersion": api_version,
                                              "metadata": {"resourceVersion": str(current)}})
                 last = max(last, current)
+                self.mark("lastRV", str(last))
                 next_bookmark = now + self.server.bookmark_seconds
             if now >= deadline:
                 self.chunk(b"")
+                self.mark("end", "timeout")
                 return
 
     # ---- control --------------------------------------------------------------------
@@ -809,6 +828,11 @@ def self_check():
     check("timeoutSeconds ends the stream with its last chunk", result["w4"].endswith(b"\r\n0\r\n\r\n"))
     code, rq = req("GET", "/_test/requests")
     check("requests are recorded", any(r["params"].get("watch") == "1" for r in rq["items"]))
+    ends = [r.get("end") for r in rq["items"] if r["params"].get("watch") == "1"]
+    check("watches record how they ended (%s)" % ends, "dropped" in ends and "timeout" in ends
+          and "expired" in ends)
+    check("watches record the last RV sent", all("lastRV" in r for r in rq["items"] if r.get("end") != "expired"
+                                                  if r["params"].get("watch") == "1"))
     srv.shutdown()
     subprocess.run(["rm", "-rf", d])
     print("self-check: %s" % ("all checks passed" if not fails else "%d failed" % len(fails)))
