@@ -831,8 +831,8 @@ def self_check():
     ends = [r.get("end") for r in rq["items"] if r["params"].get("watch") == "1"]
     check("watches record how they ended (%s)" % ends, "dropped" in ends and "timeout" in ends
           and "expired" in ends)
-    check("watches record the last RV sent", all("lastRV" in r for r in rq["items"] if r.get("end") != "expired"
-                                                  if r["params"].get("watch") == "1"))
+    check("watches record the last RV sent", all("lastRV" in r for r in rq["items"]
+                                                  if r["params"].get("watch") == "1" and r.get("end") != "expired"))
     srv.shutdown()
     subprocess.run(["rm", "-rf", d])
     print("self-check: %s" % ("all checks passed" if not fails else "%d failed" % len(fails)))
