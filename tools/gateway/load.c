@@ -157,6 +157,18 @@ load_buffer(struct gw_input *in, const char *name, const char *buf, size_t len, 
 }
 
 int
+load_json_object(struct gw_input *in, const char *name, json_t *j, struct gw_err *e)
+{
+	struct load_ctx c = { .in = in };
+
+	if (in->nfiles > 0 && !strcmp(in->files[in->nfiles - 1], name))
+		c.file = in->files[in->nfiles - 1];
+	else if ((c.file = load_name(in, name)) == NULL)
+		return gw_fail(e, name, 0, "out of memory");
+	return load_object(&c, j, 0, NULL, NULL, e);
+}
+
+int
 load_file(struct gw_input *in, const char *path, struct gw_err *e)
 {
 	struct stat st;

@@ -94,6 +94,12 @@ int load_file(struct gw_input *in, const char *path, struct gw_err *e);
 /* The same from a buffer; name stands for the file in messages. */
 int load_buffer(struct gw_input *in, const char *name, const char *buf, size_t len,
     struct gw_err *e);
+/*
+ * One object already parsed (the API server's, for watch), checked as a
+ * file's are and appended with a reference taken; name stands for its
+ * file in messages (kept once for a run of objects of the same name).
+ */
+int load_json_object(struct gw_input *in, const char *name, json_t *j, struct gw_err *e);
 void load_free(struct gw_input *in);
 
 /*
