@@ -16,14 +16,13 @@ watch_start --kubeconfig "$T/kubeconfig" --debounce 50 --programmed-timeout "$TI
 cond() {
 	jq -r --arg t "$2" '[(.conditions // [])[] | select(.type == $t)] | if length == 1 then "\(.[0].status) \(.[0].reason)" else "(\(length) conditions \($t))" end' <<<"$1"
 }
-gw_programmed() { cond "$(kapi_status Gateway edge gw)" Programmed; }
 
 # Before passthrough runs: the file is written, the Gateway is not Programmed True.
 WAIT_S=10 wait_until test -s "$PT_CONF" || die "the controller wrote no $PT_CONF: $(tail -n 5 "$WATCH_LOG")"
 sleep 0.5
 check_no_match "before passthrough runs: Gateway gw not Programmed True" '^True' "$(gw_programmed)"
 pt_start
-WAIT_S=$TIMEOUT_S wait_until test "$(gw_programmed)" = "True Programmed"
+WAIT_S=$TIMEOUT_S wait_until gw_programmed_is "True Programmed"
 check_eq "once passthrough serves the file: Gateway gw Programmed" "True Programmed" "$(gw_programmed)"
 
 # Everything the controller sets, as the objects hold it now.
@@ -100,7 +99,7 @@ proxy_stop
 check_eq "proxy exit status" 0 "$PROXY_RC"
 t0=$(now_ms)
 kapi_apply "$FX/route-a.yaml"
-WAIT_S=$((TIMEOUT_S + 5)) wait_until test "$(gw_programmed)" = "False Pending"
+WAIT_S=$((TIMEOUT_S + 5)) wait_until gw_programmed_is "False Pending"
 check_eq "no passthrough to serve the new file: Gateway gw Programmed" "False Pending" "$(gw_programmed)"
 check_range "... after --programmed-timeout $TIMEOUT_S s (ms since the change)" $((TIMEOUT_S * 1000)) $((TIMEOUT_S * 1000 + 3000)) $(($(now_ms) - t0))
 

@@ -3,8 +3,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/gateway/watch/lib.sh"
 
-KINDS="gatewayclasses gateways tlsroutes referencegrants services endpointslices ingresses"
-
 watch_fixtures
 backends_start a=127.0.0.2 b=127.0.0.3
 kapi_start --not-served tlsroutes/v1
@@ -18,15 +16,6 @@ pt_start
 WAIT_S=10 wait_until sni_is app.example.com '^backend-a$' ||
     fail "in cluster: app.example.com does not reach backend-a: $(sni_reaches app.example.com)"
 
-# kinds_watching SINCE: every kind has a watch request after request SINCE.
-kinds_watching() {
-	local reqs k
-	reqs=$(kapi_requests "$1")
-	for k in $KINDS; do
-		jq -e --arg k "$k" 'select(.params.watch == "1" and .status == 200 and (.path | endswith("/" + $k)))' \
-		    <<<"$reqs" >/dev/null || return 1
-	done
-}
 WAIT_S=10 wait_until kinds_watching 0 ||
     fail "the controller does not watch every kind: $(kapi_requests 0 | jq -r .path | sort -u | tr '\n' ' ')"
 reqs=$(kapi_requests 0)
@@ -41,7 +30,7 @@ check_match "TLSRoute watched at v1alpha2" '^200$' \
 check_resumed() {
 	local what=$1 since=$2 reqs k last next lists
 	reqs=$(kapi_requests 0)
-	for k in $KINDS; do
+	for k in $WATCH_KINDS; do
 		last=$(jq -r --arg k "$k" --argjson s "$since" 'select(.seq < $s and .end == "dropped"
 		    and (.path | endswith("/" + $k))) | .lastRV' <<<"$reqs" | tail -n 1)
 		next=$(jq -r --arg k "$k" --argjson s "$since" 'select(.seq >= $s and .params.watch == "1"

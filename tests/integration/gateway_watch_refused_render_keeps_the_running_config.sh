@@ -36,10 +36,7 @@ watch_start --kubeconfig "$T/kubeconfig" --debounce 50
 pt_start
 WAIT_S=10 wait_until sni_is app.example.com '^backend-a$' ||
     fail "app.example.com does not reach backend-a: $(sni_reaches app.example.com)"
-gw_programmed() {
-	kapi_status Gateway edge gw | jq -r '[.conditions[]? | select(.type == "Programmed")][0] | "\(.status) \(.reason)"'
-}
-WAIT_S=10 wait_until test "$(gw_programmed)" = "True Programmed" || fail "Gateway gw not Programmed: $(gw_programmed)"
+WAIT_S=10 wait_until gw_programmed_is "True Programmed" || fail "Gateway gw not Programmed: $(gw_programmed)"
 
 # The user goes: the file serving now is one -t refuses too.
 grep -v '^ptwatchuser:' "$T/passwd" >"$T/passwd.new" && cat "$T/passwd.new" >"$T/passwd" || die "removing the user"
@@ -56,7 +53,7 @@ check_eq "... not replaced (inode)" "$inode" "$(stat -c %i "$PT_CONF")"
 check_eq "no temp file left beside it" "pt.conf" "$(find "$T" -maxdepth 1 -name 'pt.conf*' -printf '%f\n' | tr '\n' ' ' | sed 's/ $//')"
 check_eq "passthrough serves the old route still" backend-a "$(sni_reaches app.example.com)"
 check_eq "passthrough did not reload" "$reloads" "$(proxy_reloads)"
-WAIT_S=5 wait_until grep -q 'names no user' <(kapi_status Gateway edge gw)
+WAIT_S=5 wait_until gw_status_has 'names no user'
 gw=$(kapi_status Gateway edge gw)
 check_match "the Gateway's status says why" 'names no user' "$(jq -r '.conditions[]? | "\(.type) \(.status) \(.reason): \(.message)"' <<<"$gw")"
 echo "     Gateway conditions: $(jq -c '[.conditions[]? | [.type, .status, .reason, .message]]' <<<"$gw")"
@@ -67,7 +64,7 @@ t0=$(now_ms)
 sed -e 's/hostnames:/hostnames:\n    - other.example.com/' "$FX/route-b.yaml" >"$T/route-b2.yaml"
 kapi_apply "$T/route-b2.yaml"
 check_within "the user back, the next change" 2000 app.example.com '^backend-b$' "$t0"
-WAIT_S=5 wait_until test "$(gw_programmed)" = "True Programmed"
+WAIT_S=5 wait_until gw_programmed_is "True Programmed"
 check_eq "the Gateway is Programmed again" "True Programmed" "$(gw_programmed)"
 
 watch_stop "controller"

@@ -498,6 +498,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.flush()
             self.status_sent = 200
+            self.mark("status", 200)
             if expired:
                 self.send_event("ERROR", status_obj(
                     410, "Expired", "too old resource version: %d (%d)" % (since, compacted)))

@@ -108,6 +108,28 @@ kapi_status() {
 	kapi GET "object?kind=$1&namespace=$2&name=$3" | jq -c '.status // {}'
 }
 
+# gw_programmed: "STATUS REASON" of Gateway edge/gw's Programmed condition as stored now.
+gw_programmed() {
+	kapi_status Gateway edge gw | jq -r '[.conditions[]? | select(.type == "Programmed")]
+	    | if length == 1 then "\(.[0].status) \(.[0].reason)" else "(\(length) Programmed conditions)" end'
+}
+gw_programmed_is() { [ "$(gw_programmed)" = "$1" ]; }
+
+# gw_status_has ERE: Gateway edge/gw's status as stored now matches ERE.
+gw_status_has() { kapi_status Gateway edge gw | grep -qE -- "$1"; }
+
+# The kinds the controller lists and watches (their plurals).
+WATCH_KINDS="gatewayclasses gateways tlsroutes referencegrants services endpointslices ingresses"
+
+# kinds_watching SINCE: every kind has a watch request answered 200 after request SINCE.
+kinds_watching() {
+	local paths k
+	paths=$(kapi_requests "$1" | jq -r 'select(.params.watch == "1" and .status == 200) | .path')
+	for k in $WATCH_KINDS; do
+		grep -q "/$k\$" <<<"$paths" || return 1
+	done
+}
+
 # kubeconfig_write FILE: a kubeconfig for the server: its CA as
 # certificate-authority-data, the token, a context that is current.
 kubeconfig_write() {
