@@ -24,6 +24,25 @@ WATCH_PID=
 PT_CONF=$T/pt.conf
 : >"$WATCH_LOG"
 
+# On a failure: the controller's log, the API server's requests and log,
+# then lib.sh's cleanup (which stops every process).
+watch_cleanup() {
+	local rc=$?
+	if [ "$rc" -ne 0 ]; then
+		[ -s "$WATCH_LOG" ] && { echo "--- controller log (tail)"; tail -n 40 "$WATCH_LOG"; } >&2
+		if [ -n "${KAPI_URL:-}" ]; then
+			echo "--- API server requests (last 40: seq method path watch RV status end lastRV)"
+			kapi_requests 0 2>/dev/null | jq -r '[.seq, .method, .path, .params.watch // "-",
+			    .params.resourceVersion // "-", .status, .end // "-", .lastRV // "-"] | map(tostring) | join(" ")' |
+			    tail -n 40
+		fi >&2
+		[ -s "$T/kapi.log" ] && { echo "--- API server log (tail)"; tail -n 20 "$T/kapi.log"; } >&2
+	fi
+	(exit "$rc")
+	cleanup
+}
+trap watch_cleanup EXIT
+
 [ -x "$GATEWAY" ] || die "$GATEWAY is missing: build it with make BUILD=$BUILD all"
 command -v jq >/dev/null || die "jq is missing: run tools/deps.sh test"
 "$PY3" -c 'import yaml' 2>/dev/null || die "$PY3 with PyYAML is missing: run tools/deps.sh test (python3-yaml)"
