@@ -9,7 +9,7 @@ kapi_start --split-events
 kapi_apply "$FX/cluster.yaml"
 kubeconfig_write "$T/kubeconfig"
 base_write 'watch_config = true;'
-watch_start --kubeconfig "$T/kubeconfig" --debounce 100
+watch_start --kubeconfig "$T/kubeconfig" --debounce 50
 pt_start
 echo "     API server $KAPI_URL, listener 127.0.0.1:$LISTEN_PORT, backends a=127.0.0.2 b=127.0.0.3 on $BACKEND_PORT"
 
