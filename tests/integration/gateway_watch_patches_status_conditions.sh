@@ -25,8 +25,9 @@ pt_start
 WAIT_S=$TIMEOUT_S wait_until gw_programmed_is "True Programmed"
 check_eq "once passthrough serves the file: Gateway gw Programmed" "True Programmed" "$(gw_programmed)"
 
-# Everything the controller sets, as the objects hold it now.
-sleep 1
+# Everything the controller sets, as the objects hold it now (the Gateway's
+# patch comes last: the others follow the render at once).
+sleep 0.3
 gc=$(kapi_status GatewayClass "" passthrough)
 check_eq "GatewayClass passthrough Accepted" "True Accepted" "$(cond "$gc" Accepted)"
 check_eq "... observedGeneration" 1 "$(jq -r '.conditions[0].observedGeneration' <<<"$gc")"

@@ -226,6 +226,7 @@ base_write() {
 # $WATCH_LOG; the API server from $T/kubeconfig unless the options say
 # otherwise (WATCH_ENV: variables to run it with). Sets WATCH_PID.
 watch_start() {
+	# shellcheck disable=SC2086  # WATCH_ENV: words, each NAME=VALUE
 	spawn env ${WATCH_ENV:-} "$GATEWAY" watch --config "$PT_CONF" --base "$T/base.conf" \
 	    --passthrough "$PT" --listen-address 127.0.0.1 "$@" 2>>"$WATCH_LOG"
 	WATCH_PID=$BG_PID
