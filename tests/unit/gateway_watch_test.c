@@ -6,7 +6,10 @@
  * bytes differ, never one `passthrough -t` refuses), commands with their
  * output and a timeout, the outcome read from a statistics segment, and
  * the status patches (none when only times differ, times kept, other
- * controllers' TLSRoute parents kept, Programmed from the outcome).
+ * controllers' TLSRoute parents kept, Programmed from the outcome), and
+ * the loop turned by hand (a recorder for the patches, a segment made
+ * here): written once synced, Programmed True once the segment says so,
+ * its own patches' events making no patch and no write.
  * passthrough is the one built beside this test ($(BUILD)/passthrough).
  */
 #include <criterion/criterion.h>
@@ -48,7 +51,8 @@ obj(const char *text)
 }
 
 #define SERVICE(ns, name, ip) \
-	"{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"namespace\": \"" ns "\", " \
+	"{\"apiVersion\": \"v1\", \"kind\": \"Service\", " \
+	"\"metadata\": {\"namespace\": \"" ns "\", " \
 	"\"name\": \"" name "\"}, \"spec\": {\"clusterIP\": \"" ip "\", " \
 	"\"ports\": [{\"name\": \"https\", \"port\": 443}]}}"
 
@@ -234,6 +238,32 @@ Test(gateway_watch, render_of_the_store_is_the_same_whatever_the_order_of_events
 	watch_store_free(&s2);
 }
 
+Test(gateway_watch, an_object_the_render_refuses_is_left_out_not_the_whole_cluster)
+{
+	struct watch_store s;
+	struct watch_render r;
+	struct gw_err e = { "" };
+
+	cr_assert_eq(watch_store_init(&s), 0);
+	store_put(&s, WATCH_GATEWAY, GATEWAY_443);
+	store_put(&s, WATCH_SERVICE, SERVICE("a", "one", "10.0.0.1"));
+	store_put(&s, WATCH_TLSROUTE, ROUTE_ONE("a", "good", "one.example.com"));
+	/* hostnames a string, not a list: render_run refuses the whole input for it. */
+	store_put(&s, WATCH_TLSROUTE,
+	    "{\"apiVersion\": \"gateway.networking.k8s.io/v1\", \"kind\": \"TLSRoute\", "
+	    "\"metadata\": {\"namespace\": \"a\", \"name\": \"bad\"}, "
+	    "\"spec\": {\"parentRefs\": [{\"name\": \"gw\"}], \"hostnames\": \"x.example.com\"}}");
+
+	cr_assert_eq(watch_render_run(&s, &opts, NULL, &r, &e), 0, "%s", e.msg);
+	cr_assert_eq(r.routes, 1, "the good route still renders: %s", r.text);
+	cr_assert_not_null(strstr(r.text, "sni = \"one.example.com\""), "%s", r.text);
+	cr_assert_eq(r.nleft_out, 1);
+	cr_assert_not_null(strstr(r.left_out[0], "TLSRoute a/bad"), "%s", r.left_out[0]);
+	cr_assert_null(strstr(r.left_out[0], WATCH_SOURCE "#"), "%s", r.left_out[0]);
+	watch_render_free(&r);
+	watch_store_free(&s);
+}
+
 Test(gateway_watch, an_empty_cluster_renders_a_config_passthrough_accepts,
     .init = tmp_setup, .fini = tmp_teardown)
 {
@@ -269,15 +299,15 @@ Test(gateway_watch, write_only_when_the_bytes_differ, .init = tmp_setup, .fini =
 	struct stat st1, st2;
 
 	snprintf(path, sizeof(path), "%s/passthrough.conf", tmpdir);
-	cr_assert_eq(watch_write(path, passthrough(), GOOD_CONF, strlen(GOOD_CONF), why, sizeof(why)),
-	    WATCH_WRITE_DONE, "%s", why);
+	cr_assert_eq(watch_write(path, passthrough(), GOOD_CONF, strlen(GOOD_CONF), why,
+	    sizeof(why)), WATCH_WRITE_DONE, "%s", why);
 	cr_assert_str_eq(slurp(path), GOOD_CONF);
 	cr_assert_eq(stat(path, &st1), 0);
 	cr_assert_eq(st1.st_mode & 0777, 0644);
 
 	/* The same bytes: not written (same inode: no rename happened). */
-	cr_assert_eq(watch_write(path, passthrough(), GOOD_CONF, strlen(GOOD_CONF), why, sizeof(why)),
-	    WATCH_WRITE_SAME);
+	cr_assert_eq(watch_write(path, passthrough(), GOOD_CONF, strlen(GOOD_CONF), why,
+	    sizeof(why)), WATCH_WRITE_SAME);
 	cr_assert_eq(stat(path, &st2), 0);
 	cr_assert_eq(st1.st_ino, st2.st_ino);
 
@@ -397,20 +427,25 @@ Test(gateway_watch, stats_name_from_the_option_or_the_config, .init = tmp_setup,
 	struct watch_options wo = { .stats = "mine" };
 	char path[PATH_MAX + 32], name[STATS_NAME_MAX + 2], abs_name[STATS_NAME_MAX + 2];
 
-	watch_stats_name(&wo, name, sizeof(name));
+	watch_stats_name(&wo, NULL, 0, name, sizeof(name));
 	cr_assert_str_eq(name, "/mine");
 	wo.stats = "/mine";
-	watch_stats_name(&wo, name, sizeof(name));
+	watch_stats_name(&wo, NULL, 0, name, sizeof(name));
 	cr_assert_str_eq(name, "/mine");
 
 	snprintf(path, sizeof(path), "%s/passthrough.conf", tmpdir);
 	wo = (struct watch_options){ .config = path };
 	spit(path, "stats = { name = \"pt-named\"; };\n" GOOD_CONF);
-	watch_stats_name(&wo, name, sizeof(name));
+	watch_stats_name(&wo, NULL, 0, name, sizeof(name));
 	cr_assert_str_eq(name, "/pt-named");
+	/* From the text about to be written, before the file has it. */
+	static const char next[] = "stats = { name = \"pt-next\"; };";
+
+	watch_stats_name(&wo, next, strlen(next), name, sizeof(name));
+	cr_assert_str_eq(name, "/pt-next");
 	/* Without stats.name: derived from the absolute path, as the daemon does. */
 	spit(path, GOOD_CONF);
-	watch_stats_name(&wo, name, sizeof(name));
+	watch_stats_name(&wo, NULL, 0, name, sizeof(name));
 	stats_name(abs_name, sizeof(abs_name), NULL, path);
 	cr_assert_str_eq(name, abs_name);
 }
@@ -484,8 +519,8 @@ Test(gateway_watch, status_keeps_other_controllers_route_parents)
 	    json_dumps(body, JSON_COMPACT));
 	p = json_array_get(parents, 0);
 	cr_assert_str_eq(json_string_value(json_object_get(p, "controllerName")), THEIRS);
-	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(p, "parentRef"), "name")),
-	    "their-gw");
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(p, "parentRef"),
+	    "name")), "their-gw");
 	p = json_array_get(parents, 1);
 	cr_assert_str_eq(json_string_value(json_object_get(p, "controllerName")), OURS);
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(p,
@@ -548,4 +583,244 @@ Test(gateway_watch, gateway_programmed_comes_from_the_outcome)
 	json_decref(body);
 	json_decref(cur);
 	json_decref(item);
+}
+
+Test(gateway_watch, a_route_no_longer_ours_loses_only_our_parents_entry)
+{
+	json_t *cur = obj(ROUTE_ITEM(PARENT(THEIRS, "their-gw", COND("Accepted", "True", "Accepted",
+	    OLD_TIME)) ", " PARENT(OURS, "gw", COND("Accepted", "True", "Accepted", OLD_TIME))));
+	json_t *item = watch_status_orphan(cur, OURS), *body, *parents;
+
+	cr_assert_not_null(item);
+	cr_assert_not_null(body = watch_status_patch(item, cur, OURS, NULL));
+	parents = json_object_get(json_object_get(body, "status"), "parents");
+	cr_assert_eq(json_array_size(parents), 1);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(parents, 0),
+	    "controllerName")), THEIRS);
+	json_decref(body);
+	json_decref(item);
+	json_decref(cur);
+
+	/* None of ours: nothing to remove. */
+	cur = obj(ROUTE_ITEM(PARENT(THEIRS, "their-gw", COND("Accepted", "True", "Accepted",
+	    OLD_TIME))));
+	cr_assert_null(watch_status_orphan(cur, OURS));
+	json_decref(cur);
+}
+
+/* The loop, with a recorder for the status patches and a segment for the outcome. */
+
+/* "STATUS/REASON" of the condition type in conds, or "(none)". */
+static const char *
+cond_of(const json_t *conds, const char *type)
+{
+	static char buf[128];
+	const json_t *c;
+	size_t i;
+
+	json_array_foreach(conds, i, c)
+		if (!strcmp(json_string_value(json_object_get(c, "type")), type)) {
+			snprintf(buf, sizeof(buf), "%s/%s",
+			    json_string_value(json_object_get(c, "status")),
+			    json_string_value(json_object_get(c, "reason")));
+			return buf;
+		}
+	return "(none)";
+}
+
+struct recorder {
+	json_t *patches;	/* [{"kind": N, "ns", "name", "body"}] */
+	int fail;		/* answer this many patches 500 */
+};
+
+static int
+record_patch(void *arg, size_t kind, const char *ns, const char *name, const char *body,
+    struct gw_err *e)
+{
+	struct recorder *rec = arg;
+	json_error_t je;
+
+	(void)e;
+	json_array_append_new(rec->patches, json_pack("{sI ss ss so}", "kind", (json_int_t)kind,
+	    "ns", ns, "name", name, "body", json_loads(body, 0, &je)));
+	if (rec->fail > 0) {
+		rec->fail--;
+		return 500;
+	}
+	return 200;
+}
+
+/* What the API server does with a merge patch of /status here: the status replaced key by key. */
+static void
+apply_patches(struct watch *w, struct watch_store *mirror, const json_t *patches, size_t from)
+{
+	json_t *p, *obj, *st;
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(patches, i, p) {
+		if (i < from)
+			continue;
+		obj = json_deep_copy(watch_store_get(mirror, (size_t)json_integer_value(
+		    json_object_get(p, "kind")), json_string_value(json_object_get(p, "ns")),
+		    json_string_value(json_object_get(p, "name"))));
+		cr_assert_not_null(obj);
+		if ((st = json_object_get(obj, "status")) == NULL) {
+			json_object_set_new(obj, "status", json_object());
+			st = json_object_get(obj, "status");
+		}
+		json_object_foreach(json_object_get(json_object_get(p, "body"), "status"), key, v)
+			json_object_set(st, key, v);
+		watch_store_event(mirror, (size_t)json_integer_value(json_object_get(p, "kind")),
+		    KUBE_MODIFIED, obj);
+		watch_callbacks.event(w, (size_t)json_integer_value(json_object_get(p, "kind")),
+		    KUBE_MODIFIED, obj);
+		json_decref(obj);
+	}
+}
+
+/* The first patch of kind ns/name from index from, or NULL. */
+static json_t *
+patch_of(const json_t *patches, size_t from, size_t kind, const char *name)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(patches, i, p)
+		if (i >= from && (size_t)json_integer_value(json_object_get(p, "kind")) == kind &&
+		    !strcmp(json_string_value(json_object_get(p, "name")), name))
+			return p;
+	return NULL;
+}
+
+/* Feeds one object to both the controller and the test's mirror of the API server. */
+static void
+feed(struct watch *w, struct watch_store *mirror, size_t kind, const char *text)
+{
+	json_t *j = obj(text);
+
+	watch_callbacks.event(w, kind, KUBE_ADDED, j);
+	watch_store_event(mirror, kind, KUBE_ADDED, j);
+	json_decref(j);
+}
+
+static void
+loop_setup(void)
+{
+	tmp_setup();
+	seg_setup();
+}
+
+static void
+loop_teardown(void)
+{
+	seg_teardown();
+	tmp_teardown();
+}
+
+Test(gateway_watch, loop_writes_reports_programmed_and_its_own_patches_do_not_loop,
+    .init = loop_setup, .fini = loop_teardown)
+{
+	char path[PATH_MAX + 32];
+	struct watch_options wo = { .passthrough = passthrough(), .stats = seg_name,
+	    .debounce_ms = 0, .programmed_timeout_s = 60, .o = opts };
+	struct recorder rec = { json_array(), 0 };
+	struct watch_store mirror;
+	struct watch *w;
+	struct stat st1, st2;
+	uint8_t sha[SHA256_BYTES];
+	json_t *p, *conds;
+	size_t n;
+	char *text;
+
+	snprintf(path, sizeof(path), "%s/passthrough.conf", tmpdir);
+	wo.config = path;
+	cr_assert_eq(watch_store_init(&mirror), 0);
+	cr_assert_not_null(w = watch_new(&wo, NULL, record_patch, &rec));
+	feed(w, &mirror, WATCH_GATEWAY, GATEWAY_443);
+	feed(w, &mirror, WATCH_SERVICE, SERVICE("a", "one", "10.0.0.1"));
+	feed(w, &mirror, WATCH_TLSROUTE, ROUTE_ONE("a", "r1", "one.example.com"));
+
+	/* Not synced: nothing rendered yet. */
+	watch_turn(w, 0);
+	cr_assert_neq(access(path, F_OK), 0, "written before every kind was listed");
+
+	/* Synced: written; the route's status patched; the Gateway's waits for the outcome. */
+	watch_turn(w, 1);
+	text = slurp(path);
+	cr_assert_not_null(strstr(text, "one.example.com"), "%s", text);
+	cr_assert_eq(stat(path, &st1), 0);
+	cr_assert_not_null(patch_of(rec.patches, 0, WATCH_TLSROUTE, "r1"));
+	cr_assert_null(patch_of(rec.patches, 0, WATCH_GATEWAY, "gw"),
+	    "Programmed before the outcome");
+	n = json_array_size(rec.patches);
+	apply_patches(w, &mirror, rec.patches, 0);
+	watch_turn(w, 1);
+	cr_assert_eq(json_array_size(rec.patches), n, "our own patch's event made another patch");
+
+	/* The daemon serves those bytes: Gateway Programmed True. */
+	sha256_digest(text, strlen(text), sha);
+	memcpy(seg.hdr->config_sha256, sha, SHA256_BYTES);
+	atomic_store(&seg.hdr->generation, 4);
+	watch_turn(w, 1);
+	cr_assert_not_null(p = patch_of(rec.patches, n, WATCH_GATEWAY, "gw"));
+	conds = json_object_get(json_object_get(json_object_get(p, "body"), "status"),
+	    "conditions");
+	cr_assert_str_eq(cond_of(conds, "Programmed"), "True/Programmed");
+	n = json_array_size(rec.patches);
+
+	/* Its MODIFIED event: a render, the same bytes (not written again), no patch. */
+	apply_patches(w, &mirror, rec.patches, n - 1);
+	watch_turn(w, 1);
+	watch_turn(w, 1);
+	cr_assert_eq(json_array_size(rec.patches), n, "our own patch's event made another patch");
+	cr_assert_eq(stat(path, &st2), 0);
+	cr_assert_eq(st1.st_ino, st2.st_ino, "the same bytes written again");
+
+	/* A route deleted: written again, and waiting for the daemon once more. */
+	json_t *gone = obj(ROUTE_ONE("a", "r1", "one.example.com"));
+
+	watch_callbacks.event(w, WATCH_TLSROUTE, KUBE_DELETED, gone);
+	json_decref(gone);
+	watch_turn(w, 1);
+	cr_assert_null(strstr(slurp(path), "one.example.com"));
+	watch_free(w);
+	watch_store_free(&mirror);
+	json_decref(rec.patches);
+}
+
+Test(gateway_watch, loop_retries_a_failed_patch_without_an_event,
+    .init = loop_setup, .fini = loop_teardown)
+{
+	char path[PATH_MAX + 32];
+	struct watch_options wo = { .passthrough = passthrough(), .stats = seg_name,
+	    .debounce_ms = 0, .programmed_timeout_s = 60, .o = opts };
+	struct recorder rec = { json_array(), 1 };
+	struct watch_store mirror;
+	struct watch *w;
+
+	snprintf(path, sizeof(path), "%s/passthrough.conf", tmpdir);
+	wo.config = path;
+	cr_assert_eq(watch_store_init(&mirror), 0);
+	cr_assert_not_null(w = watch_new(&wo, NULL, record_patch, &rec));
+	feed(w, &mirror, WATCH_GATEWAY, GATEWAY_443);
+	feed(w, &mirror, WATCH_SERVICE, SERVICE("a", "one", "10.0.0.1"));
+	feed(w, &mirror, WATCH_TLSROUTE, ROUTE_ONE("a", "r1", "one.example.com"));
+	watch_turn(w, 1);
+	cr_assert_eq(json_array_size(rec.patches), 1, "the route's patch, answered 500");
+	watch_turn(w, 1);
+	cr_assert_eq(json_array_size(rec.patches), 1, "retried before its back-off");
+	cr_assert(watch_timeout(w, 1) > 0 && watch_timeout(w, 1) <= WATCH_TICK_MS);
+	usleep((WATCH_RETRY_MS + 100) * 1000);
+	watch_turn(w, 1);
+	cr_assert_eq(json_array_size(rec.patches), 2, "not retried after %d ms", WATCH_RETRY_MS);
+	cr_assert_not_null(patch_of(rec.patches, 1, WATCH_TLSROUTE, "r1"));
+	/* Answered 200 this time: nothing more to retry. */
+	usleep((2 * WATCH_RETRY_MS + 100) * 1000);
+	watch_turn(w, 1);
+	cr_assert_eq(json_array_size(rec.patches), 2);
+	watch_free(w);
+	watch_store_free(&mirror);
+	json_decref(rec.patches);
 }

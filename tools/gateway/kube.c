@@ -36,10 +36,9 @@
 #define KUBE_WATCH_GRACE_S	30	/* curl's timeout: the server's end plus this */
 #define KUBE_ABSENT_RETRY_MS	60000	/* a kind not served (CRD not installed) is tried again after */
 #define KUBE_QUICK_END_MS	1000	/* a watch ended this soon with nothing in it is not a success */
-#define KUBE_REPEAT_LOG_MS	300000	/* a failure repeating at the longest back-off is logged this often */
 #define KUBE_ERRBODY_MAX	65536	/* of an error answer, kept for its message */
 #define KUBE_TOKEN_BYTES_MAX	65536	/* a bound service account token is ~1 KiB */
-#define KUBE_FILE_BYTES_MAX	(4L << 20)	/* a kubeconfig, a certificate */
+#define KUBE_FILE_BYTES_MAX	(4L << 20)	/* a kubeconfig: some KiB, certificates and all */
 
 /* What a kind requests next. */
 enum kube_op {
@@ -47,9 +46,10 @@ enum kube_op {
 	KUBE_OP_WATCH,
 };
 
-/* Failures told apart for the log's repeat check (curl's codes are below 1000, HTTP's too). */
+/* Failures told apart for the log's repeat check: curl's codes are below 100, HTTP's below 1000. */
 #define KUBE_FAIL_STREAM	2000	/* a malformed event, an ERROR event, a line too long */
 #define KUBE_FAIL_QUICK		2001	/* the server ended the watch at once */
+#define KUBE_FAIL_GONE		2002	/* 410 Gone again, right after a list */
 
 /* One kind's list-then-watch. */
 struct kube_watch {
@@ -74,11 +74,11 @@ struct kube_watch {
 	int synced;			/* listed at least once */
 	int absent;			/* not served: listed as empty */
 	int relist;			/* the stream said 410 Gone */
+	int gone;			/* 410s in a row with no event or bookmark between */
 	char fail[512];			/* the stream's failure, "" when none */
 	uint64_t step;			/* back-off step (ms), 0 after a success */
 	int failures;			/* since the last success */
-	int logged_key;			/* the failure last logged, 0 none */
-	uint64_t logged_ms, logged_step;
+	struct kube_repeat logged;	/* the failure last logged */
 };
 
 struct kube {
@@ -94,6 +94,7 @@ struct kube {
 	size_t n;
 	uint64_t rnd;			/* xorshift state: jitter, watch lengths */
 	int oom;
+	int reported;			/* a callback ran in this kube_poll */
 	char ua[64];
 };
 
@@ -245,6 +246,17 @@ kube_backoff(uint64_t step, uint64_t rnd, uint64_t *next)
 	return step - rnd % (step / 4 + 1);
 }
 
+int
+kube_repeat_due(struct kube_repeat *r, int key, uint64_t step, uint64_t now)
+{
+	if (key == r->key && step == r->step && now - r->ms < KUBE_REPEAT_LOG_MS)
+		return 0;
+	r->key = key;
+	r->step = step;
+	r->ms = now;
+	return 1;
+}
+
 /* ---- configuration ---- */
 
 static char *
@@ -323,7 +335,7 @@ kube_token_load(const char *path, char **out, struct gw_err *e)
 	return 0;
 }
 
-/* p, relative to the directory of file when not absolute (as kubectl reads a kubeconfig's paths). */
+/* p, relative to the directory of file when not absolute (as kubectl reads a kubeconfig). */
 static char *
 kube_relative(const char *file, const char *p)
 {
@@ -422,6 +434,7 @@ kc_path(const char *file, const json_t *parent, const char *where, const char *k
 	return 0;
 }
 
+/* The cluster's server, CA (file or data) and insecure-skip-tls-verify into c. */
 static int
 kc_cluster(struct kube_config *c, const char *file, const json_t *cl, const char *where,
     struct gw_err *e)
@@ -453,6 +466,7 @@ kc_cluster(struct kube_config *c, const char *file, const json_t *cl, const char
 	return 0;
 }
 
+/* The user's credentials into c: a token (or token file), a client certificate and key. */
 static int
 kc_user(struct kube_config *c, const char *file, const json_t *u, const char *where,
     struct gw_err *e)
@@ -509,6 +523,7 @@ kc_first(void *ctx, json_t *root, int line, struct gw_err *e)
 	return 0;
 }
 
+/* c from the kubeconfig file: its context's cluster and user. */
 static int
 kube_kubeconfig(struct kube_config *c, const char *file, const char *context, struct gw_err *e)
 {
@@ -569,6 +584,7 @@ out:
 	return rc;
 }
 
+/* c from the pod's environment and its service account's files in sa_dir. */
 static int
 kube_incluster(struct kube_config *c, const char *sa_dir, struct gw_err *e)
 {
@@ -649,7 +665,7 @@ kube_random(struct kube *k)
 	return k->rnd * 0x2545F4914F6CDD1DULL;
 }
 
-/* One line on stderr about kind w ("passthrough-gateway: watch tlsroutes: ..."), control bytes as '?'. */
+/* One line on stderr about w ("passthrough-gateway: watch tlsroutes: ..."), control bytes '?'. */
 static void
 kube_log(const struct kube_watch *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -734,7 +750,7 @@ bad:
 	return NULL;
 }
 
-/* What every request of the client shares: TLS, credentials, timeouts. 0, or -1 (libcurl refused). */
+/* What every request shares: TLS, credentials, timeouts. 0, or -1 (libcurl refused one). */
 static int
 kube_easy_setup(struct kube *k, CURL *h, struct curl_slist *hdrs, long timeout_ms, char *errbuf)
 {
@@ -780,7 +796,7 @@ kube_easy_setup(struct kube *k, CURL *h, struct curl_slist *hdrs, long timeout_m
 	return rc == CURLE_OK ? 0 : -1;
 }
 
-/* server + "/apis/GROUP/VERSION" (or "/api/VERSION") [+ "/namespaces/NS"] + "/PLURAL" [+ "/NAME"] + tail. */
+/* server "/apis/GROUP/VERSION" ("/api/VERSION") ["/namespaces/NS"] "/PLURAL" ["/NAME"] tail. */
 static char *
 kube_url(const struct kube *k, const struct kube_watch *w, const char *ns, const char *name,
     const char *tail)
@@ -816,7 +832,7 @@ kube_watch_use_version(struct kube_watch *w, const char *version)
 		snprintf(w->apiversion, sizeof(w->apiversion), "%s", version);
 }
 
-/* Gives o the apiVersion and kind of w when it has none (a list's items). 0, or -1 out of memory. */
+/* Gives o the apiVersion and kind of w when it has none (a list's items). 0, or -1 (memory). */
 static int
 kube_object_identity(struct kube_watch *w, json_t *o)
 {
@@ -850,11 +866,11 @@ kube_take_rv(struct kube_watch *w, const json_t *o)
 static void
 kube_succeeded(struct kube_watch *w)
 {
-	if (w->logged_key != 0)
+	if (w->logged.key != 0)
 		kube_log(w, "recovered after %d failure%s", w->failures, w->failures == 1 ? "" : "s");
 	w->step = 0;
 	w->failures = 0;
-	w->logged_key = 0;
+	w->logged.key = 0;
 }
 
 /*
@@ -870,13 +886,8 @@ kube_failed(struct kube_watch *w, int key, const char *what)
 	wait = kube_backoff(w->step, kube_random(w->k), &w->step);
 	w->due_ms = now + wait;
 	w->failures++;
-	if (key != w->logged_key || step != w->logged_step ||
-	    now - w->logged_ms >= KUBE_REPEAT_LOG_MS) {
+	if (kube_repeat_due(&w->logged, key, step, now))
 		kube_log(w, "%s; retrying in %.1f s", what, (double)wait / 1000);
-		w->logged_key = key;
-		w->logged_step = step;
-		w->logged_ms = now;
-	}
 }
 
 /* One watch event line: 0, or -1 to end the stream (w->relist, w->fail or k->oom say why). */
@@ -888,11 +899,10 @@ kube_event_line(void *arg, const char *line, size_t len)
 	json_error_t je;
 	json_t *j = json_loadb(line, len, 0, &je), *obj;
 	const char *type;
-	enum kube_event ev;
+	enum kube_event ev = KUBE_ADDED;	/* set below for every type but BOOKMARK */
 	int rc = -1;
 
-	if (w->nlines++ == 0 && w->step != 0)
-		kube_succeeded(w);
+	w->nlines++;
 	if (j == NULL) {
 		snprintf(w->fail, sizeof(w->fail), "a malformed watch event: %s", je.text);
 		return -1;
@@ -914,20 +924,25 @@ kube_event_line(void *arg, const char *line, size_t len)
 			    (long long)json_integer_value(code), msg ? msg : "(no message)");
 		goto out;
 	}
-	if (!strcmp(type, "BOOKMARK")) {
-		if (kube_take_rv(w, obj) != 0)
-			k->oom = 1;
-		rc = k->oom ? -1 : 0;
-		goto out;
-	}
 	if (!strcmp(type, "ADDED"))
 		ev = KUBE_ADDED;
 	else if (!strcmp(type, "MODIFIED"))
 		ev = KUBE_MODIFIED;
 	else if (!strcmp(type, "DELETED"))
 		ev = KUBE_DELETED;
-	else {
+	else if (strcmp(type, "BOOKMARK") != 0) {
 		snprintf(w->fail, sizeof(w->fail), "a watch event of unknown type %.64s", type);
+		goto out;
+	}
+	/* An event or a bookmark: the watch works (an ERROR answered with 200 does not count). */
+	w->gone = 0;
+	if (w->step != 0)
+		kube_succeeded(w);
+	if (!strcmp(type, "BOOKMARK")) {
+		/* Only its resourceVersion matters: the object is a stub. */
+		if (kube_take_rv(w, obj) != 0)
+			k->oom = 1;
+		rc = k->oom ? -1 : 0;
 		goto out;
 	}
 	if (kube_object_identity(w, obj) != 0 || kube_take_rv(w, obj) != 0) {
@@ -935,6 +950,7 @@ kube_event_line(void *arg, const char *line, size_t len)
 		goto out;
 	}
 	k->cb.event(k->arg, w->idx, ev, obj);
+	k->reported = 1;
 	rc = 0;
 out:
 	json_decref(j);
@@ -966,7 +982,7 @@ kube_body_append(struct kube_watch *w, const char *data, size_t n, size_t max)
 	return 0;
 }
 
-/* libcurl's write callback: a watch's 200 stream goes through the line splitter, the rest is kept. */
+/* libcurl's write callback: a watch's 200 stream goes to the line splitter, the rest is kept. */
 static size_t
 kube_write(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -1025,25 +1041,21 @@ kube_describe(CURLcode res, long code, const char *body, size_t blen, const char
 	json_decref(j);
 }
 
-/* Starts w's next request (w->op). 0, or -1: nothing started (out of memory), retried later. */
+/* Starts w's next request (w->op). 0, or -1: nothing started (out of memory). */
 static int
 kube_start(struct kube *k, struct kube_watch *w)
 {
-	char tail[512], *url = NULL, *esc = NULL;
+	char *tail = NULL, *url = NULL, *esc = NULL;
 	long timeout_ms;
+	size_t len;
 
 	if (w->op == KUBE_OP_LIST) {
 		if (w->cont != NULL && (esc = curl_easy_escape(NULL, w->cont, 0)) == NULL)
 			goto bad;
-		if (esc != NULL && strlen(esc) > sizeof(tail) - 64) {
-			/* A continue token this long is not one; list from the start. */
-			curl_free(esc);
-			esc = NULL;
-			free(w->cont);
-			w->cont = NULL;
-			json_array_clear(w->items);
-		}
-		snprintf(tail, sizeof(tail), "?limit=%d%s%s", KUBE_LIST_PAGE, esc ? "&continue=" : "",
+		len = (esc ? strlen(esc) : 0) + 64;
+		if ((tail = malloc(len)) == NULL)
+			goto bad;
+		snprintf(tail, len, "?limit=%d%s%s", KUBE_LIST_PAGE, esc ? "&continue=" : "",
 		    esc ? esc : "");
 		timeout_ms = KUBE_LIST_TIMEOUT_MS;
 	} else {
@@ -1051,13 +1063,10 @@ kube_start(struct kube *k, struct kube_watch *w)
 
 		if ((esc = curl_easy_escape(NULL, w->rv ? w->rv : "", 0)) == NULL)
 			goto bad;
-		if (strlen(esc) > sizeof(tail) - 128) {
-			/* Not a resourceVersion the server gave: list again. */
-			w->op = KUBE_OP_LIST;
-			curl_free(esc);
-			return kube_start(k, w);
-		}
-		snprintf(tail, sizeof(tail), "?watch=1&resourceVersion=%s&allowWatchBookmarks=true"
+		len = strlen(esc) + 128;
+		if ((tail = malloc(len)) == NULL)
+			goto bad;
+		snprintf(tail, len, "?watch=1&resourceVersion=%s&allowWatchBookmarks=true"
 		    "&timeoutSeconds=%ld", esc, secs);
 		timeout_ms = (secs + KUBE_WATCH_GRACE_S) * 1000;
 	}
@@ -1077,14 +1086,17 @@ kube_start(struct kube *k, struct kube_watch *w)
 	w->fail[0] = '\0';
 	kube_lines_reset(&w->lines);
 	curl_free(esc);
+	free(tail);
 	free(url);
 	return 0;
 bad:
+	/* kube_new tried the options: what fails here is memory. */
 	curl_easy_cleanup(w->easy);
 	w->easy = NULL;
 	curl_slist_free_all(w->hdrs);
 	w->hdrs = NULL;
 	curl_free(esc);
+	free(tail);
 	free(url);
 	k->oom = 1;
 	return -1;
@@ -1140,10 +1152,13 @@ kube_list_page(struct kube *k, struct kube_watch *w)
 	w->rv = NULL;
 	if (kube_take_rv(w, j) != 0)
 		goto oom;
-	kube_succeeded(w);
+	/* A list between 410s that come again and again is no success: the watches fail. */
+	if (w->gone <= 1)
+		kube_succeeded(w);
 	w->synced = 1;
 	w->absent = 0;
 	k->cb.relist(k->arg, w->idx, w->items);
+	k->reported = 1;
 	kube_list_forget(w);
 	w->op = KUBE_OP_WATCH;
 	w->due_ms = 0;
@@ -1191,10 +1206,11 @@ kube_list_done(struct kube *k, struct kube_watch *w, CURLcode res, long code)
 			    KUBE_ABSENT_RETRY_MS / 1000);
 		kube_watch_use_version(w, w->kind->version);
 		w->due_ms = clock_ms() + KUBE_ABSENT_RETRY_MS;
-		if (!w->absent || !w->synced) {
+		if (!w->absent) {
 			w->absent = 1;
 			w->synced = 1;
 			k->cb.relist(k->arg, w->idx, w->items);
+			k->reported = 1;
 		}
 		return;
 	}
@@ -1217,10 +1233,19 @@ kube_watch_done(struct kube_watch *w, CURLcode res, long code)
 	char what[768];
 
 	if (w->relist || code == 410) {
-		kube_log(w, "resourceVersion %s is too old (410 Gone); listing again",
-		    w->rv ? w->rv : "");
 		w->op = KUBE_OP_LIST;
-		w->due_ms = 0;
+		if (w->gone == 0 || lasted >= KUBE_QUICK_END_MS) {
+			w->gone = 1;
+			kube_log(w, "resourceVersion %s is too old (410 Gone); listing again",
+			    w->rv ? w->rv : "");
+			w->due_ms = 0;
+		} else {
+			/* Gone again at once, nothing between: a server that cannot watch what it lists. */
+			w->gone++;
+			snprintf(what, sizeof(what), "watch: resourceVersion %s is too old (410 Gone) "
+			    "again right after a list", w->rv ? w->rv : "");
+			kube_failed(w, KUBE_FAIL_GONE, what);
+		}
 		return;
 	}
 	if (w->fail[0] != '\0') {
@@ -1229,9 +1254,11 @@ kube_watch_done(struct kube_watch *w, CURLcode res, long code)
 		return;
 	}
 	if (code == 404) {
-		/* The kind went away (its CRD deleted, or this version dropped): list it again. */
+		/* The kind went away (its CRD deleted, this version dropped): list it again, which
+		 * finds the fallback or that it is gone; after a back-off, should the list work
+		 * and the watch not. */
 		w->op = KUBE_OP_LIST;
-		w->due_ms = 0;
+		kube_failed(w, 404, "watch: HTTP 404 (no longer served?); listing again");
 		return;
 	}
 	if (code == 200 && (res == CURLE_OK || res == CURLE_OPERATION_TIMEDOUT)) {
@@ -1289,6 +1316,14 @@ kube_reap(struct kube *k)
 			kube_watch_done(w, res, code);
 		w->blen = 0;
 		kube_lines_reset(&w->lines);
+		/* A big list page or event is not held on to until the next one. */
+		if (w->bcap > KUBE_ERRBODY_MAX) {
+			free(w->body);
+			w->body = NULL;
+			w->bcap = 0;
+		}
+		if (w->lines.cap > KUBE_ERRBODY_MAX)
+			kube_lines_free(&w->lines);
 		if (k->oom)
 			return;
 	}
@@ -1317,7 +1352,9 @@ struct kube *
 kube_new(const struct kube_config *c, const struct kube_kind *kinds, size_t nkinds,
     const struct kube_callbacks *cb, void *arg, struct gw_err *e)
 {
+	char errbuf[CURL_ERROR_SIZE];
 	struct kube *k;
+	CURL *probe;
 	size_t i;
 
 	if (c->server == NULL) {
@@ -1346,6 +1383,17 @@ kube_new(const struct kube_config *c, const struct kube_kind *kinds, size_t nkin
 	    (c->key_file && (k->c.key_file = kube_strdup(c->key_file)) == NULL))
 		goto oom;
 	k->c.insecure = c->insecure;
+	/* The options every request sets, tried once: a libcurl without blob support says so here. */
+	if ((probe = curl_easy_init()) == NULL)
+		goto oom;
+	if (kube_easy_setup(k, probe, NULL, KUBE_LIST_TIMEOUT_MS, errbuf) != 0) {
+		curl_easy_cleanup(probe);
+		gw_fail(e, NULL, 0, "libcurl %s refuses the TLS settings (a CA or client "
+		    "certificate given as data needs libcurl 7.77 with OpenSSL)",
+		    curl_version_info(CURLVERSION_NOW)->version);
+		goto bad;
+	}
+	curl_easy_cleanup(probe);
 	if ((k->multi = curl_multi_init()) == NULL ||
 	    (k->w = calloc(nkinds ? nkinds : 1, sizeof(*k->w))) == NULL)
 		goto oom;
@@ -1364,6 +1412,7 @@ kube_new(const struct kube_config *c, const struct kube_kind *kinds, size_t nkin
 	return k;
 oom:
 	gw_fail(e, NULL, 0, "out of memory");
+bad:
 	kube_free(k);
 	if (k == NULL)
 		curl_global_cleanup();
@@ -1376,10 +1425,14 @@ kube_poll(struct kube *k, int timeout_ms, struct gw_err *e)
 	uint64_t now = clock_ms(), next = now + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
 	int running;
 
+	k->reported = 0;
 	kube_start_due(k, &next);
 	curl_multi_perform(k->multi, &running);
 	kube_reap(k);
-	if (!k->oom) {
+	/* What came between two calls is the caller's at once: it waits only when nothing did. */
+	if (!k->oom && !k->reported) {
+		/* What ended at once (a refused connection) waits its back-off: the wait ends then. */
+		kube_start_due(k, &next);
 		now = clock_ms();
 		curl_multi_poll(k->multi, NULL, 0, next > now ? (int)(next - now) : 0, NULL);
 		curl_multi_perform(k->multi, &running);
@@ -1471,8 +1524,11 @@ kube_patch_status(struct kube *k, size_t kind, const char *ns, const char *name,
 		    ns && ns[0] ? "/" : "", name, d);
 	}
 out:
-	if (k->patch != NULL)
+	if (k->patch != NULL) {
+		/* The handle outlives this call's headers and error buffer. */
 		curl_easy_setopt(k->patch, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(k->patch, CURLOPT_ERRORBUFFER, NULL);
+	}
 	curl_slist_free_all(hdrs);
 	free(tmp.body);
 	free(url);

@@ -9,9 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Limits of what the API server may send (beyond: the request fails, then backs off). */
-#define KUBE_EVENT_BYTES_MAX	(16UL << 20)	/* one watch event line: an object is at most ~1.5 MiB in etcd */
-#define KUBE_LIST_BYTES_MAX	(256UL << 20)	/* one list answer (a page of 500 objects) */
+/*
+ * Limits of what the API server may send (beyond: the request fails, then
+ * backs off). etcd keeps objects of at most ~1.5 MiB: an event is one
+ * object, a list page 500 of them (most far smaller).
+ */
+#define KUBE_EVENT_BYTES_MAX	(16UL << 20)	/* one watch event line */
+#define KUBE_LIST_BYTES_MAX	(256UL << 20)	/* one list answer */
 
 /* Back-off after a failure: 0.5 s doubling to 30 s, jittered down by up to a quarter. */
 #define KUBE_BACKOFF_MIN_MS	500
@@ -54,5 +58,21 @@ char *kube_base64_decode(const char *s, size_t *len);
  * The wait is step minus up to a quarter of it, drawn from rnd.
  */
 uint64_t kube_backoff(uint64_t step, uint64_t rnd, uint64_t *next);
+
+/* A failure repeating at the longest back-off is logged again this often. */
+#define KUBE_REPEAT_LOG_MS	300000
+
+/* The failure last logged: its kind (0: none), its back-off step, when. */
+struct kube_repeat {
+	int key;
+	uint64_t step, ms;
+};
+
+/*
+ * Is a failure (key, at back-off step, at now in ms) to be logged? Yes
+ * unless it repeats the one last logged at the same step, within
+ * KUBE_REPEAT_LOG_MS of it; when yes, it becomes the one last logged.
+ */
+int kube_repeat_due(struct kube_repeat *r, int key, uint64_t step, uint64_t now);
 
 #endif

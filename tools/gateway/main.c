@@ -183,15 +183,16 @@ main_watch_option(int c, const char *arg, struct watch_options *w)
 	case 'P': w->passthrough = arg; return 0;
 	case 'r':
 		if (!strcmp(arg, "watch") || !strcmp(arg, "signal")) {
-			w->reload = !strcmp(arg, "watch") ? WATCH_RELOAD_WATCH : WATCH_RELOAD_SIGNAL;
+			w->reload = arg[0] == 'w' ? WATCH_RELOAD_WATCH : WATCH_RELOAD_SIGNAL;
 			return 0;
 		}
-		fprintf(stderr, "passthrough-gateway: --reload: \"%s\" is not watch or signal\n", arg);
+		fprintf(stderr, "passthrough-gateway: --reload: \"%s\" is not watch or signal\n",
+		    arg);
 		return -1;
 	case 't':
 		w->stats = arg;
 		if (arg[arg[0] == '/'] != '\0' && strchr(arg + 1, '/') == NULL &&
-		    strlen(arg) <= STATS_NAME_MAX)
+		    strlen(arg + (arg[0] == '/')) <= STATS_NAME_MAX)
 			return 0;
 		fprintf(stderr, "passthrough-gateway: --stats: \"%s\" is not a segment name "
 		    "(no '/' but a leading one, at most %u bytes)\n", arg, STATS_NAME_MAX);
@@ -202,7 +203,8 @@ main_watch_option(int c, const char *arg, struct watch_options *w)
 		w->debounce_ms = (int)n;
 		return 0;
 	case 'T':
-		if (main_number("programmed-timeout", arg, 1, MAIN_PROGRAMMED_TIMEOUT_MAX_S, &n) != 0)
+		if (main_number("programmed-timeout", arg, 1, MAIN_PROGRAMMED_TIMEOUT_MAX_S,
+		    &n) != 0)
 			return -1;
 		w->programmed_timeout_s = (int)n;
 		return 0;

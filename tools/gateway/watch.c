@@ -29,13 +29,17 @@
 #include "stats.h"
 #include "watch_int.h"
 
+/* "ns/name": a namespace (63 bytes), a name (253), and room for "Kind " before it. */
+#define WATCH_KEY_MAX	384
+
 const struct kube_kind watch_kinds[WATCH_KINDS] = {
 	[WATCH_GATEWAYCLASS] = { GW_GROUP, "v1", NULL, "gatewayclasses", "GatewayClass" },
 	[WATCH_GATEWAY] = { GW_GROUP, "v1", NULL, "gateways", "Gateway" },
 	[WATCH_TLSROUTE] = { GW_GROUP, "v1", "v1alpha2", "tlsroutes", "TLSRoute" },
 	[WATCH_REFERENCEGRANT] = { GW_GROUP, "v1beta1", NULL, "referencegrants", "ReferenceGrant" },
 	[WATCH_SERVICE] = { "", "v1", NULL, "services", "Service" },
-	[WATCH_ENDPOINTSLICE] = { "discovery.k8s.io", "v1", NULL, "endpointslices", "EndpointSlice" },
+	[WATCH_ENDPOINTSLICE] = { "discovery.k8s.io", "v1", NULL, "endpointslices",
+	    "EndpointSlice" },
 	[WATCH_INGRESS] = { "networking.k8s.io", "v1", NULL, "ingresses", "Ingress" },
 };
 
@@ -79,7 +83,7 @@ watch_store_free(struct watch_store *s)
 int
 watch_store_relist(struct watch_store *s, size_t kind, json_t *items)
 {
-	char key[600];
+	char key[WATCH_KEY_MAX];
 	size_t i;
 
 	if (kind >= WATCH_KINDS || json_object_clear(s->kinds[kind]) != 0)
@@ -87,7 +91,8 @@ watch_store_relist(struct watch_store *s, size_t kind, json_t *items)
 	for (i = 0; i < json_array_size(items); i++) {
 		json_t *obj = json_array_get(items, i);
 
-		if (watch_key(obj, key, sizeof(key)) && json_object_set(s->kinds[kind], key, obj) != 0)
+		if (watch_key(obj, key, sizeof(key)) &&
+		    json_object_set(s->kinds[kind], key, obj) != 0)
 			return -1;
 	}
 	return 0;
@@ -96,7 +101,7 @@ watch_store_relist(struct watch_store *s, size_t kind, json_t *items)
 int
 watch_store_event(struct watch_store *s, size_t kind, enum kube_event ev, json_t *obj)
 {
-	char key[600];
+	char key[WATCH_KEY_MAX];
 
 	if (kind >= WATCH_KINDS || !watch_key(obj, key, sizeof(key)))
 		return kind >= WATCH_KINDS ? -1 : 0;
@@ -110,9 +115,10 @@ watch_store_event(struct watch_store *s, size_t kind, enum kube_event ev, json_t
 json_t *
 watch_store_get(const struct watch_store *s, size_t kind, const char *ns, const char *name)
 {
-	char key[600];
+	char key[WATCH_KEY_MAX];
 
-	if (kind >= WATCH_KINDS || (size_t)snprintf(key, sizeof(key), "%s/%s", ns, name) >= sizeof(key))
+	if (kind >= WATCH_KINDS ||
+	    (size_t)snprintf(key, sizeof(key), "%s/%s", ns, name) >= sizeof(key))
 		return NULL;
 	return json_object_get(s->kinds[kind], key);
 }
@@ -124,25 +130,34 @@ watch_strcmp(const void *a, const void *b)
 }
 
 int
-watch_store_input(const struct watch_store *s, struct gw_input *in, struct gw_err *e)
+watch_store_input(const struct watch_store *s, const size_t *skip, size_t nskip,
+    struct gw_input *in, struct gw_err *e)
 {
 	const char **keys = NULL;
 	const char *key;
-	json_t *obj;
-	size_t i, k, n;
+	json_t *each;
+	size_t i, k, n, x, index = 0;
+	char name[64];
 
 	for (i = 0; i < WATCH_KINDS; i++) {
 		n = 0;
 		free(keys);
 		if ((keys = malloc((json_object_size(s->kinds[i]) + 1) * sizeof(*keys))) == NULL)
 			return gw_fail(e, NULL, 0, "out of memory");
-		json_object_foreach(s->kinds[i], key, obj)
+		json_object_foreach(s->kinds[i], key, each)
 			keys[n++] = key;
 		/* Sorted: the render and its config's bytes do not depend on the events' order. */
 		qsort(keys, n, sizeof(*keys), watch_strcmp);
-		for (k = 0; k < n; k++) {
-			if (load_json_object(in, WATCH_SOURCE, json_object_get(s->kinds[i], keys[k]),
-			    e) != 0) {
+		for (k = 0; k < n; k++, index++) {
+			json_t *obj = json_object_get(s->kinds[i], keys[k]);
+
+			for (x = 0; x < nskip && skip[x] != index; x++)
+				;
+			if (x < nskip)
+				continue;
+			/* Each object its own "file": a render error names the one to leave out. */
+			snprintf(name, sizeof(name), WATCH_SOURCE "#%zu", index);
+			if (load_json_object(in, name, obj, e) != 0) {
 				free(keys);
 				return -1;
 			}
@@ -154,6 +169,27 @@ watch_store_input(const struct watch_store *s, struct gw_input *in, struct gw_er
 
 /* The render. */
 
+/*
+ * The index of the object a render error names ("kubernetes#17: TLSRoute
+ * a/b: ..."), its message after that prefix in *what; -1 when it names
+ * none (out of memory: no object is to blame).
+ */
+static long
+watch_blamed(const char *msg, const char **what)
+{
+	const char *p = msg + strlen(WATCH_SOURCE "#");
+	char *end;
+	long index;
+
+	if (strncmp(msg, WATCH_SOURCE "#", strlen(WATCH_SOURCE "#")) != 0)
+		return -1;
+	index = strtol(p, &end, 10);
+	if (end == p || index < 0 || end[0] != ':')
+		return -1;
+	*what = end[1] == ' ' ? end + 2 : end + 1;
+	return index;
+}
+
 int
 watch_render_run(const struct watch_store *s, const struct gw_options *o, const char *base,
     struct watch_render *out, struct gw_err *e)
@@ -162,16 +198,25 @@ watch_render_run(const struct watch_store *s, const struct gw_options *o, const 
 	char *files[] = { source };
 	struct gw_input in = { 0 };
 	struct gw_result r = { 0 };
+	size_t i, skip[WATCH_SKIP_MAX], nskip = 0;
+	const char *what;
 	FILE *mem;
-	size_t i;
 	int wrc, rc = -1;
+	long blamed;
 
 	*out = (struct watch_render){ 0 };
-	if (watch_store_input(s, &in, e) != 0 || render_run(&in, o, &r, e) != 0)
-		goto out;
-	if (r.ngroups == 0 && render_group(&r, o->ingress_port) == NULL) {
-		gw_fail(e, NULL, 0, "out of memory");
-		goto out;
+	/* An object the render refuses is left out (and said), not the whole cluster's update. */
+	for (;;) {
+		if (watch_store_input(s, skip, nskip, &in, e) != 0)
+			goto out;
+		if (render_run(&in, o, &r, e) == 0)
+			break;
+		if ((blamed = watch_blamed(e->msg, &what)) < 0 || nskip == WATCH_SKIP_MAX)
+			goto out;
+		skip[nskip++] = (size_t)blamed;
+		snprintf(out->left_out[out->nleft_out++], sizeof(out->left_out[0]), "%s", what);
+		render_free(&r);
+		load_free(&in);
 	}
 	for (i = 0; i < r.ngroups; i++)
 		out->routes += r.groups[i].nroutes;
@@ -268,7 +313,7 @@ watch_command(const char *const argv[], int timeout_ms, char *out, size_t size)
 		return -err;
 	}
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 		if (null < 0 || dup2(null, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
 			_exit(127);
@@ -424,7 +469,8 @@ bad:
 /* The outcome. */
 
 void
-watch_stats_name(const struct watch_options *wo, char *buf, size_t size)
+watch_stats_name(const struct watch_options *wo, const char *text, size_t len, char *buf,
+    size_t size)
 {
 	char abs_path[PATH_MAX];
 	char *configured;
@@ -435,7 +481,8 @@ watch_stats_name(const struct watch_options *wo, char *buf, size_t size)
 	}
 	if (path_absolute(wo->config, abs_path, sizeof(abs_path)) == NULL)
 		snprintf(abs_path, sizeof(abs_path), "%s", wo->config);
-	configured = confpeek_file(wo->config, "stats.name");
+	configured = text != NULL ? confpeek_string(text, len, "stats.name") :
+	    confpeek_file(wo->config, "stats.name");
 	stats_name(buf, size, configured, abs_path);
 	free(configured);
 }
@@ -483,7 +530,14 @@ watch_served(const char *name, const uint8_t sha256[SHA256_BYTES], uint64_t fail
 
 /* The status. */
 
-/* A copy of j without any lastTransitionTime, at any depth. */
+/* o[key] as a string, "" when absent or not one. */
+static const char *
+watch_str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key)) ?: "";
+}
+
+/* Removes every lastTransitionTime from j, at any depth. */
 static void
 watch_strip_times(json_t *j)
 {
@@ -531,8 +585,8 @@ watch_keep_times(json_t *conds, const json_t *old)
 		json_array_foreach(old, k, o) {
 			json_t *t = json_object_get(o, "lastTransitionTime");
 
-			if (json_equal(json_object_get(c, "type"), json_object_get(o, "type")) &&
-			    json_equal(json_object_get(c, "status"), json_object_get(o, "status")) &&
+			if (!strcmp(watch_str(c, "type"), watch_str(o, "type")) &&
+			    !strcmp(watch_str(c, "status"), watch_str(o, "status")) &&
 			    json_is_string(t)) {
 				json_object_set(c, "lastTransitionTime", t);
 				break;
@@ -549,8 +603,8 @@ watch_programmed_apply(json_t *conds, const struct watch_programmed *p)
 	size_t i;
 
 	json_array_foreach(conds, i, c) {
-		if (strcmp(json_string_value(json_object_get(c, "type")) ?: "", "Programmed") != 0 ||
-		    strcmp(json_string_value(json_object_get(c, "status")) ?: "", "True") != 0)
+		if (strcmp(watch_str(c, "type"), "Programmed") != 0 ||
+		    strcmp(watch_str(c, "status"), "True") != 0)
 			continue;
 		json_object_set_new(c, "status", json_string(p->ok ? "True" : "False"));
 		json_object_set_new(c, "reason", json_string(p->reason));
@@ -584,7 +638,8 @@ watch_status_gateway(json_t *st, const json_t *cur, const struct watch_programme
 		if (p != NULL)
 			watch_programmed_apply(json_object_get(l, "conditions"), p);
 		old = watch_find(json_object_get(cur, "listeners"), "name", l);
-		watch_keep_times(json_object_get(l, "conditions"), json_object_get(old, "conditions"));
+		watch_keep_times(json_object_get(l, "conditions"),
+		    json_object_get(old, "conditions"));
 	}
 }
 
@@ -599,14 +654,13 @@ watch_status_parents(json_t *st, const json_t *cur, const char *controller)
 	if (parents == NULL)
 		return -1;
 	json_array_foreach(had, i, e)
-		if (strcmp(json_string_value(json_object_get(e, "controllerName")) ?: "",
-		    controller) != 0)
+		if (strcmp(watch_str(e, "controllerName"), controller) != 0)
 			json_array_append(parents, e);
 	json_array_foreach(ours, i, e) {
 		json_array_foreach(had, k, old) {
-			if (!strcmp(json_string_value(json_object_get(old, "controllerName")) ?: "",
-			    controller) &&
-			    json_equal(json_object_get(old, "parentRef"), json_object_get(e, "parentRef"))) {
+			if (!strcmp(watch_str(old, "controllerName"), controller) &&
+			    json_equal(json_object_get(old, "parentRef"),
+			    json_object_get(e, "parentRef"))) {
 				watch_keep_times(json_object_get(e, "conditions"),
 				    json_object_get(old, "conditions"));
 				break;
@@ -646,6 +700,25 @@ none:
 	return NULL;
 }
 
+json_t *
+watch_status_orphan(const json_t *route, const char *controller)
+{
+	const json_t *md = json_object_get(route, "metadata");
+	json_t *e, *item;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(route, "status"), "parents"), i, e) {
+		if (strcmp(watch_str(e, "controllerName"), controller) != 0)
+			continue;
+		item = json_pack("{sO sO s{sO sO} s{s[]}}", "apiVersion",
+		    json_object_get(route, "apiVersion"), "kind", json_object_get(route, "kind"),
+		    "metadata", "namespace", json_object_get(md, "namespace"), "name",
+		    json_object_get(md, "name"), "status", "parents");
+		return item;
+	}
+	return NULL;
+}
+
 /* The controller's loop. */
 
 static volatile sig_atomic_t watch_stopping;
@@ -660,7 +733,7 @@ watch_on_signal(int sig)
 /* Where the last render stands with the daemon. */
 enum watch_state {
 	WATCH_IDLE,			/* nothing rendered yet */
-	WATCH_WAITING,			/* written (or found in place): not served yet, within the timeout */
+	WATCH_WAITING,			/* written (or found in place), not served yet: timing */
 	WATCH_PENDING,			/* the timeout passed: still looking */
 	WATCH_SERVING,			/* config_sha256 is the render's */
 	WATCH_RELOAD_REFUSED,		/* the daemon's reload of it failed */
@@ -672,18 +745,22 @@ struct watch {
 	struct gw_options o;
 	char now[32];
 	struct watch_store store;
-	struct kube *kube;
+	watch_patch_fn patch;		/* kube_patch_status, or a test's */
+	void *patch_arg;
 	char *base;
 	int dirty;
 	uint64_t due_ms;		/* dirty: when the render runs (the debounce ends) */
+	uint64_t latest_ms;		/* dirty: when it runs at the latest, changes or not */
 	enum watch_state state;
 	uint8_t target[SHA256_BYTES];	/* the last render's bytes */
 	uint64_t deadline_ms;		/* WAITING: when it becomes PENDING */
+	uint64_t next_check_ms;		/* PENDING, RELOAD_REFUSED: the segment's next look */
 	uint64_t failed_before;		/* the segment's reloads_failed before the write */
 	uint64_t generation;
 	char message[WATCH_OUTPUT_MAX];
 	json_t *status;			/* the last render's status List */
 	json_t *patched;		/* "Kind ns/name" -> the last patch body sent */
+	uint64_t retry_ms;		/* the next back-off of a failed write or patch */
 	char stats[STATS_NAME_MAX + 2];
 };
 
@@ -702,11 +779,23 @@ watch_log(const char *fmt, ...)
 	fprintf(stderr, "passthrough-gateway: %s\n", line);
 }
 
+/*
+ * A change: the render waits for debounce_ms without another, but not
+ * more than WATCH_SETTLE_MAX debounces after the first change it has not
+ * rendered, so that a steady stream of events (EndpointSlices of a large
+ * rollout) does not hold it off for good.
+ */
 static void
 watch_changed(struct watch *w)
 {
+	uint64_t now = clock_ms();
+
+	if (!w->dirty)
+		w->latest_ms = now + (uint64_t)w->wo->debounce_ms * WATCH_SETTLE_MAX;
 	w->dirty = 1;
-	w->due_ms = clock_ms() + (uint64_t)w->wo->debounce_ms;
+	w->due_ms = now + (uint64_t)w->wo->debounce_ms;
+	if (w->due_ms > w->latest_ms)
+		w->due_ms = w->latest_ms;
 }
 
 static void
@@ -725,7 +814,7 @@ watch_on_event(void *arg, size_t kind, enum kube_event ev, json_t *obj)
 {
 	static const char *const what[] = { "added", "modified", "deleted" };
 	struct watch *w = arg;
-	char key[600] = "?", pkey[700];
+	char key[WATCH_KEY_MAX] = "?", pkey[WATCH_KEY_MAX + 32];
 
 	watch_key(obj, key, sizeof(key));
 	watch_log("%s %s %s", watch_kinds[kind].kind, key[0] == '/' ? key + 1 : key, what[ev]);
@@ -736,6 +825,19 @@ watch_on_event(void *arg, size_t kind, enum kube_event ev, json_t *obj)
 		json_object_del(w->patched, pkey);
 	}
 	watch_changed(w);
+}
+
+/* The render again after the back-off, which doubles for the next failure. */
+static void
+watch_retry(struct watch *w)
+{
+	uint64_t at = clock_ms() + w->retry_ms;
+
+	if (!w->dirty || at < w->due_ms) {
+		w->dirty = 1;
+		w->due_ms = w->latest_ms = at;
+	}
+	w->retry_ms = w->retry_ms * 2 < WATCH_RETRY_MAX_MS ? w->retry_ms * 2 : WATCH_RETRY_MAX_MS;
 }
 
 /* p for the state; NULL while waiting (the Gateways' status waits with it). */
@@ -778,8 +880,12 @@ watch_kind_of(const char *kind)
 	return WATCH_KINDS;
 }
 
-/* One item of the status List: patched when the object's status differs. */
-static void
+/*
+ * One item of the status List: patched when the object's status differs.
+ * Returns -1 when a patch failed and is worth trying again (not 404: the
+ * object is gone, its DELETED event follows), else 0.
+ */
+static int
 watch_status_one(struct watch *w, const json_t *item, const struct watch_programmed *p)
 {
 	const json_t *md = json_object_get(item, "metadata");
@@ -789,14 +895,14 @@ watch_status_one(struct watch *w, const json_t *item, const struct watch_program
 	size_t kind = watch_kind_of(kname);
 	struct gw_err e = { "" };
 	json_t *cur, *body, *last;
-	char key[700], *text;
+	char key[WATCH_KEY_MAX + 32], *text;
 	int code;
 
 	if (kind == WATCH_KINDS || name == NULL ||
 	    (cur = watch_store_get(&w->store, kind, ns, name)) == NULL)
-		return;
+		return 0;
 	if ((body = watch_status_patch(item, cur, w->o.controller_name, p)) == NULL)
-		return;
+		return 0;
 	snprintf(key, sizeof(key), "%s %s/%s", kname, ns, name);
 	/*
 	 * What we sent last, the same again: the API server may have added
@@ -806,13 +912,13 @@ watch_status_one(struct watch *w, const json_t *item, const struct watch_program
 	last = json_object_get(w->patched, key);
 	if (last != NULL && watch_equal_untimed(last, body)) {
 		json_decref(body);
-		return;
+		return 0;
 	}
 	if ((text = json_dumps(body, JSON_COMPACT)) == NULL) {
 		json_decref(body);
-		return;
+		return -1;
 	}
-	code = kube_patch_status(w->kube, kind, ns, name, text, &e);
+	code = w->patch(w->patch_arg, kind, ns, name, text, &e);
 	if (code == 200) {
 		watch_log("status: %s %s%s%s patched", kname, ns, ns[0] ? "/" : "", name);
 		json_object_set(w->patched, key, body);
@@ -823,9 +929,46 @@ watch_status_one(struct watch *w, const json_t *item, const struct watch_program
 	}
 	free(text);
 	json_decref(body);
+	return code == 200 || code == 404 ? 0 : -1;
 }
 
-/* The status of every item; the Gateways' only once the outcome is known. */
+/* The TLSRoutes that name none of our Gateways any more: our parents entries go. -1: retry. */
+static int
+watch_status_orphans(struct watch *w)
+{
+	const json_t *items = json_object_get(w->status, "items");
+	const char *key;
+	json_t *route, *orphan, *it;
+	size_t i;
+	int failed = 0;
+
+	json_object_foreach(w->store.kinds[WATCH_TLSROUTE], key, route) {
+		const json_t *md = json_object_get(route, "metadata");
+		int listed = 0;
+
+		if ((orphan = watch_status_orphan(route, w->o.controller_name)) == NULL)
+			continue;
+		json_array_foreach(items, i, it) {
+			const json_t *imd = json_object_get(it, "metadata");
+
+			if (!strcmp(watch_str(it, "kind"), "TLSRoute") &&
+			    !strcmp(watch_str(imd, "name"), watch_str(md, "name")) &&
+			    !strcmp(watch_str(imd, "namespace"), watch_str(md, "namespace")))
+				listed = 1;
+		}
+		if (!listed && watch_status_one(w, orphan, NULL) != 0)
+			failed = 1;
+		json_decref(orphan);
+	}
+	return failed ? -1 : 0;
+}
+
+/*
+ * The status of every item; the Gateways' only once the outcome is known.
+ * A patch that failed has the render run again after a back-off (from
+ * WATCH_RETRY_MS, doubling to WATCH_RETRY_MAX_MS): its status step
+ * retries it, with no event needed.
+ */
 static void
 watch_status(struct watch *w)
 {
@@ -834,35 +977,52 @@ watch_status(struct watch *w)
 	char msg[WATCH_OUTPUT_MAX + 64];
 	json_t *item;
 	size_t i;
+	int failed = 0;
 
 	p = watch_verdict(w, &pbuf, msg, sizeof(msg));
 	json_array_foreach(json_object_get(w->status, "items"), i, item) {
-		if (p == NULL && !strcmp(json_string_value(json_object_get(item, "kind")) ?: "",
-		    "Gateway"))
+		if (p == NULL && !strcmp(watch_str(item, "kind"), "Gateway"))
 			continue;
-		watch_status_one(w, item, p);
+		if (watch_status_one(w, item, p) != 0)
+			failed = 1;
 	}
+	if (watch_status_orphans(w) != 0)
+		failed = 1;
+	if (!failed) {
+		w->retry_ms = WATCH_RETRY_MS;
+		return;
+	}
+	watch_retry(w);
 }
 
 /*
  * While waiting for the daemon: has it served or refused the render yet?
- * Sets the status when the answer moved; returns 1 then, else 0.
+ * After a refused reload too: a daemon restarted (the port it could not
+ * bind freed) may serve the same bytes. Sets the status when the answer
+ * moved; returns 1 then, else 0.
  */
 static int
 watch_check(struct watch *w)
 {
+	char message[sizeof(w->message)];
 	enum watch_served v;
 
-	if (w->state != WATCH_WAITING && w->state != WATCH_PENDING)
+	if (w->state != WATCH_WAITING && w->state != WATCH_PENDING &&
+	    w->state != WATCH_RELOAD_REFUSED)
 		return 0;
-	watch_stats_name(w->wo, w->stats, sizeof(w->stats));
-	v = watch_served(w->stats, w->target, w->failed_before, &w->generation, w->message,
-	    sizeof(w->message));
+	/* Each tick while waiting; past that, less often (each look maps the segment). */
+	if (w->state != WATCH_WAITING && clock_ms() < w->next_check_ms)
+		return 0;
+	w->next_check_ms = clock_ms() + WATCH_RECHECK_MS;
+	v = watch_served(w->stats, w->target, w->failed_before, &w->generation, message,
+	    sizeof(message));
 	if (v == WATCH_SERVED_YES) {
 		w->state = WATCH_SERVING;
-		watch_log("passthrough serves it (generation %llu)", (unsigned long long)w->generation);
-	} else if (v == WATCH_SERVED_REFUSED) {
+		watch_log("passthrough serves it (generation %llu)",
+		    (unsigned long long)w->generation);
+	} else if (v == WATCH_SERVED_REFUSED && w->state != WATCH_RELOAD_REFUSED) {
 		w->state = WATCH_RELOAD_REFUSED;
+		snprintf(w->message, sizeof(w->message), "%s", message);
 		watch_log("passthrough refused it: %s", w->message);
 	} else if (w->state == WATCH_WAITING && clock_ms() >= w->deadline_ms) {
 		w->state = WATCH_PENDING;
@@ -910,6 +1070,7 @@ watch_cycle(struct watch *w)
 	char why[WATCH_OUTPUT_MAX], hex[SHA256_HEX_SIZE];
 	int same_target;
 	uint64_t failed;
+	size_t i;
 
 	w->dirty = 0;
 	watch_now(w);
@@ -917,11 +1078,20 @@ watch_cycle(struct watch *w)
 		watch_log("render failed, %s stays as it is: %s", w->wo->config, e.msg);
 		return;
 	}
+	for (i = 0; i < r.nleft_out; i++)
+		watch_log("left out of the render: %s", r.left_out[i]);
 	json_decref(w->status);
 	w->status = json_incref(r.status);
 	same_target = w->state != WATCH_IDLE && !memcmp(w->target, r.sha256, SHA256_BYTES);
+	if (same_target && w->state == WATCH_CHECK_REFUSED) {
+		/* Refused already (an event rendered it again, our own patch's say): said once. */
+		watch_render_free(&r);
+		watch_status(w);
+		return;
+	}
 	sha256_hex(r.sha256, hex);
-	watch_stats_name(w->wo, w->stats, sizeof(w->stats));
+	/* The name the daemon will take from these bytes (stats.name), read once per render. */
+	watch_stats_name(w->wo, r.text, r.len, w->stats, sizeof(w->stats));
 	failed = watch_reloads_failed(w->stats);
 	switch (watch_write(w->wo->config, w->wo->passthrough, r.text, r.len, why, sizeof(why))) {
 	case WATCH_WRITE_SAME:
@@ -949,10 +1119,9 @@ watch_cycle(struct watch *w)
 		snprintf(w->message, sizeof(w->message), "%s", why);
 		break;
 	case WATCH_WRITE_FAILED:
-		/* Not the render's fault: tried again a second later. */
+		/* Not the render's fault: tried again after a back-off. */
 		watch_log("cannot write %s: %s", w->wo->config, why);
-		w->dirty = 1;
-		w->due_ms = clock_ms() + 1000u;
+		watch_retry(w);
 		watch_render_free(&r);
 		return;
 	}
@@ -962,16 +1131,55 @@ watch_cycle(struct watch *w)
 		watch_status(w);
 }
 
-/* How long kube_poll may sleep: until the debounce ends, at most a tick. */
-static int
-watch_timeout(const struct watch *w)
+int
+watch_timeout(const struct watch *w, int synced)
 {
 	uint64_t now = clock_ms();
 
-	if (w->dirty && kube_synced(w->kube))
+	if (w->dirty && synced)
 		return w->due_ms <= now ? 0 : w->due_ms - now < WATCH_TICK_MS ?
 		    (int)(w->due_ms - now) : WATCH_TICK_MS;
 	return WATCH_TICK_MS;
+}
+
+void
+watch_turn(struct watch *w, int synced)
+{
+	if (w->dirty && synced && clock_ms() >= w->due_ms)
+		watch_cycle(w);
+	watch_check(w);
+}
+
+const struct kube_callbacks watch_callbacks = { watch_on_relist, watch_on_event };
+
+struct watch *
+watch_new(const struct watch_options *wo, char *base, watch_patch_fn patch, void *arg)
+{
+	struct watch *w = calloc(1, sizeof(*w));
+
+	if (w == NULL) {
+		free(base);
+		return NULL;
+	}
+	*w = (struct watch){ .wo = wo, .o = wo->o, .retry_ms = WATCH_RETRY_MS, .patch = patch,
+	    .patch_arg = arg, .base = base };
+	if (watch_store_init(&w->store) != 0 || (w->patched = json_object()) == NULL) {
+		watch_free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void
+watch_free(struct watch *w)
+{
+	if (w == NULL)
+		return;
+	free(w->base);
+	json_decref(w->status);
+	json_decref(w->patched);
+	watch_store_free(&w->store);
+	free(w);
 }
 
 static int
@@ -987,34 +1195,44 @@ watch_signals(void)
 	return 0;
 }
 
+/* The status patches through the client (arg: where watch_main keeps it). */
+static int
+watch_kube_patch(void *arg, size_t kind, const char *ns, const char *name, const char *body,
+    struct gw_err *e)
+{
+	return kube_patch_status(*(struct kube **)arg, kind, ns, name, body, e);
+}
+
 int
 watch_main(const struct watch_options *wo)
 {
-	static const struct kube_callbacks cb = { watch_on_relist, watch_on_event };
-	struct watch w = { .wo = wo, .o = wo->o };
 	struct kube_config kc = { 0 };
+	struct kube *kube = NULL;
+	struct watch *w = NULL;
 	struct gw_err e = { "" };
+	char *base = NULL;
 	int rc = 1;
 
-	if (watch_store_init(&w.store) != 0 || (w.patched = json_object()) == NULL ||
-	    watch_signals() != 0) {
+	if (watch_signals() != 0) {
+		snprintf(e.msg, sizeof(e.msg), "sigaction: %s", strerror(errno));
+		goto out;
+	}
+	if (wo->base != NULL && (base = base_read(wo->base, &e)) == NULL)
+		goto out;
+	if ((w = watch_new(wo, base, watch_kube_patch, &kube)) == NULL) {
 		snprintf(e.msg, sizeof(e.msg), "out of memory");
 		goto out;
 	}
-	if (wo->base != NULL && (w.base = base_read(wo->base, &e)) == NULL)
-		goto out;
 	if (kube_config_load(&kc, wo->kubeconfig, wo->context, wo->sa_dir, &e) != 0)
 		goto out;
-	if ((w.kube = kube_new(&kc, watch_kinds, WATCH_KINDS, &cb, &w, &e)) == NULL)
+	if ((kube = kube_new(&kc, watch_kinds, WATCH_KINDS, &watch_callbacks, w, &e)) == NULL)
 		goto out;
 	watch_log("watching %s for %s (class %s, Ingress class %s); writing %s", kc.server,
-	    w.o.controller_name, w.o.gateway_class, w.o.ingress_class, wo->config);
+	    wo->o.controller_name, wo->o.gateway_class, wo->o.ingress_class, wo->config);
 	while (!watch_stopping) {
-		if (kube_poll(w.kube, watch_timeout(&w), &e) != 0)
+		if (kube_poll(kube, watch_timeout(w, kube_synced(kube)), &e) != 0)
 			goto out;
-		if (w.dirty && kube_synced(w.kube) && clock_ms() >= w.due_ms)
-			watch_cycle(&w);
-		watch_check(&w);
+		watch_turn(w, kube_synced(kube));
 	}
 	watch_log("stopping");
 	rc = 0;
@@ -1022,12 +1240,9 @@ watch_main(const struct watch_options *wo)
 out:
 	watch_log("%s", e.msg);
 done:
-	if (w.kube != NULL)
-		kube_free(w.kube);
+	if (kube != NULL)
+		kube_free(kube);
 	kube_config_free(&kc);
-	free(w.base);
-	json_decref(w.status);
-	json_decref(w.patched);
-	watch_store_free(&w.store);
+	watch_free(w);
 	return rc;
 }

@@ -35,11 +35,18 @@ extern const struct kube_kind watch_kinds[WATCH_KINDS];
 /* The defaults of watch's options (passthrough-gateway(1)). */
 #define WATCH_DEBOUNCE_MS		100	/* events closer than this make one render */
 #define WATCH_PROGRAMMED_TIMEOUT_S	10	/* a written config not serving by then: Pending */
+/* Changes that keep coming render at the latest this many debounces after the first. */
+#define WATCH_SETTLE_MAX		10
+/* A write (a full disk, say) or a status patch that failed is tried again after this, doubling. */
+#define WATCH_RETRY_MS			1000
+#define WATCH_RETRY_MAX_MS		60000
 #define WATCH_PASSTHROUGH		"passthrough"	/* looked up in PATH */
 /* How long passthrough -t or -s reload may take: -s reload waits for the master's answer. */
 #define WATCH_COMMAND_TIMEOUT_MS	30000
 /* The loop's longest sleep: a SIGTERM's flag is seen within it. */
 #define WATCH_TICK_MS			200
+/* Pending or refused: how often the segment is read again for a late answer. */
+#define WATCH_RECHECK_MS		1000
 /* What is kept of a command's output for the log and status (a condition's message fits). */
 #define WATCH_OUTPUT_MAX		1024
 /* The name standing for the objects' "file" in messages and the config's header. */
@@ -58,7 +65,7 @@ struct watch_options {
 	const char *base;		/* --base FILE, or NULL */
 	enum watch_reload reload;
 	const char *passthrough;	/* the daemon's binary */
-	const char *stats;		/* segment name; NULL: the config's, as passthrough-stats finds it */
+	const char *stats;		/* segment name; NULL: the config's (passthrough-stats') */
 	int debounce_ms;
 	int programmed_timeout_s;
 	struct gw_options o;		/* o.now is set at each render */
@@ -78,8 +85,16 @@ int watch_store_event(struct watch_store *s, size_t kind, enum kube_event ev, js
 /* The object of kind ns/name (ns "" for cluster-scoped kinds), borrowed, or NULL. */
 json_t *watch_store_get(const struct watch_store *s, size_t kind, const char *ns,
     const char *name);
-/* Every object held, in a fixed order (kind, then ns/name), into in. 0 or -1 with e set. */
-int watch_store_input(const struct watch_store *s, struct gw_input *in, struct gw_err *e);
+/*
+ * Every object held, in a fixed order (kind, then ns/name), into in, but
+ * those whose index in that order skip names; each is its own file
+ * "kubernetes#INDEX" in the render's messages. 0 or -1 with e set.
+ */
+int watch_store_input(const struct watch_store *s, const size_t *skip, size_t nskip,
+    struct gw_input *in, struct gw_err *e);
+
+/* Objects the render refuses (a field of the wrong type) that one render leaves out. */
+#define WATCH_SKIP_MAX			16
 
 /* One render: the config's bytes, its status List, what it holds (for the log). */
 struct watch_render {
@@ -88,15 +103,19 @@ struct watch_render {
 	json_t *status;			/* {"kind": "List", "items": [...]} */
 	size_t listeners, routes;
 	uint8_t sha256[SHA256_BYTES];
+	char left_out[WATCH_SKIP_MAX][sizeof(struct gw_err)];	/* each one's message */
+	size_t nleft_out;
 };
 
 /*
  * Renders the store with o (o->now the conditions' time) and base (a
  * passthrough.conf's other settings, or NULL). With nothing to serve (no
- * Gateway, no passthrough Ingress) the config has one listener group on
+ * Gateway, no passthrough Ingress) render_run gives one listener group on
  * o->ingress_port without routes: passthrough refuses an empty listeners
- * list, and this one starts and answers every name with an alert. 0 or -1
- * with e set; free with watch_render_free.
+ * list, and this one starts and answers every name with an alert. An
+ * object render_run refuses is left out, its message in left_out (up to
+ * WATCH_SKIP_MAX of them; past that, or when no object is to blame, the
+ * render fails). 0 or -1 with e set; free with watch_render_free.
  */
 int watch_render_run(const struct watch_store *s, const struct gw_options *o, const char *base,
     struct watch_render *out, struct gw_err *e);
@@ -131,7 +150,7 @@ int watch_command(const char *const argv[], int timeout_ms, char *out, size_t si
 enum watch_served {
 	WATCH_SERVED_UNKNOWN,		/* not yet: no segment, or neither hash is it */
 	WATCH_SERVED_YES,		/* config_sha256 is it: passthrough serves it */
-	WATCH_SERVED_REFUSED,		/* its reload failed (after failed_before): message says why */
+	WATCH_SERVED_REFUSED,		/* its reload failed (after failed_before): message */
 };
 
 /*
@@ -145,8 +164,12 @@ enum watch_served watch_served(const char *name, const uint8_t sha256[SHA256_BYT
     uint64_t failed_before, uint64_t *generation, char *message, size_t size);
 /* The segment's reloads_failed count now (0 without a segment). */
 uint64_t watch_reloads_failed(const char *name);
-/* The segment name for opts: --stats, else the config's stats.name, else its path's. */
-void watch_stats_name(const struct watch_options *wo, char *buf, size_t size);
+/*
+ * The segment name for wo: --stats, else the stats.name of the config's
+ * text (text[0..len); NULL: the file's), else the name of its path.
+ */
+void watch_stats_name(const struct watch_options *wo, const char *text, size_t len, char *buf,
+    size_t size);
 
 /* What the Gateways' Programmed conditions say, from the outcome. */
 struct watch_programmed {
@@ -168,6 +191,39 @@ struct watch_programmed {
  */
 json_t *watch_status_patch(const json_t *item, const json_t *current, const char *controller,
     const struct watch_programmed *p);
+
+/*
+ * A TLSRoute that still has a status.parents entry of controller: an item
+ * with no parents of ours (for watch_status_patch, which keeps the
+ * others'), for a route the render has no status for any more (it names
+ * none of our Gateways now). NULL when it has none of ours.
+ */
+json_t *watch_status_orphan(const json_t *route, const char *controller);
+
+/*
+ * The controller's state, fed by the client's callbacks (watch_callbacks,
+ * arg the struct watch) and turned by the loop; the status goes through
+ * patch (kube_patch_status in watch_main; a unit test's recorder), which
+ * returns the HTTP status or -1 with e set.
+ */
+typedef int (*watch_patch_fn)(void *arg, size_t kind, const char *ns, const char *name,
+    const char *body, struct gw_err *e);
+struct watch;
+
+extern const struct kube_callbacks watch_callbacks;
+
+/* A controller for wo (kept by the caller), base (malloc'd, taken; NULL: none). NULL: no memory. */
+struct watch *watch_new(const struct watch_options *wo, char *base, watch_patch_fn patch,
+    void *arg);
+void watch_free(struct watch *w);
+/*
+ * One turn of the loop, after the client's poll: the render when its
+ * debounce ended (and synced: every kind listed), the write, the reload,
+ * the outcome read, the status patched.
+ */
+void watch_turn(struct watch *w, int synced);
+/* How long the client's poll may wait: until the debounce ends, at most WATCH_TICK_MS. */
+int watch_timeout(const struct watch *w, int synced);
 
 /* The controller: runs until SIGTERM or SIGINT. Returns the exit status (0, or 1: cannot start). */
 int watch_main(const struct watch_options *wo);
