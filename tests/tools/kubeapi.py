@@ -613,6 +613,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # A client opens a connection per kind at once (lists, then watches, on
+    # one curl multi handle): socketserver's backlog of 5 would drop SYNs.
+    request_queue_size = 128
 
     def __init__(self, addr, ctx, store, token, token_file, bookmark_seconds, split_events, expired_http,
                  verbose=False):
