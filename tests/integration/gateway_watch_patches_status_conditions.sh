@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards the status passthrough-gateway watch sets, through merge patches of /status (what the test API server recorded and the objects as stored): GatewayClass Accepted; Gateway Accepted, Programmed True only once passthrough serves the written file (not before it runs), its listener's attachedRoutes and conditions; each TLSRoute's parent entry Accepted and ResolvedRefs (False BackendNotFound for a Service that does not exist), with observedGeneration; another controller's status.parents entry kept as it was; nothing for another controller's GatewayClass and Gateway; the patches settle (none while nothing changes, none for an object whose status a new render leaves as it is, whose conditions keep their lastTransitionTime); with passthrough stopped, a new write leaves the Gateway Programmed False Pending after --programmed-timeout.
+# Guards the status passthrough-gateway watch sets, through merge patches of /status (what the test API server recorded and the objects as stored): GatewayClass Accepted; Gateway Accepted, Programmed True only once passthrough serves the written file (not before it runs), its listener's attachedRoutes and conditions; each TLSRoute's parent entry Accepted and ResolvedRefs (False BackendNotFound for a Service that does not exist), with observedGeneration; another controller's status.parents entry kept as it was; nothing for another controller's GatewayClass and Gateway; the patches settle (none while nothing changes, none for an object whose status a new render leaves as it is, whose conditions keep their lastTransitionTime); with passthrough stopped, a new write leaves the Gateway Programmed False Pending after --programmed-timeout; the objects with the status set validate against the Gateway API schemas.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/gateway/watch/lib.sh"
 
@@ -62,6 +62,10 @@ check_eq "TLSRoute shared: the other controller's entry kept, as it was" \
     "$(jq -r '"\(.controllerName)|\(.conditions[0].status) \(.conditions[0].reason)|\(.conditions[0].message)|\(.conditions[0].lastTransitionTime)"' <<<"$p")"
 check_eq "TLSRoute shared: two parents in all" 2 "$(kapi_status TLSRoute edge shared | jq '.parents | length')"
 
+OURS="GatewayClass//passthrough Gateway/edge/gw TLSRoute/edge/app TLSRoute/edge/missing TLSRoute/edge/shared"
+# shellcheck disable=SC2086  # OURS: words
+check_status_schemas "Programmed" $OURS
+
 patches=$(kapi_patches 0)
 check_eq "no patch of another controller's GatewayClass or Gateway" 0 \
     "$(jq -c 'select(.name == "other" or .name == "theirs")' <<<"$patches" | wc -l)"
@@ -103,6 +107,9 @@ kapi_apply "$FX/route-a.yaml"
 WAIT_S=$((TIMEOUT_S + 5)) wait_until gw_programmed_is "False Pending"
 check_eq "no passthrough to serve the new file: Gateway gw Programmed" "False Pending" "$(gw_programmed)"
 check_range "... after --programmed-timeout $TIMEOUT_S s (ms since the change)" $((TIMEOUT_S * 1000)) $((TIMEOUT_S * 1000 + 3000)) $(($(now_ms) - t0))
+
+# shellcheck disable=SC2086  # OURS: words
+check_status_schemas "Pending" $OURS
 
 watch_stop "controller"
 finish

@@ -137,6 +137,34 @@ gw_programmed_is() { [ "$(gw_programmed)" = "$1" ]; }
 # gw_status_has ERE: Gateway edge/gw's status as stored now matches ERE.
 gw_status_has() { kapi_status Gateway edge gw | grep -qE -- "$1"; }
 
+# check_status_schemas WHAT KIND/NAMESPACE/NAME...: each object as the API
+# server holds it now, the controller's status in it, validates against the
+# Gateway API schemas (tests/k8s/validate.mjs, the pinned models; unknown
+# fields refused): what a real API server's CRD validation would refuse
+# of a status patch.
+check_status_schemas() {
+	local what=$1 o kind ns name files=() out rc
+	shift
+	command -v node >/dev/null || die "node is missing: run tools/deps.sh test"
+	[ -d "$ROOT/tests/k8s/node_modules/@kubernetes-models/gateway-api" ] ||
+	    die "tests/k8s/node_modules lacks @kubernetes-models/gateway-api: run tools/deps.sh test (npm ci --prefix tests/k8s)"
+	mkdir -p "$T/schemas"
+	for o in "$@"; do
+		IFS=/ read -r kind ns name <<<"$o"
+		kapi GET "object?kind=$kind&namespace=$ns&name=$name" >"$T/schemas/$kind-$name.json" ||
+		    die "reading $kind $ns/$name"
+		files+=("$T/schemas/$kind-$name.json")
+	done
+	out=$(node "$ROOT/tests/k8s/validate.mjs" "${files[@]}" 2>&1)
+	rc=$?
+	if [ "$rc" -eq 0 ] && [ "$(grep -c '^ok ' <<<"$out")" -eq $# ]; then
+		pass "$what: the $# objects with their status validate against the schemas"
+	else
+		fail "$what: the objects with their status do not validate (exit $rc):"
+		sed 's/^/         | /' <<<"$out" | head -n 20
+	fi
+}
+
 # The kinds the controller lists and watches (their plurals).
 WATCH_KINDS="gatewayclasses gateways tlsroutes referencegrants services endpointslices ingresses"
 
