@@ -1,11 +1,13 @@
 #!/bin/bash
-# Guards passthrough-gateway watch through a compaction: when the API server expires every resourceVersion before now (the open watches get an ERROR event with a Status 410 Expired, as the real server's watch cache sends), the controller lists each kind again (the server's request log: a list after the expiry for every kind it watches) and watches from the new lists' resourceVersion, and a TLSRoute change made after the expiry still routes; streams dropped, a change made while they are down and compacted away: the controller relists and routes the change.
+# Guards passthrough-gateway watch through a compaction, with lists answered one item a page: when the API server expires every resourceVersion before now (the open watches get an ERROR event with a Status 410 Expired, as the real server's watch cache sends), the controller lists each kind again (the server's request log: a list after the expiry for every kind it watches) and watches from the new lists' resourceVersion, and a TLSRoute change made after the expiry still routes; streams dropped, a change made while they are down and compacted away: the controller relists and routes the change.
 . "$(dirname "$0")/lib.sh"
 . "$ROOT/tests/gateway/watch/lib.sh"
 
 watch_fixtures
 backends_start a=127.0.0.2 b=127.0.0.3
-kapi_start
+# One item a page: every list of the two Services is two pages (app-b, the
+# backend of the change below, on the second), the continue token followed.
+kapi_start --max-page 1
 kapi_apply "$FX/cluster.yaml" "$FX/route-a.yaml"
 kubeconfig_write "$T/kubeconfig"
 base_write 'watch_config = true;'
@@ -39,6 +41,8 @@ kapi_apply "$FX/route-b.yaml"
 check_within "a change after the expiry" 2000 app.example.com '^backend-b$' "$t0"
 WAIT_S=5 wait_until kinds_watching "$seq0"
 check_relisted "after the 410 event on open watches" "$seq0" "$compacted"
+check_range "Services relisted in pages (requests with a continue token)" 1 3 \
+    "$(kapi_requests "$seq0" | jq -c 'select(.path == "/api/v1/services" and (.params.continue // "") != "")' | wc -l)"
 expired=$(kapi_requests 0 | jq -r --argjson s "$seq0" 'select(.seq < $s and .end == "expired") | .path' | sort -u | wc -l)
 check_eq "every kind's open watch ended with the 410 event" 7 "$expired"
 

@@ -12,7 +12,9 @@ the real paths and shapes:
   .../namespaces/NS/PLURAL forms) answer {"kind": "KINDList", "apiVersion",
   "metadata": {"resourceVersion"}, "items"} whose items carry no apiVersion
   or kind, as the real server's; limit/continue paging over a snapshot
-  (a continue token older than the compaction point: 410 Expired).
+  (a continue token older than the compaction point: 410 Expired);
+  --max-page N answers at most N items a page whatever limit asks, as the
+  real server may.
 - Watches (?watch=1&resourceVersion=RV&allowWatchBookmarks=true&timeoutSeconds=N):
   a chunked stream, one JSON event per line, objects with apiVersion and
   kind; the events after RV (RV empty or "0": the current objects as
@@ -56,7 +58,7 @@ Control endpoints for the tests (no authentication, under /_test/):
 
 Usage: kubeapi.py --cert F --key F --token T|--token-file F --port-file F
            [--fixtures DIR]... [--not-served PLURAL/VERSION]...
-           [--bookmark-seconds S] [--split-events] [--expired-http]
+           [--bookmark-seconds S] [--split-events] [--expired-http] [--max-page N]
        kubeapi.py --self-check     (starts one on a temp certificate made
                                     with openssl and exercises it with
                                     http.client; exit 0 when all is well)
@@ -422,6 +424,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def list(self, group, version, ns, plural):
         store = self.server.store
         limit = int(self.params.get("limit") or 0)
+        if self.server.max_page > 0 and (limit <= 0 or limit > self.server.max_page):
+            # As the real server may: fewer items than asked for, and a continue token.
+            limit = self.server.max_page
         cont = self.params.get("continue") or ""
         with store.cond:
             if cont:
@@ -618,7 +623,7 @@ class Server(http.server.ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(self, addr, ctx, store, token, token_file, bookmark_seconds, split_events, expired_http,
-                 verbose=False):
+                 max_page=0, verbose=False):
         super().__init__(addr, Handler)
         self.ctx = ctx
         self.store = store
@@ -627,6 +632,7 @@ class Server(http.server.ThreadingHTTPServer):
         self.bookmark_seconds = bookmark_seconds
         self.split_events = split_events
         self.expired_http = expired_http
+        self.max_page = max_page
         self.verbose = verbose
 
     def token(self):
@@ -664,7 +670,7 @@ def serve(args):
                     for o in load_documents(fh.read()):
                         store.apply(o)
     srv = Server((args.host, args.port), ctx, store, args.token, args.token_file, args.bookmark_seconds,
-                 args.split_events, args.expired_http, args.verbose)
+                 args.split_events, args.expired_http, args.max_page, args.verbose)
     port = srv.server_address[1]
     if args.port_file:
         tmp = args.port_file + ".tmp"
@@ -693,7 +699,8 @@ def self_check():
                 "status: {conditions: [{type: Other}]}\n")
     ns = argparse.Namespace(cert=d + "/c.pem", key=d + "/k.pem", token="tok", token_file=None,
                             port_file=None, fixtures=[fx], not_served=["tlsroutes/v1"], bookmark_seconds=0.3,
-                            split_events=True, expired_http=False, verbose=False, host="127.0.0.1", port=0)
+                            split_events=True, expired_http=False, max_page=0, verbose=False,
+                            host="127.0.0.1", port=0)
     srv = serve(ns)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     port = srv.server_address[1]
@@ -858,6 +865,7 @@ def main():
     ap.add_argument("--bookmark-seconds", type=float, default=2.0)
     ap.add_argument("--split-events", action="store_true", help="write each watch event in two chunks")
     ap.add_argument("--expired-http", action="store_true", help="answer an expired watch RV with HTTP 410")
+    ap.add_argument("--max-page", type=int, default=0, help="at most this many items per list answer")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     if args.self_check:
