@@ -1,5 +1,5 @@
 #!/bin/bash
-# Guards tests/gateway/fixtures: every object in them validates against the Gateway API schemas (@kubernetes-models/gateway-api) and the Kubernetes ones (kubernetes-models), both pinned, unknown fields included; every YAML file says what it is in a first "# " line; the status passthrough-gateway render writes for each case validates too, put into its object as the API server would take it; broken copies (a TLSRoute with a misspelt field, wrong types, a missing required field, an unknown kind) are refused.
+# Guards tests/gateway/fixtures (and the watch tests' tests/gateway/watch): every object in them validates against the Gateway API schemas (@kubernetes-models/gateway-api) and the Kubernetes ones (kubernetes-models), both pinned, unknown fields included; every YAML file says what it is in a first "# " line; the status passthrough-gateway render writes for each case validates too, put into its object as the API server would take it; broken copies (a TLSRoute with a misspelt field, wrong types, a missing required field, an unknown kind) are refused.
 # once: checks text files with node (a few seconds); a sanitized build changes nothing in them.
 . "$(dirname "$0")/lib.sh"
 
@@ -21,7 +21,7 @@ check_eq "... and in the lock" '"2.0.0"' \
     "$(jq '.packages["node_modules/@kubernetes-models/gateway-api"].version' "$K8S_TESTS/package-lock.json")"
 
 echo "--- every fixture file: a header, and every object valid"
-mapfile -t files < <(find "$FIXTURES" -type f \( -name '*.yaml' -o -name '*.json' \) ! -name expect.json | sort)
+mapfile -t files < <(find "$FIXTURES" "$ROOT/tests/gateway/watch" -type f \( -name '*.yaml' -o -name '*.json' \) ! -name expect.json | sort)
 [ "${#files[@]}" -ge 10 ] || die "expected fixture files, found ${#files[@]}"
 objects=0
 for f in "${files[@]}"; do
