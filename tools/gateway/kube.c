@@ -26,6 +26,8 @@
 #include "tunables.h"
 
 #define KUBE_CONNECT_TIMEOUT_MS	10000L	/* an API server that does not accept in 10 s is down */
+#define KUBE_KEEPIDLE_S		30L	/* TCP keepalive: probes after 30 s of quiet, */
+#define KUBE_KEEPINTVL_S	10L	/* ... 10 s apart (9 unanswered: gone) */
 #define KUBE_LIST_TIMEOUT_MS	60000L	/* the API server's own request timeout is 60 s */
 #define KUBE_PATCH_TIMEOUT_MS	10000L	/* a status patch is small; the caller's loop waits on it */
 #define KUBE_LIST_PAGE		500	/* client-go's page size: bounds one answer's memory */
@@ -265,47 +267,6 @@ kube_strdup(const char *s)
 	return s != NULL ? strdup(s) : NULL;
 }
 
-/* Reads a whole file of at most max bytes, NUL-terminated; 0, or -1 with e naming the file. */
-static int
-kube_read(const char *path, long max, char **out, size_t *len, struct gw_err *e)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return gw_fail(e, path, 0, "%s", strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > max) {
-		gw_fail(e, path, 0, "not a regular file of at most %ld bytes", max);
-		goto bad;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		gw_fail(e, path, 0, "out of memory");
-		goto bad;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			gw_fail(e, path, 0, "%s", r < 0 ? strerror(errno) : "shorter than it was");
-			goto bad;
-		}
-		got += (size_t)r;
-	}
-	buf[got] = '\0';
-	close(fd);
-	*out = buf;
-	*len = got;
-	return 0;
-bad:
-	free(buf);
-	close(fd);
-	return -1;
-}
-
 /* A bearer token from a file: trimmed of the whitespace around it, one header-safe word. */
 static int
 kube_token_load(const char *path, char **out, struct gw_err *e)
@@ -313,7 +274,7 @@ kube_token_load(const char *path, char **out, struct gw_err *e)
 	char *buf, *p, *end;
 	size_t len;
 
-	if (kube_read(path, KUBE_TOKEN_BYTES_MAX, &buf, &len, e) != 0)
+	if (load_read(path, KUBE_TOKEN_BYTES_MAX, &buf, &len, e) != 0)
 		return -1;
 	for (p = buf; *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'; p++)
 		;
@@ -533,7 +494,7 @@ kube_kubeconfig(struct kube_config *c, const char *file, const char *context, st
 	size_t len;
 	int rc = -1;
 
-	if (kube_read(file, KUBE_FILE_BYTES_MAX, &buf, &len, e) != 0)
+	if (load_read(file, KUBE_FILE_BYTES_MAX, &buf, &len, e) != 0)
 		return -1;
 	if (memchr(buf, '\0', len) != NULL) {
 		free(buf);
@@ -684,7 +645,11 @@ kube_log(const struct kube_watch *w, const char *fmt, ...)
 	fprintf(stderr, "passthrough-gateway: watch %s: %s\n", w->kind->plural, msg);
 }
 
-/* Re-reads the token file when its mtime or size changed; keeps the old token when it cannot. */
+/*
+ * Re-reads the token file when it is another file (the kubelet swaps a
+ * projected token's ..data link) or its mtime or size changed; keeps the
+ * old token when it cannot.
+ */
 static void
 kube_token_refresh(struct kube *k)
 {
@@ -701,7 +666,8 @@ kube_token_refresh(struct kube *k)
 		k->token_logged = 1;
 		return;
 	}
-	if (k->token_read && st.st_size == k->token_st.st_size &&
+	if (k->token_read && st.st_ino == k->token_st.st_ino && st.st_dev == k->token_st.st_dev &&
+	    st.st_size == k->token_st.st_size &&
 	    st.st_mtim.tv_sec == k->token_st.st_mtim.tv_sec &&
 	    st.st_mtim.tv_nsec == k->token_st.st_mtim.tv_nsec)
 		return;
@@ -763,7 +729,10 @@ kube_easy_setup(struct kube *k, CURL *h, struct curl_slist *hdrs, long timeout_m
 	rc |= curl_easy_setopt(h, CURLOPT_USERAGENT, k->ua);
 	rc |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, KUBE_CONNECT_TIMEOUT_MS);
 	rc |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+	/* A peer gone without a word (a node lost): a quiet watch finds out within ~2 min. */
 	rc |= curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	rc |= curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, KUBE_KEEPIDLE_S);
+	rc |= curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, KUBE_KEEPINTVL_S);
 	rc |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	errbuf[0] = '\0';
 	if (c->ca_file != NULL)

@@ -239,17 +239,17 @@ load_json_object(struct gw_input *in, const char *name, json_t *j, struct gw_err
 }
 
 int
-load_file(struct gw_input *in, const char *path, struct gw_err *e)
+load_read(const char *path, long max, char **out, size_t *len, struct gw_err *e)
 {
 	struct stat st;
 	char *buf = NULL;
 	size_t got = 0;
-	int fd, rc = -1;
+	int fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return gw_fail(e, path, 0, "%s", strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > GW_FILE_BYTES_MAX) {
-		gw_fail(e, path, 0, "not a regular file of at most %ld bytes", GW_FILE_BYTES_MAX);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > max) {
+		gw_fail(e, path, 0, "not a regular file of at most %ld bytes", max);
 		goto bad;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
@@ -257,20 +257,38 @@ load_file(struct gw_input *in, const char *path, struct gw_err *e)
 		goto bad;
 	}
 	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
 
-		if (n < 0 && errno == EINTR)
+		if (r < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			gw_fail(e, path, 0, "%s", n < 0 ? strerror(errno) : "shorter than it was");
+		if (r <= 0) {
+			gw_fail(e, path, 0, "%s", r < 0 ? strerror(errno) : "shorter than it was");
 			goto bad;
 		}
-		got += (size_t)n;
+		got += (size_t)r;
 	}
-	rc = load_buffer(in, path, buf, got, e);
+	buf[got] = '\0';
+	close(fd);
+	*out = buf;
+	*len = got;
+	return 0;
 bad:
 	free(buf);
 	close(fd);
+	return -1;
+}
+
+int
+load_file(struct gw_input *in, const char *path, struct gw_err *e)
+{
+	char *buf;
+	size_t len;
+	int rc;
+
+	if (load_read(path, GW_FILE_BYTES_MAX, &buf, &len, e) != 0)
+		return -1;
+	rc = load_buffer(in, path, buf, len, e);
+	free(buf);
 	return rc;
 }
 

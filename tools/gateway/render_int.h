@@ -29,6 +29,12 @@ enum load_by {
 const json_t *load_index(const struct gw_input *in, enum load_by by, const char *kind,
     const char *ns, const char *name);
 
+/*
+ * Reads the whole file at path, of at most max bytes, NUL-terminated, into
+ * *out (malloc'd) and *len; 0, or -1 with e naming the file.
+ */
+int load_read(const char *path, long max, char **out, size_t *len, struct gw_err *e);
+
 /* Sets e to "file:line: what" ("file: what" when line is 0, "what" when file is NULL); returns -1. */
 int gw_fail(struct gw_err *e, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
