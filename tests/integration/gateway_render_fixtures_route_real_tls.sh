@@ -38,17 +38,7 @@ gw_nginx_start() {
 	certs_ensure "${!BACKEND[@]}"
 	mkdir -p "$T/nginx/tmp"
 	{
-		echo "user root root;"
-		echo "worker_processes 1;"
-		echo "daemon off;"
-		echo "pid $T/nginx/nginx.pid;"
-		echo "error_log $T/nginx/error.log warn;"
-		echo "events { worker_connections 1024; }"
-		echo "http {"
-		echo "  access_log off;"
-		for d in client_body proxy fastcgi uwsgi scgi; do
-			echo "  ${d}_temp_path $T/nginx/tmp/$d;"
-		done
+		nginx_conf_head 1024
 		for name in "${!BACKEND[@]}"; do
 			echo "  server {"
 			echo "    listen ${BACKEND[$name]} ssl;"

@@ -276,6 +276,23 @@ certs_ensure() {
 
 # ---- nginx backends -----------------------------------------------------------
 
+# nginx_conf_head CONNECTIONS: the start of an nginx.conf for one nginx run
+# as root under $T/nginx (daemon off, its pid, error log and temp files
+# there), up to and including "http {" and its settings every test wants.
+nginx_conf_head() {
+	echo "user root root;"
+	echo "worker_processes 1;"
+	echo "daemon off;"
+	echo "pid $T/nginx/nginx.pid;"
+	echo "error_log $T/nginx/error.log warn;"
+	echo "events { worker_connections $1; }"
+	echo "http {"
+	echo "  access_log off;"
+	for d in client_body proxy fastcgi uwsgi scgi; do
+		echo "  ${d}_temp_path $T/nginx/tmp/$d;"
+	done
+}
+
 # nginx_start NAME...: one nginx (root, its own prefix under $T, daemon off)
 # with a TLS server per NAME on its own port NGINX_PORT[NAME], certificate
 # CN=backend-NAME, GET /whoami -> "backend-NAME\n", files from $T/www/NAME,
@@ -286,22 +303,12 @@ nginx_start() {
 	mkdir -p "$T/nginx/tmp"
 	for _ in 1 2 3; do
 		{
-			echo "user root root;"
-			echo "worker_processes 1;"
-			echo "daemon off;"
-			echo "pid $T/nginx/nginx.pid;"
-			echo "error_log $T/nginx/error.log warn;"
-			echo "events { worker_connections 8192; }"
-			echo "http {"
-			echo "  access_log off;"
+			nginx_conf_head 8192
 			# NGINX_HTTP_EXTRA / NGINX_LISTEN_EXTRA / NGINX_SERVER_EXTRA: more
 			# settings in http {}, on each listen line, in each server {}.
 			[ -n "${NGINX_HTTP_EXTRA:-}" ] && echo "  $NGINX_HTTP_EXTRA"
 			echo "  default_type application/octet-stream;"
 			echo "  sendfile on;"
-			for d in client_body proxy fastcgi uwsgi scgi; do
-				echo "  ${d}_temp_path $T/nginx/tmp/$d;"
-			done
 			for name in "$@"; do
 				port=$(free_port)
 				NGINX_PORT[$name]=$port

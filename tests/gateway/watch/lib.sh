@@ -212,17 +212,7 @@ backends_start() {
 	certs_ensure "${names[@]}"
 	mkdir -p "$T/nginx/tmp"
 	{
-		echo "user root root;"
-		echo "worker_processes 1;"
-		echo "daemon off;"
-		echo "pid $T/nginx/nginx.pid;"
-		echo "error_log $T/nginx/error.log warn;"
-		echo "events { worker_connections 1024; }"
-		echo "http {"
-		echo "  access_log off;"
-		for d in client_body proxy fastcgi uwsgi scgi; do
-			echo "  ${d}_temp_path $T/nginx/tmp/$d;"
-		done
+		nginx_conf_head 1024
 		for pair in "$@"; do
 			name=${pair%%=*}
 			echo "  server {"
