@@ -33,32 +33,7 @@ done < <(for c in "${cases[@]}"; do echo "$T/cases/$c/expect.json"; done |
     xargs jq -r 'input_filename as $f | .backends // {} | to_entries[] | "\($f | split("/")[-2]) \(.key) \(.value)"')
 [ "${#BACKEND[@]}" -gt 0 ] || die "no backends in the cases"
 
-gw_nginx_start() {
-	local conf=$T/nginx/nginx.conf name pid port
-	certs_ensure "${!BACKEND[@]}"
-	mkdir -p "$T/nginx/tmp"
-	{
-		nginx_conf_head 1024
-		for name in "${!BACKEND[@]}"; do
-			echo "  server {"
-			echo "    listen ${BACKEND[$name]} ssl;"
-			echo "    ssl_certificate $CERTS/$name.crt;"
-			echo "    ssl_certificate_key $CERTS/$name.key;"
-			# shellcheck disable=SC2028  # nginx reads the \n itself
-			echo "    location = /whoami { return 200 \"backend-$name\\n\"; }"
-			echo "  }"
-		done
-		echo "}"
-	} >"$conf"
-	spawn "$NGINX" -p "$T/nginx/" -c "$conf" -e "$T/nginx/error.log"
-	pid=$BG_PID
-	# Every port listening (backends on one port at several addresses: once).
-	for port in $(for name in "${!BACKEND[@]}"; do echo "${BACKEND[$name]##*:}"; done | sort -u); do
-		WAIT_S=10 wait_until nginx_ready "$pid" "$port"
-		pid_alive "$pid" || { cat "$T/nginx/error.log"; die "nginx did not start"; }
-	done
-}
-gw_nginx_start
+nginx_start_at $(for n in "${!BACKEND[@]}"; do echo "$n=${BACKEND[$n]}"; done)
 echo "     backends: $(for n in "${!BACKEND[@]}"; do printf '%s=%s ' "$n" "${BACKEND[$n]}"; done)"
 
 # ---- rendering --------------------------------------------------------------------

@@ -293,6 +293,37 @@ nginx_conf_head() {
 	done
 }
 
+# nginx_start_at NAME=ADDRESS:PORT...: one nginx (root, its own prefix under
+# $T, daemon off) with a TLS server per NAME at ADDRESS:PORT (several names
+# may share a port on other addresses), certificate CN=backend-NAME,
+# GET /whoami -> "backend-NAME\n"; waits until every port listens.
+nginx_start_at() {
+	local conf=$T/nginx/nginx.conf pair name pid port names=()
+	for pair in "$@"; do names+=("${pair%%=*}"); done
+	certs_ensure "${names[@]}"
+	mkdir -p "$T/nginx/tmp"
+	{
+		nginx_conf_head 1024
+		for pair in "$@"; do
+			name=${pair%%=*}
+			echo "  server {"
+			echo "    listen ${pair#*=} ssl;"
+			echo "    ssl_certificate $CERTS/$name.crt;"
+			echo "    ssl_certificate_key $CERTS/$name.key;"
+			# shellcheck disable=SC2028  # nginx reads the \n itself
+			echo "    location = /whoami { return 200 \"backend-$name\\n\"; }"
+			echo "  }"
+		done
+		echo "}"
+	} >"$conf"
+	spawn "$NGINX" -p "$T/nginx/" -c "$conf" -e "$T/nginx/error.log"
+	pid=$BG_PID
+	for port in $(for pair in "$@"; do echo "${pair##*:}"; done | sort -u); do
+		WAIT_S=10 wait_until nginx_ready "$pid" "$port"
+		pid_alive "$pid" || { cat "$T/nginx/error.log"; die "nginx did not start"; }
+	done
+}
+
 # nginx_start NAME...: one nginx (root, its own prefix under $T, daemon off)
 # with a TLS server per NAME on its own port NGINX_PORT[NAME], certificate
 # CN=backend-NAME, GET /whoami -> "backend-NAME\n", files from $T/www/NAME,

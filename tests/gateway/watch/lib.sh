@@ -206,29 +206,9 @@ kubeconfig_write() {
 # backends_start NAME=ADDRESS...: one nginx, a TLS server per NAME on
 # ADDRESS:$BACKEND_PORT (certificate CN=backend-NAME, GET /whoami -> backend-NAME).
 backends_start() {
-	local conf=$T/nginx/nginx.conf pair name pid
-	local names=()
-	for pair in "$@"; do names+=("${pair%%=*}"); done
-	certs_ensure "${names[@]}"
-	mkdir -p "$T/nginx/tmp"
-	{
-		nginx_conf_head 1024
-		for pair in "$@"; do
-			name=${pair%%=*}
-			echo "  server {"
-			echo "    listen ${pair#*=}:$BACKEND_PORT ssl;"
-			echo "    ssl_certificate $CERTS/$name.crt;"
-			echo "    ssl_certificate_key $CERTS/$name.key;"
-			# shellcheck disable=SC2028  # nginx reads the \n itself
-			echo "    location = /whoami { return 200 \"backend-$name\\n\"; }"
-			echo "  }"
-		done
-		echo "}"
-	} >"$conf"
-	spawn "$NGINX" -p "$T/nginx/" -c "$conf" -e "$T/nginx/error.log"
-	pid=$BG_PID
-	WAIT_S=10 wait_until nginx_ready "$pid" "$BACKEND_PORT"
-	pid_alive "$pid" || { cat "$T/nginx/error.log"; die "nginx did not start"; }
+	local pair pairs=()
+	for pair in "$@"; do pairs+=("$pair:$BACKEND_PORT"); done
+	nginx_start_at "${pairs[@]}"
 }
 
 # base_write [LINE...]: the --base configuration: one worker, debug logging,
